@@ -1,0 +1,165 @@
+"""Layered configuration: defaults → user file → project file → environment → command-line flags."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, ModelConfig, ProviderConfig
+from agent.errors import ConfigError, MissingKeyError
+from agent.prices import PriceRow, PriceTable
+
+Approval = Literal["read-only", "ask", "auto-edit", "full-auto"]
+RouteProfile = Literal["cheap", "balanced", "best"]
+
+
+class RetryConfig(BaseModel):
+    """How provider calls are retried and bounded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_retries: int = Field(default=4, ge=0, description="Retries after the first attempt.")
+    backoff_base_s: float = Field(default=1.0, ge=0, description="First backoff delay; doubles each retry.")
+    backoff_cap_s: float = Field(default=30.0, ge=0, description="Largest backoff delay.")
+    retry_after_cap_s: float = Field(default=60.0, ge=0, description="Largest Retry-After honoured.")
+    call_deadline_s: float = Field(default=600.0, gt=0, description="Wall-clock limit of one attempt.")
+    read_timeout_s: float = Field(default=120.0, gt=0, description="Longest silence inside a stream.")
+
+
+class Config(BaseModel):
+    """The effective configuration of a run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="Pin every step to this model.")
+    route: RouteProfile = Field(default="balanced", description="Routing profile.")
+    approval: Approval = Field(default="ask", description="Which tool calls need approval.")
+    max_turns: int = Field(default=60, gt=0, description="Model calls allowed in one run.")
+    max_cost: float | None = Field(default=None, gt=0, description="Budget in USD for one run.")
+    timeout_s: float | None = Field(default=None, gt=0, description="Wall-clock limit of one run.")
+    shell_timeout_s: float = Field(default=120.0, gt=0, description="Default timeout of a shell command.")
+    allow_commands: list[str] = Field(
+        default_factory=list, description="Regexes of otherwise refused dangerous commands to allow."
+    )
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    prices: list[PriceRow] = Field(default_factory=list, description="Extra dated price rows.")
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+
+    def model_spec(self, name: str) -> ModelConfig:
+        if name not in self.models:
+            known = ", ".join(sorted(self.models))
+            raise ConfigError(f"unknown model {name!r} (known: {known})")
+        return self.models[name]
+
+    def provider_of(self, name: str) -> ProviderConfig:
+        spec = self.model_spec(name)
+        if spec.provider not in self.providers:
+            raise ConfigError(f"model {name!r} names unknown provider {spec.provider!r}")
+        return self.providers[spec.provider]
+
+    def base_url_of(self, name: str) -> str:
+        return self.model_spec(name).base_url or self.provider_of(name).base_url
+
+    def api_key_of(self, name: str, environ: Mapping[str, str] | None = None) -> str:
+        """The key for `name`'s provider, or a MissingKeyError naming the variable."""
+        env = os.environ if environ is None else environ
+        variable = self.provider_of(name).api_key_env
+        key = env.get(variable, "").strip()
+        if not key:
+            raise MissingKeyError(variable, name)
+        return key
+
+    def price_table(self) -> PriceTable:
+        return PriceTable.builtin(self.prices)
+
+
+ENV_SETTINGS: dict[str, tuple[str, ...]] = {
+    "DEEPSEEK_BASE_URL": ("providers", "deepseek", "base_url"),
+    "OPENAI_BASE_URL": ("providers", "openai", "base_url"),
+    "DUET_MODEL": ("model",),
+    "DUET_ROUTE": ("route",),
+    "DUET_APPROVAL": ("approval",),
+    "DUET_MAX_COST": ("max_cost",),
+}
+
+
+def builtin_defaults() -> dict[str, Any]:
+    return {"providers": copy.deepcopy(BUILTIN_PROVIDERS), "models": copy.deepcopy(BUILTIN_MODELS)}
+
+
+def user_config_path(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".config")
+    return Path(base) / "duet" / "config.toml"
+
+
+def load_config(
+    workspace: Path,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Merge every layer, validating each so an error names the layer and the key."""
+    env = os.environ if environ is None else environ
+    merged = builtin_defaults()
+    layers: list[tuple[str, dict[str, Any]]] = []
+    for path in (user_config_path(env), workspace / ".duet" / "config.toml"):
+        if path.is_file():
+            layers.append((str(path), _read_toml(path)))
+    layers.append(("environment", _env_layer(env)))
+    layers.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
+    for source, layer in layers:
+        merged = deep_merge(merged, layer)
+        _validate(merged, source)
+    return _validate(merged, "configuration")
+
+
+def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: tables merge key by key, lists are extended, anything else is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        elif isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = out[key] + list(value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config error in {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for variable, keys in ENV_SETTINGS.items():
+        value = env.get(variable)
+        if not value:
+            continue
+        node = layer
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return layer
+
+
+def _validate(data: dict[str, Any], source: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(part) for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"config error in {source}: unknown key {key!r}") from None
+        raise ConfigError(f"config error in {source}: {key}: {err['msg']}") from None

@@ -1,0 +1,153 @@
+"""Typed events: the only way the agent talks to the user. Every front end consumes this stream.
+
+Events marked ephemeral (streaming deltas) are shown live but not stored: the completed message that
+follows them carries the full text.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from agent.ledger import ModelSpend
+from agent.messages import AssistantMessage
+from agent.usage import UsageRecord
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ts: float = Field(default_factory=time.time)
+
+
+class SessionStarted(_Event):
+    type: Literal["session.started"] = "session.started"
+    session_id: str
+    workspace: str
+    command: str
+    task: str
+    resumed: bool = False
+
+
+class UserMessageEvent(_Event):
+    type: Literal["user.message"] = "user.message"
+    content: str
+
+
+class TurnStarted(_Event):
+    type: Literal["turn.started"] = "turn.started"
+    turn: int
+    model: str
+    reason: str
+
+
+class MessageDelta(_Event):
+    """A piece of streamed text or reasoning (ephemeral)."""
+
+    type: Literal["message.delta"] = "message.delta"
+    turn: int
+    kind: Literal["text", "reasoning"]
+    text: str
+
+
+class StreamReset(_Event):
+    """The stream was cut and the turn is being retried: discard the partial text shown (ephemeral)."""
+
+    type: Literal["stream.reset"] = "stream.reset"
+    turn: int
+
+
+class AssistantMessageEvent(_Event):
+    type: Literal["assistant.message"] = "assistant.message"
+    turn: int
+    message: AssistantMessage
+
+
+class ToolStarted(_Event):
+    type: Literal["tool.started"] = "tool.started"
+    call_id: str
+    name: str
+    arguments: str
+
+
+class ToolFinished(_Event):
+    type: Literal["tool.finished"] = "tool.finished"
+    call_id: str
+    name: str
+    ok: bool
+    output: str = Field(description="Exactly what the model receives.")
+    duration_s: float = 0.0
+    data: dict[str, Any] = Field(default_factory=dict, description="Structured detail for front ends.")
+
+
+class ApprovalDecided(_Event):
+    type: Literal["approval"] = "approval"
+    call_id: str
+    name: str
+    approved: bool
+    reason: str
+
+
+class FileChanged(_Event):
+    type: Literal["file.changed"] = "file.changed"
+    path: str
+    action: Literal["created", "modified", "deleted"]
+    diff: str
+
+
+class UsageEvent(_Event):
+    type: Literal["usage"] = "usage"
+    record: UsageRecord
+    model_total: ModelSpend
+    session_usd: str = Field(description="Session total in USD, exact decimal as text.")
+
+
+class Notice(_Event):
+    type: Literal["notice"] = "notice"
+    level: Literal["info", "warning", "error"] = "info"
+    message: str
+
+
+class TestsRan(_Event):
+    type: Literal["tests.ran"] = "tests.ran"
+    command: str
+    passed: bool
+    exit_code: int
+    summary: str
+
+
+class TurnCompleted(_Event):
+    type: Literal["turn.completed"] = "turn.completed"
+    turn: int
+
+
+class TurnFailed(_Event):
+    type: Literal["turn.failed"] = "turn.failed"
+    turn: int
+    error: str
+
+
+class RunFinished(_Event):
+    type: Literal["run.finished"] = "run.finished"
+    outcome: str
+    exit_code: int
+    message: str = ""
+
+
+Event = Annotated[
+    SessionStarted | UserMessageEvent | TurnStarted | MessageDelta | StreamReset | AssistantMessageEvent
+    | ToolStarted | ToolFinished | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
+    | TurnCompleted | TurnFailed | RunFinished,
+    Field(discriminator="type"),
+]
+
+EPHEMERAL = frozenset({"message.delta", "stream.reset"})
+
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(line: str) -> Event:
+    """Read one JSONL line back into its event."""
+    return _ADAPTER.validate_json(line)

@@ -1,0 +1,36 @@
+"""Reading usage from either provider's shape, and estimating it when a stream brings none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.tokens import count_tokens
+from agent.usage import TokenUsage
+
+
+def parse_usage(raw: dict[str, Any]) -> TokenUsage:
+    """DeepSeek: prompt_cache_hit_tokens / prompt_cache_miss_tokens. OpenAI: prompt_tokens_details.cached_tokens.
+
+    DeepSeek sometimes sends both shapes; its own fields win because they are what it bills.
+    """
+    prompt = int(raw.get("prompt_tokens") or 0)
+    details = raw.get("prompt_tokens_details") or {}
+    if raw.get("prompt_cache_hit_tokens") is not None:
+        hit = int(raw["prompt_cache_hit_tokens"])
+        miss = raw.get("prompt_cache_miss_tokens")
+        if miss is not None:
+            prompt = max(prompt, hit + int(miss))
+    else:
+        hit = int(details.get("cached_tokens") or 0)
+    completion = int(raw.get("completion_tokens") or 0)
+    reasoning = int((raw.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
+    return TokenUsage(input_tokens=prompt, cache_hit_tokens=min(hit, prompt), output_tokens=completion,
+                      reasoning_tokens=min(reasoning, completion) if completion else reasoning)
+
+
+def estimate_usage(model: str, request_text: str, answer_text: str, reasoning_text: str) -> TokenUsage:
+    """A conservative estimate (no cache hits assumed), marked as such."""
+    reasoning = count_tokens(reasoning_text, model) if reasoning_text else 0
+    output = count_tokens(answer_text, model) + reasoning
+    return TokenUsage(input_tokens=count_tokens(request_text, model), cache_hit_tokens=0,
+                      output_tokens=output, reasoning_tokens=reasoning, estimated=True)
