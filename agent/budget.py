@@ -1,0 +1,27 @@
+"""Estimating what the next call will cost, so a budget is checked before spending, not after."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from agent.ledger import Ledger
+from agent.messages import Message
+from agent.prices import PriceTable, cost_usd
+
+CHARS_PER_TOKEN = 3  # conservative for code: counts more tokens than any tokenizer we use
+EXPECTED_OUTPUT_TOKENS = 1_000
+SYSTEM_AND_TOOLS_TOKENS = 2_500
+
+
+def estimate_call_usd(model: str, messages: Sequence[Message], ledger: Ledger, prices: PriceTable) -> Decimal:
+    """Upper-leaning estimate: the previous prompt of this model served from cache, the rest uncached."""
+    price = prices.price_for(model)
+    if price is None:
+        return Decimal(0)
+    chars = sum(len(m.model_dump_json()) for m in messages)
+    prompt = SYSTEM_AND_TOOLS_TOKENS + chars // CHARS_PER_TOKEN
+    previous = next((r for r in reversed(ledger.records) if r.model == model), None)
+    cached = min(prompt, previous.input_tokens) if previous else 0
+    output = max(EXPECTED_OUTPUT_TOKENS, previous.output_tokens if previous else 0)
+    return cost_usd(price, cache_miss=prompt - cached, cache_hit=cached, output=output)

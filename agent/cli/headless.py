@@ -1,0 +1,114 @@
+"""`agent run`, `agent fix-tests` and `agent resume`: the agent without a screen, for scripts and CI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agent.approval import refuse_headless
+from agent.cli.render import make_renderer
+from agent.config import Config, load_config
+from agent.errors import ConfigError
+from agent.events import RunFinished
+from agent.messages import AssistantMessage
+from agent.outcome import EXIT_CODES, Outcome
+from agent.session import Session
+from agent.summary import RunSummary, TestsSummary, summarize
+from agent.testcmd import TestRun, detect_test_command
+from agent.transcript import find_session
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {"model": args.model, "route": args.route, "approval": args.approval, "max_turns": args.max_turns,
+            "max_cost": args.max_cost, "timeout_s": args.timeout}
+
+
+def read_task(raw: str | None) -> str:
+    task = sys.stdin.read() if raw == "-" else (raw or "")
+    if not task.strip():
+        raise ConfigError("no task given: pass it as an argument, or '-' to read it from stdin")
+    return task.strip()
+
+
+def _tests(run: TestRun | None) -> TestsSummary | None:
+    if run is None:
+        return None
+    return TestsSummary(command=run.command, passed=run.passed, exit_code=run.exit_code, summary=run.summary)
+
+
+async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
+    """Run one headless command end to end; returns the exit code."""
+    workspace = Path(args.workspace).resolve()
+    if not workspace.is_dir():
+        raise ConfigError(f"workspace {workspace} is not a directory")
+    config = load_config(workspace, config_overrides(args), environ)
+    renderer = make_renderer(args.output)
+    session, task = _open_session(args, workspace, config, renderer)
+    from agent.runtime import build_agent
+
+    try:
+        agent, pool = build_agent(session, refuse_headless, environ=environ)
+    except BaseException:
+        session.close()
+        raise
+    session.start(args.command, task, resumed=args.command == "resume")
+    before = after = None
+    outcome, message = Outcome.NOT_DONE, ""
+    try:
+        async with asyncio.timeout(config.timeout_s):
+            if args.command == "fix-tests":
+                from agent.fixtests import fix_tests
+
+                command = args.test_cmd or detect_test_command(workspace)
+                if not command:
+                    raise ConfigError("cannot tell how to run this project's tests; pass --test-cmd CMD")
+                result = await fix_tests(agent, command, args.rounds)
+                outcome, message, before, after = result.outcome, result.message, result.before, result.after
+            else:
+                outcome = await agent.run(task or None)
+                message = agent.last_error
+                if outcome is Outcome.DONE:
+                    message = "the model finished"
+    except TimeoutError:
+        outcome, message = Outcome.TIME_LIMIT, f"time limit of {config.timeout_s:g} s reached"
+    except asyncio.CancelledError:
+        outcome, message = Outcome.INTERRUPTED, "interrupted"
+    finally:
+        await pool.aclose()
+    if args.commit and outcome is Outcome.DONE:
+        from agent.commit import commit_work
+
+        sha = commit_work(workspace, f"duet: {(task or args.command).splitlines()[0][:60]}",
+                          sorted(session.files_changed))
+        message += f"; committed {sha[:10]}" if sha else "; nothing to commit"
+    summary = summarize(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
+                        _tests(before), _tests(after))
+    _finish(session, renderer, summary)
+    return summary.exit_code
+
+
+def _open_session(args: argparse.Namespace, workspace: Path, config: Config, renderer: Any) -> tuple[Session, str]:
+    if args.command == "resume":
+        path = find_session(workspace, None if args.last else args.session)
+        if path is None:
+            raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
+        session = Session.resume(workspace, config, path, sink=renderer)
+        last = session.messages[-1] if session.messages else None
+        if not args.message and (last is None or (isinstance(last, AssistantMessage) and not last.tool_calls)):
+            session.close()
+            raise ConfigError("that session ended with the model's answer; say what to do next: "
+                              "agent resume --last \"next step\"")
+        return session, args.message or ""
+    task = read_task(args.task) if args.command == "run" else ""
+    return Session(workspace, config, sink=renderer), task
+
+
+def _finish(session: Session, renderer: Any, summary: RunSummary) -> None:
+    session.emit(RunFinished(outcome=summary.outcome.value, exit_code=EXIT_CODES[summary.outcome],
+                             message=summary.message))
+    session.close()
+    renderer.finish(summary)

@@ -1,0 +1,117 @@
+"""`agent`: the command-line entry point. Imports stay light here so `--help` answers at once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from agent import __version__
+
+EXIT_CODES_HELP = """exit codes:
+  0    done (for fix-tests: the tests pass)
+  1    not done (tests still failing, or the model gave up)
+  2    usage or configuration error (bad flag, bad config, missing API key)
+  3    budget exhausted (--max-cost)
+  4    turn or time limit (--max-turns, --timeout)
+  5    model provider unavailable after retries and fallback
+  130  interrupted (Ctrl+C)
+"""
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-C", "--workspace", default=".", help="repository to work in (default: current directory)")
+    p.add_argument("--model", help="pin every step to this model (e.g. deepseek-v4-flash, gpt-5.5)")
+    p.add_argument("--route", choices=["cheap", "balanced", "best"], help="routing profile (default: balanced)")
+    p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
+                   help="which tool calls need approval; headless runs refuse what would need asking")
+    p.add_argument("--max-turns", type=int, metavar="N", help="most model calls in this run")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="budget in dollars for this run")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit for this run")
+    p.add_argument("--output", choices=["text", "json", "stream-json"], default="text",
+                   help="text (default), json (one summary at the end), stream-json (one event per line)")
+    p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agent",
+        description="Duet: a coding agent that routes each step to DeepSeek V4 or GPT-5.5 and shows what "
+                    "each model costs. Try `agent demo` (no API key needed).",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"duet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="do a task headlessly", epilog=EXIT_CODES_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("task", help="what to do, or '-' to read it from stdin")
+    _add_run_options(run)
+
+    fix = sub.add_parser("fix-tests", help="make the failing tests pass, verified by running them",
+                         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fix.add_argument("--test-cmd", metavar="CMD", help="test command (default: detected)")
+    fix.add_argument("--rounds", type=int, default=3, metavar="N",
+                     help="times the model may stop with the tests still failing (default 3)")
+    _add_run_options(fix)
+
+    resume = sub.add_parser("resume", help="continue a session headlessly")
+    resume.add_argument("session", nargs="?", help="session id (default: the latest)")
+    resume.add_argument("--last", action="store_true", help="the most recent session")
+    resume.add_argument("-m", "--message", help="what to say to the model next")
+    _add_run_options(resume)
+
+    undo = sub.add_parser("undo", help="restore the files a session changed")
+    undo.add_argument("session", nargs="?", help="session id (default: the latest)")
+    undo.add_argument("--last", action="store_true", help="the most recent session")
+    undo.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+
+    demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
+    demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary sample repository")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("agent: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from agent.errors import DuetError
+
+        if isinstance(exc, DuetError):
+            print(f"agent: {exc}", file=sys.stderr)
+            return exc.exit_code
+        if os.environ.get("DUET_DEBUG"):
+            raise
+        print(f"agent: internal error: {type(exc).__name__}: {exc} (set DUET_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    import asyncio
+
+    if args.command in ("run", "fix-tests", "resume"):
+        from agent.cli.headless import run_headless
+
+        return asyncio.run(run_headless(args))
+    if args.command == "undo":
+        from agent.cli.undo import run_undo
+
+        return run_undo(args)
+    if args.command == "demo":
+        from agent.cli.demo import run_demo
+
+        return asyncio.run(run_demo(args))
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

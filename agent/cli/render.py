@@ -1,0 +1,138 @@
+"""Headless renderers of the event stream: human text (rich), one JSON summary, or JSONL events."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from agent.events import (
+    EPHEMERAL,
+    ApprovalDecided,
+    Event,
+    FileChanged,
+    MessageDelta,
+    Notice,
+    SessionStarted,
+    StreamReset,
+    TestsRan,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    TurnStarted,
+    UsageEvent,
+)
+from agent.summary import RunSummary
+
+
+class StreamJsonRenderer:
+    """One event per line on stdout: the same events the transcript stores."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        if event.type in EPHEMERAL:
+            return
+        self._out.write(event.model_dump_json() + "\n")
+        self._out.flush()
+
+    def finish(self, summary: RunSummary) -> None:
+        self._out.write(summary.model_dump_json() + "\n")
+        self._out.flush()
+
+
+class JsonRenderer:
+    """Nothing while running; one summary object at the end."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        pass
+
+    def finish(self, summary: RunSummary) -> None:
+        self._out.write(summary.model_dump_json(indent=2) + "\n")
+        self._out.flush()
+
+
+class TextRenderer:
+    """Readable progress for people: streamed answer text, one line per tool call, spend per call."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        from rich.console import Console
+
+        self._console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+        self._streaming = False
+
+    def _line(self, text: str, style: str = "") -> None:
+        if self._streaming:
+            self._console.print()
+            self._streaming = False
+        self._console.print(text, style=style, markup=False)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, MessageDelta):
+            if event.kind == "text":
+                self._console.print(event.text, end="", markup=False)
+                self._streaming = True
+        elif isinstance(event, StreamReset):
+            self._line("[stream cut; retrying the turn]", "yellow")
+        elif isinstance(event, SessionStarted):
+            self._line(f"duet session {event.session_id} in {event.workspace}", "dim")
+        elif isinstance(event, TurnStarted):
+            self._line(f"── turn {event.turn} · {event.model} ({event.reason})", "dim")
+        elif isinstance(event, ToolStarted):
+            self._line(f"→ {event.name} {_short(event.arguments)}", "cyan")
+        elif isinstance(event, ToolFinished):
+            lines = event.output.strip().splitlines() or [""]
+            shown = lines[-1] if event.name == "shell" else lines[0] + (
+                f" (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
+            self._line(f"  {'✓' if event.ok else '✗'} {_short(shown)}", "green" if event.ok else "red")
+        elif isinstance(event, FileChanged):
+            plus = sum(1 for ln in event.diff.splitlines() if ln.startswith("+") and not ln.startswith("+++"))
+            minus = sum(1 for ln in event.diff.splitlines() if ln.startswith("-") and not ln.startswith("---"))
+            self._line(f"  {event.action} {event.path} (+{plus} -{minus})", "magenta")
+        elif isinstance(event, ApprovalDecided) and not event.approved:
+            self._line(f"  refused {event.name}: {event.reason}", "yellow")
+        elif isinstance(event, UsageEvent):
+            r = event.record
+            est = " (estimated)" if r.estimated else ""
+            self._line(f"  ${r.cost_usd:.4f} {r.model}: in {r.input_tokens:,} (cache hit {r.cache_hit_tokens:,}), "
+                       f"out {r.output_tokens:,}{est} · session ${float(event.session_usd):.4f}", "dim")
+        elif isinstance(event, TestsRan):
+            self._line(f"tests: {event.command} → {event.summary}", "green" if event.passed else "red")
+        elif isinstance(event, Notice):
+            self._line(f"! {event.message}", "yellow" if event.level != "info" else "")
+        elif isinstance(event, TurnFailed):
+            self._line(f"turn {event.turn} failed: {event.error}", "red")
+
+    def finish(self, summary: RunSummary) -> None:
+        from rich.table import Table
+
+        if self._streaming:
+            self._console.print()
+        table = Table(title=f"Spend · session {summary.session_id}", title_justify="left")
+        for column in ("model", "calls", "input", "cache hit", "output", "reasoning", "USD"):
+            table.add_column(column, justify="left" if column == "model" else "right")
+        for name, m in summary.models.items():
+            table.add_row(name, str(m.calls), f"{m.input_tokens:,}", f"{m.cache_hit_tokens:,}",
+                          f"{m.output_tokens:,}", f"{m.reasoning_tokens:,}", f"${m.usd:.4f}")
+        table.add_row("total", "", "", "", "", "", f"${summary.total_usd:.4f}", style="bold")
+        self._console.print(table)
+        if summary.files_changed:
+            self._console.print("files changed: " + ", ".join(summary.files_changed), markup=False)
+        self._console.print(f"{summary.outcome.value} (exit {summary.exit_code}): {summary.message}",
+                            markup=False, style="bold")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def make_renderer(kind: str) -> TextRenderer | JsonRenderer | StreamJsonRenderer:
+    if kind == "json":
+        return JsonRenderer()
+    if kind == "stream-json":
+        return StreamJsonRenderer()
+    return TextRenderer()

@@ -1,0 +1,49 @@
+"""`fix-tests`: run the tests, hand the failures to the agent, verify by running the tests again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import prompts
+from agent.events import Notice, TestsRan
+from agent.loop import Agent
+from agent.outcome import Outcome
+from agent.testcmd import FAILURE_CHARS, TestRun, run_tests
+from tools.output_buffer import head_tail
+
+
+@dataclass
+class FixTestsResult:
+    outcome: Outcome
+    before: TestRun
+    after: TestRun | None
+    message: str
+
+
+async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTestsResult:
+    """Loop until the tests pass (by our own run), the model gives up `max_rounds` times, or a limit hits."""
+    session = agent.session
+    before = await _run(agent, command)
+    if before.passed:
+        return FixTestsResult(Outcome.DONE, before, before, "the tests already pass; nothing to fix")
+    task = prompts.load("fix_tests").format(command=command, exit_code=before.exit_code,
+                                            output=head_tail(before.output, FAILURE_CHARS))
+    after: TestRun | None = None
+    for round_number in range(1, max_rounds + 1):
+        outcome = await agent.run(task)
+        if outcome is not Outcome.DONE:
+            return FixTestsResult(outcome, before, after, agent.last_error)
+        after = await _run(agent, command)
+        if after.passed:
+            return FixTestsResult(Outcome.DONE, before, after, "the tests pass")
+        if round_number < max_rounds:
+            session.emit(Notice(message=f"the model stopped but `{command}` still fails; round {round_number + 1}"))
+            task = prompts.load("tests_still_fail").format(command=command, exit_code=after.exit_code,
+                                                           output=head_tail(after.output, FAILURE_CHARS))
+    return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds")
+
+
+async def _run(agent: Agent, command: str) -> TestRun:
+    run = await run_tests(agent.session.tool_context, command)
+    agent.session.emit(TestsRan(command=command, passed=run.passed, exit_code=run.exit_code, summary=run.summary))
+    return run

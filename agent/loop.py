@@ -1,0 +1,201 @@
+"""The agent loop: query the model, execute its tool calls, feed back the results, repeat.
+
+It never prints and never asks the UI directly: it emits events through the session and receives
+approvals through an awaitable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
+from agent.budget import estimate_call_usd
+from agent.events import (
+    ApprovalDecided,
+    AssistantMessageEvent,
+    FileChanged,
+    MessageDelta,
+    Notice,
+    StreamReset,
+    ToolFinished,
+    ToolStarted,
+    TurnCompleted,
+    TurnFailed,
+    TurnStarted,
+    UsageEvent,
+)
+from agent.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage
+from agent.outcome import Outcome
+from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
+from agent.router import main_route
+from agent.session import Session
+from agent.usage import price_usage
+from tools.base import Tool, ToolError, ToolResult
+from tools.output_buffer import head_tail
+from tools.registry import ToolBox
+
+TOOL_RESULT_CHARS = 30_000
+
+
+class ModelClient:
+    """What the loop needs from a provider (ChatProvider satisfies it; tests may script one)."""
+
+    async def complete(self, messages: Any, tools: Any, on_delta: Any = None) -> Any: ...
+
+
+@dataclass
+class Limits:
+    max_turns: int
+    max_cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    outcome: Outcome | None
+    message: str = ""
+
+
+class Agent:
+    """Runs a session's conversation until the model stops calling tools or a limit is hit."""
+
+    def __init__(self, session: Session, clients: Callable[[str], ModelClient], toolbox: ToolBox,
+                 approver: Approver, limits: Limits, system_prompt: str) -> None:
+        self.session = session
+        self._clients = clients
+        self.toolbox = toolbox
+        self._approver = approver
+        self.limits = limits
+        self._system = SystemMessage(content=system_prompt)
+        self._prices = session.config.price_table()
+        self.run_turns = 0
+        self.last_error = ""
+
+    async def run(self, task: str | None = None) -> Outcome:
+        """Add `task` (if any) and loop until done or stopped; returns how it ended."""
+        if task:
+            self.session.add_user(task)
+        try:
+            while True:
+                step = await self.step()
+                if step.outcome is not None:
+                    self.last_error = step.message
+                    return step.outcome
+        except BaseException:
+            self.session.close_pending_calls()
+            raise
+
+    async def step(self) -> StepOutcome:
+        """One model call and its tool calls. An outcome means the loop stops."""
+        session = self.session
+        route = main_route(session.config)
+        if self.run_turns >= self.limits.max_turns:
+            return StepOutcome(Outcome.TURN_LIMIT, f"turn limit of {self.limits.max_turns} reached")
+        if self.limits.max_cost is not None:
+            spent = session.ledger.total_usd
+            estimate = estimate_call_usd(route.model, session.messages, session.ledger, self._prices)
+            if spent + estimate > self.limits.max_cost:
+                return StepOutcome(Outcome.BUDGET, f"budget ${self.limits.max_cost} reached: spent ${spent:.4f}, "
+                                                   f"next call estimated at ${estimate:.4f}")
+        self.run_turns += 1
+        session.turns += 1
+        turn = session.turns
+        session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason))
+        try:
+            result = await self._query(route.model, turn)
+        except ProviderError as exc:
+            session.emit(TurnFailed(turn=turn, error=str(exc)))
+            if isinstance(exc, ProviderUnavailable):
+                return StepOutcome(Outcome.UNAVAILABLE, f"{route.model} unavailable: {exc}")
+            if isinstance(exc, AuthError):
+                return StepOutcome(Outcome.CONFIG_ERROR, f"{route.model}: {exc}")
+            return StepOutcome(Outcome.NOT_DONE, f"{route.model} refused the request: {exc}")
+        message: AssistantMessage = result.message
+        session.messages.append(message)
+        session.emit(AssistantMessageEvent(turn=turn, message=message))
+        self._record_usage(route.model, result.usage)
+        if result.recovered_text_calls:
+            session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
+        for call in message.tool_calls:
+            await self._execute(call)
+        session.emit(TurnCompleted(turn=turn))
+        if not message.tool_calls:
+            return StepOutcome(Outcome.DONE, message.content)
+        return StepOutcome(None)
+
+    async def _query(self, model: str, turn: int) -> Any:
+        session = self.session
+        client = self._clients(model)
+
+        def on_delta(kind: str, text: str) -> None:
+            if kind == "reset":
+                session.emit(StreamReset(turn=turn))
+            else:
+                session.emit(MessageDelta(turn=turn, kind=kind, text=text))  # type: ignore[arg-type]
+
+        messages = [self._system, *session.messages]
+        result = await client.complete(messages, self.toolbox.schemas, on_delta)
+        if not result.message.content and not result.message.tool_calls:
+            # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
+            session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
+            self._record_usage(model, result.usage)
+            result = await client.complete(messages, self.toolbox.schemas, on_delta)
+        return result
+
+    def _record_usage(self, model: str, usage: Any) -> None:
+        record = price_usage(model, usage, self._prices)
+        spend = self.session.ledger.add(record)
+        self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
+
+    async def _execute(self, call: ToolCall) -> None:
+        session = self.session
+        session.emit(ToolStarted(call_id=call.id, name=call.name, arguments=call.arguments))
+        started = time.monotonic()
+        try:
+            tool, args = self.toolbox.parse(call.name, call.arguments)
+        except ToolError as exc:
+            result = ToolResult(False, f"error: {exc}")
+        else:
+            refusal = await self._authorize(call, tool, args)
+            if refusal:
+                result = ToolResult(False, refusal)
+            else:
+                if tool.mutates:
+                    session.checkpoint.ensure([])
+                result = await self.toolbox.run(tool, args, session.tool_context)
+        for change in result.changes:
+            session.files_changed[change.path] = change.action
+            session.emit(FileChanged(path=change.path, action=change.action, diff=change.diff))
+        output = head_tail(result.output, TOOL_RESULT_CHARS)
+        session.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=output))
+        session.emit(ToolFinished(call_id=call.id, name=call.name, ok=result.ok, output=output,
+                                  duration_s=round(time.monotonic() - started, 3), data=result.data))
+
+    async def _authorize(self, call: ToolCall, tool: Tool, args: Any) -> str | None:
+        """None when the call may run; otherwise the refusal the model reads."""
+        config = self.session.config
+        command = getattr(args, "command", None) if tool.name == "shell" else None
+        if command is not None:
+            reason = dangerous_reason(command, self.session.workspace, config.allow_commands)
+            if reason:
+                self._decided(call, False, f"refused: this command {reason}")
+                return (f"refused: this command {reason}. It is on Duet's list of dangerous commands; "
+                        "the user can allow it in config (allow_commands). Find another way.")
+        verdict = needs_approval(config.approval, tool.name, tool.mutates)
+        if verdict is None:
+            self._decided(call, False, "read-only mode")
+            return f"denied: the session is read-only; {tool.name} would change the workspace"
+        if verdict:
+            summary = command if command is not None else f"{tool.name} {getattr(args, 'path', '')}".strip()
+            decision = await self._approver(ApprovalRequest(call.id, tool.name, summary, command))
+            self._decided(call, decision.approved, decision.reason)
+            if not decision.approved:
+                note = f": {decision.reason}" if decision.reason else ""
+                return f"denied by the user{note}"
+        return None
+
+    def _decided(self, call: ToolCall, approved: bool, reason: str) -> None:
+        self.session.emit(ApprovalDecided(call_id=call.id, name=call.name, approved=approved, reason=reason))

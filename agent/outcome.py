@@ -1,0 +1,28 @@
+"""How a run ends, and the exit code each ending gives (documented in the README)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    NOT_DONE = "not_done"
+    CONFIG_ERROR = "config_error"
+    BUDGET = "budget_exhausted"
+    TURN_LIMIT = "turn_limit"
+    TIME_LIMIT = "time_limit"
+    UNAVAILABLE = "provider_unavailable"
+    INTERRUPTED = "interrupted"
+
+
+EXIT_CODES: dict[Outcome, int] = {
+    Outcome.DONE: 0,
+    Outcome.NOT_DONE: 1,
+    Outcome.CONFIG_ERROR: 2,
+    Outcome.BUDGET: 3,
+    Outcome.TURN_LIMIT: 4,
+    Outcome.TIME_LIMIT: 4,
+    Outcome.UNAVAILABLE: 5,
+    Outcome.INTERRUPTED: 130,
+}

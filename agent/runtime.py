@@ -1,0 +1,71 @@
+"""Assembling a working agent from configuration: providers per model, tools, prompt. Shared by every front end."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+
+import prompts
+from agent.approval import Approver
+from agent.config import Config
+from agent.events import Notice
+from agent.loop import Agent, Limits, ModelClient
+from agent.router import main_route
+from agent.session import Session
+from tools.registry import ToolBox, default_tools
+
+PROJECT_INSTRUCTIONS = ("AGENTS.md",)
+MAX_INSTRUCTIONS_CHARS = 20_000
+
+
+class ProviderPool:
+    """One provider per model, made on first use; checks the key before anything is spent."""
+
+    def __init__(self, config: Config, session: Session, environ: Mapping[str, str] | None = None) -> None:
+        self._config = config
+        self._session = session
+        self._environ = environ
+        self._providers: dict[str, ModelClient] = {}
+
+    def check(self, model: str) -> None:
+        """Raise MissingKeyError now, rather than in the middle of a run."""
+        self._config.api_key_of(model, self._environ)
+
+    def __call__(self, model: str) -> ModelClient:
+        if model not in self._providers:
+            from agent.providers.factory import make_provider
+
+            self._providers[model] = make_provider(
+                self._config, model, environ=self._environ,
+                on_notice=lambda text: self._session.emit(Notice(level="warning", message=text)))
+        return self._providers[model]
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            close = getattr(provider, "close", None)
+            if close:
+                await close()
+
+
+def system_prompt(workspace: Path) -> str:
+    """The fixed system prompt: Duet's instructions, then the project's AGENTS.md if present."""
+    text = prompts.load("system")
+    for name in PROJECT_INSTRUCTIONS:
+        path = workspace / name
+        if path.is_file():
+            body = path.read_text(encoding="utf-8", errors="replace")[:MAX_INSTRUCTIONS_CHARS]
+            text += f"\n\n# Project instructions ({name})\n\n{body}"
+    return text
+
+
+def build_agent(session: Session, approver: Approver, *, max_turns: int | None = None,
+                max_cost: float | None = None, environ: Mapping[str, str] | None = None) -> tuple[Agent, ProviderPool]:
+    config = session.config
+    pool = ProviderPool(config, session, environ)
+    pool.check(main_route(config).model)
+    cost = max_cost if max_cost is not None else config.max_cost
+    limits = Limits(max_turns=max_turns or config.max_turns,
+                    max_cost=Decimal(str(cost)) if cost is not None else None)
+    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, system_prompt(session.workspace))
+    return agent, pool

@@ -1,0 +1,82 @@
+"""A session: its conversation, ledger, transcript, checkpoint and tool context, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.checkpoint import Checkpoint
+from agent.config import Config
+from agent.events import Event, SessionStarted, ToolFinished, UserMessageEvent
+from agent.history import INTERRUPTED_RESULT, rebuild
+from agent.ledger import Ledger
+from agent.messages import AssistantMessage, Message, ToolMessage, UserMessage
+from agent.redact import Redactor
+from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
+from tools.base import ToolContext
+
+EventSink = Callable[[Event], None]
+
+
+class Session:
+    """Everything one conversation owns. Events go to the transcript first, then to the front end."""
+
+    def __init__(self, workspace: Path, config: Config, *, sink: EventSink | None = None,
+                 session_id: str | None = None, redactor: Redactor | None = None) -> None:
+        self.workspace = workspace.resolve()
+        self.config = config
+        self.id = session_id or new_session_id()
+        self.messages: list[Message] = []
+        self.ledger = Ledger()
+        self.turns = 0
+        self.files_changed: dict[str, str] = {}
+        self._sinks: list[EventSink] = [sink] if sink else []
+        self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl",
+                                           redactor or Redactor.from_environ())
+        self.checkpoint = Checkpoint(self.workspace, self.id)
+        self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
+                                        before_change=self.checkpoint.ensure)
+
+    @classmethod
+    def resume(cls, workspace: Path, config: Config, transcript: Path, *,
+               sink: EventSink | None = None) -> Session:
+        """Continue a stored session: same id, same transcript, history and spend restored."""
+        history = rebuild(read_transcript(transcript))
+        session = cls(workspace, config, sink=sink, session_id=transcript.stem)
+        session.messages = history.messages
+        session.ledger = history.ledger
+        session.turns = history.turns
+        return session
+
+    def add_sink(self, sink: EventSink) -> None:
+        self._sinks.append(sink)
+
+    def emit(self, event: Event) -> None:
+        self.transcript.write(event)
+        for sink in self._sinks:
+            sink(event)
+
+    def start(self, command: str, task: str, *, resumed: bool = False) -> None:
+        self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
+                                 resumed=resumed))
+
+    def add_user(self, content: str) -> None:
+        self.messages.append(UserMessage(content=content))
+        self.emit(UserMessageEvent(content=content))
+
+    def close_pending_calls(self) -> None:
+        """Answer tool calls left without a result (after an interrupt), keeping the history valid."""
+        last = next((i for i in range(len(self.messages) - 1, -1, -1)
+                     if isinstance(self.messages[i], AssistantMessage)), None)
+        if last is None:
+            return
+        message = self.messages[last]
+        assert isinstance(message, AssistantMessage)
+        answered = {m.tool_call_id for m in self.messages[last + 1:] if isinstance(m, ToolMessage)}
+        for call in message.tool_calls:
+            if call.id not in answered:
+                self.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=INTERRUPTED_RESULT))
+                self.emit(ToolFinished(call_id=call.id, name=call.name, ok=False, output=INTERRUPTED_RESULT))
+
+    def close(self) -> None:
+        self.transcript.close()

@@ -1,0 +1,1 @@
+"""What the model can call. Tools know nothing of agent/ or tui/: they get a ToolContext, return a ToolResult."""

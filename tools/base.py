@@ -1,0 +1,65 @@
+"""The contract every tool follows: pydantic arguments in, a ToolResult out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ToolArgs(BaseModel):
+    """Base of every tool's argument model: unknown arguments are an error the model sees."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    action: Literal["created", "modified", "deleted"]
+    diff: str
+
+
+@dataclass
+class ToolResult:
+    ok: bool
+    output: str
+    changes: list[FileChange] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class ToolError(Exception):
+    """A failure the model can fix: reported to it as the tool's result."""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    mtime_ns: int
+    size: int
+
+
+@dataclass
+class ToolContext:
+    """What a tool may touch and how. Built by the agent for one session."""
+
+    root: Path
+    shell_timeout_s: float = 120.0
+    allow_secret_files: bool = False
+    read_stamps: dict[Path, FileStamp] = field(default_factory=dict)
+    before_change: Callable[[list[Path]], None] = field(default=lambda _paths: None)
+    """Called with absolute paths just before a tool changes them (checkpoints hook in here)."""
+
+
+class Tool:
+    """One callable tool. Subclasses set the class attributes and implement `run`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Args: ClassVar[type[ToolArgs]]
+    mutates: ClassVar[bool] = False
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolResult:
+        raise NotImplementedError

@@ -1,0 +1,47 @@
+"""read_file: numbered lines of a text file, paged."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from tools.workspace import read_text, rel, remember, resolve
+
+DEFAULT_LIMIT = 2000
+MAX_LINE_CHARS = 2000
+
+
+class ReadFileArgs(ToolArgs):
+    path: str = Field(description="File path relative to the workspace root.")
+    offset: int = Field(default=1, ge=1, description="First line to show (1-based).")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=10_000, description="Most lines to show.")
+
+
+class ReadFileTool(Tool):
+    name = "read_file"
+    description = "Read a text file with numbered lines. Large files are paged with offset and limit."
+    Args = ReadFileArgs
+
+    async def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
+        path = resolve(ctx, args.path, must_exist=True)
+        if path.is_dir():
+            raise ToolError(f"{args.path} is a directory; use list_files")
+        lines = read_text(path).splitlines()
+        remember(ctx, path)
+        total = len(lines)
+        if total == 0:
+            return ToolResult(True, f"{rel(ctx, path)} is empty")
+        if args.offset > total:
+            raise ToolError(f"{args.path} has {total} lines; offset {args.offset} is past the end")
+        end = min(total, args.offset + args.limit - 1)
+        body = []
+        for n in range(args.offset, end + 1):
+            line = lines[n - 1]
+            if len(line) > MAX_LINE_CHARS:
+                line = line[:MAX_LINE_CHARS] + f" …[{len(line) - MAX_LINE_CHARS} more characters]"
+            body.append(f"{n:6}\t{line}")
+        text = "\n".join(body)
+        if args.offset > 1 or end < total:
+            more = f"; continue with offset={end + 1}" if end < total else ""
+            text += f"\n[lines {args.offset}-{end} of {total}{more}]"
+        return ToolResult(True, text, data={"path": rel(ctx, path), "lines": total})

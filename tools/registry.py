@@ -1,0 +1,77 @@
+"""The explicit list of tools, their wire schemas, and dispatching a model's call to one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from tools.apply_patch import ApplyPatchTool
+from tools.base import Tool, ToolContext, ToolError, ToolResult
+from tools.edit_file import EditFileTool
+from tools.find_symbol import FindSymbolTool
+from tools.list_files import ListFilesTool
+from tools.read_file import ReadFileTool
+from tools.search import SearchTool
+from tools.shell import ShellTool
+from tools.write_file import WriteFileTool
+
+
+def default_tools() -> list[Tool]:
+    return [ShellTool(), ReadFileTool(), WriteFileTool(), EditFileTool(), ApplyPatchTool(), SearchTool(),
+            ListFilesTool(), FindSymbolTool()]
+
+
+def _clean_schema(node: Any) -> Any:
+    """Pydantic's JSON schema minus the noise (titles) models don't need."""
+    if isinstance(node, dict):
+        return {k: _clean_schema(v) for k, v in node.items() if k != "title"}
+    if isinstance(node, list):
+        return [_clean_schema(v) for v in node]
+    return node
+
+
+def wire_schema(tool: Tool) -> dict[str, Any]:
+    """The Chat Completions `tools` entry for one tool, generated from its argument model."""
+    params = _clean_schema(tool.Args.model_json_schema())
+    params.setdefault("properties", {})
+    return {"type": "function", "function": {"name": tool.name, "description": tool.description,
+                                             "parameters": params}}
+
+
+class ToolBox:
+    """The tools of one session, by name."""
+
+    def __init__(self, tools: list[Tool]) -> None:
+        self.tools = {t.name: t for t in tools}
+        self.schemas = [wire_schema(t) for t in tools]  # built once: the prompt prefix must stay stable
+
+    def get(self, name: str) -> Tool | None:
+        return self.tools.get(name)
+
+    def parse(self, name: str, raw: str) -> tuple[Tool, Any]:
+        """The tool and its validated arguments, or ToolError with a message written for the model."""
+        tool = self.tools.get(name)
+        if tool is None:
+            raise ToolError(f"unknown tool {name!r}; available: {', '.join(self.tools)}")
+        try:
+            data = json.loads(raw or "{}")
+        except json.JSONDecodeError as exc:
+            raise ToolError(f"arguments for {name} are not valid JSON ({exc.msg} at position {exc.pos}); "
+                            "send the call again with a JSON object") from None
+        if not isinstance(data, dict):
+            raise ToolError(f"arguments for {name} must be a JSON object")
+        try:
+            return tool, tool.Args.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            raise ToolError(f"invalid arguments for {name}: {problems}") from None
+
+    async def run(self, tool: Tool, args: Any, ctx: ToolContext) -> ToolResult:
+        try:
+            return await tool.run(args, ctx)
+        except ToolError as exc:
+            return ToolResult(False, f"error: {exc}")
+        except OSError as exc:
+            return ToolResult(False, f"error: {exc.strerror or exc}")

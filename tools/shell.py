@@ -1,0 +1,87 @@
+"""shell: run a bash command in the workspace root, bounded in time and memory, stdin closed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import time
+
+from pydantic import Field
+
+from tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from tools.output_buffer import HeadTailBuffer, head_tail
+
+MODEL_OUTPUT_CHARS = 30_000
+DRAIN_GRACE_S = 1.0
+# Variables never passed to commands the model runs: a command could print them into the transcript.
+SECRET_ENV = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.I)
+
+
+class ShellArgs(ToolArgs):
+    command: str = Field(description="A bash command, run in the workspace root.")
+    timeout_s: float | None = Field(default=None, gt=0, le=3600,
+                                    description="Seconds before the command is killed (default 120).")
+
+
+def command_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not SECRET_ENV.search(k)}
+    env.update({"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive"})
+    return env
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class ShellTool(Tool):
+    name = "shell"
+    description = (
+        "Run a bash command in the workspace root. Stdin is closed; output (stdout and stderr) is "
+        "shortened to its head and tail when long; the exit code is always reported."
+    )
+    Args = ShellArgs
+    mutates = True
+
+    async def run(self, args: ShellArgs, ctx: ToolContext) -> ToolResult:
+        timeout = args.timeout_s or ctx.shell_timeout_s
+        buf = HeadTailBuffer()
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            "bash", "-c", args.command, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=command_env(),
+            start_new_session=True,  # its own process group, so a timeout kills children too
+        )
+        assert proc.stdout is not None
+        reader = asyncio.create_task(_pump(proc.stdout, buf))
+        timed_out = False
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+            # Background children may hold the pipe open; give them a moment, then stop them.
+            await asyncio.wait_for(asyncio.shield(reader), DRAIN_GRACE_S)
+        except TimeoutError:
+            timed_out = proc.returncode is None
+        finally:
+            _kill_group(proc)
+            if proc.returncode is None:
+                await proc.wait()
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        elapsed = time.monotonic() - started
+        code = proc.returncode if not timed_out else -9
+        output = head_tail(buf.text(), MODEL_OUTPUT_CHARS)
+        status = (f"timed out after {timeout:g} s; the command and its children were killed"
+                  if timed_out else f"exit code {code}")
+        text = f"{output.rstrip()}\n[{status}]" if output.strip() else f"[{status}, no output]"
+        return ToolResult(not timed_out and code == 0, text,
+                          data={"command": args.command, "exit_code": code, "timed_out": timed_out,
+                                "duration_s": round(elapsed, 3), "output_bytes": buf.total})
+
+
+async def _pump(stream: asyncio.StreamReader, buf: HeadTailBuffer) -> None:
+    while chunk := await stream.read(65536):
+        buf.write(chunk)

@@ -1,0 +1,65 @@
+"""Workspace files in a stable order, honouring .gitignore files at every level (like ripgrep)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pathspec
+
+ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+def _load_ignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
+    path = directory / ".gitignore"
+    if not path.is_file():
+        return None
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
+    except (OSError, ValueError):
+        return None
+
+
+def walk_files(root: Path, start: Path | None = None, *, hidden: bool = False) -> Iterator[Path]:
+    """Files under `start` (default `root`), sorted by path, skipping ignored and (by default) hidden ones."""
+    root = root.resolve()
+    start = (start or root).resolve()
+    specs: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
+    # .gitignore files between the root and the start directory apply too.
+    for parent in [root, *reversed([p for p in start.parents if root in p.parents])]:
+        spec = _load_ignore(parent)
+        if spec:
+            specs.append((parent, spec))
+    if start != root and (spec := _load_ignore(start)):
+        specs.append((start, spec))
+    yield from _walk(start, specs, hidden)
+
+
+def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
+    verdict = False
+    for base, spec in specs:
+        relative = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        result = spec.check_file(relative)
+        if result.include is not None:
+            verdict = bool(result.include)
+    return verdict
+
+
+def _walk(directory: Path, specs: list[tuple[Path, pathspec.GitIgnoreSpec]], hidden: bool) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name in ALWAYS_SKIPPED_DIRS or (not hidden and entry.name.startswith(".")):
+            continue
+        path = Path(entry.path)
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if _ignored(path, is_dir, specs):
+            continue
+        if is_dir:
+            spec = _load_ignore(path)
+            yield from _walk(path, [*specs, (path, spec)] if spec else specs, hidden)
+        elif entry.is_file():
+            yield path

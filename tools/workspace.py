@@ -1,0 +1,104 @@
+"""Path confinement, secret files, binary detection, atomic writes and stale-file checks."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tempfile
+from pathlib import Path
+
+from tools.base import FileStamp, ToolContext, ToolError
+
+SECRET_FILE_PATTERNS = (
+    ".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.p12", "*.pfx",
+    "credentials", "credentials.*", ".netrc", ".pgpass", ".npmrc", ".pypirc", "*.keystore", "*.jks",
+)
+
+
+def is_secret_path(path: Path) -> bool:
+    name = path.name.lower()
+    if name in (".env.example", ".env.sample", ".env.template"):
+        return False
+    return any(fnmatch.fnmatch(name, pattern) for pattern in SECRET_FILE_PATTERNS)
+
+
+def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:
+    """The absolute path for a workspace-relative `path`, refusing anything that leads outside."""
+    if not path or "\x00" in path:
+        raise ToolError("path is empty or invalid")
+    root = ctx.root.resolve()
+    raw = Path(path)
+    if raw.is_absolute():
+        raise ToolError(f"{path}: absolute paths are not allowed; use a path relative to the workspace root")
+    if ".." in raw.parts:
+        raise ToolError(f"{path}: '..' is not allowed; paths must stay inside the workspace")
+    target = (root / raw).resolve()  # follows symlinks, so a link pointing outside is caught here
+    if target != root and root not in target.parents:
+        raise ToolError(f"{path}: resolves outside the workspace (through a symlink)")
+    if must_exist and not target.exists():
+        raise ToolError(f"{path}: no such file")
+    if is_secret_path(target) and not ctx.allow_secret_files:
+        raise ToolError(f"{path}: looks like a secrets file; Duet does not read or write those")
+    return target
+
+
+def rel(ctx: ToolContext, path: Path) -> str:
+    return path.relative_to(ctx.root.resolve()).as_posix()
+
+
+def is_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # a multi-byte character cut at the boundary is not binary
+    return False
+
+
+def read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if is_binary(data):
+        raise ToolError(f"{path.name}: binary file; not shown")
+    return data.decode("utf-8", errors="replace")
+
+
+def stamp(path: Path) -> FileStamp:
+    st = path.stat()
+    return FileStamp(mtime_ns=st.st_mtime_ns, size=st.st_size)
+
+
+def remember(ctx: ToolContext, path: Path) -> None:
+    """Record the file as the model now knows it."""
+    if path.exists():
+        ctx.read_stamps[path] = stamp(path)
+
+
+def check_not_stale(ctx: ToolContext, path: Path, display: str, *, require_read: bool) -> None:
+    """Refuse to overwrite a file that changed on disk since the model last saw it."""
+    if not path.exists():
+        return
+    known = ctx.read_stamps.get(path)
+    if known is None:
+        if require_read:
+            raise ToolError(f"{display} exists and you have not read it; read_file it before overwriting")
+        return
+    if stamp(path) != known:
+        raise ToolError(f"{display} changed on disk since you last read it; read_file it again first")
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, keeping the file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".duet-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
