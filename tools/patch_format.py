@@ -111,6 +111,20 @@ def _find(lines: list[str], want: list[str], start: int, at_eof: bool) -> int:
     return -1
 
 
+def _replacement(hunk: Hunk, matched: list[str]) -> list[str]:
+    """The hunk's new lines, with context lines kept exactly as the file has them."""
+    file_lines = iter(matched)
+    out = []
+    for kind, text in hunk.lines:
+        if kind == "+":
+            out.append(text)
+        else:
+            actual = next(file_lines)
+            if kind == " ":
+                out.append(actual)
+    return out
+
+
 def apply_hunks(original: str, hunks: list[Hunk], path: str) -> str:
     """The new text of one file, or PatchError naming the hunk that does not apply."""
     lines = original.splitlines()
@@ -126,7 +140,7 @@ def apply_hunks(original: str, hunks: list[Hunk], path: str) -> str:
         if at < 0:
             shown = "\n".join(hunk.old[:8])
             raise PatchError(f"{path}: hunk {number} does not apply; these lines were not found:\n{shown}")
-        out += lines[cursor:at] + hunk.new
+        out += lines[cursor:at] + _replacement(hunk, lines[at:at + len(hunk.old)])
         cursor = at + len(hunk.old)
     out += lines[cursor:]
     text = "\n".join(out)

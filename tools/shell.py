@@ -51,26 +51,38 @@ class ShellTool(Tool):
         timeout = args.timeout_s or ctx.shell_timeout_s
         buf = HeadTailBuffer()
         started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            "bash", "-c", args.command, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=command_env(),
-            start_new_session=True,  # its own process group, so a timeout kills children too
-        )
-        assert proc.stdout is not None
-        reader = asyncio.create_task(_pump(proc.stdout, buf))
+        # Our own pipe, not asyncio's: asyncio's wait() would also wait for every background child
+        # holding the pipe open, so `server &` would block until the timeout.
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "bash", "-c", args.command, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_fd, stderr=write_fd, env=command_env(),
+                start_new_session=True,  # its own process group, so a timeout kills children too
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        reader = asyncio.StreamReader()
+        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", 0))
+        pump = asyncio.create_task(_pump(reader, buf))
         timed_out = False
         try:
             await asyncio.wait_for(proc.wait(), timeout)
             # Background children may hold the pipe open; give them a moment, then stop them.
-            await asyncio.wait_for(asyncio.shield(reader), DRAIN_GRACE_S)
+            await asyncio.wait_for(asyncio.shield(pump), DRAIN_GRACE_S)
         except TimeoutError:
             timed_out = proc.returncode is None
         finally:
             _kill_group(proc)
             if proc.returncode is None:
                 await proc.wait()
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+            transport.close()
         elapsed = time.monotonic() - started
         code = proc.returncode if not timed_out else -9
         output = head_tail(buf.text(), MODEL_OUTPUT_CHARS)

@@ -1,0 +1,141 @@
+"""shell, search, list_files and find_symbol on real processes and files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.base import ToolContext
+from tools.find_symbol import FindSymbolArgs, FindSymbolTool
+from tools.list_files import ListFilesArgs, ListFilesTool
+from tools.output_buffer import HeadTailBuffer
+from tools.search import SearchArgs, SearchTool, python_search, ripgrep_search
+from tools.shell import ShellArgs, ShellTool
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ToolContext:
+    root = tmp_path / "ws"
+    root.mkdir()
+    return ToolContext(root=root, shell_timeout_s=30)
+
+
+async def sh(ctx: ToolContext, command: str, timeout_s: float | None = None):
+    return await ShellTool().run(ShellArgs(command=command, timeout_s=timeout_s), ctx)
+
+
+async def test_shell_reports_exit_code_and_runs_in_workspace(ctx: ToolContext) -> None:
+    result = await sh(ctx, "pwd; echo oops >&2; exit 3")
+    assert str(ctx.root) in result.output and "oops" in result.output
+    assert result.data["exit_code"] == 3 and "[exit code 3]" in result.output and not result.ok
+
+
+async def test_shell_stdin_is_closed(ctx: ToolContext) -> None:
+    started = time.monotonic()
+    result = await sh(ctx, "read line; echo \"got:$line:$?\"; cat; python3 -c 'input()'", timeout_s=20)
+    assert time.monotonic() - started < 10
+    assert "got::1" in result.output and "EOFError" in result.output
+
+
+async def test_shell_timeout_kills_the_whole_process_group(ctx: ToolContext, tmp_path: Path) -> None:
+    marker = tmp_path / "child-survived"
+    result = await sh(ctx, f"(sleep 3; touch {marker}) & sleep 60", timeout_s=0.5)
+    assert result.data["timed_out"] and "timed out after 0.5 s" in result.output
+    time.sleep(3.5)
+    assert not marker.exists()
+
+
+async def test_shell_huge_output_is_bounded_and_shortened(ctx: ToolContext) -> None:
+    result = await sh(ctx, "yes 0123456789 | head -c 50000000; echo; echo THE-END")
+    assert result.data["output_bytes"] > 50_000_000
+    assert len(result.output) < 32_000
+    assert result.output.startswith("0123456789") and "THE-END" in result.output
+    assert "cut from the middle" in result.output
+
+
+def test_head_tail_buffer_memory_is_bounded() -> None:
+    buf = HeadTailBuffer(head=100, tail=100)
+    for _ in range(10_000):
+        buf.write(b"x" * 1000)
+    buf.write(b"END")
+    assert buf.total == 10_000_003
+    text = buf.text()
+    assert text.endswith("END") and len(text) < 300
+
+
+async def test_shell_hides_api_keys_from_commands(ctx: ToolContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-should-not-leak-123456")
+    result = await sh(ctx, "env")
+    assert "sk-should-not-leak" not in result.output
+
+
+async def test_shell_returns_when_a_background_child_keeps_the_pipe(ctx: ToolContext) -> None:
+    started = time.monotonic()
+    result = await sh(ctx, "sleep 30 & echo started", timeout_s=20)
+    assert "started" in result.output and time.monotonic() - started < 5
+
+
+@pytest.fixture
+def code(ctx: ToolContext) -> ToolContext:
+    (ctx.root / ".gitignore").write_text("build/\n*.log\n")
+    (ctx.root / "src").mkdir()
+    (ctx.root / "src/app.py").write_text("import os\n\n\ndef main():\n    return helper()\n\n\nclass Helper:\n"
+                                         "    def run(self):\n        pass\n")
+    (ctx.root / "src/util.py").write_text("def helper():\n    return 'Main'\n")
+    (ctx.root / "src/web.js").write_text("function main() {}\nconst helper = () => 1;\nclass Box { run() {} }\n")
+    (ctx.root / "src/svc.go").write_text("package svc\n\ntype Server struct{}\n\nfunc (s *Server) Run() {}\n"
+                                         "func main() {}\n")
+    (ctx.root / "build").mkdir()
+    (ctx.root / "build/app.py").write_text("def main(): pass\n")
+    (ctx.root / "debug.log").write_text("main failed\n")
+    (ctx.root / "sub").mkdir()
+    (ctx.root / "sub/.gitignore").write_text("local.txt\n")
+    (ctx.root / "sub/local.txt").write_text("main\n")
+    (ctx.root / "sub/kept.txt").write_text("main\n")
+    (ctx.root / ".env").write_text("main=secret\n")
+    return ctx
+
+
+@pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep not installed")
+@pytest.mark.parametrize("args", [
+    SearchArgs(pattern="main"), SearchArgs(pattern="MAIN", ignore_case=True), SearchArgs(pattern="def \\w+", glob="*.py"),
+    SearchArgs(pattern="main", path="src"), SearchArgs(pattern="helper", path="src/util.py"),
+])
+async def test_ripgrep_and_python_fallback_agree(code: ToolContext, args: SearchArgs) -> None:
+    rg = await ripgrep_search(shutil.which("rg") or "rg", code, args)
+    py = python_search(code, args)
+    assert rg == py and rg
+
+
+async def test_search_respects_gitignore_and_skips_secrets(code: ToolContext) -> None:
+    result = await SearchTool().run(SearchArgs(pattern="main"), code)
+    paths = {line.split(":")[0] for line in result.output.splitlines()}
+    assert paths == {"src/app.py", "src/web.js", "src/svc.go", "sub/kept.txt"}
+    assert "src/app.py:4: def main():" in result.output
+
+
+async def test_list_files_respects_gitignore(code: ToolContext) -> None:
+    result = await ListFilesTool().run(ListFilesArgs(), code)
+    assert result.output.splitlines() == ["src/app.py", "src/svc.go", "src/util.py", "src/web.js", "sub/kept.txt"]
+    only_py = await ListFilesTool().run(ListFilesArgs(glob="*.py"), code)
+    assert only_py.output.splitlines() == ["src/app.py", "src/util.py"]
+
+
+async def test_find_symbol_finds_definitions_not_uses(code: ToolContext) -> None:
+    result = await FindSymbolTool().run(FindSymbolArgs(name="helper"), code)
+    assert result.output.splitlines() == ["src/util.py:1: function helper", "src/web.js:2: function helper"]
+    run = await FindSymbolTool().run(FindSymbolArgs(name="Run"), code)
+    assert run.output == "src/svc.go:5: method Run"
+    server = await FindSymbolTool().run(FindSymbolArgs(name="Server"), code)
+    assert server.output == "src/svc.go:3: type Server"
+
+
+async def test_search_without_ripgrep_uses_python(code: ToolContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", os.defpath.replace("/usr/local/bin", "/nonexistent"))
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    result = await SearchTool().run(SearchArgs(pattern="helper"), code)
+    assert result.data["engine"] == "python" and "src/util.py:1: def helper():" in result.output
