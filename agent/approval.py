@@ -22,7 +22,7 @@ DANGEROUS_COMMANDS: list[tuple[str, re.Pattern[str]]] = [
     ("shuts the machine down", re.compile(r"\b(shutdown|reboot|halt|poweroff)\b")),
     ("changes permissions recursively from the root", re.compile(r"\bch(mod|own)\s+-R\s+\S+\s+/(\s|$)")),
 ]
-_WRITE_TARGETS = re.compile(r"(?:>>?|\btee\s+(?:-a\s+)?)\s*(/[^\s;&|)]+)")
+_WRITE_TARGETS = re.compile(r"(?:>>?|\btee\s+(?:-a\s+)?)\s*([/~][^\s;&|)]*)")
 _MOVE_COPY = re.compile(r"\b(?:cp|mv|rm|ln|install|rsync|touch|mkdir)\b([^;&|]*)")
 _SAFE_OUTSIDE = ("/dev/null", "/dev/stdout", "/dev/stderr", "/tmp/", "/var/tmp/")
 
@@ -46,8 +46,9 @@ def _outside_writes(command: str, root: Path) -> str | None:
         targets += [a for a in args.split() if a.startswith(("/", "~"))]
     base = str(root.resolve())
     for target in targets:
-        path = target.replace("~", str(Path.home()), 1) if target.startswith("~") else target
-        if path == base or path.startswith(base + "/") or path.startswith(_SAFE_OUTSIDE):
+        home = target.startswith("~")
+        path = target.replace("~", str(Path.home()), 1) if home else target
+        if path == base or path.startswith(base + "/") or (not home and path.startswith(_SAFE_OUTSIDE)):
             continue
         return target
     return None

@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,6 +19,10 @@ from agent.errors import DuetError
 from agent.transcript import DUET_DIR, duet_dir
 
 REF_PREFIX = "refs/duet/checkpoints/"
+# Checkpoint commits carry Duet's own identity: they live on a private ref, and this way they work on
+# machines where git has no user configured (CI).
+IDENTITY = {"GIT_AUTHOR_NAME": "Duet", "GIT_AUTHOR_EMAIL": "duet@localhost", "GIT_COMMITTER_NAME": "Duet",
+            "GIT_COMMITTER_EMAIL": "duet@localhost"}
 EXCLUDE_DUET = f":(exclude){DUET_DIR}"
 
 
@@ -56,8 +60,11 @@ def _snapshot_tree(repo) -> str:  # type: ignore[no-untyped-def]
 class Checkpoint:
     """One session's checkpoint; `ensure` is cheap after the first call."""
 
-    def __init__(self, workspace: Path, session_id: str) -> None:
+    def __init__(self, workspace: Path, session_id: str,
+                 on_warning: Callable[[str], None] = lambda _msg: None) -> None:
         self.workspace = workspace.resolve()
+        self._warn = on_warning
+        self.error: str | None = None
         self.session_id = session_id
         self._repo = _repo(self.workspace)
         self._taken = False
@@ -75,18 +82,28 @@ class Checkpoint:
         return duet_dir(self.workspace) / "checkpoints" / self.session_id
 
     def ensure(self, paths: list[Path]) -> None:
-        """Take the checkpoint if not yet taken (git), or copy files not yet copied (no git)."""
-        if self._repo is not None:
-            if not self._taken:
-                self._take_git()
+        """Take the checkpoint if not yet taken (git), or copy files not yet copied (no git).
+
+        A failure is reported once as a warning and never blocks the work itself.
+        """
+        if self.error is not None:
             return
-        self._copy_files(paths)
+        try:
+            if self._repo is not None:
+                if not self._taken:
+                    self._take_git()
+                return
+            self._copy_files(paths)
+        except Exception as exc:  # git or the file system failed: say so, keep working
+            self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self._warn(f"could not record a checkpoint ({self.error}); `agent undo` will not cover this session")
 
     def _take_git(self) -> None:
         repo = self._repo
         tree = _snapshot_tree(repo)
         parents = ["-p", repo.head.commit.hexsha] if repo.head.is_valid() else []
-        commit = repo.git.commit_tree(tree, *parents, "-m", f"duet checkpoint before session {self.session_id}")
+        commit = repo.git.commit_tree(tree, *parents, "-m", f"duet checkpoint before session {self.session_id}",
+                                      env=IDENTITY)
         repo.git.update_ref(self.ref, commit)
         self._taken = True
 

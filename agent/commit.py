@@ -21,5 +21,9 @@ def commit_work(workspace: Path, message: str, paths: list[str]) -> str | None:
     repo.git.add("-A", "--", *paths, EXCLUDE_DUET)
     if not repo.git.diff("--cached", "--name-only"):
         return None
-    repo.git.commit("-m", message, "--no-verify")
+    try:
+        repo.git.commit("-m", message, "--no-verify")
+    except git.GitCommandError as exc:
+        detail = (exc.stderr or "").strip().splitlines()
+        raise DuetError(f"git commit failed: {detail[-1] if detail else exc}") from None
     return str(repo.head.commit.hexsha)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.checkpoint import Checkpoint
 from agent.config import Config
-from agent.events import Event, SessionStarted, ToolFinished, UserMessageEvent
+from agent.events import Event, Notice, SessionStarted, ToolFinished, UserMessageEvent
 from agent.history import INTERRUPTED_RESULT, rebuild
 from agent.ledger import Ledger
 from agent.messages import AssistantMessage, Message, ToolMessage, UserMessage
@@ -33,7 +33,8 @@ class Session:
         self._sinks: list[EventSink] = [sink] if sink else []
         self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl",
                                            redactor or Redactor.from_environ())
-        self.checkpoint = Checkpoint(self.workspace, self.id)
+        self.checkpoint = Checkpoint(self.workspace, self.id,
+                                     lambda text: self.emit(Notice(level="warning", message=text)))
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
                                         before_change=self.checkpoint.ensure)
 

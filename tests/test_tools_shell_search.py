@@ -102,7 +102,8 @@ def code(ctx: ToolContext) -> ToolContext:
 
 @pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep not installed")
 @pytest.mark.parametrize("args", [
-    SearchArgs(pattern="main"), SearchArgs(pattern="MAIN", ignore_case=True), SearchArgs(pattern="def \\w+", glob="*.py"),
+    SearchArgs(pattern="main"), SearchArgs(pattern="MAIN", ignore_case=True),
+    SearchArgs(pattern="def \\w+", glob="*.py"),
     SearchArgs(pattern="main", path="src"), SearchArgs(pattern="helper", path="src/util.py"),
 ])
 async def test_ripgrep_and_python_fallback_agree(code: ToolContext, args: SearchArgs) -> None:

@@ -1,0 +1,27 @@
+"""Building a real agent (real loop, tools, providers) against the fake server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agent.approval import Approver, refuse_headless
+from agent.events import Event
+from agent.loop import Agent
+from agent.runtime import ProviderPool, build_agent
+from agent.session import Session
+from tests.conftest import KEYS, make_config
+
+
+def make_agent(workspace: Path, base_url: str, *, approver: Approver = refuse_headless, max_turns: int = 20,
+               max_cost: float | None = None, **config: Any) -> tuple[Agent, ProviderPool, list[Event]]:
+    config.setdefault("approval", "full-auto")
+    config.setdefault("model", "deepseek-v4-pro")
+    events: list[Event] = []
+    session = Session(workspace, make_config(workspace, base_url, **config), sink=events.append)
+    agent, pool = build_agent(session, approver, max_turns=max_turns, max_cost=max_cost, environ=KEYS)
+    return agent, pool, events
+
+
+def of_type(events: list[Event], kind: str) -> list[Any]:
+    return [e for e in events if e.type == kind]
