@@ -24,7 +24,15 @@ DANGEROUS_COMMANDS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _WRITE_TARGETS = re.compile(r"(?:>>?|\btee\s+(?:-a\s+)?)\s*([/~][^\s;&|)]*)")
 _MOVE_COPY = re.compile(r"\b(?:cp|mv|rm|ln|install|rsync|touch|mkdir)\b([^;&|]*)")
-_SAFE_OUTSIDE = ("/dev/null", "/dev/stdout", "/dev/stderr", "/tmp/", "/var/tmp/")
+_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr")
+_SCRATCH = ("/tmp/", "/var/tmp/")
+
+
+def _scratch(path: str, base: str) -> bool:
+    """Device files, and scratch space unless the workspace itself lives there (then it holds user data)."""
+    if path in _DEVICES:
+        return True
+    return path.startswith(_SCRATCH) and not (base + "/").startswith(_SCRATCH)
 
 
 def dangerous_reason(command: str, root: Path, allowed: list[str]) -> str | None:
@@ -48,7 +56,7 @@ def _outside_writes(command: str, root: Path) -> str | None:
     for target in targets:
         home = target.startswith("~")
         path = target.replace("~", str(Path.home()), 1) if home else target
-        if path == base or path.startswith(base + "/") or (not home and path.startswith(_SAFE_OUTSIDE)):
+        if path == base or path.startswith(base + "/") or (not home and _scratch(path, base)):
             continue
         return target
     return None

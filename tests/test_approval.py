@@ -32,7 +32,8 @@ def test_config_can_allow_a_refused_command() -> None:
 
 
 @pytest.mark.parametrize(("policy", "tool", "mutates", "expected"), [
-    ("read-only", "read_file", False, False), ("read-only", "edit_file", True, None), ("read-only", "shell", True, None),
+    ("read-only", "read_file", False, False), ("read-only", "edit_file", True, None),
+    ("read-only", "shell", True, None),
     ("ask", "search", False, False), ("ask", "edit_file", True, True), ("ask", "shell", True, True),
     ("auto-edit", "edit_file", True, False), ("auto-edit", "shell", True, True),
     ("full-auto", "shell", True, False), ("full-auto", "apply_patch", True, False),

@@ -24,7 +24,7 @@ async def test_several_calls_per_turn_are_all_run_and_answered(repo: Path, fake_
                                         ScriptedCall(name="list_files", arguments={}),
                                         ScriptedCall(name="search", arguments={"pattern": "A ="})]),
                        Turn(content="done")])
-    agent, pool, events = make_agent(repo, server.base_url)
+    agent, pool, _events = make_agent(repo, server.base_url)
     assert await agent.run("look around") is Outcome.DONE
     answers = tool_messages(server.requests[1])
     assert len(answers) == 3 and "1\tA = 1" in answers[0]["content"] and "a.py:1: A = 1" in answers[2]["content"]
@@ -114,7 +114,7 @@ async def test_budget_overshoots_by_at_most_one_call(repo: Path, fake_api) -> No
     # Each call: 100,000 prompt tokens (90,000 cached) + 2,000 out on V4-Pro = $0.0400 exactly.
     usage = ScriptedUsage(prompt_tokens=100_000, cache_hit_tokens=90_000, completion_tokens=2_000)
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="list_files")], usage=usage) for _ in range(10)])
-    agent, pool, events = make_agent(repo, server.base_url, max_cost=0.10)
+    agent, pool, _events = make_agent(repo, server.base_url, max_cost=0.10)
     assert await agent.run("loop") is Outcome.BUDGET
     spent = agent.session.ledger.total_usd
     per_call = Decimal("0.0174") + Decimal("0.01305") + Decimal("0.00696")

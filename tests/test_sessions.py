@@ -74,8 +74,8 @@ async def test_resume_restores_history_and_spend(repo: Path, fake_api) -> None:
     assert resumed.id == agent.session.id
     assert resumed.ledger.total_usd == spent and resumed.ledger.calls == 2
     assert [m.role for m in resumed.messages] == ["user", "assistant", "tool", "assistant"]
-    from agent.runtime import build_agent
     from agent.approval import refuse_headless
+    from agent.runtime import build_agent
     from tests.conftest import KEYS
 
     again, pool, = build_agent(resumed, refuse_headless, environ=KEYS)

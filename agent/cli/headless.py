@@ -16,6 +16,7 @@ from agent.errors import ConfigError
 from agent.events import RunFinished
 from agent.messages import AssistantMessage
 from agent.outcome import EXIT_CODES, Outcome
+from agent.router import main_route
 from agent.session import Session
 from agent.summary import RunSummary, TestsSummary, summarize
 from agent.testcmd import TestRun, detect_test_command
@@ -46,6 +47,7 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory")
     config = load_config(workspace, config_overrides(args), environ)
+    config.api_key_of(main_route(config).model, environ)  # before anything is written
     renderer = make_renderer(args.output)
     session, task = _open_session(args, workspace, config, renderer)
     from agent.runtime import build_agent

@@ -1,0 +1,47 @@
+"""Running the installed `agent` command as a user or CI would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from agent.cli.demo import copy_repo
+from tests.conftest import TEST_KEY
+
+FAST_RETRIES = "[retry]\nbackoff_base_s = 0.05\nbackoff_cap_s = 0.2\nmax_retries = 3\n"
+
+
+def agent_bin() -> str:
+    path = shutil.which("agent")
+    assert path, "the `agent` command is not installed (pip install -e '.[dev]')"
+    return path
+
+
+def sample(name: str, tmp_path: Path) -> Path:
+    """A committed copy of a sample repository, configured for fast retries."""
+    workspace = copy_repo(name, tmp_path)
+    (workspace / ".duet").mkdir(exist_ok=True)
+    (workspace / ".duet/config.toml").write_text(FAST_RETRIES)
+    return workspace
+
+
+def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
+              key: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
+    if base_url:
+        env.update(DEEPSEEK_BASE_URL=base_url, OPENAI_BASE_URL=base_url)
+    if key:
+        env.update(DEEPSEEK_API_KEY=TEST_KEY, OPENAI_API_KEY=TEST_KEY)
+    return subprocess.run([agent_bin(), *args], cwd=cwd, env=env, input=stdin if stdin is not None else "",
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> dict:
+    return json.loads(result.stdout)
+
+
+def stream_events(result: subprocess.CompletedProcess[str]) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]

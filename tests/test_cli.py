@@ -1,0 +1,102 @@
+"""The installed `agent` command: help, errors, exit codes and outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixtures.fakeapi import ScriptedCall, Turn
+from tests.e2e import run_agent, sample, stream_events, summary
+
+
+def test_help_and_version(tmp_path: Path) -> None:
+    result = run_agent(["--help"], tmp_path)
+    assert result.returncode == 0 and "fix-tests" in result.stdout and "exit codes" in result.stdout
+    version = run_agent(["--version"], tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("duet ")
+
+
+def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    result = run_agent(["run", "do it"], tmp_path, key=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "DEEPSEEK_API_KEY" in result.stderr and "agent demo" in result.stderr
+    assert not (tmp_path / ".duet").exists()  # nothing written before the check
+
+
+def test_missing_openai_key_when_gpt_is_pinned(tmp_path: Path) -> None:
+    result = run_agent(["run", "--model", "gpt-5.5", "x"], tmp_path, key=False)
+    assert result.returncode == 2 and "OPENAI_API_KEY" in result.stderr
+
+
+def test_bad_flag_and_bad_config_are_one_line_exit_2(tmp_path: Path) -> None:
+    bad_flag = run_agent(["run", "--max-cost", "lots", "x"], tmp_path)
+    assert bad_flag.returncode == 2 and bad_flag.stderr.strip().count("\n") == 0
+    (tmp_path / ".duet").mkdir()
+    (tmp_path / ".duet/config.toml").write_text("approval = 'yolo'\n")
+    bad_config = run_agent(["run", "x"], tmp_path)
+    assert bad_config.returncode == 2 and "approval" in bad_config.stderr and "Traceback" not in bad_config.stderr
+    assert bad_config.stderr.strip().count("\n") == 0
+
+
+def test_empty_task_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_agent(["run", "-"], tmp_path, stdin="   ")
+    assert result.returncode == 2 and "no task" in result.stderr
+
+
+def test_task_from_stdin_and_stream_json(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(content="hello from the model")])
+    result = run_agent(["run", "-", "--output", "stream-json"], tmp_path, server.base_url, stdin="say hi\n")
+    assert result.returncode == 0, result.stderr
+    events = stream_events(result)
+    assert events[0]["type"] == "session.started" and events[0]["task"] == "say hi"
+    kinds = [e.get("type") for e in events]
+    assert "usage" in kinds and "run.finished" in kinds
+    assert events[-1]["outcome"] == "done" and events[-1]["exit_code"] == 0
+    transcript = (tmp_path / ".duet/sessions" / f"{events[0]['session_id']}.jsonl").read_text().splitlines()
+    assert len(transcript) == len(events) - 1  # the same events, plus the final summary line
+
+
+def test_turn_limit_exits_4(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="list_files")])] * 3)
+    result = run_agent(["run", "loop", "--max-turns", "1", "--output", "json"], tmp_path, server.base_url)
+    assert result.returncode == 4 and summary(result)["outcome"] == "turn_limit"
+
+
+def test_time_limit_exits_4(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 20"})]),
+                       Turn(content="never")])
+    result = run_agent(["run", "wait", "--timeout", "1", "--approval", "full-auto", "--output", "json"], tmp_path,
+                       server.base_url)
+    assert result.returncode == 4 and summary(result)["outcome"] == "time_limit"
+
+
+def test_provider_down_exits_5(tmp_path: Path, fake_api) -> None:
+    (tmp_path / ".duet").mkdir()
+    (tmp_path / ".duet/config.toml").write_text("[retry]\nmax_retries = 2\nbackoff_base_s = 0.01\n")
+    server = fake_api([Turn(fault="503")] * 3)
+    result = run_agent(["run", "x", "--output", "json"], tmp_path, server.base_url)
+    assert result.returncode == 5 and "503" in summary(result)["message"]
+
+
+def test_demo_runs_without_any_key(tmp_path: Path) -> None:
+    result = run_agent(["demo"], tmp_path, key=False)
+    assert result.returncode == 0, result.stderr
+    assert "SCRIPTED DEMO" in result.stdout and "deepseek-v4-pro" in result.stdout
+    assert "done (exit 0): the tests pass" in result.stdout
+
+
+def test_resume_and_undo(tmp_path: Path, fake_api) -> None:
+    workspace = sample("py_calc", tmp_path)
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="edit_file", arguments={
+        "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})]), Turn(content="edited"),
+        Turn(content="nothing else to do")])
+    first = run_agent(["run", "fix add", "--approval", "full-auto", "--output", "json"], workspace, server.base_url)
+    assert first.returncode == 0 and "a + b" in (workspace / "calc.py").read_text()
+    again = run_agent(["resume", "--last", "-m", "anything else?", "--output", "json"], workspace, server.base_url)
+    assert again.returncode == 0, again.stderr
+    assert summary(again)["session_id"] == summary(first)["session_id"]
+    assert server.requests[-1]["messages"][-1]["content"] == "anything else?"
+    assert len(server.requests[-1]["messages"]) == 6
+    undone = run_agent(["undo", "--last"], workspace)
+    assert undone.returncode == 0 and "calc.py" in undone.stdout
+    assert "a - b" in (workspace / "calc.py").read_text()
