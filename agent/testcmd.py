@@ -23,6 +23,9 @@ _SUMMARY_LINES = (
 
 @dataclass(frozen=True)
 class TestRun:
+    """One run of the test command."""
+
+    __test__ = False  # not a pytest test class
     command: str
     exit_code: int
     output: str

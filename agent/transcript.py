@@ -12,7 +12,8 @@ from agent.events import EPHEMERAL, Event, parse_event
 from agent.redact import Redactor
 
 DUET_DIR = ".duet"
-PRIVATE_IGNORES = "sessions/\ncheckpoints/\n"
+# Everything Duet keeps in .duet/ stays out of git, this file included; only a project config is shared.
+PRIVATE_IGNORES = "# Duet's private files: sessions and checkpoints\n*\n!config.toml\n"
 
 
 def duet_dir(workspace: Path) -> Path:

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from agent.cli.demo import copy_repo
-from tests.conftest import TEST_KEY
+from tests.conftest import GIT_ENV, TEST_KEY
 
 FAST_RETRIES = "[retry]\nbackoff_base_s = 0.05\nbackoff_cap_s = 0.2\nmax_retries = 3\n"
 
@@ -31,6 +31,7 @@ def sample(name: str, tmp_path: Path) -> Path:
 def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
               key: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
+    env.update(GIT_ENV)
     if base_url:
         env.update(DEEPSEEK_BASE_URL=base_url, OPENAI_BASE_URL=base_url)
     if key:

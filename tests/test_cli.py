@@ -100,3 +100,49 @@ def test_resume_and_undo(tmp_path: Path, fake_api) -> None:
     undone = run_agent(["undo", "--last"], workspace)
     assert undone.returncode == 0 and "calc.py" in undone.stdout
     assert "a - b" in (workspace / "calc.py").read_text()
+
+
+def test_ctrl_c_exits_130_and_keeps_the_transcript(tmp_path: Path, fake_api) -> None:
+    import os
+    import signal
+    import subprocess
+
+    from tests.e2e import TEST_KEY, agent_bin
+
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 60"})]),
+                       Turn(content="never")])
+    env = dict(os.environ, DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=server.base_url)
+    proc = subprocess.Popen([agent_bin(), "run", "wait", "--approval", "full-auto", "--output", "stream-json"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if '"tool.started"' in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert '"outcome":"interrupted"' in rest.replace(" ", "")
+    transcript = next((tmp_path / ".duet/sessions").glob("*.jsonl")).read_text()
+    assert '"type":"run.finished","outcome":"interrupted"' in transcript.replace(" ", "")
+
+
+def test_commit_flag_commits_only_on_success(tmp_path: Path, fake_api) -> None:
+    from tests.conftest import git
+
+    workspace = sample("py_calc", tmp_path)
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="edit_file", arguments={
+        "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})]), Turn(content="fixed")])
+    result = run_agent(["fix-tests", "--approval", "full-auto", "--commit", "--output", "json"], workspace,
+                       server.base_url)
+    assert result.returncode == 0 and "committed" in summary(result)["message"]
+    assert git(workspace, "log", "-1", "--format=%s").startswith("duet: fix-tests")
+    assert git(workspace, "status", "--porcelain", "--", ".", ":!.duet") == ""
+    assert ".duet" not in git(workspace, "show", "--name-only", "HEAD")
+
+
+def test_agents_md_reaches_the_system_prompt(tmp_path: Path, fake_api) -> None:
+    (tmp_path / "AGENTS.md").write_text("Always run `make check` before finishing.\n")
+    server = fake_api([Turn(content="ok", expect_in_prompt=["Always run `make check` before finishing."])])
+    result = run_agent(["run", "hi", "--output", "json"], tmp_path, server.base_url)
+    assert result.returncode == 0 and server.violations == []
+    assert server.requests[0]["messages"][0]["role"] == "system"

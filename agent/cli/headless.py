@@ -12,7 +12,7 @@ from typing import Any
 from agent.approval import refuse_headless
 from agent.cli.render import make_renderer
 from agent.config import Config, load_config
-from agent.errors import ConfigError
+from agent.errors import ConfigError, DuetError
 from agent.events import RunFinished
 from agent.messages import AssistantMessage
 from agent.outcome import EXIT_CODES, Outcome
@@ -84,9 +84,12 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
     if args.commit and outcome is Outcome.DONE:
         from agent.commit import commit_work
 
-        sha = commit_work(workspace, f"duet: {(task or args.command).splitlines()[0][:60]}",
-                          sorted(session.files_changed))
-        message += f"; committed {sha[:10]}" if sha else "; nothing to commit"
+        try:
+            sha = commit_work(workspace, f"duet: {(task or args.command).splitlines()[0][:60]}",
+                              sorted(session.files_changed))
+            message += f"; committed {sha[:10]}" if sha else "; nothing to commit"
+        except DuetError as exc:  # the work is done and on disk; only the commit is missing
+            outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
     summary = summarize(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
                         _tests(before), _tests(after))
     _finish(session, renderer, summary)
