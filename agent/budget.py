@@ -14,14 +14,22 @@ EXPECTED_OUTPUT_TOKENS = 1_000
 SYSTEM_AND_TOOLS_TOKENS = 2_500
 
 
-def estimate_call_usd(model: str, messages: Sequence[Message], ledger: Ledger, prices: PriceTable) -> Decimal:
+def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
+    """Tokens the conversation takes in a prompt, leaning high."""
+    chars = sum(len(m.model_dump_json()) for m in messages)
+    return SYSTEM_AND_TOOLS_TOKENS + chars // CHARS_PER_TOKEN
+
+
+def estimate_call_usd(model: str, messages: Sequence[Message], ledger: Ledger, prices: PriceTable,
+                      output_tokens: int | None = None) -> Decimal:
     """Upper-leaning estimate: the previous prompt of this model served from cache, the rest uncached."""
     price = prices.price_for(model)
     if price is None:
         return Decimal(0)
-    chars = sum(len(m.model_dump_json()) for m in messages)
-    prompt = SYSTEM_AND_TOOLS_TOKENS + chars // CHARS_PER_TOKEN
+    prompt = estimate_prompt_tokens(messages)
     previous = next((r for r in reversed(ledger.records) if r.model == model), None)
     cached = min(prompt, previous.input_tokens) if previous else 0
-    output = max(EXPECTED_OUTPUT_TOKENS, previous.output_tokens if previous else 0)
+    if output_tokens is None:
+        output_tokens = max(EXPECTED_OUTPUT_TOKENS, previous.output_tokens if previous else 0)
+    output = output_tokens
     return cost_usd(price, cache_miss=prompt - cached, cache_hit=cached, output=output)

@@ -44,6 +44,7 @@ class Config(BaseModel):
     max_cost: float | None = Field(default=None, gt=0, description="Budget in USD for one run.")
     timeout_s: float | None = Field(default=None, gt=0, description="Wall-clock limit of one run.")
     shell_timeout_s: float = Field(default=120.0, gt=0, description="Default timeout of a shell command.")
+    escalate_after: int = Field(default=2, ge=1, description="Failed attempts before moving up a model tier.")
     allow_commands: list[str] = Field(
         default_factory=list, description="Regexes of otherwise refused dangerous commands to allow."
     )

@@ -34,6 +34,16 @@ class SessionStarted(_Event):
 class UserMessageEvent(_Event):
     type: Literal["user.message"] = "user.message"
     content: str
+    images: list[str] = Field(default_factory=list, description="Text descriptions of attached images.")
+
+
+class StepRouted(_Event):
+    """A side step (image, summary) and the model chosen for it, with the reason."""
+
+    type: Literal["step.routed"] = "step.routed"
+    kind: Literal["vision", "summary", "fallback", "escalation", "switch"]
+    model: str
+    reason: str
 
 
 class TurnStarted(_Event):
@@ -104,6 +114,16 @@ class UsageEvent(_Event):
     session_usd: str = Field(description="Session total in USD, exact decimal as text.")
 
 
+class UsageEstimate(_Event):
+    """A running estimate while a response streams (ephemeral); the usage event replaces it."""
+
+    type: Literal["usage.estimate"] = "usage.estimate"
+    model: str
+    output_tokens: int
+    call_usd: str
+    session_usd: str
+
+
 class Notice(_Event):
     type: Literal["notice"] = "notice"
     level: Literal["info", "warning", "error"] = "info"
@@ -137,13 +157,14 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    SessionStarted | UserMessageEvent | TurnStarted | MessageDelta | StreamReset | AssistantMessageEvent
+    SessionStarted | UserMessageEvent | StepRouted | UsageEstimate | TurnStarted | MessageDelta | StreamReset
+    | AssistantMessageEvent
     | ToolStarted | ToolFinished | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
     | TurnCompleted | TurnFailed | RunFinished,
     Field(discriminator="type"),
 ]
 
-EPHEMERAL = frozenset({"message.delta", "stream.reset"})
+EPHEMERAL = frozenset({"message.delta", "stream.reset", "usage.estimate"})
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -14,7 +14,7 @@ from agent.events import (
     UserMessageEvent,
 )
 from agent.ledger import Ledger
-from agent.messages import AssistantMessage, Message, ToolMessage, UserMessage
+from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 
 INTERRUPTED_RESULT = "error: the session stopped before this tool call ran; nothing was done"
 
@@ -36,7 +36,8 @@ def rebuild(events: Iterable[Event]) -> History:
             history.started = event
         elif isinstance(event, UserMessageEvent):
             _close_pending(history, pending)
-            history.messages.append(UserMessage(content=event.content))
+            images = tuple(ImagePart(data_url="", description=d) for d in event.images)
+            history.messages.append(UserMessage(content=event.content, images=images))
         elif isinstance(event, AssistantMessageEvent):
             _close_pending(history, pending)
             history.messages.append(event.message)

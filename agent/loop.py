@@ -13,25 +13,28 @@ from decimal import Decimal
 from typing import Any
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
-from agent.budget import estimate_call_usd
+from agent.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.errors import DuetError
 from agent.events import (
     ApprovalDecided,
     AssistantMessageEvent,
     FileChanged,
     MessageDelta,
     Notice,
+    StepRouted,
     StreamReset,
     ToolFinished,
     ToolStarted,
     TurnCompleted,
     TurnFailed,
     TurnStarted,
+    UsageEstimate,
     UsageEvent,
 )
-from agent.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage
+from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agent.outcome import Outcome
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
-from agent.router import main_route
+from agent.router import Route, Router
 from agent.session import Session
 from agent.usage import price_usage
 from tools.base import Tool, ToolError, ToolResult
@@ -39,6 +42,10 @@ from tools.output_buffer import head_tail
 from tools.registry import ToolBox
 
 TOOL_RESULT_CHARS = 30_000
+ESTIMATE_EVERY_S = 0.25
+CHARS_PER_OUTPUT_TOKEN = 4
+VISION_SYSTEM = ("You look at images for a coding agent that cannot see them. Answer the question precisely and "
+                 "completely in text: quote visible text exactly, describe layout, colours and errors that matter.")
 
 
 class ModelClient:
@@ -63,9 +70,11 @@ class Agent:
     """Runs a session's conversation until the model stops calling tools or a limit is hit."""
 
     def __init__(self, session: Session, clients: Callable[[str], ModelClient], toolbox: ToolBox,
-                 approver: Approver, limits: Limits, system_prompt: str) -> None:
+                 approver: Approver, limits: Limits, system_prompt: str, router: Router | None = None) -> None:
         self.session = session
         self._clients = clients
+        self.router = router or Router(session.config)
+        session.tool_context.vision = self.look
         self.toolbox = toolbox
         self._approver = approver
         self.limits = limits
@@ -91,9 +100,9 @@ class Agent:
     async def step(self) -> StepOutcome:
         """One model call and its tool calls. An outcome means the loop stops."""
         session = self.session
-        route = main_route(session.config)
         if self.run_turns >= self.limits.max_turns:
             return StepOutcome(Outcome.TURN_LIMIT, f"turn limit of {self.limits.max_turns} reached")
+        route = self._route()
         if self.limits.max_cost is not None:
             spent = session.ledger.total_usd
             estimate = estimate_call_usd(route.model, session.messages, session.ledger, self._prices)
@@ -103,16 +112,23 @@ class Agent:
         self.run_turns += 1
         session.turns += 1
         turn = session.turns
-        session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason))
-        try:
-            result = await self._query(route.model, turn)
-        except ProviderError as exc:
-            session.emit(TurnFailed(turn=turn, error=str(exc)))
-            if isinstance(exc, ProviderUnavailable):
-                return StepOutcome(Outcome.UNAVAILABLE, f"{route.model} unavailable: {exc}")
-            if isinstance(exc, AuthError):
-                return StepOutcome(Outcome.CONFIG_ERROR, f"{route.model}: {exc}")
-            return StepOutcome(Outcome.NOT_DONE, f"{route.model} refused the request: {exc}")
+        while True:
+            session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason))
+            try:
+                result = await self._query(route.model, turn)
+                break
+            except ProviderError as exc:
+                session.emit(TurnFailed(turn=turn, error=str(exc)))
+                if isinstance(exc, AuthError):
+                    return StepOutcome(Outcome.CONFIG_ERROR, f"{route.model}: {exc}")
+                if not isinstance(exc, ProviderUnavailable):
+                    return StepOutcome(Outcome.NOT_DONE, f"{route.model} refused the request: {exc}")
+                self.router.mark_down(route.model)
+                failed, route = route.model, self._route(announce=False)
+                if route.model == failed or route.model in self.router.down:
+                    return StepOutcome(Outcome.UNAVAILABLE, f"{failed} unavailable and nothing else can serve: {exc}")
+                session.emit(StepRouted(kind="fallback", model=route.model,
+                                        reason=f"{failed} stayed unavailable after retries ({exc})"))
         message: AssistantMessage = result.message
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
@@ -126,15 +142,51 @@ class Agent:
             return StepOutcome(Outcome.DONE, message.content)
         return StepOutcome(None)
 
+    def _route(self, announce: bool = True) -> Route:
+        previous = self.router.current
+        route = self.router.main(estimate_prompt_tokens(self.session.messages), self.session.ledger.total_usd,
+                                 self.limits.max_cost)
+        if announce and previous and route.model != previous:
+            self.session.emit(StepRouted(kind="switch", model=route.model,
+                                         reason=f"{previous} → {route.model}: {route.reason}"))
+        return route
+
+    async def look(self, image_url: str, question: str) -> str:
+        """The vision sidecar: an image-capable model answers about the image; the answer is text."""
+        route = self.router.vision()
+        self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
+        messages = [SystemMessage(content=VISION_SYSTEM),
+                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
+        try:
+            result = await self._clients(route.model).complete(messages, [], None)
+        except ProviderError as exc:
+            return f"error: the image could not be examined ({route.model}: {exc})"
+        except DuetError as exc:  # no key for any image-capable model
+            return f"error: no image-capable model is available: {exc}"
+        self._record_usage(route.model, result.usage)
+        return result.message.content or "(the vision model gave no answer)"
+
     async def _query(self, model: str, turn: int) -> Any:
         session = self.session
         client = self._clients(model)
+        price = self._prices.price_for(model)
+        input_usd = estimate_call_usd(model, session.messages, session.ledger, self._prices, output_tokens=0)
+        streamed = [0, 0.0]  # characters so far, time of the last estimate
 
         def on_delta(kind: str, text: str) -> None:
             if kind == "reset":
+                streamed[0] = 0
                 session.emit(StreamReset(turn=turn))
-            else:
-                session.emit(MessageDelta(turn=turn, kind=kind, text=text))  # type: ignore[arg-type]
+                return
+            session.emit(MessageDelta(turn=turn, kind=kind, text=text))  # type: ignore[arg-type]
+            streamed[0] += len(text)
+            now = time.monotonic()
+            if price is not None and now - streamed[1] >= ESTIMATE_EVERY_S:
+                streamed[1] = now
+                out = int(streamed[0]) // CHARS_PER_OUTPUT_TOKEN
+                call = input_usd + price.output * out / 1_000_000
+                session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(call),
+                                           session_usd=str(session.ledger.total_usd + call)))
 
         messages = [self._system, *session.messages]
         result = await client.complete(messages, self.toolbox.schemas, on_delta)

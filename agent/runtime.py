@@ -9,9 +9,10 @@ from pathlib import Path
 import prompts
 from agent.approval import Approver
 from agent.config import Config
+from agent.errors import DuetError
 from agent.events import Notice
 from agent.loop import Agent, Limits, ModelClient
-from agent.router import main_route
+from agent.router import Router
 from agent.session import Session
 from tools.registry import ToolBox, default_tools
 
@@ -31,6 +32,14 @@ class ProviderPool:
     def check(self, model: str) -> None:
         """Raise MissingKeyError now, rather than in the middle of a run."""
         self._config.api_key_of(model, self._environ)
+
+    def usable(self, model: str) -> bool:
+        """Is the model known and its key set?"""
+        try:
+            self.check(model)
+        except DuetError:
+            return False
+        return True
 
     def __call__(self, model: str) -> ModelClient:
         if model not in self._providers:
@@ -63,9 +72,11 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
                 max_cost: float | None = None, environ: Mapping[str, str] | None = None) -> tuple[Agent, ProviderPool]:
     config = session.config
     pool = ProviderPool(config, session, environ)
-    pool.check(main_route(config).model)
+    router = Router(config, pool.usable)
+    pool.check(router.main().model)
+    router.current = None
     cost = max_cost if max_cost is not None else config.max_cost
     limits = Limits(max_turns=max_turns or config.max_turns,
                     max_cost=Decimal(str(cost)) if cost is not None else None)
-    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, system_prompt(session.workspace))
+    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, system_prompt(session.workspace), router)
     return agent, pool

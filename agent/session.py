@@ -10,7 +10,7 @@ from agent.config import Config
 from agent.events import Event, Notice, SessionStarted, ToolFinished, UserMessageEvent
 from agent.history import INTERRUPTED_RESULT, rebuild
 from agent.ledger import Ledger
-from agent.messages import AssistantMessage, Message, ToolMessage, UserMessage
+from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor
 from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
 from tools.base import ToolContext
@@ -61,9 +61,10 @@ class Session:
         self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
                                  resumed=resumed))
 
-    def add_user(self, content: str) -> None:
-        self.messages.append(UserMessage(content=content))
-        self.emit(UserMessageEvent(content=content))
+    def add_user(self, content: str, images: tuple[ImagePart, ...] = ()) -> None:
+        self.messages.append(UserMessage(content=content, images=images))
+        # The transcript keeps what each image showed, not its bytes.
+        self.emit(UserMessageEvent(content=content, images=[img.description for img in images]))
 
     def close_pending_calls(self) -> None:
         """Answer tool calls left without a result (after an interrupt), keeping the history valid."""

@@ -70,12 +70,28 @@ def test_time_limit_exits_4(tmp_path: Path, fake_api) -> None:
     assert result.returncode == 4 and summary(result)["outcome"] == "time_limit"
 
 
-def test_provider_down_exits_5(tmp_path: Path, fake_api) -> None:
+def test_provider_down_falls_back_then_exits_5_when_nothing_serves(tmp_path: Path, fake_api) -> None:
     (tmp_path / ".duet").mkdir()
     (tmp_path / ".duet/config.toml").write_text("[retry]\nmax_retries = 2\nbackoff_base_s = 0.01\n")
-    server = fake_api([Turn(fault="503")] * 3)
-    result = run_agent(["run", "x", "--output", "json"], tmp_path, server.base_url)
-    assert result.returncode == 5 and "503" in summary(result)["message"]
+    server = fake_api([Turn(fault="503")] * 6)
+    result = run_agent(["run", "x", "--output", "stream-json"], tmp_path, server.base_url)
+    assert result.returncode == 5
+    events = stream_events(result)
+    assert [e["model"] for e in events if e.get("type") == "turn.started"] == ["deepseek-v4-pro", "gpt-5.5"]
+    assert "503" in events[-1]["message"]
+
+
+def test_fallback_to_the_other_provider_is_reported(tmp_path: Path, fake_api) -> None:
+    (tmp_path / ".duet").mkdir()
+    (tmp_path / ".duet/config.toml").write_text("[retry]\nmax_retries = 1\nbackoff_base_s = 0.01\n")
+    server = fake_api([Turn(fault="503"), Turn(fault="503"), Turn(model="gpt-5.5", content="served by GPT-5.5")])
+    result = run_agent(["run", "x", "--output", "stream-json"], tmp_path, server.base_url)
+    assert result.returncode == 0, result.stdout
+    events = stream_events(result)
+    fallback = [e for e in events if e.get("type") == "step.routed"]
+    assert fallback[0]["kind"] == "fallback" and fallback[0]["model"] == "gpt-5.5"
+    assert "deepseek-v4-pro stayed unavailable" in fallback[0]["reason"]
+    assert events[-1]["models"]["gpt-5.5"]["calls"] == 1 and server.violations == []
 
 
 def test_demo_runs_without_any_key(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -51,6 +51,8 @@ class ToolContext:
     read_stamps: dict[Path, FileStamp] = field(default_factory=dict)
     before_change: Callable[[list[Path]], None] = field(default=lambda _paths: None)
     """Called with absolute paths just before a tool changes them (checkpoints hook in here)."""
+    vision: Callable[[str, str], Awaitable[str]] | None = None
+    """Asks an image-capable model a question about an image (a data: URL); returns its answer."""
 
 
 class Tool:

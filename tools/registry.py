@@ -13,14 +13,16 @@ from tools.edit_file import EditFileTool
 from tools.find_symbol import FindSymbolTool
 from tools.list_files import ListFilesTool
 from tools.read_file import ReadFileTool
+from tools.screenshot import ScreenshotTool
 from tools.search import SearchTool
 from tools.shell import ShellTool
+from tools.view_image import ViewImageTool
 from tools.write_file import WriteFileTool
 
 
 def default_tools() -> list[Tool]:
     return [ShellTool(), ReadFileTool(), WriteFileTool(), EditFileTool(), ApplyPatchTool(), SearchTool(),
-            ListFilesTool(), FindSymbolTool()]
+            ListFilesTool(), FindSymbolTool(), ViewImageTool(), ScreenshotTool()]
 
 
 def _clean_schema(node: Any) -> Any:

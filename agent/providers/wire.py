@@ -44,7 +44,7 @@ def _is_deepseek_model(model: str) -> bool:
 def _user_content(msg: UserMessage, images: bool) -> str | list[dict[str, Any]]:
     if not msg.images:
         return msg.content
-    if not images:
+    if not images or not all(img.data_url for img in msg.images):
         notes = "\n".join(
             f"[image {i + 1}: {img.description or 'not shown: this model reads text only'}]"
             for i, img in enumerate(msg.images)
