@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import prompts
-from agent.events import Notice, TestsRan
+from agent.events import Notice, StepRouted, TestsRan
 from agent.loop import Agent
 from agent.outcome import Outcome
 from agent.testcmd import FAILURE_CHARS, TestRun, run_tests
@@ -38,6 +38,9 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
             return FixTestsResult(Outcome.DONE, before, after, "the tests pass")
         if round_number < max_rounds:
             session.emit(Notice(message=f"the model stopped but `{command}` still fails; round {round_number + 1}"))
+            escalation = agent.router.record_failed_attempt(round_number)
+            if escalation:
+                session.emit(StepRouted(kind="escalation", model=escalation.model, reason=escalation.reason))
             task = prompts.load("tests_still_fail").format(command=command, exit_code=after.exit_code,
                                                            output=head_tail(after.output, FAILURE_CHARS))
     return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds")

@@ -83,10 +83,10 @@ class Agent:
         self.run_turns = 0
         self.last_error = ""
 
-    async def run(self, task: str | None = None) -> Outcome:
+    async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> Outcome:
         """Add `task` (if any) and loop until done or stopped; returns how it ended."""
         if task:
-            self.session.add_user(task)
+            self.session.add_user(task, images)
         try:
             while True:
                 step = await self.step()

@@ -25,3 +25,18 @@ def make_agent(workspace: Path, base_url: str, *, approver: Approver = refuse_he
 
 def of_type(events: list[Event], kind: str) -> list[Any]:
     return [e for e in events if e.type == kind]
+
+
+def tiny_png(path: Path, rgb: tuple[int, int, int] = (200, 30, 30)) -> Path:
+    """A real 2×2 PNG file."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * 2 for _ in range(2))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    path.write_bytes(png)
+    return path

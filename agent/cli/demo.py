@@ -47,7 +47,7 @@ async def run_demo(args: argparse.Namespace) -> int:
             run_args = argparse.Namespace(
                 command="fix-tests", workspace=str(workspace), model="deepseek-v4-pro", route=None,
                 approval="full-auto", max_turns=None, max_cost=None, timeout=300.0, output=args.output,
-                commit=False, rounds=1, task=None,
+                commit=False, rounds=1, task=None, image=[],
                 test_cmd=f"{shlex.quote(sys.executable)} -m unittest discover -s tests -q")
             return await run_headless(run_args, environ)
     finally:

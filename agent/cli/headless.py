@@ -14,7 +14,7 @@ from agent.cli.render import make_renderer
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
 from agent.events import RunFinished
-from agent.messages import AssistantMessage
+from agent.messages import AssistantMessage, ImagePart
 from agent.outcome import EXIT_CODES, Outcome
 from agent.router import Router
 from agent.session import Session
@@ -82,7 +82,8 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
                 result = await fix_tests(agent, command, args.rounds)
                 outcome, message, before, after = result.outcome, result.message, result.before, result.after
             else:
-                outcome = await agent.run(task or None)
+                images = await _attach(agent, workspace, args.image, task)
+                outcome = await agent.run(task or None, images)
                 message = agent.last_error
                 if outcome is Outcome.DONE:
                     message = "the model finished"
@@ -105,6 +106,26 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
                         _tests(before), _tests(after))
     _finish(session, renderer, summary)
     return summary.exit_code
+
+
+async def _attach(agent: Any, workspace: Path, paths: list[str], task: str) -> tuple[ImagePart, ...]:
+    """User-attached images, each described once by the vision model for text-only models to read."""
+    from tools.base import ToolError
+    from tools.images import data_url
+
+    parts = []
+    for raw in paths:
+        path = (workspace / raw).resolve() if not Path(raw).is_absolute() else Path(raw)
+        if not path.is_file():
+            raise ConfigError(f"--image {raw}: no such file")
+        try:
+            url = data_url(path)
+        except ToolError as exc:
+            raise ConfigError(f"--image {raw}: {exc}") from None
+        description = await agent.look(url, f"Describe this image in full detail for a coding agent whose task "
+                                            f"is: {task[:500]}")
+        parts.append(ImagePart(data_url=url, description=f"{path.name}: {description}"))
+    return tuple(parts)
 
 
 def _open_session(args: argparse.Namespace, workspace: Path, config: Config, renderer: Any) -> tuple[Session, str]:

@@ -32,6 +32,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", choices=["text", "json", "stream-json"], default="text",
                    help="text (default), json (one summary at the end), stream-json (one event per line)")
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
+    p.add_argument("--image", action="append", default=[], metavar="PATH",
+                   help="attach an image (a screenshot, a mock-up); may be repeated")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--last", action="store_true", help="the most recent session")
     undo.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
 
+    cost = sub.add_parser("cost", help="what past sessions cost, per model and per day, and what routing saved")
+    cost.add_argument("--session", metavar="ID", help="one session only")
+    cost.add_argument("--since", metavar="DATE", help="sessions from this date on (YYYY-MM-DD)")
+    cost.add_argument("--output", choices=["text", "json"], default="text")
+    cost.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
     demo.add_argument("--keep", action="store_true", help="keep the temporary sample repository")
@@ -113,6 +121,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.undo import run_undo
 
         return run_undo(args)
+    if args.command == "cost":
+        from agent.cli.cost import run_cost
+
+        return run_cost(args)
     if args.command == "demo":
         from agent.cli.demo import run_demo
 
