@@ -11,13 +11,13 @@ from agent.prices import PriceTable, cost_usd
 
 CHARS_PER_TOKEN = 3  # conservative for code: counts more tokens than any tokenizer we use
 EXPECTED_OUTPUT_TOKENS = 1_000
-SYSTEM_AND_TOOLS_TOKENS = 2_500
+TOOLS_TOKENS = 2_000  # the tool schemas, sent with every call
 
 
 def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
     """Tokens the conversation takes in a prompt, leaning high."""
     chars = sum(len(m.model_dump_json()) for m in messages)
-    return SYSTEM_AND_TOOLS_TOKENS + chars // CHARS_PER_TOKEN
+    return TOOLS_TOKENS + chars // CHARS_PER_TOKEN
 
 
 def estimate_call_usd(model: str, messages: Sequence[Message], ledger: Ledger, prices: PriceTable,

@@ -32,6 +32,20 @@ class RetryConfig(BaseModel):
     read_timeout_s: float = Field(default=120.0, gt=0, description="Longest silence inside a stream.")
 
 
+class ContextConfig(BaseModel):
+    """How much of the repository goes into the prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Put the repository (pack or map) in the prompt.")
+    reserve_tokens: int = Field(default=200_000, ge=0, description="Window kept for conversation and answer.")
+    max_uncached_turn_usd: float = Field(default=1.0, gt=0,
+                                         description="Pack only if one uncached turn costs at most this.")
+    pack_min_window: int = Field(default=1_000_000, gt=0, description="Only models this long-context get the pack.")
+    map_tokens: int = Field(default=8_192, gt=0, description="Budget of the repo map's signatures.")
+    map_files_tokens: int = Field(default=24_000, ge=0, description="Whole top-ranked files added after the map.")
+
+
 class Config(BaseModel):
     """The effective configuration of a run."""
 
@@ -52,6 +66,7 @@ class Config(BaseModel):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     prices: list[PriceRow] = Field(default_factory=list, description="Extra dated price rows.")
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    context: ContextConfig = Field(default_factory=ContextConfig)
 
     def model_spec(self, name: str) -> ModelConfig:
         if name not in self.models:

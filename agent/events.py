@@ -114,6 +114,19 @@ class UsageEvent(_Event):
     session_usd: str = Field(description="Session total in USD, exact decimal as text.")
 
 
+class ContextBuilt(_Event):
+    """What of the repository went into the prompt for a model."""
+
+    type: Literal["context.built"] = "context.built"
+    model: str
+    kind: Literal["pack", "map", "none"]
+    tokens: int
+    workspace_tokens: int
+    files_packed: int
+    files_mapped: int
+    files_skipped: int
+
+
 class UsageEstimate(_Event):
     """A running estimate while a response streams (ephemeral); the usage event replaces it."""
 
@@ -157,8 +170,8 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    SessionStarted | UserMessageEvent | StepRouted | UsageEstimate | TurnStarted | MessageDelta | StreamReset
-    | AssistantMessageEvent
+    SessionStarted | UserMessageEvent | StepRouted | ContextBuilt | UsageEstimate | TurnStarted | MessageDelta
+    | StreamReset | AssistantMessageEvent
     | ToolStarted | ToolFinished | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
     | TurnCompleted | TurnFailed | RunFinished,
     Field(discriminator="type"),

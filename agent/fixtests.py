@@ -26,6 +26,8 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
     before = await _run(agent, command)
     if before.passed:
         return FixTestsResult(Outcome.DONE, before, before, "the tests already pass; nothing to fix")
+    if agent.context:
+        agent.context.add_hint(before.output)  # failing tests and their tracebacks are the files in play
     task = prompts.load("fix_tests").format(command=command, exit_code=before.exit_code,
                                             output=head_tail(before.output, FAILURE_CHARS))
     after: TestRun | None = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
 from agent.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.context.source import ContextSource
 from agent.errors import DuetError
 from agent.events import (
     ApprovalDecided,
@@ -70,7 +71,8 @@ class Agent:
     """Runs a session's conversation until the model stops calling tools or a limit is hit."""
 
     def __init__(self, session: Session, clients: Callable[[str], ModelClient], toolbox: ToolBox,
-                 approver: Approver, limits: Limits, system_prompt: str, router: Router | None = None) -> None:
+                 approver: Approver, limits: Limits, system_prompt: str, router: Router | None = None,
+                 context: ContextSource | None = None) -> None:
         self.session = session
         self._clients = clients
         self.router = router or Router(session.config)
@@ -78,7 +80,9 @@ class Agent:
         self.toolbox = toolbox
         self._approver = approver
         self.limits = limits
-        self._system = SystemMessage(content=system_prompt)
+        self._system_prompt = system_prompt
+        self._systems: dict[str, SystemMessage] = {}
+        self.context = context
         self._prices = session.config.price_table()
         self.run_turns = 0
         self.last_error = ""
@@ -86,6 +90,8 @@ class Agent:
     async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> Outcome:
         """Add `task` (if any) and loop until done or stopped; returns how it ended."""
         if task:
+            if self.context:
+                self.context.add_hint(task)
             self.session.add_user(task, images)
         try:
             while True:
@@ -105,7 +111,8 @@ class Agent:
         route = self._route()
         if self.limits.max_cost is not None:
             spent = session.ledger.total_usd
-            estimate = estimate_call_usd(route.model, session.messages, session.ledger, self._prices)
+            estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
+                                         session.ledger, self._prices)
             if spent + estimate > self.limits.max_cost:
                 return StepOutcome(Outcome.BUDGET, f"budget ${self.limits.max_cost} reached: spent ${spent:.4f}, "
                                                    f"next call estimated at ${estimate:.4f}")
@@ -142,9 +149,19 @@ class Agent:
             return StepOutcome(Outcome.DONE, message.content)
         return StepOutcome(None)
 
+    def system_for(self, model: str) -> SystemMessage:
+        """The fixed first message for `model`: instructions, then the repository (pack or map)."""
+        if model not in self._systems:
+            text = self._system_prompt + (self.context.text_for(model) if self.context else "")
+            same = next((m for m in self._systems.values() if m.content == text), None)
+            self._systems[model] = same or SystemMessage(content=text)
+        return self._systems[model]
+
     def _route(self, announce: bool = True) -> Route:
         previous = self.router.current
-        route = self.router.main(estimate_prompt_tokens(self.session.messages), self.session.ledger.total_usd,
+        system = self._systems.get(previous or "")
+        prompt = [system, *self.session.messages] if system else self.session.messages
+        route = self.router.main(estimate_prompt_tokens(prompt), self.session.ledger.total_usd,
                                  self.limits.max_cost)
         if announce and previous and route.model != previous:
             self.session.emit(StepRouted(kind="switch", model=route.model,
@@ -170,7 +187,8 @@ class Agent:
         session = self.session
         client = self._clients(model)
         price = self._prices.price_for(model)
-        input_usd = estimate_call_usd(model, session.messages, session.ledger, self._prices, output_tokens=0)
+        messages = [self.system_for(model), *session.messages]
+        input_usd = estimate_call_usd(model, messages, session.ledger, self._prices, output_tokens=0)
         streamed = [0, 0.0]  # characters so far, time of the last estimate
 
         def on_delta(kind: str, text: str) -> None:
@@ -188,7 +206,6 @@ class Agent:
                 session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(call),
                                            session_usd=str(session.ledger.total_usd + call)))
 
-        messages = [self._system, *session.messages]
         result = await client.complete(messages, self.toolbox.schemas, on_delta)
         if not result.message.content and not result.message.tool_calls:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.

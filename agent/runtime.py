@@ -78,5 +78,12 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
     cost = max_cost if max_cost is not None else config.max_cost
     limits = Limits(max_turns=max_turns or config.max_turns,
                     max_cost=Decimal(str(cost)) if cost is not None else None)
-    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, system_prompt(session.workspace), router)
+    context = None
+    if config.context.enabled:
+        from agent.context.plan import ContextBuilder
+        from agent.context.source import ContextSource
+
+        context = ContextSource(ContextBuilder(session.workspace, config), session.emit)
+    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, system_prompt(session.workspace), router,
+                  context)
     return agent, pool

@@ -89,8 +89,8 @@ def main() -> int:
     print(header)
     for name, spend in results:
         total = sum(spend.values())
-        cells = "".join(f"{('$%.4f' % spend[m]) if m in spend else '-':>20}" for m in models)
-        print(f"{name:<16}{cells}{'$%.4f' % total:>12}{total / reference:>11.1%}")
+        cells = "".join(f"{f'${spend[m]:.4f}' if m in spend else '-':>20}" for m in models)
+        print(f"{name:<16}{cells}{f'${total:.4f}':>12}{total / reference:>11.1%}")
     return 0
 
 

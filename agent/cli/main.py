@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--last", action="store_true", help="the most recent session")
     undo.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
 
+    context = sub.add_parser("context", help="what goes into the prompt (pack or repo map) and its cost per turn")
+    context.add_argument("--model", help="the model to plan for (default: the routed main model)")
+    context.add_argument("--explain", action="store_true", help="list every file packed, mapped and skipped, and why")
+    context.add_argument("--hint", action="append", metavar="TEXT",
+                         help="text naming files in play (a task, a traceback); may be repeated")
+    context.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+
     cost = sub.add_parser("cost", help="what past sessions cost, per model and per day, and what routing saved")
     cost.add_argument("--session", metavar="ID", help="one session only")
     cost.add_argument("--since", metavar="DATE", help="sessions from this date on (YYYY-MM-DD)")
@@ -121,6 +128,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.undo import run_undo
 
         return run_undo(args)
+    if args.command == "context":
+        from agent.cli.context import run_context
+
+        return run_context(args)
     if args.command == "cost":
         from agent.cli.cost import run_cost
 

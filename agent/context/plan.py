@@ -1,0 +1,121 @@
+"""The decision: pack the whole workspace for the long-context model, or build a ranked repo map."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from agent.config import Config
+from agent.context.inplay import files_named_in, names_mentioned, recently_changed
+from agent.context.rank import build_edges, pagerank, personalization_for, rank_definitions
+from agent.context.render import fit, render_pack
+from agent.context.scan import Scan, Skipped, scan_workspace
+from agent.context.tags import TagCache
+from agent.context.tokencount import TokenCounter, o200k_of
+from agent.redact import Redactor
+from agent.transcript import duet_dir
+
+PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
+
+
+@dataclass
+class ContextPlan:
+    kind: Literal["pack", "map", "none"]
+    model: str
+    text: str
+    tokens: int
+    workspace_tokens: int
+    budget: int
+    packed: list[str] = field(default_factory=list)
+    mapped: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    in_play: list[str] = field(default_factory=list)
+
+
+def pack_budget(config: Config, model: str) -> int:
+    """Tokens the pack may take for `model`: window less the reserve, capped by the cost of one uncached turn."""
+    spec = config.model_spec(model)
+    ctx = config.context
+    if spec.context_window < ctx.pack_min_window:
+        return 0
+    room = spec.context_window - ctx.reserve_tokens
+    price = config.price_table().price_for(model)
+    if price is None or price.input == 0:
+        return max(room, 0)
+    affordable = int(Decimal(str(ctx.max_uncached_turn_usd)) / price.input * 1_000_000)
+    return max(min(room, affordable), 0)
+
+
+class ContextBuilder:
+    """Scans once, counts and tags with on-disk caches, and plans for any model on demand."""
+
+    def __init__(self, root: Path, config: Config, redact: Redactor | None = None, *, cache: bool = True) -> None:
+        self.root = root.resolve()
+        self.config = config
+        self._redact = redact or Redactor.from_environ()
+        cache_dir = duet_dir(self.root) / "cache" if cache else None
+        self.counter = TokenCounter(cache_dir / "tokens.json" if cache_dir else None)
+        self.tags = TagCache(cache_dir / "tags.pickle" if cache_dir else None)
+        self._scan: Scan | None = None
+
+    @property
+    def scan(self) -> Scan:
+        if self._scan is None:
+            self._scan = scan_workspace(self.root)
+        return self._scan
+
+    def plan(self, model: str, hints: Iterable[str] = ()) -> ContextPlan:
+        """The context for `model`; `hints` are texts (task, test failures) that name files in play."""
+        hints = list(hints)
+        scan = self.scan
+        counts = self.counter.count(scan.files, model)
+        total = sum(counts.values())
+        budget = pack_budget(self.config, model)
+        in_play = files_named_in(hints, scan.files) + [p for p in recently_changed(self.root)
+                                                        if p in scan.files]
+        in_play = list(dict.fromkeys(in_play))
+        if budget and total * PACK_OVERHEAD <= budget:
+            text = render_pack(self.root.name, scan.files, self._redact)
+            plan = ContextPlan("pack", model, text, self._tokens(text, model), total, budget,
+                               packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play)
+        else:
+            plan = self._map(model, total, counts, in_play, names_mentioned(hints))
+        self.counter.save()
+        self.tags.save()
+        return plan
+
+    def _tokens(self, text: str, model: str) -> int:
+        n = o200k_of(text)
+        return int(n * self.counter.deepseek_ratio(self.scan.files)) + 1 if model.startswith("deepseek") else n
+
+    def _map(self, model: str, total: int, counts: dict[str, int], in_play: list[str],
+             mentioned: set[str]) -> ContextPlan:
+        ctx, scan = self.config.context, self.scan
+        tags = self.tags.tags(scan.files)
+        defined = {p: {d.name for d in t.defs} for p, t in tags.items()}
+        edges = build_edges(defined, {p: t.mentions for p, t in tags.items()}, mentioned)
+        ranks = pagerank(tags, edges, personalization_for(tags, in_play))
+        scores = rank_definitions(ranks, edges)
+        by_name = {(p, d.name): d for p, t in tags.items() for d in t.defs}
+        ranked = [(p, by_name[(p, n)]) for (p, n), _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+                  if (p, n) in by_name]
+        for path in sorted(tags, key=lambda p: -ranks.get(p, 0.0)):  # files nobody references still appear
+            ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in scores]
+        map_text, _ = fit(ranked, ctx.map_tokens, o200k_of)
+        mapped = list(dict.fromkeys(p for p, _ in ranked if f"\n{p}:\n" in "\n" + map_text))
+        whole: list[str] = []
+        used = 0
+        order = list(dict.fromkeys([*in_play, *sorted(tags, key=lambda p: -ranks.get(p, 0.0))]))
+        for path in order:
+            cost = counts.get(path, 0)
+            if path in scan.files and used + cost <= ctx.map_files_tokens:
+                whole.append(path)
+                used += cost
+        files_text = render_pack(self.root.name, {p: scan.files[p] for p in whole}, self._redact) if whole else ""
+        text = (f"<repo_map note=\"signatures of the most relevant definitions, ranked\">\n{map_text}</repo_map>\n"
+                + files_text)
+        return ContextPlan("map", model, text, self._tokens(text, model), total, ctx.map_tokens + ctx.map_files_tokens,
+                           packed=whole, mapped=mapped, skipped=scan.skipped, in_play=in_play)

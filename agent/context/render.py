@@ -1,0 +1,61 @@
+"""Rendering the packed repository and the repo map as prompt text (deterministic, byte-stable)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from agent.redact import Redactor
+from tools.symbols import Definition
+
+
+def file_tree(paths: Sequence[str]) -> str:
+    """An indented tree of `paths` (sorted), directories first seen first."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for path in sorted(paths):
+        parts = path.split("/")
+        for depth in range(len(parts) - 1):
+            folder = "/".join(parts[: depth + 1])
+            if folder not in seen:
+                seen.add(folder)
+                lines.append("  " * depth + parts[depth] + "/")
+        lines.append("  " * (len(parts) - 1) + parts[-1])
+    return "\n".join(lines)
+
+
+def render_pack(name: str, files: Mapping[str, bytes], redact: Redactor) -> str:
+    """Every file, with its path, in path order, after a tree; secrets in contents redacted."""
+    paths = sorted(files)
+    out = [f'<repository name="{name}" files="{len(paths)}">', "<tree>", file_tree(paths), "</tree>"]
+    for path in paths:
+        text = redact(files[path].decode("utf-8", errors="replace"))
+        out.append(f'<file path="{path}">\n{text}{"" if text.endswith(chr(10)) else chr(10)}</file>')
+    out.append("</repository>")
+    return "\n".join(out) + "\n"
+
+
+def render_map(ranked: Sequence[tuple[str, Definition]]) -> str:
+    """Signatures grouped by file, files in the order of their best-ranked definition."""
+    by_file: dict[str, list[Definition]] = {}
+    for path, definition in ranked:
+        by_file.setdefault(path, []).append(definition)
+    out = []
+    for path, defs in by_file.items():
+        out.append(f"{path}:")
+        out += [f"  {d.line:>5}│ {d.signature.strip()}" for d in sorted(defs, key=lambda d: d.line)]
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def fit(ranked: Sequence[tuple[str, Definition]], budget: int, count: Callable[[str], int]) -> tuple[str, int]:
+    """The longest prefix of `ranked` whose rendered map fits `budget` tokens (binary search)."""
+    lo, hi, best = 0, len(ranked), ("", 0)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        text = render_map(ranked[:mid])
+        tokens = count(text)
+        if tokens <= budget:
+            best = (text, tokens)
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    return best
