@@ -238,7 +238,8 @@ class Agent:
         for change in result.changes:
             session.files_changed[change.path] = change.action
             session.emit(FileChanged(path=change.path, action=change.action, diff=change.diff))
-        output = head_tail(result.output, TOOL_RESULT_CHARS)
+        # Secrets in what a tool read (a .env printed by a command, a key in a config file) never leave.
+        output = session.redact(head_tail(result.output, TOOL_RESULT_CHARS))
         session.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=output))
         session.emit(ToolFinished(call_id=call.id, name=call.name, ok=result.ok, output=output,
                                   duration_s=round(time.monotonic() - started, 3), data=result.data))

@@ -83,7 +83,7 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
         from agent.context.plan import ContextBuilder
         from agent.context.source import ContextSource
 
-        context = ContextSource(ContextBuilder(session.workspace, config), session.emit)
+        context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
     agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, system_prompt(session.workspace), router,
                   context)
     return agent, pool

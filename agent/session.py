@@ -31,8 +31,8 @@ class Session:
         self.turns = 0
         self.files_changed: dict[str, str] = {}
         self._sinks: list[EventSink] = [sink] if sink else []
-        self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl",
-                                           redactor or Redactor.from_environ())
+        self.redact = redactor or Redactor.from_environ()
+        self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl", self.redact)
         self.checkpoint = Checkpoint(self.workspace, self.id,
                                      lambda text: self.emit(Notice(level="warning", message=text)))
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
