@@ -9,7 +9,7 @@ import pytest
 
 from agent.config import load_config
 from agent.context.plan import ContextBuilder, pack_budget
-from agent.context.rank import build_edges, name_weight, pagerank, personalization_for
+from agent.context.rank import build_graph, name_weight, pagerank, personalization_for, rank_definitions
 from agent.context.scan import scan_workspace
 from agent.context.tokencount import TokenCounter, count_deepseek, o200k_of
 from agent.outcome import Outcome
@@ -97,14 +97,17 @@ def test_rank_functions() -> None:
     assert name_weight("compute_invoice_total", 1, set()) == 10.0
     assert name_weight("_helper", 1, set()) == pytest.approx(0.1)
     assert name_weight("get", 9, {"get"}) == pytest.approx(1.0)
-    edges = build_edges({"a.py": {"Alpha"}, "b.py": {"Beta"}, "c.py": set()},
+    graph = build_graph({"a.py": {"Alpha"}, "b.py": {"Beta"}, "c.py": set()},
                         {"b.py": {"Alpha": 4}, "c.py": {"Alpha": 1, "Beta": 1}}, set())
-    assert edges[("b.py", "a.py", "Alpha")] == pytest.approx(2.0)
-    ranks = pagerank(["a.py", "b.py", "c.py"], edges)
+    assert graph.edge("b.py", "a.py", "Alpha") == pytest.approx(2.0)
+    assert graph.edge("a.py", "b.py", "Beta") == 0.0
+    ranks = pagerank(graph)
     assert sum(ranks.values()) == pytest.approx(1.0)
     assert ranks["a.py"] > ranks["b.py"] > ranks["c.py"]
-    towards_c = pagerank(["a.py", "b.py", "c.py"], edges, personalization_for(["a.py", "b.py", "c.py"], ["c.py"]))
+    towards_c = pagerank(graph, personalization_for(graph.files, ["c.py"]))
     assert towards_c["c.py"] > ranks["c.py"]
+    scored = rank_definitions(ranks, graph)
+    assert [(p, n) for p, n, _ in scored] == [("a.py", "Alpha"), ("b.py", "Beta")]
 
 
 def test_token_counts_are_exact_for_o200k_and_close_for_deepseek(project: Path) -> None:

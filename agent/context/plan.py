@@ -10,12 +10,13 @@ from typing import Literal
 
 from agent.config import Config
 from agent.context.inplay import files_named_in, names_mentioned, recently_changed
-from agent.context.rank import build_edges, pagerank, personalization_for, rank_definitions
+from agent.context.rank import build_graph, pagerank, personalization_for, rank_definitions
 from agent.context.render import fit, render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
 from agent.context.tags import TagCache
 from agent.context.tokencount import TokenCounter, o200k_of
 from agent.redact import Redactor
+from agent.tokens import DEEPSEEK_OVER_O200K
 from agent.transcript import duet_dir
 
 PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
@@ -57,65 +58,83 @@ class ContextBuilder:
         self.config = config
         self._redact = redact or Redactor.from_environ()
         cache_dir = duet_dir(self.root) / "cache" if cache else None
+        self._index = cache_dir / "index.json" if cache_dir else None
         self.counter = TokenCounter(cache_dir / "tokens.json" if cache_dir else None)
         self.tags = TagCache(cache_dir / "tags.pickle" if cache_dir else None)
         self._scan: Scan | None = None
+        self._ratio: float | None = None
 
     @property
     def scan(self) -> Scan:
         if self._scan is None:
-            self._scan = scan_workspace(self.root)
+            self._scan = scan_workspace(self.root, self._index)
         return self._scan
 
     def plan(self, model: str, hints: Iterable[str] = ()) -> ContextPlan:
         """The context for `model`; `hints` are texts (task, test failures) that name files in play."""
         hints = list(hints)
         scan = self.scan
-        counts = self.counter.count(scan.files, model)
-        total = sum(counts.values())
+        o200k = self.counter.o200k(scan.files, scan.digests)
         budget = pack_budget(self.config, model)
-        in_play = files_named_in(hints, scan.files) + [p for p in recently_changed(self.root)
-                                                        if p in scan.files]
+        upper = self._scale(sum(o200k.values()), model, DEEPSEEK_OVER_O200K)
+        if budget and upper * PACK_OVERHEAD > budget and model.startswith("deepseek"):
+            upper = self._scale(sum(o200k.values()), model, self._calibrated())  # close call: measure
+        in_play = files_named_in(hints, scan.files) + [p for p in recently_changed(self.root) if p in scan.files]
         in_play = list(dict.fromkeys(in_play))
-        if budget and total * PACK_OVERHEAD <= budget:
+        if budget and upper * PACK_OVERHEAD <= budget:
             text = render_pack(self.root.name, scan.files, self._redact)
-            plan = ContextPlan("pack", model, text, self._tokens(text, model), total, budget,
+            plan = ContextPlan("pack", model, text, self._tokens(text, model, o200k), upper, budget,
                                packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play)
         else:
-            plan = self._map(model, total, counts, in_play, names_mentioned(hints))
+            plan = self._map(model, upper, o200k, in_play, names_mentioned(hints))
         self.counter.save()
         self.tags.save()
         return plan
 
-    def _tokens(self, text: str, model: str) -> int:
-        n = o200k_of(text)
-        return int(n * self.counter.deepseek_ratio(self.scan.files)) + 1 if model.startswith("deepseek") else n
+    def _calibrated(self) -> float:
+        if self._ratio is None:
+            self._ratio = self.counter.deepseek_ratio(self.scan.files, self.scan.digests)
+        return self._ratio
 
-    def _map(self, model: str, total: int, counts: dict[str, int], in_play: list[str],
+    def _scale(self, o200k: int, model: str, ratio: float) -> int:
+        return int(o200k * ratio) + 1 if model.startswith("deepseek") else o200k
+
+    def _tokens(self, text: str, model: str, o200k: dict[str, int]) -> int:
+        """Tokens of a rendered context holding exactly the files in `o200k`: their cached counts plus the
+        tree and headers around them."""
+        body = sum(o200k.values())
+        frame = len(text) - sum(len(self.scan.files[p]) for p in o200k)
+        estimate = body + max(frame, 0) // 3  # headers and tree: short tokens, counted generously
+        ratio = self._ratio or DEEPSEEK_OVER_O200K
+        return self._scale(estimate, model, ratio)
+
+    def _map(self, model: str, total: int, o200k: dict[str, int], in_play: list[str],
              mentioned: set[str]) -> ContextPlan:
         ctx, scan = self.config.context, self.scan
-        tags = self.tags.tags(scan.files)
+        tags = self.tags.tags(scan.files, scan.digests)
         defined = {p: {d.name for d in t.defs} for p, t in tags.items()}
-        edges = build_edges(defined, {p: t.mentions for p, t in tags.items()}, mentioned)
-        ranks = pagerank(tags, edges, personalization_for(tags, in_play))
-        scores = rank_definitions(ranks, edges)
+        graph = build_graph(defined, {p: t.mentions for p, t in tags.items()}, mentioned)
+        ranks = pagerank(graph, personalization_for(graph.files, in_play))
+        scored = rank_definitions(ranks, graph)
         by_name = {(p, d.name): d for p, t in tags.items() for d in t.defs}
-        ranked = [(p, by_name[(p, n)]) for (p, n), _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-                  if (p, n) in by_name]
+        ranked = [(p, by_name[(p, n)]) for p, n, _ in scored if (p, n) in by_name]
+        seen = {(p, n) for p, n, _ in scored}
         for path in sorted(tags, key=lambda p: -ranks.get(p, 0.0)):  # files nobody references still appear
-            ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in scores]
-        map_text, _ = fit(ranked, ctx.map_tokens, o200k_of)
-        mapped = list(dict.fromkeys(p for p, _ in ranked if f"\n{p}:\n" in "\n" + map_text))
+            ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in seen]
+        map_text, used_defs = fit(ranked, ctx.map_tokens, o200k_of)
+        mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
         whole: list[str] = []
         used = 0
         order = list(dict.fromkeys([*in_play, *sorted(tags, key=lambda p: -ranks.get(p, 0.0))]))
         for path in order:
-            cost = counts.get(path, 0)
+            cost = o200k.get(path, 0)
             if path in scan.files and used + cost <= ctx.map_files_tokens:
                 whole.append(path)
                 used += cost
-        files_text = render_pack(self.root.name, {p: scan.files[p] for p in whole}, self._redact) if whole else ""
+        files_text = render_pack(self.root.name, scan.files, self._redact, whole) if whole else ""
         text = (f"<repo_map note=\"signatures of the most relevant definitions, ranked\">\n{map_text}</repo_map>\n"
                 + files_text)
-        return ContextPlan("map", model, text, self._tokens(text, model), total, ctx.map_tokens + ctx.map_files_tokens,
+        tokens = self._scale(o200k_of(map_text), model, self._ratio or DEEPSEEK_OVER_O200K) + self._tokens(
+            files_text, model, {p: o200k[p] for p in whole})
+        return ContextPlan("map", model, text, tokens, total, ctx.map_tokens + ctx.map_files_tokens,
                            packed=whole, mapped=mapped, skipped=scan.skipped, in_play=in_play)

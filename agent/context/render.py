@@ -23,9 +23,9 @@ def file_tree(paths: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def render_pack(name: str, files: Mapping[str, bytes], redact: Redactor) -> str:
-    """Every file, with its path, in path order, after a tree; secrets in contents redacted."""
-    paths = sorted(files)
+def render_pack(name: str, files: Mapping[str, bytes], redact: Redactor, paths: Sequence[str] | None = None) -> str:
+    """Every file (or those in `paths`), with its path, in path order, after a tree; secrets redacted."""
+    paths = sorted(paths if paths is not None else files)
     out = [f'<repository name="{name}" files="{len(paths)}">', "<tree>", file_tree(paths), "</tree>"]
     for path in paths:
         text = redact(files[path].decode("utf-8", errors="replace"))
@@ -47,14 +47,13 @@ def render_map(ranked: Sequence[tuple[str, Definition]]) -> str:
 
 
 def fit(ranked: Sequence[tuple[str, Definition]], budget: int, count: Callable[[str], int]) -> tuple[str, int]:
-    """The longest prefix of `ranked` whose rendered map fits `budget` tokens (binary search)."""
+    """The rendered map of the longest prefix of `ranked` that fits `budget` tokens, and that prefix's length."""
     lo, hi, best = 0, len(ranked), ("", 0)
     while lo <= hi:
         mid = (lo + hi) // 2
         text = render_map(ranked[:mid])
-        tokens = count(text)
-        if tokens <= budget:
-            best = (text, tokens)
+        if count(text) <= budget:
+            best = (text, mid)
             lo = mid + 1
         else:
             hi = mid - 1

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import re
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.context.scan import digest as _digest
 from tools.symbols import LANGUAGE_BY_SUFFIX, Definition, definitions
 
 IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]{2,}")
@@ -39,10 +40,6 @@ def _extract_batch(batch: list[tuple[str, bytes]]) -> list[FileTags]:
     return [extract(path, data) for path, data in batch]
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
-
-
 class TagCache:
     """Tags per file content; only new or changed files are parsed (in two processes when many)."""
 
@@ -58,10 +55,11 @@ class TagCache:
             except Exception:  # a stale or torn cache is rebuilt, never trusted
                 self._cache = {}
 
-    def tags(self, files: dict[str, bytes]) -> dict[str, FileTags]:
-        wanted = {p: d for p, d in files.items() if language_of(p)}
-        keys = {p: _digest(d) for p, d in wanted.items()}
-        missing = [(p, wanted[p]) for p in sorted(wanted) if keys[p] not in self._cache]
+    def tags(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> dict[str, FileTags]:
+        """Tags of every source file; with `digests`, cached files are not even read."""
+        wanted = [p for p in files if language_of(p)]
+        keys = {p: digests[p] if digests is not None else _digest(files[p]) for p in wanted}
+        missing = [(p, files[p]) for p in sorted(wanted) if keys[p] not in self._cache]
         self.parsed = len(missing)
         if missing:
             for (path, _), tags in zip(missing, _extract_all(missing), strict=True):

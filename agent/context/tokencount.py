@@ -10,21 +10,18 @@ more than a few percent, and it costs a fraction of a full count.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agent.context.scan import digest as _digest
 from agent.tokens import DEEPSEEK_OVER_O200K, count_o200k
 
 CHUNK_CHARS = 400_000  # bpe-openai refuses single inputs of a million characters
-SAMPLE_CHARS = 600_000
+SAMPLE_CHARS = 200_000
 SAFETY = 1.02
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def o200k_of(text: str) -> int:
@@ -66,21 +63,23 @@ class TokenCounter:
             except (OSError, ValueError):
                 self._cache = {}
 
-    def o200k(self, files: dict[str, bytes]) -> dict[str, int]:
+    def o200k(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> dict[str, int]:
+        """Tokens per file; with `digests`, cached files are not even read."""
         counts: dict[str, int] = {}
-        for path, data in files.items():
-            key = _digest(data)
+        for path in files:
+            key = digests[path] if digests is not None else _digest(files[path])
             n = self._cache.get(key)
             if n is None:
-                n = o200k_of(data.decode("utf-8", errors="replace"))
+                n = o200k_of(files[path].decode("utf-8", errors="replace"))
                 self._cache[key] = n
                 self._dirty = True
             counts[path] = n
         return counts
 
-    def deepseek_ratio(self, files: dict[str, bytes]) -> float:
+    def deepseek_ratio(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> float:
         """DeepSeek V4 tokens per o200k token on this repository, measured on a fixed sample."""
-        key = "ratio:" + _digest(b"".join(sorted(_digest(d).encode() for d in files.values())))
+        keys = sorted(digests[p] for p in files) if digests is not None else sorted(_digest(d) for d in files.values())
+        key = "ratio:" + _digest("".join(keys).encode())
         cached = self._cache.get(key)
         if cached is not None:
             return cached / 1_000_000
@@ -99,12 +98,14 @@ class TokenCounter:
         self._dirty = True
         return ratio
 
-    def count(self, files: dict[str, bytes], model: str) -> dict[str, int]:
-        """Tokens per file for `model`: exact o200k, or o200k × the repository's calibrated V4 ratio."""
-        counts = self.o200k(files)
+    def count(self, files: Mapping[str, bytes], model: str, digests: Mapping[str, str] | None = None,
+              calibrate: bool = True) -> dict[str, int]:
+        """Tokens per file for `model`: exact o200k, or o200k × the V4 ratio (calibrated on this repository,
+        or the documented upper bound when `calibrate` is off)."""
+        counts = self.o200k(files, digests)
         if not model.startswith("deepseek"):
             return counts
-        ratio = self.deepseek_ratio(files)
+        ratio = self.deepseek_ratio(files, digests) if calibrate else DEEPSEEK_OVER_O200K
         return {p: math.ceil(n * ratio) for p, n in counts.items()}
 
     def save(self) -> None:
