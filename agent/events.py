@@ -127,6 +127,17 @@ class ContextBuilt(_Event):
     files_skipped: int
 
 
+class Compacted(_Event):
+    """Older turns were replaced by a summary; the cached prefix was kept."""
+
+    type: Literal["compacted"] = "compacted"
+    model: str
+    messages_before: int
+    messages_after: int
+    kept: int = Field(description="Messages kept verbatim after the summary.")
+    summary: str
+
+
 class UsageEstimate(_Event):
     """A running estimate while a response streams (ephemeral); the usage event replaces it."""
 
@@ -170,8 +181,8 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    SessionStarted | UserMessageEvent | StepRouted | ContextBuilt | UsageEstimate | TurnStarted | MessageDelta
-    | StreamReset | AssistantMessageEvent
+    SessionStarted | UserMessageEvent | StepRouted | ContextBuilt | Compacted | UsageEstimate | TurnStarted
+    | MessageDelta | StreamReset | AssistantMessageEvent
     | ToolStarted | ToolFinished | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
     | TurnCompleted | TurnFailed | RunFinished,
     Field(discriminator="type"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.compaction import compacted
 from agent.events import (
     AssistantMessageEvent,
+    Compacted,
     Event,
     SessionStarted,
     ToolFinished,
@@ -48,6 +50,10 @@ def rebuild(events: Iterable[Event]) -> History:
             pending.pop(event.call_id)
         elif isinstance(event, UsageEvent):
             history.ledger.add(event.record)
+        elif isinstance(event, Compacted):
+            _close_pending(history, pending)
+            recent = history.messages[-event.kept:] if event.kept else []
+            history.messages = compacted(event.summary, recent)
     _close_pending(history, pending)
     return history
 

@@ -14,11 +14,13 @@ from typing import Any
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
 from agent.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
 from agent.events import (
     ApprovalDecided,
     AssistantMessageEvent,
+    Compacted,
     FileChanged,
     MessageDelta,
     Notice,
@@ -35,7 +37,7 @@ from agent.events import (
 from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agent.outcome import Outcome
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
-from agent.router import Route, Router
+from agent.router import WINDOW_RESERVE_TOKENS, Route, Router
 from agent.session import Session
 from agent.usage import price_usage
 from tools.base import Tool, ToolError, ToolResult
@@ -109,6 +111,8 @@ class Agent:
         if self.run_turns >= self.limits.max_turns:
             return StepOutcome(Outcome.TURN_LIMIT, f"turn limit of {self.limits.max_turns} reached")
         route = self._route()
+        if self._near_window(route.model):
+            await self.compact()
         if self.limits.max_cost is not None:
             spent = session.ledger.total_usd
             estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
@@ -148,6 +152,29 @@ class Agent:
         if not message.tool_calls:
             return StepOutcome(Outcome.DONE, message.content)
         return StepOutcome(None)
+
+    def _near_window(self, model: str) -> bool:
+        spec = self.session.config.models.get(model)
+        if spec is None:
+            return False
+        tokens = estimate_prompt_tokens([self.system_for(model), *self.session.messages])
+        return tokens + WINDOW_RESERVE_TOKENS > spec.context_window
+
+    async def compact(self) -> bool:
+        """Summarise older turns with the cheap model, keeping the prefix and recent turns; False if too short."""
+        session = self.session
+        plan = plan_compaction(session.messages)
+        if plan is None:
+            return False
+        route = self.router.summary_model()
+        session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
+        result = await self._clients(route.model).complete(summary_request(plan.older), [], None)
+        self._record_usage(route.model, result.usage)
+        before = len(session.messages)
+        session.messages = compacted(result.message.content, plan.recent)
+        session.emit(Compacted(model=route.model, messages_before=before, messages_after=len(session.messages),
+                               kept=len(plan.recent), summary=result.message.content))
+        return True
 
     def system_for(self, model: str) -> SystemMessage:
         """The fixed first message for `model`: instructions, then the repository (pack or map)."""

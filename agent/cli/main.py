@@ -97,9 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
@@ -117,9 +114,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     import asyncio
 
+    if args.command is None or (args.command == "resume" and not args.message and _interactive()):
+        if not _interactive():
+            build_parser().print_help()
+            return 0
+        return _tui(args)
     if args.command in ("run", "fix-tests", "resume"):
         from agent.cli.headless import run_headless
 
@@ -141,6 +147,22 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return asyncio.run(run_demo(args))
     raise AssertionError(args.command)
+
+
+def _tui(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.errors import ConfigError
+    from agent.transcript import find_session
+    from tui.app import run_tui
+
+    workspace = Path(getattr(args, "workspace", ".")).resolve()
+    resume = None
+    if args.command == "resume":
+        resume = find_session(workspace, None if args.last else args.session)
+        if resume is None:
+            raise ConfigError("no session to resume in this workspace")
+    return run_tui(workspace, resume)
 
 
 if __name__ == "__main__":

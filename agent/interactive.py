@@ -1,0 +1,147 @@
+"""An interactive session, as a front end (the TUI) drives it: send, interrupt, switch model, undo, and read
+the live state. Everything the user sees still comes through the event stream; this only adds commands."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from agent.approval import ApprovalRequest, Approver, Decision
+from agent.budget import estimate_prompt_tokens
+from agent.checkpoint import undo
+from agent.config import Config
+from agent.errors import ConfigError
+from agent.events import Event, Notice
+from agent.ledger import ModelSpend
+from agent.messages import ImagePart
+from agent.outcome import Outcome
+from agent.router import PROFILES
+from agent.runtime import build_agent
+from agent.session import EventSink, Session
+from agent.transcript import read_transcript
+
+
+@dataclass(frozen=True)
+class SpendView:
+    models: dict[str, ModelSpend]
+    total_usd: Decimal
+    budget_usd: Decimal | None
+    context_tokens: int
+    context_window: int
+    model: str
+
+
+def command_pattern(command: str) -> str:
+    """The part of a shell command that "approve always" remembers: the program and its subcommand."""
+    words = command.strip().split()
+    keep = words[:2] if len(words) > 1 and not words[1].startswith("-") else words[:1]
+    return " ".join(keep)
+
+
+class Interactive:
+    """One session driven by a person. Approvals go through `ask`; "always" answers are remembered."""
+
+    def __init__(self, workspace: Path, config: Config, sink: EventSink, ask: Approver, *,
+                 environ: Mapping[str, str] | None = None, resume: Path | None = None) -> None:
+        self.workspace = workspace.resolve()
+        self.config = config
+        self._ask = ask
+        self._always: set[str] = set()
+        self.past: list[Event] = list(read_transcript(resume)) if resume else []
+        self.session = (Session.resume(workspace, config, resume, sink=sink) if resume
+                        else Session(workspace, config, sink=sink))
+        self.agent, self._pool = build_agent(self.session, self._approve, environ=environ)
+        self.pending_images: list[ImagePart] = []
+        if not resume:
+            self.session.start("tui", "")
+
+    @staticmethod
+    def check(workspace: Path, config: Config, environ: Mapping[str, str] | None = None) -> None:
+        """Raise the one-line error a session would hit at once (no usable key), before any screen opens."""
+        from agent.router import Router
+
+        if config.model:
+            config.api_key_of(config.model, environ)
+            return
+        router = Router(config)
+        for name in config.models:
+            try:
+                config.api_key_of(name, environ)
+                return
+            except ConfigError:
+                continue
+        config.api_key_of(router.main().model, environ)
+
+    async def _approve(self, request: ApprovalRequest) -> Decision:
+        key = f"{request.tool}:{command_pattern(request.command) if request.command else ''}"
+        if key in self._always:
+            return Decision(True, "approved always for this pattern")
+        decision = await self._ask(request)
+        if decision.approved and decision.always:
+            self._always.add(key)
+        return decision
+
+    async def send(self, text: str) -> Outcome:
+        images, self.pending_images = tuple(self.pending_images), []
+        return await self.agent.run(text, images)
+
+    async def attach_image(self, raw: str) -> str:
+        from tools.base import ToolError
+        from tools.images import data_url
+
+        path = (self.workspace / raw).resolve() if not Path(raw).is_absolute() else Path(raw)
+        if not path.is_file():
+            raise ConfigError(f"no such image: {raw}")
+        try:
+            url = data_url(path)
+        except ToolError as exc:
+            raise ConfigError(str(exc)) from None
+        description = await self.agent.look(url, "Describe this image in full detail for a coding agent.")
+        self.pending_images.append(ImagePart(data_url=url, description=f"{path.name}: {description}"))
+        return path.name
+
+    def set_model(self, name: str | None) -> str:
+        if name:
+            self.config.model_spec(name)
+        self.config.model = name or None
+        return name or f"routing ({self.config.route})"
+
+    def set_route(self, profile: str) -> str:
+        if profile not in PROFILES:
+            raise ConfigError(f"unknown route {profile!r}; choose {', '.join(PROFILES)}")
+        self.config.route = profile  # type: ignore[assignment]
+        return profile
+
+    def spend(self) -> SpendView:
+        model = self.agent.router.current or self.agent.router.main().model
+        prompt = [self.agent.system_for(model), *self.session.messages] if self.agent.context is None or \
+            self.agent.context.planned else self.session.messages
+        return SpendView(models=self.session.ledger.by_model(), total_usd=self.session.ledger.total_usd,
+                         budget_usd=self.agent.limits.max_cost, context_tokens=estimate_prompt_tokens(prompt),
+                         context_window=self.config.models[model].context_window, model=model)
+
+    def diff(self) -> str:
+        """What the session changed: against its checkpoint in git, or the file list otherwise."""
+        checkpoint = self.session.checkpoint
+        if checkpoint.uses_git:
+            result = subprocess.run(["git", "diff", "--stat", "--patch", checkpoint.ref, "--", ".", ":!.duet"],
+                                    cwd=self.workspace, capture_output=True, text=True)
+            if result.returncode == 0:
+                return result.stdout or "no changes"
+        changed = self.session.files_changed
+        return "\n".join(f"{action} {path}" for path, action in changed.items()) or "no changes"
+
+    def undo(self) -> list[str]:
+        restored = undo(self.workspace, self.session.id)
+        self.session.emit(Notice(message=f"restored {len(restored)} file(s) from the checkpoint"))
+        return restored
+
+    async def compact(self) -> bool:
+        return await self.agent.compact()
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+        self.session.close()

@@ -1,0 +1,47 @@
+"""Slash commands: names, help, and parsing of what the user typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMMANDS: dict[str, str] = {
+    "/help": "this list",
+    "/model": "/model NAME pins a model (deepseek-v4-flash, deepseek-v4-pro, gpt-5.5, gpt-5.5-pro); /model auto routes",
+    "/route": "/route cheap|balanced|best picks the routing profile",
+    "/cost": "spend so far, per model",
+    "/context": "what of the repository is in the prompt",
+    "/diff": "what this session changed",
+    "/undo": "restore the files this session changed",
+    "/image": "/image PATH attaches an image to your next message (GPT-5.5 describes it)",
+    "/compact": "summarise older turns to free the context window",
+    "/clear": "clear the conversation view",
+    "/resume": "/resume [ID] reopens a past session (default: the latest)",
+    "/quit": "leave (the session is saved as it goes)",
+}
+
+KEYS_HELP = ("Enter sends · Ctrl+J new line · ↑/↓ history · Tab completes /commands and @paths · "
+             "Ctrl+C interrupts, twice quits · Ctrl+T light/dark")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    argument: str
+
+
+def parse(text: str) -> Command | None:
+    """A slash command, or None for a message to the model."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or stripped.startswith("//"):
+        return None
+    name, _, argument = stripped.partition(" ")
+    return Command(name.lower(), argument.strip())
+
+
+def help_text() -> str:
+    width = max(len(name) for name in COMMANDS)
+    return "\n".join(f"{name:<{width}}  {text}" for name, text in COMMANDS.items()) + f"\n\n{KEYS_HELP}"
+
+
+def complete(prefix: str, candidates: list[str]) -> list[str]:
+    return [c for c in candidates if c.startswith(prefix)]

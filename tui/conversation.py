@@ -1,0 +1,175 @@
+"""The conversation view: user messages, streamed answers, collapsed reasoning, expandable tool calls."""
+
+from __future__ import annotations
+
+import json
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from agent.events import (
+    ApprovalDecided,
+    AssistantMessageEvent,
+    Compacted,
+    Event,
+    FileChanged,
+    MessageDelta,
+    Notice,
+    SessionStarted,
+    StepRouted,
+    StreamReset,
+    TestsRan,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    UserMessageEvent,
+)
+
+MAX_SHOWN_OUTPUT = 6_000
+
+
+def _short(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def tool_title(name: str, arguments: str) -> str:
+    try:
+        args = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return f"{name} (unreadable arguments)"
+    main = next((str(args[k]) for k in ("command", "path", "pattern", "name", "target", "glob") if k in args), "")
+    return f"{name} {_short(main)}".strip()
+
+
+class ToolItem(Collapsible):
+    """One tool call: a one-line title that expands to its output or diff."""
+
+    def __init__(self, call_id: str, name: str, arguments: str) -> None:
+        self.call_id = call_id
+        self.tool = name
+        self.body = Static("running…", classes="tool-body")
+        self.diffs: list[str] = []
+        super().__init__(self.body, title=f"… {tool_title(name, arguments)}", collapsed=True, classes="tool")
+        self._base_title = tool_title(name, arguments)
+
+    def add_diff(self, diff: str) -> None:
+        self.diffs.append(diff)
+
+    def finish(self, event: ToolFinished) -> None:
+        mark = "✓" if event.ok else "✗"
+        detail = ""
+        if self.tool == "shell":
+            detail = f" · exit {event.data.get('exit_code', '?')} · {event.duration_s:.1f}s"
+        elif "hits" in event.data:
+            detail = f" · {event.data['hits']} hits"
+        self.title = f"{mark} {self._base_title}{detail}"
+        self.set_class(not event.ok, "failed")
+        if self.diffs:
+            self.body.update(Syntax("".join(self.diffs), "diff", theme="ansi_dark", word_wrap=True))
+        else:
+            text = event.output if len(event.output) <= MAX_SHOWN_OUTPUT else (
+                event.output[:MAX_SHOWN_OUTPUT // 2] + "\n…\n" + event.output[-MAX_SHOWN_OUTPUT // 2:])
+            self.body.update(Text(text))
+
+
+class AssistantItem(Markdown):
+    """The answer, streamed as Markdown without freezing the screen."""
+
+    def __init__(self) -> None:
+        super().__init__("", classes="assistant")
+        self._stream: MarkdownStream | None = None
+        self.text = ""
+
+    async def write(self, fragment: str) -> None:
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self)
+        self.text += fragment
+        await self._stream.write(fragment)
+
+    async def finish(self, full: str) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if full != self.text:  # a retried stream, or no deltas at all: show the final text as it is
+            self.text = full
+            await self.update(full)
+
+
+class ConversationView(VerticalScroll):
+    """Applies events to the view. Replaying a stored transcript rebuilds the same view."""
+
+    def on_mount(self) -> None:
+        self.anchor()
+        self._answer: AssistantItem | None = None
+        self._reasoning: Static | None = None
+        self._reasoning_text = ""
+        self._tools: dict[str, ToolItem] = {}
+        self._last_tool: ToolItem | None = None
+
+    async def add_line(self, text: str, classes: str = "note") -> None:
+        await self.mount(Static(Text(text), classes=classes))
+
+    async def apply(self, event: Event) -> None:
+        if isinstance(event, UserMessageEvent):
+            self._answer = None
+            shown = event.content + "".join(f"\n[image] {d[:120]}" for d in event.images)
+            await self.mount(Static(Text(shown), classes="user"))
+        elif isinstance(event, MessageDelta):
+            await self._delta(event)
+        elif isinstance(event, StreamReset):
+            self._answer, self._reasoning = None, None
+            await self.add_line("stream cut; retrying the turn", "warning")
+        elif isinstance(event, AssistantMessageEvent):
+            if event.message.reasoning and self._reasoning is None:
+                await self._start_reasoning(event.message.reasoning)
+            if event.message.content:
+                if self._answer is None:
+                    self._answer = AssistantItem()
+                    await self.mount(self._answer)
+                await self._answer.finish(event.message.content)
+            self._answer, self._reasoning, self._reasoning_text = None, None, ""
+        elif isinstance(event, ToolStarted):
+            item = ToolItem(event.call_id, event.name, event.arguments)
+            self._tools[event.call_id] = self._last_tool = item
+            await self.mount(item)
+        elif isinstance(event, FileChanged) and self._last_tool is not None:
+            self._last_tool.add_diff(event.diff)
+        elif isinstance(event, ToolFinished) and event.call_id in self._tools:
+            self._tools[event.call_id].finish(event)
+        elif isinstance(event, ApprovalDecided) and not event.approved:
+            await self.add_line(f"refused {event.name}: {event.reason}", "warning")
+        elif isinstance(event, TestsRan):
+            await self.add_line(f"tests: {event.command} → {event.summary}", "ok" if event.passed else "warning")
+        elif isinstance(event, StepRouted):
+            await self.add_line(f"{event.kind}: {event.model} — {event.reason}", "route")
+        elif isinstance(event, Compacted):
+            await self.add_line(f"compacted {event.messages_before} messages into a summary "
+                                f"({event.messages_after} now)", "route")
+        elif isinstance(event, Notice):
+            await self.add_line(event.message, "warning" if event.level != "info" else "note")
+        elif isinstance(event, TurnFailed):
+            await self.add_line(f"turn failed: {event.error}", "error")
+        elif isinstance(event, SessionStarted) and event.resumed:
+            await self.add_line(f"resumed session {event.session_id}", "route")
+
+    async def _delta(self, event: MessageDelta) -> None:
+        if event.kind == "reasoning":
+            if self._reasoning is None:
+                await self._start_reasoning("")
+            self._reasoning_text += event.text
+            assert self._reasoning is not None
+            self._reasoning.update(Text(self._reasoning_text))
+            return
+        if self._answer is None:
+            self._answer = AssistantItem()
+            await self.mount(self._answer)
+        await self._answer.write(event.text)
+
+    async def _start_reasoning(self, text: str) -> None:
+        self._reasoning_text = text
+        self._reasoning = Static(Text(text), classes="reasoning-body")
+        await self.mount(Collapsible(self._reasoning, title="reasoning", collapsed=True, classes="reasoning"))
