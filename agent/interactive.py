@@ -37,6 +37,8 @@ class SpendView:
 def command_pattern(command: str) -> str:
     """The part of a shell command that "approve always" remembers: the program and its subcommand."""
     words = command.strip().split()
+    if len(words) > 2 and words[1] == "-m":  # python -m pytest
+        return " ".join(words[:3])
     keep = words[:2] if len(words) > 1 and not words[1].startswith("-") else words[:1]
     return " ".join(keep)
 

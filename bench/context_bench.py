@@ -53,8 +53,10 @@ def fetch() -> None:
         if not (folder / ".git").exists():
             env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b",
                        GIT_COMMITTER_EMAIL="b@b")
-            for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "corpus"]):
-                subprocess.run(["git", *args], cwd=folder, check=True, env=env)
+            subprocess.run(["git", "init", "-q"], cwd=folder, check=True, env=env)
+            (folder / ".git/info/exclude").write_text(".duet/\n.aider*\n")
+            for args in (["add", "-A"], ["commit", "-qm", "corpus"]):
+                subprocess.run(["git", "-c", f"safe.directory={folder}", *args], cwd=folder, check=True, env=env)
 
 
 def flask_dir() -> Path:

@@ -63,7 +63,13 @@ class DuetApp(App[int]):
 
     async def on_mount(self) -> None:
         self.duet = self._make(self._on_event, self._ask, None)  # type: ignore[operator]
-        await self._replay(self.duet.past)
+        if self.duet.past:
+            await self._replay(self.duet.past)
+        else:
+            route = self.duet.config.model or f"routing: {self.duet.config.route}"
+            await self.query_one(ConversationView).add_line(
+                f"Duet in {self.duet.workspace.name} ({route}, approval: {self.duet.config.approval}). "
+                "Type a task; /help lists commands.")
         self._refresh_spend()
         self.query_one(PromptInput).focus()
         self.sub_title = str(self.duet.workspace)

@@ -1,0 +1,234 @@
+"""Pilot tests: the TUI driven by keys, over the real loop and a scripted model on the fake server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Collapsible, Markdown, Static
+
+from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
+from tests.helpers import tiny_png
+from tests.tui_helpers import make_app, type_text, wait_idle
+from tui.approval import ApprovalScreen
+from tui.conversation import ConversationView, ToolItem
+from tui.prompt import PromptInput
+from tui.spend import SpendPanel
+
+EDIT = ScriptedCall(name="edit_file", arguments={"path": "README.md", "old_string": "hello", "new_string": "bye"})
+
+
+def texts(app, selector: str = "Static") -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(str(w.render()) for w in app.query_one(ConversationView).query(selector))
+
+
+def spend_text(app) -> str:  # type: ignore[no-untyped-def]
+    panel = app.query_one(SpendPanel)
+    return "\n".join(str(w.render()) for w in panel.query("Static, Label"))
+
+
+async def send(app, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await type_text(pilot, text)
+    await pilot.press("enter")
+
+
+async def wait_for_modal(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        if isinstance(app.screen, ApprovalScreen):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("no approval modal")
+
+
+async def test_answer_streams_as_markdown_with_reasoning_collapsed(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(reasoning="Let me think about greetings.", content="# Hi\n\nHello **there**.",
+                            chunk_delay_s=0.005)])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "greet me")
+        await wait_idle(app, pilot)
+        markdown = app.query_one(ConversationView).query(Markdown).last()
+        assert markdown.source == "# Hi\n\nHello **there**."
+        reasoning = app.query_one(ConversationView).query(".reasoning").first(Collapsible)
+        assert reasoning.collapsed and "greetings" in str(reasoning.query_one(".reasoning-body", Static).render())
+        assert "greet me" in texts(app, ".user")
+
+
+async def test_tool_blocks_expand_to_output_and_diff(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "echo from-shell; exit 3"}),
+                                        EDIT]), Turn(content="done")])
+    app = make_app(repo, server.base_url, approval="full-auto")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "go")
+        await wait_idle(app, pilot)
+        shell, edit = list(app.query(ToolItem))
+        assert shell.title.startswith("✗ shell echo from-shell") and "exit 3" in shell.title
+        assert shell.collapsed and shell.has_class("failed")
+        await pilot.click(shell.query_one("CollapsibleTitle"))
+        assert not shell.collapsed and "from-shell" in str(shell.body.render())
+        assert edit.title.startswith("✓ edit_file README.md") and "+bye" in edit.diffs[0]
+
+
+async def test_approval_modal_once_always_and_deny_with_note(repo: Path, fake_api) -> None:
+    shell = ScriptedCall(name="shell", arguments={"command": "touch a.txt"})
+    server = fake_api([Turn(tool_calls=[EDIT]), Turn(tool_calls=[shell]), Turn(tool_calls=[shell]),
+                       Turn(tool_calls=[ScriptedCall(name="write_file", arguments={"path": "n.txt", "content": "x"})]),
+                       Turn(content="finished")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "work")
+        await wait_for_modal(app, pilot)
+        await pilot.press("y")  # the edit, once
+        await wait_for_modal(app, pilot)
+        await pilot.press("a")  # shell `touch a.txt`, always
+        await pilot.pause(0.3)  # the second identical command must not ask again
+        await wait_for_modal(app, pilot)
+        assert app.screen.request.tool == "write_file"  # type: ignore[attr-defined]
+        await pilot.click("#note")
+        await type_text(pilot, "not now")
+        await pilot.press("enter")
+        await wait_idle(app, pilot)
+        assert (repo / "README.md").read_text() == "bye\n" and (repo / "a.txt").exists()
+        assert not (repo / "n.txt").exists()
+        last_tool = [m for m in server.requests[-1]["messages"] if m["role"] == "tool"][-1]
+        assert last_tool["content"] == "denied by the user: not now"
+
+
+async def test_spend_panel_updates_with_each_model(repo: Path, fake_api) -> None:
+    usage = ScriptedUsage(prompt_tokens=10_000, cache_hit_tokens=8_000, completion_tokens=500)
+    server = fake_api([Turn(model="deepseek-v4-pro", content="one", usage=usage),
+                       Turn(model="gpt-5.5", content="two", usage=usage)])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert "no calls yet" in spend_text(app)
+        await send(app, pilot, "first")
+        await wait_idle(app, pilot)
+        assert "session $0.0064" in spend_text(app)  # 2,000 × 1.74 + 8,000 × 0.145 + 500 × 3.48, per million
+        await send(app, pilot, "/model gpt-5.5")
+        await send(app, pilot, "second")
+        await wait_idle(app, pilot)
+        panel = spend_text(app)
+        # plus 2,000 × 5 + 8,000 × 0.5 + 500 × 30 for GPT-5.5
+        assert "deepseek-v4-pro" in panel and "gpt-5.5" in panel and "session $0.0354" in panel
+        assert "context" in panel
+
+
+async def test_slash_commands(repo: Path, fake_api, tmp_path: Path) -> None:
+    server = fake_api([Turn(tool_calls=[EDIT]), Turn(content="edited"),
+                       Turn(model="gpt-5.5", content="A red square."), Turn(content="seen")])
+    tiny_png(repo / "shot.png")
+    app = make_app(repo, server.base_url, approval="full-auto")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "/help")
+        assert "/compact" in texts(app) and "Ctrl+C" in texts(app)
+        await send(app, pilot, "/route cheap")
+        await send(app, pilot, "/model auto")
+        assert "route: cheap" in texts(app) and "model: routing (cheap)" in texts(app)
+        await send(app, pilot, "/model gpt-9")
+        assert "unknown model 'gpt-9'" in texts(app)
+        await send(app, pilot, "/model deepseek-v4-pro")
+        await send(app, pilot, "edit the readme")
+        await wait_idle(app, pilot)
+        await send(app, pilot, "/diff")
+        assert "+bye" in texts(app)
+        await send(app, pilot, "/cost")
+        assert "deepseek-v4-pro: 2 calls" in texts(app)
+        await send(app, pilot, "/context")
+        assert "context in use" in texts(app)
+        await send(app, pilot, "/undo")
+        assert (repo / "README.md").read_text() == "hello\n" and "restored: README.md" in texts(app)
+        await send(app, pilot, "/image shot.png")
+        await wait_idle(app, pilot)
+        await send(app, pilot, "what is in the picture?")
+        await wait_idle(app, pilot)
+        assert server.requests[2]["model"] == "gpt-5.5"
+        assert "A red square." in server.requests[3]["messages"][-1]["content"]
+        await send(app, pilot, "/clear")
+        assert not app.query_one(ConversationView).children
+        await send(app, pilot, "/frobnicate")
+        assert "unknown command /frobnicate" in texts(app)
+        assert server.violations == []
+
+
+async def test_history_and_completion(repo: Path, fake_api) -> None:
+    (repo / "src").mkdir()
+    (repo / "src/parser.py").write_text("x = 1\n")
+    server = fake_api([Turn(content="a"), Turn(content="b")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        prompt = app.query_one(PromptInput)
+        await send(app, pilot, "first message")
+        await wait_idle(app, pilot)
+        await send(app, pilot, "second message")
+        await wait_idle(app, pilot)
+        await pilot.press("up")
+        assert prompt.text == "second message"
+        await pilot.press("up")
+        assert prompt.text == "first message"
+        await pilot.press("down", "down")
+        assert prompt.text == ""
+        await type_text(pilot, "/com")
+        await pilot.press("tab")
+        assert prompt.text == "/compact "
+        prompt.clear()
+        await type_text(pilot, "look at @src/pa")
+        await pilot.press("tab")
+        assert prompt.text == "look at @src/parser.py "
+        prompt.clear()
+        await type_text(pilot, "two lines")
+        await pilot.press("ctrl+j")
+        await type_text(pilot, "here")
+        assert prompt.text == "two lines\nhere"
+
+
+async def test_ctrl_c_interrupts_then_quits_and_keeps_the_session(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 30"})]),
+                       Turn(content="carried on")])
+    app = make_app(repo, server.base_url, approval="full-auto")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "slow work")
+        for _ in range(100):
+            if list(app.query(ToolItem)):
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+c")
+        await wait_idle(app, pilot, timeout=5)
+        assert not app._busy() and app.is_running
+        session = app.duet.session  # type: ignore[union-attr]
+        assert [m.role for m in session.messages] == ["user", "assistant", "tool"]
+        await send(app, pilot, "go on")
+        await wait_idle(app, pilot)
+        assert server.violations == []
+        await pilot.press("ctrl+c")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_resume_replays_history_and_spend(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(content="the first answer"), Turn(content="after resume")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "remember this")
+        await wait_idle(app, pilot)
+        transcript = app.duet.session.transcript.path  # type: ignore[union-attr]
+    again = make_app(repo, server.base_url, resume=transcript)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "remember this" in texts(again, ".user")
+        assert again.query_one(ConversationView).query(Markdown).last().source == "the first answer"
+        assert "deepseek-v4-pro" in spend_text(again) and "1 calls" in spend_text(again)
+        await send(again, pilot, "and now?")
+        await wait_idle(again, pilot)
+        assert [m["role"] for m in server.requests[-1]["messages"]][-3:] == ["user", "assistant", "user"]
+
+
+async def test_theme_toggles_and_small_terminal_works(repo: Path, fake_api) -> None:
+    server = fake_api([])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != before
+        assert app.query_one(SpendPanel).region.width >= 26
+        assert app.query_one(PromptInput).region.width >= 40

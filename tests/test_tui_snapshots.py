@@ -1,0 +1,65 @@
+"""Committed SVG snapshots of the TUI's main states (pytest-textual-snapshot).
+
+Regenerate after an intended change with: python -m pytest tests/test_tui_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.approval import ApprovalRequest
+from agent.events import MessageDelta, TurnStarted, UsageEstimate, UserMessageEvent
+from fixtures.fakeapi import ScriptedUsage, Turn
+from tests.tui_helpers import make_app, type_text, wait_idle
+from tui.app import AgentEvent
+from tui.approval import ApprovalScreen
+
+
+def test_idle(snap_compare, repo: Path, fake_api) -> None:
+    app = make_app(repo, fake_api([]).base_url)
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_streaming(snap_compare, repo: Path, fake_api) -> None:
+    app = make_app(repo, fake_api([]).base_url)
+
+    async def stream(pilot) -> None:  # type: ignore[no-untyped-def]
+        events = [UserMessageEvent(content="why does the parser drop the last token?"),
+                  TurnStarted(turn=1, model="deepseek-v4-pro", reason="drives the conversation"),
+                  MessageDelta(turn=1, kind="reasoning", text="The loop stops one short of the end."),
+                  MessageDelta(turn=1, kind="text", text="The loop in `parse()` uses "),
+                  MessageDelta(turn=1, kind="text", text="`range(len(tokens) - 1)`, so the **last token**"),
+                  MessageDelta(turn=1, kind="text", text=" is never read:\n\n```python\nfor i in range(len(tok"),
+                  UsageEstimate(model="deepseek-v4-pro", output_tokens=40, call_usd="0.0021", session_usd="0.0021")]
+        for event in events:
+            app.post_message(AgentEvent(event))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=stream)
+
+
+def test_approval_modal(snap_compare, repo: Path, fake_api) -> None:
+    app = make_app(repo, fake_api([]).base_url)
+
+    async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
+        app.push_screen(ApprovalScreen(ApprovalRequest("c1", "shell", "python -m pytest -q tests/test_parser.py",
+                                                       "python -m pytest -q tests/test_parser.py")))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
+
+
+def test_spend_panel_with_two_models(snap_compare, repo: Path, fake_api) -> None:
+    usage = ScriptedUsage(prompt_tokens=42_000, cache_hit_tokens=40_960, completion_tokens=900, reasoning_tokens=300)
+    server = fake_api([Turn(model="deepseek-v4-pro", content="Found it: an off-by-one in `parse()`.", usage=usage),
+                       Turn(model="gpt-5.5", content="Agreed; the fix is right.", usage=usage)])
+    app = make_app(repo, server.base_url, max_cost=0.5)
+
+    async def two_models(pilot) -> None:  # type: ignore[no-untyped-def]
+        for text in ("find the bug", "/model gpt-5.5", "review the fix"):
+            await type_text(pilot, text)
+            await pilot.press("enter")
+            await wait_idle(app, pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=two_models)
