@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _dispatch(args: argparse.Namespace) -> int:
