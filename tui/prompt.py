@@ -33,6 +33,10 @@ class PromptInput(TextArea):
         self.sent: list[str] = []
         self._cursor: int | None = None
 
+    def on_mount(self) -> None:
+        # A blinking cursor makes headless screenshots (tests, snapshots) depend on timing.
+        self.cursor_blink = not self.app.is_headless
+
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
