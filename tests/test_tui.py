@@ -10,7 +10,7 @@ from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.helpers import tiny_png
 from tests.tui_helpers import make_app, type_text, wait_idle
 from tui.approval import ApprovalScreen
-from tui.conversation import ConversationView, ToolItem
+from tui.conversation import AnswerBlock, ConversationView, ToolItem
 from tui.prompt import PromptInput
 from tui.spend import SpendPanel
 
@@ -46,11 +46,24 @@ async def test_answer_streams_as_markdown_with_reasoning_collapsed(repo: Path, f
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "greet me")
         await wait_idle(app, pilot)
-        markdown = app.query_one(ConversationView).query(Markdown).last()
-        assert markdown.source == "# Hi\n\nHello **there**."
+        answer = app.query_one(ConversationView).query(AnswerBlock).last()
+        assert answer.markdown_source == "# Hi\n\nHello **there**."
+        assert not app.query_one(ConversationView).query(Markdown)  # the live widget was settled
         reasoning = app.query_one(ConversationView).query(".reasoning").first(Collapsible)
         assert reasoning.collapsed and "greetings" in str(reasoning.query_one(".reasoning-body", Static).render())
         assert "greet me" in texts(app, ".user")
+
+
+async def test_a_long_streamed_answer_is_split_and_survives_a_cut_stream(repo: Path, fake_api) -> None:
+    long = "".join(f"Paragraph {i} about the parser and its tokens.\n\n" for i in range(200))
+    server = fake_api([Turn(fault="cut"), Turn(content=long)])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "explain at length")
+        await wait_idle(app, pilot)
+        blocks = list(app.query_one(ConversationView).query(AnswerBlock))
+        assert len(blocks) >= 2 and "".join(b.markdown_source for b in blocks) == long
+        assert "partial answer" not in "".join(b.markdown_source for b in blocks)
 
 
 async def test_tool_blocks_expand_to_output_and_diff(repo: Path, fake_api) -> None:
@@ -216,7 +229,7 @@ async def test_resume_replays_history_and_spend(repo: Path, fake_api) -> None:
     async with again.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert "remember this" in texts(again, ".user")
-        assert again.query_one(ConversationView).query(Markdown).last().source == "the first answer"
+        assert again.query_one(ConversationView).query(AnswerBlock).last().markdown_source == "the first answer"
         assert "deepseek-v4-pro" in spend_text(again) and "1 calls" in spend_text(again)
         await send(again, pilot, "and now?")
         await wait_idle(again, pilot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rich.markdown import Markdown as RichMarkdown
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -29,6 +30,23 @@ from agent.events import (
 )
 
 MAX_SHOWN_OUTPUT = 6_000
+# A long answer is streamed into several Markdown widgets, cut at paragraph breaks outside code fences:
+# each append then re-renders a small document, so a fast stream never falls behind as the answer grows.
+SPLIT_AFTER_CHARS = 4_000
+
+
+def split_point(current: str, fragment: str) -> int | None:
+    """Where in `fragment` to start a new Markdown block, if `current` has grown long enough."""
+    if len(current) + len(fragment) < SPLIT_AFTER_CHARS:
+        return None
+    text = current + fragment
+    start = max(len(current) - 1, 0)
+    while (at := text.find("\n\n", start)) != -1:
+        cut = at + 2
+        if text[:cut].count("```") % 2 == 0 and cut > len(current):
+            return cut - len(current)
+        start = at + 1
+    return None
 
 
 def _short(text: str, limit: int = 70) -> str:
@@ -90,13 +108,19 @@ class AssistantItem(Markdown):
         self.text += fragment
         await self._stream.write(fragment)
 
-    async def finish(self, full: str) -> None:
+    async def close_stream(self) -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        if full != self.text:  # a retried stream, or no deltas at all: show the final text as it is
-            self.text = full
-            await self.update(full)
+
+
+class AnswerBlock(Static):
+    """A finished piece of an answer: one widget rendering Markdown with Rich, cheap to lay out however
+    long the conversation grows (the live Markdown widget makes one child widget per block)."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(RichMarkdown(source, code_theme="monokai"), classes="assistant")
+        self.markdown_source = source
 
 
 class ConversationView(VerticalScroll):
@@ -105,6 +129,7 @@ class ConversationView(VerticalScroll):
     def on_mount(self) -> None:
         self.anchor()
         self._answer: AssistantItem | None = None
+        self._settled: list[str] = []  # text of the current answer's finished parts
         self._reasoning: Static | None = None
         self._reasoning_text = ""
         self._tools: dict[str, ToolItem] = {}
@@ -121,16 +146,14 @@ class ConversationView(VerticalScroll):
         elif isinstance(event, MessageDelta):
             await self._delta(event)
         elif isinstance(event, StreamReset):
-            self._answer, self._reasoning = None, None
+            await self._discard_partial_answer()
             await self.add_line("stream cut; retrying the turn", "warning")
         elif isinstance(event, AssistantMessageEvent):
             if event.message.reasoning and self._reasoning is None:
                 await self._start_reasoning(event.message.reasoning)
             if event.message.content:
-                if self._answer is None:
-                    self._answer = AssistantItem()
-                    await self.mount(self._answer)
-                await self._answer.finish(event.message.content)
+                await self._finish_answer(event.message.content)
+            self._settled = []
             self._answer, self._reasoning, self._reasoning_text = None, None, ""
         elif isinstance(event, ToolStarted):
             item = ToolItem(event.call_id, event.name, event.arguments)
@@ -164,10 +187,42 @@ class ConversationView(VerticalScroll):
             assert self._reasoning is not None
             self._reasoning.update(Text(self._reasoning_text))
             return
+        text = event.text
+        if self._answer is not None and (cut := split_point(self._answer.text, text)) is not None:
+            await self._answer.write(text[:cut])
+            await self._settle(self._answer)
+            self._answer, text = None, text[cut:]
+        if not text:
+            return
         if self._answer is None:
             self._answer = AssistantItem()
             await self.mount(self._answer)
-        await self._answer.write(event.text)
+        await self._answer.write(text)
+
+    async def _settle(self, part: AssistantItem) -> None:
+        """Replace a finished streaming part by a single AnswerBlock."""
+        await part.close_stream()
+        self._settled.append(part.text)
+        await self.mount(AnswerBlock(part.text), before=part)
+        await part.remove()
+
+    async def _discard_partial_answer(self) -> None:
+        if self._answer is not None:
+            await self._answer.close_stream()
+            await self._answer.remove()
+        for block in list(self.query(AnswerBlock))[-len(self._settled):] if self._settled else []:
+            await block.remove()
+        self._answer, self._reasoning, self._settled = None, None, []
+
+    async def _finish_answer(self, full: str) -> None:
+        if self._answer is not None:
+            await self._settle(self._answer)
+        blocks = list(self.query(AnswerBlock))[-len(self._settled):] if self._settled else []
+        if "".join(self._settled) != full:  # a retried stream, or no deltas: show the final text as one block
+            for block in blocks:
+                await block.remove()
+            await self.mount(AnswerBlock(full))
+        self._settled = []
 
     async def _start_reasoning(self, text: str) -> None:
         self._reasoning_text = text
