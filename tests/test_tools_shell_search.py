@@ -140,3 +140,21 @@ async def test_search_without_ripgrep_uses_python(code: ToolContext, monkeypatch
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     result = await SearchTool().run(SearchArgs(pattern="helper"), code)
     assert result.data["engine"] == "python" and "src/util.py:1: def helper():" in result.output
+
+
+@pytest.mark.skipif(__import__("tools.screenshot", fromlist=["x"]).find_browser() is None,
+                    reason="Chromium is not installed")
+async def test_screenshot_renders_a_local_page_with_chromium(ctx: ToolContext) -> None:
+    from tools.screenshot import ScreenshotArgs, ScreenshotTool
+
+    (ctx.root / "page.html").write_text("<body style='background:#c00'><h1>Build failed</h1></body>")
+    seen: list[str] = []
+
+    async def vision(url: str, question: str) -> str:
+        seen.append(url)
+        return f"answer to: {question}"
+
+    ctx.vision = vision
+    result = await ScreenshotTool().run(ScreenshotArgs(target="page.html", question="what colour?"), ctx)
+    assert result.output == "answer to: what colour?"
+    assert seen[0].startswith("data:image/png;base64,") and len(seen[0]) > 1000
