@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,8 @@ def test_rank_functions() -> None:
     assert name_weight("get", 9, {"get"}) == pytest.approx(1.0)
     graph = build_graph({"a.py": {"Alpha"}, "b.py": {"Beta"}, "c.py": set()},
                         {"b.py": {"Alpha": 4}, "c.py": {"Alpha": 1, "Beta": 1}}, set())
-    assert graph.edge("b.py", "a.py", "Alpha") == pytest.approx(2.0)
+    # weight 1 × sqrt(4 uses) × log(1 + 2 files / 2 mentioning them)
+    assert graph.edge("b.py", "a.py", "Alpha") == pytest.approx(2.0 * math.log(2))
     assert graph.edge("a.py", "b.py", "Beta") == 0.0
     ranks = pagerank(graph)
     assert sum(ranks.values()) == pytest.approx(1.0)

@@ -20,6 +20,10 @@ WEIGHT_DISTINCTIVE = 10.0    # long snake_case / CamelCase names say more than s
 WEIGHT_PRIVATE = 0.1         # _private names are rarely what connects files
 WEIGHT_COMMON = 0.1          # defined in many files: says little
 COMMON_DEFINERS = 5
+MAX_DEFINERS = 40            # names defined in more files than this are not used as links
+UBIQUITOUS_SHARE = 0.3       # a name mentioned by more than this share of files...
+WEIGHT_UBIQUITOUS = 0.01     # ...links nothing in particular (`django` in `import django`)
+UBIQUITY_MIN_FILES = 20      # (only judged in repositories big enough for shares to mean something)
 DISTINCTIVE_LENGTH = 8
 IN_PLAY_SHARE = 1.0          # personalisation mass given to the files in play, spread evenly
 SELF_EDGE = 0.1              # files with no links still get a little rank
@@ -60,7 +64,11 @@ def name_weight(name: str, definers: int, mentioned: set[str]) -> float:
 
 def build_graph(defined: Mapping[str, set[str]], mentions: Mapping[str, Mapping[str, int]],
                 mentioned: set[str]) -> Graph:
-    """Every (referencing file, defining file, name) link, weighted by the name and how often it is used."""
+    """Every (referencing file, defining file, name) link, weighted by the name and how often it is used.
+
+    Names defined in more than MAX_DEFINERS files (`get`, `__init__`, `save`) link everything to everything
+    and say nothing about this task: they are left out, which also keeps the graph small.
+    """
     import numpy as np
 
     files = sorted(set(defined) | set(mentions))
@@ -69,29 +77,41 @@ def build_graph(defined: Mapping[str, set[str]], mentions: Mapping[str, Mapping[
     for path, names in defined.items():
         for n in names:
             definers[n].append(file_id[path])
-    names = sorted(definers)
+    names = sorted(n for n, where in definers.items() if len(where) <= MAX_DEFINERS)
     name_id = {n: i for i, n in enumerate(names)}
     per_name = np.array([name_weight(n, len(definers[n]), mentioned) for n in names] or [0.0])
-    src: list[int] = []
-    dst: list[int] = []
-    nid: list[int] = []
-    counts: list[int] = []
+    # definers of each name, flattened (CSR): name i is defined in flat[start[i]:start[i] + degree[i]]
+    degree = np.array([len(definers[n]) for n in names] or [0], dtype=np.int64)
+    start = np.concatenate(([0], np.cumsum(degree)[:-1])).astype(np.int64)
+    flat = np.array([f for n in names for f in definers[n]] or [0], dtype=np.int64)
+    src_l: list[int] = []
+    name_l: list[int] = []
+    count_l: list[int] = []
+    known = name_id.keys()
     for path, used in mentions.items():
         s = file_id[path]
-        for n, count in used.items():
-            where = definers.get(n)
-            if where is None:
-                continue
-            i = name_id[n]
-            for d in where:
-                if d != s:
-                    src.append(s)
-                    dst.append(d)
-                    nid.append(i)
-                    counts.append(count)
-    name_arr = np.array(nid, dtype=np.int64)
-    weight = per_name[name_arr] * np.sqrt(np.array(counts, dtype=np.float64)) if nid else np.zeros(0)
-    return Graph(files, names, np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64), name_arr, weight)
+        common = used.keys() & known  # a C-level set intersection: most identifiers are not definitions
+        src_l += [s] * len(common)
+        name_l += [name_id[n] for n in common]
+        count_l += [used[n] for n in common]
+    src0 = np.array(src_l, dtype=np.int64)
+    name0 = np.array(name_l, dtype=np.int64)
+    reps = degree[name0] if len(name0) else np.zeros(0, dtype=np.int64)
+    src = np.repeat(src0, reps)
+    name = np.repeat(name0, reps)
+    # position of each repeated entry within its name's definers
+    offsets = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
+    dst = flat[np.repeat(start[name0], reps) + offsets] if len(src) else np.zeros(0, dtype=np.int64)
+    # Names that almost every file mentions (`django` in `import django`) link nothing in particular:
+    # an inverse document frequency takes them down smoothly.
+    mentioning = np.bincount(name0, minlength=len(names)) if len(name0) else np.zeros(len(names))
+    share = mentioning / max(len(mentions), 1)
+    idf = np.log1p(1 / np.maximum(share, 1e-9))
+    if len(mentions) >= UBIQUITY_MIN_FILES:
+        idf = np.where(share > UBIQUITOUS_SHARE, idf * WEIGHT_UBIQUITOUS, idf)
+    weight = per_name[name] * idf[name] * np.sqrt(np.repeat(np.array(count_l, dtype=np.float64), reps))
+    keep = src != dst
+    return Graph(files, names, src[keep], dst[keep], name[keep], weight[keep])
 
 
 def pagerank(graph: Graph, personalization: Mapping[str, float] | None = None) -> dict[str, float]:
