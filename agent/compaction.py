@@ -27,7 +27,8 @@ class CompactionPlan:
 
 def plan_compaction(messages: list[Message], keep_user_turns: int = KEEP_RECENT_USER_TURNS) -> CompactionPlan | None:
     """Split at the start of the last `keep_user_turns` user turns; None if there is too little to compact."""
-    starts = [i for i, m in enumerate(messages) if isinstance(m, UserMessage)]
+    starts = [i for i, m in enumerate(messages)
+              if isinstance(m, UserMessage) and not m.content.startswith(SUMMARY_PREFIX)]
     if len(starts) <= keep_user_turns:
         return None
     cut = starts[-keep_user_turns]

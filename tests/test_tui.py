@@ -76,8 +76,12 @@ async def test_tool_blocks_expand_to_output_and_diff(repo: Path, fake_api) -> No
         shell, edit = list(app.query(ToolItem))
         assert shell.title.startswith("✗ shell echo from-shell") and "exit 3" in shell.title
         assert shell.collapsed and shell.has_class("failed")
+        await pilot.press("ctrl+o")  # no mouse needed
+        assert not shell.collapsed and not edit.collapsed and "from-shell" in str(shell.body.render())
+        await pilot.press("ctrl+o")
+        assert shell.collapsed
         await pilot.click(shell.query_one("CollapsibleTitle"))
-        assert not shell.collapsed and "from-shell" in str(shell.body.render())
+        assert not shell.collapsed
         assert edit.title.startswith("✓ edit_file README.md") and "+bye" in edit.diffs[0]
 
 
@@ -155,6 +159,9 @@ async def test_slash_commands(repo: Path, fake_api, tmp_path: Path) -> None:
         await wait_idle(app, pilot)
         assert server.requests[2]["model"] == "gpt-5.5"
         assert "A red square." in server.requests[3]["messages"][-1]["content"]
+        await send(app, pilot, "/compact")
+        await wait_idle(app, pilot)
+        assert "nothing to compact" in str(app.query_one("#hint").render())
         await send(app, pilot, "/clear")
         assert not app.query_one(ConversationView).children
         await send(app, pilot, "/frobnicate")
@@ -245,3 +252,18 @@ async def test_theme_toggles_and_small_terminal_works(repo: Path, fake_api) -> N
         assert app.theme != before
         assert app.query_one(SpendPanel).region.width >= 26
         assert app.query_one(PromptInput).region.width >= 40
+
+
+async def test_slash_resume_reopens_a_past_session(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(content="answer one"), Turn(content="answer two")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "the first session")
+        await wait_idle(app, pilot)
+        first = app.duet.session.id  # type: ignore[union-attr]
+        await send(app, pilot, f"/resume {first}")
+        await pilot.pause()
+        assert app.duet.session.id == first  # type: ignore[union-attr]
+        assert "the first session" in texts(app, ".user")
+        await send(app, pilot, "/resume no-such-id")
+        assert "no such session" in texts(app)

@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Footer, Label
+from textual.widgets import Collapsible, Footer, Label
 
 from agent.approval import ApprovalRequest, Decision
 from agent.errors import DuetError
@@ -42,6 +42,7 @@ class DuetApp(App[int]):
     TITLE = "Duet"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "interrupt", "interrupt / quit", priority=True),
                 Binding("ctrl+t", "toggle_theme", "light/dark"),
+                Binding("ctrl+o", "toggle_details", "expand/collapse details"),
                 Binding("ctrl+q", "quit", "quit", show=False)]
 
     def __init__(self, make_session: object) -> None:
@@ -218,6 +219,13 @@ class DuetApp(App[int]):
             return
         self._last_interrupt = now
         self._hint("press Ctrl+C again to quit")
+
+    def action_toggle_details(self) -> None:
+        """Expand every tool call and reasoning block, or collapse them all (no mouse needed)."""
+        blocks = list(self.query_one(ConversationView).query(Collapsible))
+        expand = any(block.collapsed for block in blocks)
+        for block in blocks:
+            block.collapsed = not expand
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
 }
 
 KEYS_HELP = ("Enter sends · Ctrl+J new line · ↑/↓ history · Tab completes /commands and @paths · "
-             "Ctrl+C interrupts, twice quits · Ctrl+T light/dark")
+             "Ctrl+O expands tool output · Ctrl+C interrupts, twice quits · Ctrl+T light/dark")
 
 
 @dataclass(frozen=True)

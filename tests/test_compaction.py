@@ -1,0 +1,40 @@
+"""Compaction near the window: older turns summarised by the cheap model, prefix and recent turns kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.compaction import SUMMARY_PREFIX
+from agent.outcome import Outcome
+from agent.session import Session
+from fixtures.fakeapi import ScriptedCall, Turn
+from tests.conftest import make_config
+from tests.helpers import make_agent, of_type
+
+READ = ScriptedCall(name="read_file", arguments={"path": "big.txt"})
+
+
+async def test_compaction_keeps_prefix_and_recent_turns_and_resumes(repo: Path, fake_api) -> None:
+    (repo / "big.txt").write_text("".join(f"line {i}: some text that fills the window\n" for i in range(600)))
+    server = fake_api([Turn(model="deepseek-v4-pro", tool_calls=[READ]), Turn(content="ok one"),
+                       Turn(tool_calls=[READ]), Turn(content="ok two"),
+                       Turn(model="deepseek-v4-flash", content="SUMMARY: the user asked twice; big.txt was read."),
+                       Turn(model="deepseek-v4-pro", content="ok three")])
+    window = {"models": {"deepseek-v4-pro": {"context_window": 45_000}}, "context": {"enabled": False}}
+    agent, pool, events = make_agent(repo, server.base_url, **window)
+    for task in ("first", "second", "third"):
+        assert await agent.run(task) is Outcome.DONE
+    await pool.aclose()
+    compacted = of_type(events, "compacted")
+    assert len(compacted) == 1 and compacted[0].model == "deepseek-v4-flash"
+    summary_call = server.requests[4]
+    assert summary_call["model"] == "deepseek-v4-flash" and "tools" not in summary_call
+    last = server.requests[5]["messages"]
+    assert last[0] == server.requests[0]["messages"][0]  # the system prefix did not change
+    assert last[1]["content"].startswith(SUMMARY_PREFIX) and "big.txt was read" in last[1]["content"]
+    assert [m["role"] for m in last[1:]] == ["user", "assistant", "user", "assistant", "tool", "assistant", "user"]
+    assert last[-1]["content"] == "third" and server.violations == []
+    config = make_config(repo, server.base_url, **window)
+    resumed = Session.resume(repo, config, agent.session.transcript.path)
+    assert [m.role for m in resumed.messages] == [m.role for m in agent.session.messages]
+    assert resumed.messages[0].content.startswith(SUMMARY_PREFIX)  # type: ignore[union-attr]
