@@ -31,15 +31,15 @@ def names_mentioned(texts: Iterable[str]) -> set[str]:
 
 
 def recently_changed(root: Path) -> list[str]:
-    """Files changed in the work tree or in the last commit."""
+    """Files changed in the work tree or in the last commit (one git call)."""
     if not (root / ".git").exists():
         return []
-    out: set[str] = set()
-    for args in (["diff", "--name-only", "HEAD"], ["diff", "--name-only", "HEAD~1", "HEAD"]):
+    for base in ("HEAD~1", "HEAD"):  # HEAD~1 covers both; a repository with one commit has only HEAD
         try:
-            result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+            result = subprocess.run(["git", "diff", "--name-only", base], cwd=root, capture_output=True, text=True,
+                                    timeout=30)
         except (OSError, subprocess.SubprocessError):
-            continue
+            return []
         if result.returncode == 0:
-            out.update(line for line in result.stdout.splitlines() if line)
-    return sorted(out)
+            return sorted(line for line in result.stdout.splitlines() if line)
+    return []

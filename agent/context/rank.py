@@ -152,8 +152,8 @@ def personalization_for(nodes: Iterable[str], in_play: Iterable[str]) -> dict[st
     return base
 
 
-def rank_definitions(ranks: Mapping[str, float], graph: Graph) -> list[tuple[str, str, float]]:
-    """(defining file, name, score) best first: each file's rank spread over the names it references."""
+def rank_definitions(ranks: Mapping[str, float], graph: Graph, top: int = 5_000) -> list[tuple[str, str, float]]:
+    """The `top` (defining file, name, score), best first: each file's rank spread over the names it references."""
     import numpy as np
 
     if not len(graph.src):
@@ -164,6 +164,9 @@ def rank_definitions(ranks: Mapping[str, float], graph: Graph) -> list[tuple[str
     contribution = rank[graph.src] * graph.weight / out_total[graph.src]
     keys, inverse = np.unique(graph.dst * len(graph.names) + graph.name, return_inverse=True)
     scores = np.bincount(inverse, weights=contribution)
+    if len(scores) > top:  # only the best can reach the map: skip sorting the long tail
+        best = np.argpartition(-scores, top)[:top]
+        keys, scores = keys[best], scores[best]
     order = np.lexsort((keys, -scores))
     return [(graph.files[int(keys[i] // len(graph.names))], graph.names[int(keys[i] % len(graph.names))],
              float(scores[i])) for i in order]

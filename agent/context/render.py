@@ -46,15 +46,36 @@ def render_map(ranked: Sequence[tuple[str, Definition]]) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+CHARS_PER_TOKEN_GUESS = 3.0  # signatures are dense; the guess only steers the search, the result is counted
+
+
 def fit(ranked: Sequence[tuple[str, Definition]], budget: int, count: Callable[[str], int]) -> tuple[str, int]:
-    """The rendered map of the longest prefix of `ranked` that fits `budget` tokens, and that prefix's length."""
-    lo, hi, best = 0, len(ranked), ("", 0)
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        text = render_map(ranked[:mid])
-        if count(text) <= budget:
-            best = (text, mid)
-            lo = mid + 1
+    """The rendered map of the longest prefix of `ranked` that fits `budget` tokens, and that prefix's length.
+
+    The search runs on a characters-per-token estimate, recalibrated from each exact count, so fitting
+    costs two or three token counts instead of one per step of the search.
+    """
+    ratio = CHARS_PER_TOKEN_GUESS
+    text, used = "", 0
+    for _ in range(3):  # guess, count, recalibrate: converges in two or three token counts
+        used = _longest_prefix(ranked, lambda t, r=ratio: len(t) / r <= budget)
+        text = render_map(ranked[:used])
+        tokens = count(text)
+        if tokens <= budget and (used == len(ranked) or tokens >= budget * 0.95):
+            return text, used
+        ratio = len(text) / max(tokens, 1) * (0.98 if tokens > budget else 1.0)
+    while used and count(text) > budget:
+        used = int(used * 0.95)
+        text = render_map(ranked[:used])
+    return text, used
+
+
+def _longest_prefix(ranked: Sequence[tuple[str, Definition]], fits: Callable[[str], bool]) -> int:
+    lo, hi = 0, len(ranked)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(render_map(ranked[:mid])):
+            lo = mid
         else:
             hi = mid - 1
-    return best
+    return lo
