@@ -86,6 +86,7 @@ def token_count(root: Path) -> int:
 
 
 def repo_map(root: Path) -> tuple[ContextBuilder, object]:
+    """Time to the map (the caches are written by a background thread meanwhile)."""
     builder = ContextBuilder(root, config_for(root))
     return builder, builder.plan("gpt-5.5", [TRACEBACK])
 
@@ -180,12 +181,14 @@ def main() -> int:
     rows.append(("Django token count, warm", f"{warm:.2f} s  (target ≤ 0.5 s)"))
 
     clear_cache(DJANGO)
-    map_cold, (_, plan) = timed(lambda: repo_map(DJANGO))
+    map_cold, (cold_builder, plan) = timed(lambda: repo_map(DJANGO))
+    cold_builder.wait()
     touched = DJANGO / "django/contrib/admin/actions.py"
     original = touched.read_text()
     touched.write_text(original + "\n# touched\n")
     try:
         map_warm, (builder, _) = timed(lambda: repo_map(DJANGO))
+        builder.wait()
     finally:
         touched.write_text(original)
     position = plan.mapped.index(EXPECTED_NEAR_TOP) + 1 if EXPECTED_NEAR_TOP in plan.mapped else None

@@ -122,7 +122,9 @@ def test_token_counts_are_exact_for_o200k_and_close_for_deepseek(project: Path) 
 
 
 def test_counts_and_tags_are_cached_and_only_changed_files_reparsed(project: Path) -> None:
-    ContextBuilder(project, config(project)).plan("gpt-5.5")
+    first = ContextBuilder(project, config(project))
+    first.plan("gpt-5.5")
+    first.wait()
     cache = project / ".duet/cache"
     assert json.loads((cache / "tokens.json").read_text())
     (project / "app/views.py").write_text("def show_invoice(request):\n    return None\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -63,6 +64,7 @@ class ContextBuilder:
         self.tags = TagCache(cache_dir / "tags.pickle" if cache_dir else None)
         self._scan: Scan | None = None
         self._ratio: float | None = None
+        self._writer: threading.Thread | None = None
 
     @property
     def scan(self) -> Scan:
@@ -87,9 +89,25 @@ class ContextBuilder:
                                packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play)
         else:
             plan = self._map(model, upper, o200k, in_play, names_mentioned(hints))
+        self._persist()
+        return plan
+
+    def _persist(self) -> None:
+        """Write the caches in the background: the plan is ready now, and the process still waits for the
+        (non-daemon) writer before it exits, so nothing is lost."""
+        if self._writer is not None:
+            self._writer.join()
+        self._writer = threading.Thread(target=self._save_caches, name="duet-context-cache")
+        self._writer.start()
+
+    def _save_caches(self) -> None:
         self.counter.save()
         self.tags.save()
-        return plan
+
+    def wait(self) -> None:
+        """Block until the caches are on disk (tests and benchmarks that read them)."""
+        if self._writer is not None:
+            self._writer.join()
 
     def _calibrated(self) -> float:
         if self._ratio is None:
