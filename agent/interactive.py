@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from agent.approval import ApprovalRequest, Approver, Decision
-from agent.budget import estimate_prompt_tokens
 from agent.checkpoint import undo
 from agent.config import Config
 from agent.errors import ConfigError
@@ -118,11 +117,9 @@ class Interactive:
         return profile
 
     def spend(self) -> SpendView:
-        model = self.agent.router.current or self.agent.router.main().model
-        prompt = [self.agent.system_for(model), *self.session.messages] if self.agent.context is None or \
-            self.agent.context.planned else self.session.messages
+        model = self.agent.router.current or self.config.model or PROFILES[self.config.route].main
         return SpendView(models=self.session.ledger.by_model(), total_usd=self.session.ledger.total_usd,
-                         budget_usd=self.agent.limits.max_cost, context_tokens=estimate_prompt_tokens(prompt),
+                         budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt_tokens(model),
                          context_window=self.config.models[model].context_window, model=model)
 
     def diff(self) -> str:

@@ -6,6 +6,7 @@ approvals through an awaitable.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ class Agent:
         if self.run_turns >= self.limits.max_turns:
             return StepOutcome(Outcome.TURN_LIMIT, f"turn limit of {self.limits.max_turns} reached")
         route = self._route()
+        await self._context_ready(route.model)
         if self._near_window(route.model):
             await self.compact()
         if self.limits.max_cost is not None:
@@ -175,6 +177,16 @@ class Agent:
         session.emit(Compacted(model=route.model, messages_before=before, messages_after=len(session.messages),
                                kept=len(plan.recent), summary=result.message.content))
         return True
+
+    async def _context_ready(self, model: str) -> None:
+        """Plan the repository context off the event loop: scanning a big repository must not freeze a UI."""
+        if self.context is not None and model not in self._systems:
+            await asyncio.to_thread(self.context.plan_for, model)
+
+    def prompt_tokens(self, model: str) -> int:
+        """Estimated prompt size for `model` now (without planning a context that is not ready yet)."""
+        system = self._systems.get(model)
+        return estimate_prompt_tokens([system, *self.session.messages] if system else self.session.messages)
 
     def system_for(self, model: str) -> SystemMessage:
         """The fixed first message for `model`: instructions, then the repository (pack or map)."""

@@ -17,10 +17,6 @@ class ContextSource:
         self._plans: dict[str, ContextPlan] = {}
         self.hints: list[str] = []
 
-    @property
-    def planned(self) -> bool:
-        return bool(self._plans)
-
     def add_hint(self, text: str) -> None:
         if not self._plans:  # once a plan exists the prefix must not change
             self.hints.append(text)
