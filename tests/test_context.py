@@ -79,7 +79,10 @@ def test_pack_is_deterministic_redacted_and_complete(project: Path) -> None:
 
 
 def test_gpt_gets_the_map_and_a_tight_budget_forces_a_map(project: Path) -> None:
-    assert ContextBuilder(project, config(project), cache=False).plan("gpt-5.5").kind == "map"
+    small_files = config(project, context={"map_files_tokens": 120})
+    mapped = ContextBuilder(project, small_files, cache=False).plan("gpt-5.5")
+    assert mapped.kind == "map" and mapped.tokens <= mapped.budget
+    assert "README.md" not in mapped.packed or len(mapped.packed) < 7  # the whole-file budget was respected
     tight = config(project, context={"max_uncached_turn_usd": 0.00001})
     assert pack_budget(tight, "deepseek-v4-pro") == 5
     plan = ContextBuilder(project, tight, cache=False).plan("deepseek-v4-pro")

@@ -21,6 +21,7 @@ from agent.tokens import DEEPSEEK_OVER_O200K
 from agent.transcript import duet_dir
 
 PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
+FILE_HEADER_TOKENS = 12  # <file path="..."> ... </file> around each whole file
 
 
 @dataclass
@@ -145,11 +146,12 @@ class ContextBuilder:
         used = 0
         order = list(dict.fromkeys([*in_play, *sorted(tags, key=lambda p: -ranks.get(p, 0.0))]))
         for path in order:
-            cost = o200k.get(path, 0)
-            if path in scan.files and used + cost <= ctx.map_files_tokens:
+            body = o200k.get(path, 0)
+            cost = body + len(path) // 3 + FILE_HEADER_TOKENS
+            if body and path in scan.files and used + cost <= ctx.map_files_tokens:
                 whole.append(path)
                 used += cost
-        files_text = render_pack(self.root.name, scan.files, self._redact, whole) if whole else ""
+        files_text = render_pack(self.root.name, scan.files, self._redact, whole, tree=False) if whole else ""
         text = (f"<repo_map note=\"signatures of the most relevant definitions, ranked\">\n{map_text}</repo_map>\n"
                 + files_text)
         tokens = self._scale(o200k_of(map_text), model, self._ratio or DEEPSEEK_OVER_O200K) + self._tokens(

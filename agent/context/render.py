@@ -23,10 +23,13 @@ def file_tree(paths: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def render_pack(name: str, files: Mapping[str, bytes], redact: Redactor, paths: Sequence[str] | None = None) -> str:
+def render_pack(name: str, files: Mapping[str, bytes], redact: Redactor, paths: Sequence[str] | None = None,
+                *, tree: bool = True) -> str:
     """Every file (or those in `paths`), with its path, in path order, after a tree; secrets redacted."""
     paths = sorted(paths if paths is not None else files)
-    out = [f'<repository name="{name}" files="{len(paths)}">', "<tree>", file_tree(paths), "</tree>"]
+    out = [f'<repository name="{name}" files="{len(paths)}">']
+    if tree:
+        out += ["<tree>", file_tree(paths), "</tree>"]
     for path in paths:
         text = redact(files[path].decode("utf-8", errors="replace"))
         out.append(f'<file path="{path}">\n{text}{"" if text.endswith(chr(10)) else chr(10)}</file>')
