@@ -58,8 +58,9 @@ def run_context(args: argparse.Namespace) -> int:
 def _headline(plan: ContextPlan) -> str:
     what = ("the whole workspace is packed" if plan.kind == "pack"
             else "the workspace does not fit the pack budget: ranked repo map")
-    return (f"{plan.model}: {what}; workspace {plan.workspace_tokens:,} tokens, context {plan.tokens:,} tokens "
-            f"(budget {plan.budget:,})")
+    approx = "~" if plan.workspace_estimated else ""
+    return (f"{plan.model}: {what}; workspace {approx}{plan.workspace_tokens:,} tokens, context {plan.tokens:,} "
+            f"tokens (budget {plan.budget:,})")
 
 
 def _usd(value: Decimal) -> str:

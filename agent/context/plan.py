@@ -36,6 +36,7 @@ class ContextPlan:
     mapped: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     in_play: list[str] = field(default_factory=list)
+    workspace_estimated: bool = False  # the map needs no full count: cached counts plus bytes / 4
 
 
 def pack_budget(config: Config, model: str) -> int:
@@ -77,19 +78,26 @@ class ContextBuilder:
         """The context for `model`; `hints` are texts (task, test failures) that name files in play."""
         hints = list(hints)
         scan = self.scan
-        o200k = self.counter.o200k(scan.files, scan.digests)
         budget = pack_budget(self.config, model)
-        upper = self._scale(sum(o200k.values()), model, DEEPSEEK_OVER_O200K)
-        if budget and upper * PACK_OVERHEAD > budget and model.startswith("deepseek"):
-            upper = self._scale(sum(o200k.values()), model, self._calibrated())  # close call: measure
         in_play = files_named_in(hints, scan.files) + [p for p in recently_changed(self.root) if p in scan.files]
         in_play = list(dict.fromkeys(in_play))
-        if budget and upper * PACK_OVERHEAD <= budget:
+        if not budget:  # no pack possible: the map needs token counts only for the files it shows whole
+            total = self._scale(self.counter.estimate_total(scan.files, scan.digests, scan.sizes), model,
+                                self._ratio or DEEPSEEK_OVER_O200K)
+            plan = self._map(model, total, in_play, names_mentioned(hints))
+            plan.workspace_estimated = True
+            self._persist()
+            return plan
+        o200k = self.counter.o200k(scan.files, scan.digests)
+        upper = self._scale(sum(o200k.values()), model, DEEPSEEK_OVER_O200K)
+        if upper * PACK_OVERHEAD > budget and model.startswith("deepseek"):
+            upper = self._scale(sum(o200k.values()), model, self._calibrated())  # close call: measure
+        if upper * PACK_OVERHEAD <= budget:
             text = render_pack(self.root.name, scan.files, self._redact)
             plan = ContextPlan("pack", model, text, self._tokens(text, model, o200k), upper, budget,
                                packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play)
         else:
-            plan = self._map(model, upper, o200k, in_play, names_mentioned(hints))
+            plan = self._map(model, upper, in_play, names_mentioned(hints))
         self._persist()
         return plan
 
@@ -127,8 +135,7 @@ class ContextBuilder:
         ratio = self._ratio or DEEPSEEK_OVER_O200K
         return self._scale(estimate, model, ratio)
 
-    def _map(self, model: str, total: int, o200k: dict[str, int], in_play: list[str],
-             mentioned: set[str]) -> ContextPlan:
+    def _map(self, model: str, total: int, in_play: list[str], mentioned: set[str]) -> ContextPlan:
         ctx, scan = self.config.context, self.scan
         tags = self.tags.tags(scan.files, scan.digests)
         defined = {p: {d.name for d in t.defs} for p, t in tags.items()}
@@ -143,18 +150,24 @@ class ContextBuilder:
         map_text, used_defs = fit(ranked, ctx.map_tokens, o200k_of)
         mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
         whole: list[str] = []
+        counts: dict[str, int] = {}
         used = 0
         order = list(dict.fromkeys([*in_play, *sorted(tags, key=lambda p: -ranks.get(p, 0.0))]))
         for path in order:
-            body = o200k.get(path, 0)
+            if path not in scan.files or scan.sizes[path] // 5 > ctx.map_files_tokens - used:
+                continue  # cannot fit: not worth counting
+            body = self.counter.o200k({path: scan.files[path]}, {path: scan.digests[path]})[path]
             cost = body + len(path) // 3 + FILE_HEADER_TOKENS
-            if body and path in scan.files and used + cost <= ctx.map_files_tokens:
+            if body and used + cost <= ctx.map_files_tokens:
                 whole.append(path)
+                counts[path] = body
                 used += cost
+            if ctx.map_files_tokens - used < FILE_HEADER_TOKENS * 2:
+                break
         files_text = render_pack(self.root.name, scan.files, self._redact, whole, tree=False) if whole else ""
         text = (f"<repo_map note=\"signatures of the most relevant definitions, ranked\">\n{map_text}</repo_map>\n"
                 + files_text)
         tokens = self._scale(o200k_of(map_text), model, self._ratio or DEEPSEEK_OVER_O200K) + self._tokens(
-            files_text, model, {p: o200k[p] for p in whole})
+            files_text, model, counts)
         return ContextPlan("map", model, text, tokens, total, ctx.map_tokens + ctx.map_files_tokens,
                            packed=whole, mapped=mapped, skipped=scan.skipped, in_play=in_play)

@@ -70,6 +70,7 @@ class Scan:
 
     root: Path
     digests: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     loaded: dict[str, bytes] = field(default_factory=dict)
 
@@ -172,6 +173,7 @@ def scan_workspace(root: Path, index_path: Path | None = None) -> Scan:
             scan.skipped.append(Skipped(relative, str(reason)))
         else:
             scan.digests[relative] = str(file_digest)
+            scan.sizes[relative] = st.st_size
     if index_path is not None and fresh != index:
         index_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = index_path.with_suffix(".tmp")

@@ -22,6 +22,7 @@ from agent.tokens import DEEPSEEK_OVER_O200K, count_o200k
 CHUNK_CHARS = 400_000  # bpe-openai refuses single inputs of a million characters
 SAMPLE_CHARS = 200_000
 SAFETY = 1.02
+BYTES_PER_TOKEN_GUESS = 4
 
 
 def o200k_of(text: str) -> int:
@@ -75,6 +76,14 @@ class TokenCounter:
                 self._dirty = True
             counts[path] = n
         return counts
+
+    def estimate_total(self, files: Mapping[str, bytes], digests: Mapping[str, str], sizes: Mapping[str, int]) -> int:
+        """o200k tokens of all files without counting anything new: cached counts, plus bytes / 4 for the rest."""
+        total = 0
+        for path in files:
+            n = self._cache.get(digests[path])
+            total += n if n is not None else sizes[path] // BYTES_PER_TOKEN_GUESS + 1
+        return total
 
     def deepseek_ratio(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> float:
         """DeepSeek V4 tokens per o200k token on this repository, measured on a fixed sample."""
