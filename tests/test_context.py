@@ -183,3 +183,15 @@ async def test_requests_keep_a_byte_stable_prefix_over_20_turns(project: Path, f
     # what the model edited reached it as a diff, and the pack was not rebuilt
     assert server.requests[-1]["messages"][0] == server.requests[0]["messages"][0]
     assert "+    return 0  # checked" in server.requests[-1]["messages"][-1]["content"]
+
+
+def test_map_fits_its_token_budget_and_prefix_lengths_match_rendering() -> None:
+    from agent.context.render import _prefix_lengths, fit, render_map
+    from tools.symbols import Definition
+
+    ranked = [(f"pkg/mod_{i % 7}.py", Definition(f"name_{i}", "function", i + 1, f"def name_{i}(a, b, c):"))
+              for i in range(400)]
+    assert _prefix_lengths(ranked, 10**9) == [len(render_map(ranked[:k])) for k in range(401)]
+    text, used = fit(ranked, 500, o200k_of)
+    assert o200k_of(text) <= 500 and used > 0
+    assert o200k_of(render_map(ranked[:used + 20])) > 500  # it did not stop far short of the budget
