@@ -59,23 +59,6 @@ class Interactive:
         if not resume:
             self.session.start("tui", "")
 
-    @staticmethod
-    def check(workspace: Path, config: Config, environ: Mapping[str, str] | None = None) -> None:
-        """Raise the one-line error a session would hit at once (no usable key), before any screen opens."""
-        from agent.router import Router
-
-        if config.model:
-            config.api_key_of(config.model, environ)
-            return
-        router = Router(config)
-        for name in config.models:
-            try:
-                config.api_key_of(name, environ)
-                return
-            except ConfigError:
-                continue
-        config.api_key_of(router.main().model, environ)
-
     async def _approve(self, request: ApprovalRequest) -> Decision:
         key = f"{request.tool}:{command_pattern(request.command) if request.command else ''}"
         if key in self._always:

@@ -57,6 +57,23 @@ class ProviderPool:
                 await close()
 
 
+def check_keys(config: Config, environ: Mapping[str, str] | None = None) -> None:
+    """Fail now, with the variable to set, if no model this run may use has its key.
+
+    A pinned model needs its own key; otherwise any model with a key will do (the router falls back).
+    """
+    if config.model:
+        config.api_key_of(config.model, environ)
+        return
+    for name in config.models:
+        try:
+            config.api_key_of(name, environ)
+            return
+        except DuetError:
+            continue
+    config.api_key_of(Router(config).main().model, environ)  # raises, naming the main model's variable
+
+
 def system_prompt(workspace: Path) -> str:
     """The fixed system prompt: Duet's instructions, then the project's AGENTS.md if present."""
     text = prompts.load("system")

@@ -18,6 +18,7 @@ from agent.approval import ApprovalRequest, Decision
 from agent.errors import DuetError
 from agent.events import Event, StepRouted, TurnStarted, UsageEstimate, UsageEvent
 from agent.interactive import Interactive
+from agent.runtime import check_keys
 from agent.transcript import find_session
 from tools.walk import walk_files
 from tui.approval import ApprovalScreen
@@ -251,5 +252,5 @@ def run_tui(workspace: Path, resume: Path | None = None) -> int:
         return Interactive(workspace, config, sink, ask, resume=chosen)
 
     # Fail before the screen opens (missing key, bad config): one clear line, like every other command.
-    Interactive.check(workspace, config)
+    check_keys(config)
     return DuetApp(make).run() or 0

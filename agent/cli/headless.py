@@ -16,7 +16,7 @@ from agent.errors import ConfigError, DuetError
 from agent.events import RunFinished
 from agent.messages import AssistantMessage, ImagePart
 from agent.outcome import EXIT_CODES, Outcome
-from agent.router import Router
+from agent.runtime import build_agent, check_keys
 from agent.session import Session
 from agent.summary import RunSummary, TestsSummary, summarize
 from agent.testcmd import TestRun, detect_test_command
@@ -35,14 +35,6 @@ def read_task(raw: str | None) -> str:
     return task.strip()
 
 
-def _has_key(config: Config, model: str, environ: Mapping[str, str] | None) -> bool:
-    try:
-        config.api_key_of(model, environ)
-    except ConfigError:
-        return False
-    return True
-
-
 def _tests(run: TestRun | None) -> TestsSummary | None:
     if run is None:
         return None
@@ -55,14 +47,9 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory")
     config = load_config(workspace, config_overrides(args), environ)
-    if config.model:  # a pinned model needs its own key; otherwise the router falls back to any usable one
-        config.api_key_of(config.model, environ)
-    elif not any(_has_key(config, m, environ) for m in config.models):
-        config.api_key_of(Router(config).main().model, environ)  # names the variable to set
+    check_keys(config, environ)  # before anything is written
     renderer = make_renderer(args.output)
     session, task = _open_session(args, workspace, config, renderer)
-    from agent.runtime import build_agent
-
     try:
         agent, pool = build_agent(session, refuse_headless, environ=environ)
     except BaseException:
