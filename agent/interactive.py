@@ -69,7 +69,9 @@ class Interactive:
         return decision
 
     async def send(self, text: str) -> Outcome:
+        """One message from the person; the turn limit applies to each message, not the whole session."""
         images, self.pending_images = tuple(self.pending_images), []
+        self.agent.run_turns = 0
         return await self.agent.run(text, images)
 
     async def attach_image(self, raw: str) -> str:

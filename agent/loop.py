@@ -140,6 +140,7 @@ class Agent:
                 failed, route = route.model, self._route(announce=False)
                 if route.model == failed or route.model in self.router.down:
                     return StepOutcome(Outcome.UNAVAILABLE, f"{failed} unavailable and nothing else can serve: {exc}")
+                await self._context_ready(route.model)
                 session.emit(StepRouted(kind="fallback", model=route.model,
                                         reason=f"{failed} stayed unavailable after retries ({exc})"))
         message: AssistantMessage = result.message

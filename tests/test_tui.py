@@ -267,3 +267,14 @@ async def test_slash_resume_reopens_a_past_session(repo: Path, fake_api) -> None
         assert "the first session" in texts(app, ".user")
         await send(app, pilot, "/resume no-such-id")
         assert "no such session" in texts(app)
+
+
+async def test_turn_limit_applies_per_message_not_per_session(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(content="one"), Turn(content="two"), Turn(content="three")])
+    app = make_app(repo, server.base_url, max_turns=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for text in ("a", "b", "c"):
+            await send(app, pilot, text)
+            await wait_idle(app, pilot)
+            assert str(app.query_one("#hint").render()) == "done"
+        assert len(server.requests) == 3
