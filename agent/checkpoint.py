@@ -41,7 +41,7 @@ def _repo(workspace: Path):  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def _temp_index(repo) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _temp_index() -> Iterator[dict[str, str]]:
     fd, path = tempfile.mkstemp(prefix="duet-index-")
     os.close(fd)
     os.unlink(path)
@@ -52,7 +52,7 @@ def _temp_index(repo) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-de
 
 
 def _snapshot_tree(repo) -> str:  # type: ignore[no-untyped-def]
-    with _temp_index(repo) as env:
+    with _temp_index() as env:
         repo.git.add("-A", "--", ".", EXCLUDE_DUET, env=env)
         return str(repo.git.write_tree(env=env))
 
@@ -153,7 +153,7 @@ def _undo_git(repo, ref: str) -> list[str]:  # type: ignore[no-untyped-def]
         touched.append(path)
     restore = [p for line in changed if not line.startswith("A") for p in [line.partition("\t")[2]]]
     if restore:
-        with _temp_index(repo) as env:
+        with _temp_index() as env:
             repo.git.read_tree(target, env=env)
             repo.git.checkout_index("-f", "--", *restore, env=env)
     return sorted(touched)

@@ -75,19 +75,12 @@ class Interactive:
         return await self.agent.run(text, images)
 
     async def attach_image(self, raw: str) -> str:
-        from tools.base import ToolError
-        from tools.images import data_url
+        """Attach an image to the next message (described once by the vision model); returns its name."""
+        from agent.attach import attach_image
 
-        path = (self.workspace / raw).resolve() if not Path(raw).is_absolute() else Path(raw)
-        if not path.is_file():
-            raise ConfigError(f"no such image: {raw}")
-        try:
-            url = data_url(path)
-        except ToolError as exc:
-            raise ConfigError(str(exc)) from None
-        description = await self.agent.look(url, "Describe this image in full detail for a coding agent.")
-        self.pending_images.append(ImagePart(data_url=url, description=f"{path.name}: {description}"))
-        return path.name
+        part = await attach_image(self.agent, self.workspace, raw)
+        self.pending_images.append(part)
+        return Path(raw).name
 
     def set_model(self, name: str | None) -> str:
         if name:

@@ -12,10 +12,8 @@ Run: python bench/routing_costs.py
 from __future__ import annotations
 
 import asyncio
-import struct
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 
 from agent.approval import refuse_headless
@@ -24,18 +22,12 @@ from agent.runtime import build_agent
 from agent.session import Session
 from fixtures.fakeapi import FakeAPI, ScriptedCall, Turn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' image helper
+from tests.helpers import tiny_png
+
 KEYS = {"DEEPSEEK_API_KEY": "bench", "OPENAI_API_KEY": "bench"}
 RUNS = [("cheap", {"route": "cheap"}), ("balanced", {"route": "balanced"}), ("best", {"route": "best"}),
         ("all on gpt-5.5", {"model": "gpt-5.5"})]
-
-
-def png(path: Path) -> None:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\xc8\x1e\x1e" * 4 for _ in range(4))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def make_repo(root: Path) -> None:
@@ -43,7 +35,7 @@ def make_repo(root: Path) -> None:
         body = "".join(f"def handler_{i}_{j}(request):\n    return render(request, 'page_{j}.html')\n\n"
                        for j in range(180))
         (root / f"views_{i}.py").write_text(body)
-    png(root / "screenshot.png")
+    tiny_png(root / "screenshot.png")
 
 
 def script() -> list[Turn]:

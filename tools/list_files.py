@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
-
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from tools.walk import walk_files
+from tools.walk import glob_match, walk_files
 from tools.workspace import rel, resolve
 
 MAX_FILES = 500
@@ -28,8 +26,7 @@ class ListFilesTool(Tool):
         paths = []
         for path in walk_files(ctx.root, start):
             relative = rel(ctx, path)
-            if args.glob and not (fnmatch.fnmatch(relative, args.glob)
-                                  or fnmatch.fnmatch(relative.rsplit("/", 1)[-1], args.glob)):
+            if args.glob and not glob_match(relative, args.glob):
                 continue
             paths.append(relative)
         shown = paths[:MAX_FILES]

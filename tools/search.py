@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import re
 import shutil
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
-from tools.walk import walk_files
+from tools.walk import glob_match, walk_files
 from tools.workspace import is_binary, is_secret_path, rel, resolve
 
 MAX_HITS = 200
@@ -34,10 +33,6 @@ def format_hits(hits: list[tuple[str, int, str]]) -> str:
     return "\n".join(lines) if lines else "no matches"
 
 
-def _glob_match(relative: str, glob: str) -> bool:
-    return fnmatch.fnmatch(relative, glob) or fnmatch.fnmatch(relative.rsplit("/", 1)[-1], glob)
-
-
 def python_search(ctx: ToolContext, args: SearchArgs) -> list[tuple[str, int, str]]:
     """The same results ripgrep gives, for machines without it."""
     flags = re.IGNORECASE if args.ignore_case else 0
@@ -50,7 +45,7 @@ def python_search(ctx: ToolContext, args: SearchArgs) -> list[tuple[str, int, st
     hits: list[tuple[str, int, str]] = []
     for path in files:
         relative = rel(ctx, path)
-        if (args.glob and not _glob_match(relative, args.glob)) or is_secret_path(path):
+        if (args.glob and not glob_match(relative, args.glob)) or is_secret_path(path):
             continue
         try:
             if path.stat().st_size > MAX_FILE_BYTES:

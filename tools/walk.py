@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,11 @@ from pathlib import Path
 import pathspec
 
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+def glob_match(relative: str, glob: str) -> bool:
+    """`glob` against the whole relative path, or against the file name alone (`*.py` matches `a/b.py`)."""
+    return fnmatch.fnmatch(relative, glob) or fnmatch.fnmatch(relative.rsplit("/", 1)[-1], glob)
 
 
 def _load_ignore(directory: Path) -> pathspec.GitIgnoreSpec | None:

@@ -14,7 +14,7 @@ from agent.cli.render import make_renderer
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
 from agent.events import RunFinished
-from agent.messages import AssistantMessage, ImagePart
+from agent.messages import AssistantMessage
 from agent.outcome import EXIT_CODES, Outcome
 from agent.runtime import build_agent, check_keys
 from agent.session import Session
@@ -69,7 +69,9 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
                 result = await fix_tests(agent, command, args.rounds)
                 outcome, message, before, after = result.outcome, result.message, result.before, result.after
             else:
-                images = await _attach(agent, workspace, args.image, task)
+                from agent.attach import attach_image
+
+                images = tuple([await attach_image(agent, workspace, raw, task) for raw in args.image])
                 outcome = await agent.run(task or None, images)
                 message = agent.last_error
                 if outcome is Outcome.DONE:
@@ -93,26 +95,6 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
                         _tests(before), _tests(after))
     _finish(session, renderer, summary)
     return summary.exit_code
-
-
-async def _attach(agent: Any, workspace: Path, paths: list[str], task: str) -> tuple[ImagePart, ...]:
-    """User-attached images, each described once by the vision model for text-only models to read."""
-    from tools.base import ToolError
-    from tools.images import data_url
-
-    parts = []
-    for raw in paths:
-        path = (workspace / raw).resolve() if not Path(raw).is_absolute() else Path(raw)
-        if not path.is_file():
-            raise ConfigError(f"--image {raw}: no such file")
-        try:
-            url = data_url(path)
-        except ToolError as exc:
-            raise ConfigError(f"--image {raw}: {exc}") from None
-        description = await agent.look(url, f"Describe this image in full detail for a coding agent whose task "
-                                            f"is: {task[:500]}")
-        parts.append(ImagePart(data_url=url, description=f"{path.name}: {description}"))
-    return tuple(parts)
 
 
 def _open_session(args: argparse.Namespace, workspace: Path, config: Config, renderer: Any) -> tuple[Session, str]:
