@@ -96,7 +96,7 @@ class TextRenderer:
             self._line(f"  refused {event.name}: {event.reason}", "yellow")
         elif isinstance(event, UsageEvent):
             r = event.record
-            est = " (estimated)" if r.estimated else ""
+            est = (" (estimated)" if r.estimated else "") + ("" if r.priced else " (no price known for this model)")
             self._line(f"  ${r.cost_usd:.4f} {r.model}: in {r.input_tokens:,} (cache hit {r.cache_hit_tokens:,}), "
                        f"out {r.output_tokens:,}{est} · session ${float(event.session_usd):.4f}", "dim")
         elif isinstance(event, TestsRan):
