@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from agent.ledger import Ledger
-from agent.messages import Message
+from agent.messages import AssistantMessage, Message, UserMessage
 from agent.prices import PriceTable, cost_usd
 
 CHARS_PER_TOKEN = 3  # conservative for code: counts more tokens than any tokenizer we use
@@ -16,8 +16,21 @@ TOOLS_TOKENS = 2_000  # the tool schemas, sent with every call
 
 def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
     """Tokens the conversation takes in a prompt, leaning high."""
-    chars = sum(len(m.model_dump_json()) for m in messages)
-    return TOOLS_TOKENS + chars // CHARS_PER_TOKEN
+    return TOOLS_TOKENS + sum(_chars(m) for m in messages) // CHARS_PER_TOKEN
+
+
+MESSAGE_OVERHEAD_CHARS = 40  # role, ids and JSON punctuation around each message
+
+
+def _chars(message: Message) -> int:
+    """Characters a message takes on the wire, from its fields (no JSON dump of a packed repository)."""
+    size = MESSAGE_OVERHEAD_CHARS + len(message.content)
+    if isinstance(message, AssistantMessage):
+        size += len(message.reasoning) + sum(len(c.name) + len(c.arguments) + MESSAGE_OVERHEAD_CHARS
+                                             for c in message.tool_calls)
+    elif isinstance(message, UserMessage):
+        size += sum(len(img.description) for img in message.images)
+    return size
 
 
 def estimate_call_usd(model: str, messages: Sequence[Message], ledger: Ledger, prices: PriceTable,

@@ -16,7 +16,7 @@ from agent.events import (
     UserMessageEvent,
 )
 from agent.ledger import Ledger
-from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
+from agent.messages import ImagePart, Message, ToolMessage, UserMessage
 
 INTERRUPTED_RESULT = "error: the session stopped before this tool call ran; nothing was done"
 
@@ -63,6 +63,3 @@ def _close_pending(history: History, pending: dict[str, str]) -> None:
         history.messages.append(ToolMessage(tool_call_id=call_id, name=name, content=INTERRUPTED_RESULT))
     pending.clear()
 
-
-def last_assistant(messages: list[Message]) -> AssistantMessage | None:
-    return next((m for m in reversed(messages) if isinstance(m, AssistantMessage)), None)

@@ -45,9 +45,6 @@ class PriceTable:
         """The table shipped with Duet plus any rows from the user's configuration."""
         return cls(load_builtin_rows() + list(extra or []))
 
-    def models(self) -> list[str]:
-        return sorted(self._rows)
-
     def price_for(self, model: str, on: dt.date | None = None) -> PriceRow | None:
         """The row in force for `model` on date `on` (today if omitted), or None if unknown."""
         day = on or dt.date.today()

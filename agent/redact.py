@@ -6,6 +6,8 @@ import os
 import re
 from collections.abc import Iterable
 
+from tools.workspace import SECRET_ENV_NAME
+
 # (literal triggers, pattern): a pattern only runs on text holding one of its triggers, which keeps
 # redacting a 36 MB repository fast. Triggers of the keyword pattern are matched on lowercased text.
 SECRET_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
@@ -22,7 +24,6 @@ SECRET_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
 KEYWORD_TRIGGERS = ("key", "secret", "token", "password")
 KEYWORD_PATTERN = re.compile(r"(?i)\b(aws_secret_access_key|api[_-]?key|secret|token|password)\b(\s*[:=]\s*['\"]?)"
                              r"([A-Za-z0-9/+_\-]{16,})")
-KEY_VARIABLE = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD)", re.I)
 REDACTED = "[REDACTED]"
 
 
@@ -34,7 +35,7 @@ class Redactor:
 
     @classmethod
     def from_environ(cls) -> Redactor:
-        return cls(v for k, v in os.environ.items() if KEY_VARIABLE.search(k))
+        return cls(v for k, v in os.environ.items() if SECRET_ENV_NAME.search(k))
 
     def __call__(self, text: str) -> str:
         for value in self._known:

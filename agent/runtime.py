@@ -89,9 +89,8 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
                 max_cost: float | None = None, environ: Mapping[str, str] | None = None) -> tuple[Agent, ProviderPool]:
     config = session.config
     pool = ProviderPool(config, session, environ)
+    check_keys(config, environ)
     router = Router(config, pool.usable)
-    pool.check(router.main().model)
-    router.current = None
     cost = max_cost if max_cost is not None else config.max_cost
     limits = Limits(max_turns=max_turns or config.max_turns,
                     max_cost=Decimal(str(cost)) if cost is not None else None)

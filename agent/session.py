@@ -49,9 +49,6 @@ class Session:
         session.turns = history.turns
         return session
 
-    def add_sink(self, sink: EventSink) -> None:
-        self._sinks.append(sink)
-
     def emit(self, event: Event) -> None:
         self.transcript.write(event)
         for sink in self._sinks:

@@ -21,11 +21,17 @@ def _o200k() -> Any:
         return None
 
 
+# bpe-openai refuses inputs over a million characters and chunks over 200,000 tokens; at most one token
+# per character, 150,000 characters is safe for any text.
+CHUNK_CHARS = 150_000
+
+
 def count_o200k(text: str) -> int:
+    """o200k tokens of `text` of any length (long texts are counted in chunks)."""
     enc = _o200k()
     if enc is None:
         return int(len(text) / CHARS_PER_TOKEN_FALLBACK) + 1
-    return len(enc.encode_ordinary(text))
+    return sum(len(enc.encode_ordinary(text[i:i + CHUNK_CHARS])) for i in range(0, len(text), CHUNK_CHARS))
 
 
 def count_tokens(text: str, model: str) -> int:

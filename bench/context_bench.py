@@ -26,8 +26,9 @@ from agent.config import load_config
 from agent.context.plan import ContextBuilder
 from agent.context.render import render_pack
 from agent.context.scan import scan_workspace
-from agent.context.tokencount import TokenCounter, o200k_of
+from agent.context.tokencount import TokenCounter
 from agent.redact import Redactor
+from agent.tokens import count_o200k
 
 HERE = Path(__file__).resolve().parent
 CORPORA = HERE / "corpora"
@@ -192,7 +193,7 @@ def main() -> int:
     finally:
         touched.write_text(original)
     position = plan.mapped.index(EXPECTED_NEAR_TOP) + 1 if EXPECTED_NEAR_TOP in plan.mapped else None
-    map_tokens = o200k_of(plan.text.split("</repo_map>")[0])
+    map_tokens = count_o200k(plan.text.split("</repo_map>")[0])
     rows.append(("Django repo map, cold", f"{map_cold:.2f} s  (map {map_tokens:,} tokens, {len(plan.mapped)} files; "
                                           f"{EXPECTED_NEAR_TOP} ranks #{position}; target ≤ 5 s)"))
     rows.append(("Django repo map, warm (1 file changed)",
@@ -205,7 +206,7 @@ def main() -> int:
 
     def pack_django() -> int:
         scan = scan_workspace(DJANGO)
-        return o200k_of(render_pack(DJANGO.name, scan.files, Redactor()))
+        return count_o200k(render_pack(DJANGO.name, scan.files, Redactor()))
 
     ours, django_pack_tokens = timed(pack_django)
     theirs = repomix(DJANGO)

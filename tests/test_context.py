@@ -12,8 +12,9 @@ from agent.config import load_config
 from agent.context.plan import ContextBuilder, pack_budget
 from agent.context.rank import build_graph, name_weight, pagerank, personalization_for, rank_definitions
 from agent.context.scan import scan_workspace
-from agent.context.tokencount import TokenCounter, count_deepseek, o200k_of
+from agent.context.tokencount import TokenCounter, count_deepseek
 from agent.outcome import Outcome
+from agent.tokens import count_o200k
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
 from tests.helpers import make_agent, of_type
@@ -118,7 +119,7 @@ def test_rank_functions() -> None:
 
 
 def test_token_counts_are_exact_for_o200k_and_close_for_deepseek(project: Path) -> None:
-    assert o200k_of("hello world") == 2
+    assert count_o200k("hello world") == 2
     scan = scan_workspace(project)
     counter = TokenCounter()
     estimate = sum(counter.count(scan.files, "deepseek-v4-pro").values())
@@ -192,6 +193,6 @@ def test_map_fits_its_token_budget_and_prefix_lengths_match_rendering() -> None:
     ranked = [(f"pkg/mod_{i % 7}.py", Definition(f"name_{i}", "function", i + 1, f"def name_{i}(a, b, c):"))
               for i in range(400)]
     assert _prefix_lengths(ranked, 10**9) == [len(render_map(ranked[:k])) for k in range(401)]
-    text, used = fit(ranked, 500, o200k_of)
-    assert o200k_of(text) <= 500 and used > 0
-    assert o200k_of(render_map(ranked[:used + 20])) > 500  # it did not stop far short of the budget
+    text, used = fit(ranked, 500, count_o200k)
+    assert count_o200k(text) <= 500 and used > 0
+    assert count_o200k(render_map(ranked[:used + 20])) > 500  # it did not stop far short of the budget

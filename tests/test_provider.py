@@ -218,3 +218,10 @@ async def test_malformed_arguments_pass_through_for_the_loop_to_report(tmp_path:
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="read_file", arguments='{"path": "calc.py"')])])
     result = await provider(tmp_path, server.base_url).complete(BASE, TOOLS)
     assert result.message.tool_calls[0].arguments == '{"path": "calc.py"'
+
+
+async def test_usage_estimate_works_for_prompts_over_a_million_characters(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(content="ok", omit_usage=True)])
+    huge = [SystemMessage(content="x = 1\n" * 250_000), UserMessage(content="go")]  # 1.5M characters
+    result = await provider(tmp_path, server.base_url).complete(huge, [])
+    assert result.usage.estimated and result.usage.input_tokens > 200_000 and result.attempts == 1

@@ -49,9 +49,6 @@ class ToolBox:
         self.tools = {t.name: t for t in tools}
         self.schemas = [wire_schema(t) for t in tools]  # built once: the prompt prefix must stay stable
 
-    def get(self, name: str) -> Tool | None:
-        return self.tools.get(name)
-
     def parse(self, name: str, raw: str) -> tuple[Tool, Any]:
         """The tool and its validated arguments, or ToolError with a message written for the model."""
         tool = self.tools.get(name)

@@ -70,8 +70,6 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs) -> list[tu
     cmd += ["--ignore-case"] if args.ignore_case else []
     if args.glob:
         cmd += ["--glob", args.glob]
-    for pattern in ("!.env", "!.env.*", "!*.pem", "!*.key", "!id_rsa*"):
-        cmd += ["--glob", pattern]
     target = rel(ctx, start) if start != ctx.root.resolve() else "."
     cmd += ["-e", args.pattern, "--", target]
     proc = await asyncio.create_subprocess_exec(*cmd, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
@@ -83,7 +81,7 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs) -> list[tu
     for line in out.decode("utf-8", errors="replace").splitlines():
         path, _, rest = line.partition(":")
         number, _, text = rest.partition(":")
-        if number.isdigit():
+        if number.isdigit() and not is_secret_path(Path(path)):
             hits.append((Path(path).as_posix().removeprefix("./"), int(number), text))
     return hits
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import time
 
@@ -12,11 +11,10 @@ from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from tools.output_buffer import HeadTailBuffer, head_tail
+from tools.workspace import SECRET_ENV_NAME
 
 MODEL_OUTPUT_CHARS = 30_000
 DRAIN_GRACE_S = 1.0
-# Variables never passed to commands the model runs: a command could print them into the transcript.
-SECRET_ENV = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.I)
 
 
 class ShellArgs(ToolArgs):
@@ -26,7 +24,7 @@ class ShellArgs(ToolArgs):
 
 
 def command_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not SECRET_ENV.search(k)}
+    env = {k: v for k, v in os.environ.items() if not SECRET_ENV_NAME.search(k)}
     env.update({"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive"})
     return env
 

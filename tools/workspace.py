@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -15,11 +16,15 @@ SECRET_FILE_PATTERNS = (
 )
 
 
+_SECRET_NAME = re.compile("|".join(fnmatch.translate(p) for p in SECRET_FILE_PATTERNS))
+NOT_SECRET = frozenset({".env.example", ".env.sample", ".env.template"})
+# Environment variables never passed to model-run commands and redacted wherever their values appear.
+SECRET_ENV_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.I)
+
+
 def is_secret_path(path: Path) -> bool:
     name = path.name.lower()
-    if name in (".env.example", ".env.sample", ".env.template"):
-        return False
-    return any(fnmatch.fnmatch(name, pattern) for pattern in SECRET_FILE_PATTERNS)
+    return name not in NOT_SECRET and _SECRET_NAME.match(name) is not None
 
 
 def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:

@@ -20,15 +20,14 @@ def copy_repo(name: str, dest: Path) -> Path:
     """A fresh git repository holding the sample `name` (committed, so checkpoints and undo work)."""
     import git
 
+    from agent.checkpoint import IDENTITY
     from fixtures import REPOS_DIR
 
     target = dest / name
     shutil.copytree(REPOS_DIR / name, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     repo = git.Repo.init(target)
     repo.git.add("-A")
-    repo.git.commit("-m", "sample repository", "--no-verify",
-                    env={"GIT_AUTHOR_NAME": "duet", "GIT_AUTHOR_EMAIL": "duet@localhost",
-                         "GIT_COMMITTER_NAME": "duet", "GIT_COMMITTER_EMAIL": "duet@localhost"})
+    repo.git.commit("-m", "sample repository", "--no-verify", env=IDENTITY)
     return target
 
 

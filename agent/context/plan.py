@@ -15,9 +15,9 @@ from agent.context.rank import build_graph, pagerank, personalization_for, rank_
 from agent.context.render import fit, render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
 from agent.context.tags import TagCache
-from agent.context.tokencount import TokenCounter, o200k_of
+from agent.context.tokencount import TokenCounter
 from agent.redact import Redactor
-from agent.tokens import DEEPSEEK_OVER_O200K
+from agent.tokens import DEEPSEEK_OVER_O200K, count_o200k
 from agent.transcript import duet_dir
 
 PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
@@ -147,7 +147,7 @@ class ContextBuilder:
         seen = {(p, n) for p, n, _ in scored}
         for path in sorted(tags, key=lambda p: -ranks.get(p, 0.0)):  # files nobody references still appear
             ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in seen]
-        map_text, used_defs = fit(ranked, ctx.map_tokens, o200k_of)
+        map_text, used_defs = fit(ranked, ctx.map_tokens, count_o200k)
         mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
         whole: list[str] = []
         counts: dict[str, int] = {}
@@ -167,7 +167,7 @@ class ContextBuilder:
         files_text = render_pack(self.root.name, scan.files, self._redact, whole, tree=False) if whole else ""
         text = (f"<repo_map note=\"signatures of the most relevant definitions, ranked\">\n{map_text}</repo_map>\n"
                 + files_text)
-        tokens = self._scale(o200k_of(map_text), model, self._ratio or DEEPSEEK_OVER_O200K) + self._tokens(
+        tokens = self._scale(count_o200k(map_text), model, self._ratio or DEEPSEEK_OVER_O200K) + self._tokens(
             files_text, model, counts)
         return ContextPlan("map", model, text, tokens, total, ctx.map_tokens + ctx.map_files_tokens,
                            packed=whole, mapped=mapped, skipped=scan.skipped, in_play=in_play)

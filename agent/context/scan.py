@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.walk import walk_files
-from tools.workspace import SECRET_FILE_PATTERNS, is_binary, is_secret_path
+from tools.workspace import is_binary, is_secret_path
 
 MAX_FILE_BYTES = 512 * 1024
 MINIFIED_AVG_LINE = 300
@@ -96,7 +96,6 @@ def list_candidates(root: Path) -> list[str]:
 
 
 COMMENT_STARTS = (b"#", b"//", b"/*", b"*", b"<!--", b"--", b";", b'"""')
-_SECRET_NAMES = re.compile("|".join(fnmatch.translate(p) for p in SECRET_FILE_PATTERNS))
 _GENERATED_NAMES = re.compile("|".join(fnmatch.translate(p) for p in GENERATED_NAMES))
 
 
@@ -113,8 +112,7 @@ def skip_reason(relative: str, data: bytes | None, size: int) -> str | None:
     """Why a file stays out of every prompt (None: it may go in). `data` may be None when size decides."""
     parts = relative.split("/")
     name = parts[-1]
-    lowered = name.lower()
-    if _SECRET_NAMES.match(lowered) and is_secret_path(Path(name)):
+    if is_secret_path(Path(name)):
         return "secret file (never sent)"
     if any(p in VENDORED_DIRS for p in parts[:-1]) or parts[0] == ".duet":
         return "vendored or build tree"

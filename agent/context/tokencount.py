@@ -17,18 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from agent.context.scan import digest as _digest
-from agent.tokens import DEEPSEEK_OVER_O200K, count_o200k
+from agent.tokens import CHUNK_CHARS, DEEPSEEK_OVER_O200K, count_o200k
 
-CHUNK_CHARS = 400_000  # bpe-openai refuses single inputs of a million characters
 SAMPLE_CHARS = 200_000
 SAFETY = 1.02
 BYTES_PER_TOKEN_GUESS = 4
-
-
-def o200k_of(text: str) -> int:
-    if len(text) <= CHUNK_CHARS:
-        return count_o200k(text)
-    return sum(count_o200k(text[i:i + CHUNK_CHARS]) for i in range(0, len(text), CHUNK_CHARS))
 
 
 @functools.cache
@@ -71,7 +64,7 @@ class TokenCounter:
             key = digests[path] if digests is not None else _digest(files[path])
             n = self._cache.get(key)
             if n is None:
-                n = o200k_of(files[path].decode("utf-8", errors="replace"))
+                n = count_o200k(files[path].decode("utf-8", errors="replace"))
                 self._cache[key] = n
                 self._dirty = True
             counts[path] = n
@@ -101,20 +94,18 @@ class TokenCounter:
                 break
         joined = "\n".join(sample)
         exact = count_deepseek(joined)
-        base = o200k_of(joined)
+        base = count_o200k(joined)
         ratio = DEEPSEEK_OVER_O200K if exact is None or base == 0 else exact / base * SAFETY
         self._cache[key] = round(ratio * 1_000_000)
         self._dirty = True
         return ratio
 
-    def count(self, files: Mapping[str, bytes], model: str, digests: Mapping[str, str] | None = None,
-              calibrate: bool = True) -> dict[str, int]:
-        """Tokens per file for `model`: exact o200k, or o200k × the V4 ratio (calibrated on this repository,
-        or the documented upper bound when `calibrate` is off)."""
+    def count(self, files: Mapping[str, bytes], model: str, digests: Mapping[str, str] | None = None) -> dict[str, int]:
+        """Tokens per file for `model`: exact o200k, or o200k × the V4 ratio calibrated on this repository."""
         counts = self.o200k(files, digests)
         if not model.startswith("deepseek"):
             return counts
-        ratio = self.deepseek_ratio(files, digests) if calibrate else DEEPSEEK_OVER_O200K
+        ratio = self.deepseek_ratio(files, digests)
         return {p: math.ceil(n * ratio) for p, n in counts.items()}
 
     def save(self) -> None:

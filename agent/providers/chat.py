@@ -87,8 +87,6 @@ class ChatProvider:
                 error = exc
             except openai.OpenAIError as exc:
                 error = self._map(exc)
-            except Exception as exc:  # the HTTP stack's own errors while reading a stream
-                error = StreamCut(f"connection failed mid-stream: {type(exc).__name__}", model=self.name)
             if not error.retryable or attempt > self._retry.max_retries:
                 raise error
             if streamed[0]:
@@ -106,15 +104,13 @@ class ChatProvider:
         raw_usage: dict[str, Any] | None = None
         stream = await self._client.chat.completions.create(**params, extra_body=extra or None)
         try:
-            async for chunk in stream:
+            while (chunk := await self._next_chunk(stream)) is not None:
                 if chunk.usage is not None:
                     raw_usage = chunk.usage.model_dump()
                 for choice in chunk.choices:
                     self._take_delta(acc, choice.delta, sink)
                     if choice.finish_reason:
                         acc.finish_reason = choice.finish_reason
-        except openai.APIConnectionError as exc:
-            raise StreamCut(f"the stream was cut: {self._clean(str(exc))}", model=self.name) from None
         finally:
             await stream.close()
         if acc.finish_reason is None:
@@ -134,6 +130,23 @@ class ChatProvider:
             usage = estimate_usage(self.name, request_text, answer, acc.reasoning_text)
         return ChatResult(message=message, usage=usage, finish_reason=acc.finish_reason, attempts=attempt,
                           recovered_text_calls=recovered)
+
+    async def _next_chunk(self, stream: Any) -> Any:
+        """The next chunk, None at the end; a failure while reading is a cut stream (retried as a whole turn).
+
+        Only reading is guarded: an error in our own handling of a chunk is a bug and must not pass for a
+        network fault.
+        """
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+        except openai.APIConnectionError as exc:
+            raise StreamCut(f"the stream was cut: {self._clean(str(exc))}", model=self.name) from None
+        except openai.OpenAIError:
+            raise
+        except Exception as exc:  # the HTTP stack's own errors that the SDK does not wrap
+            raise StreamCut(f"connection failed mid-stream: {type(exc).__name__}", model=self.name) from None
 
     @staticmethod
     def _take_delta(acc: StreamAccumulator, delta: Any, sink: DeltaSink) -> None:
