@@ -14,12 +14,12 @@ from pathlib import PurePath
 
 # `*secret*` alone would hide source files such as `secrets.py` or `test_secret_store.go` that the model must be
 # able to read, so it applies to configuration and data files only.
-_SECRET_CONFIG_SUFFIXES = ("", ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".env", ".properties",
+_SECRET_CONFIG_SUFFIXES = (".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".env", ".properties",
                            ".txt", ".xml", ".plist")
 
 DEFAULT_SECRET_FILES: tuple[str, ...] = (
     ".env*", ".envrc", ".netrc", "_netrc", ".pgpass", ".npmrc", ".pypirc", ".git-credentials", ".dockercfg",
-    "*.tfstate*", "*.tfvars", "credentials*", *(f"*secret*{s}" for s in _SECRET_CONFIG_SUFFIXES),
+    "*.tfstate*", "*.tfvars", "credentials*", "*secret", "*secrets", *(f"*secret*{s}" for s in _SECRET_CONFIG_SUFFIXES),
     "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.ppk",
     "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "*.asc",
 )
@@ -58,4 +58,4 @@ class SecretFiles:
 # Environment variables whose values are secrets: never passed to model-run commands, and redacted by value
 # wherever they appear. (Variables of other names that carry credentials in a URL are caught by value too.)
 SECRET_ENV_NAME = re.compile(r"(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|_KEY$|"
-                             r"AUTH|_DSN$|COOKIE|SESSION_ID)", re.I)
+                             r"AUTH(?!OR)|_DSN$|COOKIE|SESSION_ID)", re.I)

@@ -8,6 +8,7 @@ and secret assignments (see `patterns`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from tools.secret_files import SecretFiles
 __all__ = ["REDACTED", "Redactor", "redact_event"]
 
 MIN_KEY_CHARS = 6
+WRAPPED_BASE64 = re.compile(r"(?m)(?:^[A-Za-z0-9+/_\-]{40,}\n)+[A-Za-z0-9+/_\-]*=*(?:\n|$)")
 
 
 class Redactor:
@@ -68,10 +70,22 @@ class Redactor:
         return cls.for_run(None)
 
     def __call__(self, text: str) -> str:
+        if self._forms:
+            if "\n" in text:  # `base64` wraps its output at 76 columns: a value may straddle a line break
+                text = WRAPPED_BASE64.sub(self._unwrap_if_secret, text)
+            text = self._replace_values(text)
+        return redact_patterns(text)
+
+    def _replace_values(self, text: str) -> str:
         for form in self._forms:
             if form in text:
                 text = text.replace(form, REDACTED)
-        return redact_patterns(text)
+        return text
+
+    def _unwrap_if_secret(self, match: re.Match[str]) -> str:
+        joined = match.group(0).replace("\n", "")
+        cleaned = self._replace_values(joined)
+        return match.group(0) if cleaned == joined else cleaned + "\n"
 
 
 _E = TypeVar("_E", bound=BaseModel)

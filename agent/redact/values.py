@@ -27,8 +27,8 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv"
 
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?[\"']?[\w.\-/ ]+?[\"']?\s*(?:=|:(?!//))\s*(?P<value>.*)$")
 _URL_PASSWORD = re.compile(r"://(?P<user>[^\s:/@'\"]*):(?P<password>[^\s@/'\"]+)@")
-_PLAIN = re.compile(r"^(?:[a-z_.\-]{1,16}|[\d.:\-]+|[\w.\-]+\.(?:com|org|net|io|local|internal)|"
-                    r"(?:https?://)?[\w.\-]+(?::\d+)?(?:/[\w.\-/]*)?|\.{0,2}/[\w.\-/]*)$")
+_PLAIN = re.compile(r"^(?:[a-z_.\-]{1,16}|[\d.:\-]+|https?://[^\s@]*|(?:[a-z0-9\-]+\.)+[a-z]{2,}(?::\d+)?|"
+                    r"~?\.{0,2}/[\w.\-/]*)$")
 _NETRC_WORDS = frozenset({"password", "passwd", "login", "account"})
 
 
@@ -63,6 +63,7 @@ def values_in_text(text: str) -> set[str]:
     if text.lstrip()[:1] in "{[":
         try:
             found.update(_json_strings(json.loads(text)))
+            return {v.strip() for v in found if plausible(v)}
         except ValueError:
             pass
     for raw in text.splitlines():
