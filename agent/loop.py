@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
 from agent.budget import estimate_call_usd, estimate_prompt_tokens
@@ -52,7 +52,7 @@ VISION_SYSTEM = ("You look at images for a coding agent that cannot see them. An
                  "completely in text: quote visible text exactly, describe layout, colours and errors that matter.")
 
 
-class ModelClient:
+class ModelClient(Protocol):
     """What the loop needs from a provider (ChatProvider satisfies it; tests may script one)."""
 
     async def complete(self, messages: Any, tools: Any, on_delta: Any = None) -> Any: ...
