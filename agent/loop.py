@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
-from agent.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
@@ -40,7 +39,8 @@ from agent.outcome import Outcome
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import WINDOW_RESERVE_TOKENS, Route, Router
 from agent.session import Session
-from agent.usage import price_usage
+from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.spend.usage import price_usage
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
 from tools.registry import ToolBox
