@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, ModelConfig, ProviderConfig
 from agent.errors import ConfigError, MissingKeyError
-from agent.prices import PriceRow, PriceTable
+from agent.spend.prices import PriceRow, PriceTable
 from tools.secret_files import SecretFiles
 
 Approval = Literal["read-only", "ask", "auto-edit", "full-auto"]

@@ -9,9 +9,9 @@ from agent.checkpoint import Checkpoint
 from agent.config import Config
 from agent.events import Event, Notice, SessionStarted, ToolFinished, UserMessageEvent
 from agent.history import INTERRUPTED_RESULT, rebuild
-from agent.ledger import Ledger
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor, redact_event
+from agent.spend.ledger import Ledger
 from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
 from tools.base import ToolContext
 
