@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from agent.approval import ApprovalRequest, Approver, Decision
-from agent.checkpoint import undo
 from agent.config import Config
 from agent.errors import ConfigError
 from agent.events import Event, Notice
@@ -21,6 +20,7 @@ from agent.runtime import build_agent
 from agent.session import EventSink, Session
 from agent.spend.ledger import ModelSpend
 from agent.transcript import read_transcript
+from agent.undo import UndoReport, undo
 
 
 @dataclass(frozen=True)
@@ -111,10 +111,11 @@ class Interactive:
         changed = self.session.files_changed
         return "\n".join(f"{action} {path}" for path, action in changed.items()) or "no changes"
 
-    def undo(self) -> list[str]:
-        restored = undo(self.workspace, self.session.id)
-        self.session.emit(Notice(message=f"restored {len(restored)} file(s) from the checkpoint"))
-        return restored
+    def undo(self, force: bool = False) -> UndoReport:
+        """The same rules as `agent undo`: only files still as this session left them, unless forced."""
+        report = undo(self.workspace, self.session.id, force=force)
+        self.session.emit(Notice(message="\n".join(report.lines()), level="info" if report.complete else "warning"))
+        return report
 
     async def compact(self) -> bool:
         return await self.agent.compact()

@@ -105,6 +105,8 @@ class Agent:
         except BaseException:
             self.session.close_pending_calls()
             raise
+        finally:
+            self.session.checkpoint.record_end()  # how this run left the files: undo keeps later edits
 
     async def step(self) -> StepOutcome:
         """One model call and its tool calls. An outcome means the loop stops."""
@@ -275,7 +277,7 @@ class Agent:
                 result = ToolResult(False, refusal)
             else:
                 if tool.mutates:
-                    session.checkpoint.ensure([])
+                    session.checkpoint.ensure([], opaque=not tool.names_its_changes)
                 result = await self.toolbox.run(tool, args, session.tool_context)
         for change in result.changes:
             session.files_changed[change.path] = change.action

@@ -1,35 +1,89 @@
-"""Transcripts: every stored event appended to `.duet/sessions/<id>.jsonl` the moment it happens."""
+"""Transcripts: every stored event appended to `<state>/sessions/<id>.jsonl` the moment it happens.
+
+Sessions and checkpoints live where `git clean -fdx` cannot reach them: in a git repository under its git
+directory (`.git/duet/`), elsewhere in the user's state directory (`$XDG_STATE_HOME/duet/workspaces/…`). Both are
+private to the user (0700 directories, 0600 files). `.duet/` in the workspace keeps only the project config and
+rebuildable caches.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from agent.errors import ConfigError
 from agent.events import EPHEMERAL, Event, parse_event
 from agent.redact import Redactor
 
 DUET_DIR = ".duet"
 # Everything Duet keeps in .duet/ stays out of git, this file included; only a project config is shared.
-PRIVATE_IGNORES = "# Duet's private files: sessions and checkpoints\n*\n!config.toml\n"
+PRIVATE_IGNORES = "# Duet's private files: caches\n*\n!config.toml\n"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
+
+
+def private_dir(path: Path) -> Path:
+    """`path` made (with its parents) if missing, and readable by the user alone."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    if path.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+        os.chmod(path, PRIVATE_DIR_MODE)
+    return path
 
 
 def duet_dir(workspace: Path) -> Path:
-    """`.duet/` in the workspace, made on first use, with its private parts ignored by git."""
-    path = workspace / DUET_DIR
-    path.mkdir(exist_ok=True)
+    """`.duet/` in the workspace, made on first use (0700), with its private parts ignored by git."""
+    path = private_dir(workspace / DUET_DIR)
     ignore = path / ".gitignore"
     if not ignore.exists():
         ignore.write_text(PRIVATE_IGNORES, encoding="utf-8")
     return path
 
 
+def git_dir(workspace: Path) -> Path | None:
+    """The git directory of the repository whose top level is `workspace` (a worktree's own), else None."""
+    dot_git = workspace / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    if dot_git.is_file():  # a worktree or submodule: "gitdir: <path>"
+        try:
+            line = dot_git.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if line.startswith("gitdir:"):
+            target = Path(line.removeprefix("gitdir:").strip())
+            target = target if target.is_absolute() else (workspace / target)
+            return target.resolve() if target.is_dir() else None
+    return None
+
+
+def state_dir(workspace: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Where Duet keeps this workspace's sessions and checkpoints (see the module docstring); not made here."""
+    workspace = workspace.resolve()
+    found = git_dir(workspace)
+    if found is not None:
+        return found / "duet"
+    env = os.environ if environ is None else environ
+    base = Path(env.get("XDG_STATE_HOME") or Path(env.get("HOME") or Path.home()) / ".local" / "state")
+    digest = hashlib.sha256(str(workspace).encode()).hexdigest()[:16]
+    return base / "duet" / "workspaces" / f"{workspace.name or 'root'}-{digest}"
+
+
 def sessions_dir(workspace: Path) -> Path:
-    path = duet_dir(workspace) / "sessions"
-    path.mkdir(exist_ok=True)
-    return path
+    """The directory of this workspace's transcripts, made private on first use."""
+    return private_dir(private_dir(state_dir(workspace)) / "sessions")
+
+
+def check_session_id(session_id: str) -> str:
+    """`session_id` if it is one (it becomes part of file and ref names), else a ConfigError."""
+    if not SESSION_ID.match(session_id):
+        raise ConfigError(f"{session_id!r} is not a session id")
+    return session_id
 
 
 def new_session_id() -> str:
@@ -42,7 +96,9 @@ class TranscriptWriter:
     def __init__(self, path: Path, redact: Redactor) -> None:
         self.path = path
         self._redact = redact
-        self._handle = path.open("a", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # also a transcript written by an older version, world-readable
+        self._handle = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, event: Event) -> None:
         if event.type in EPHEMERAL:
@@ -55,24 +111,48 @@ class TranscriptWriter:
         self._handle.close()
 
 
+class TranscriptError(ConfigError):
+    """A transcript that cannot be read back (exit 2)."""
+
+
 def read_transcript(path: Path) -> Iterator[Event]:
-    """The events of a transcript; a torn last line (crash mid-write) is skipped."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                try:
-                    yield parse_event(line)
-                except ValueError:
-                    continue
+    """The events of a transcript; a torn line (crash mid-write) is skipped. A file that is not a transcript at all
+    (binary, not UTF-8, no event in it) is a TranscriptError."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TranscriptError(f"cannot read session {path.stem}: {exc.strerror}") from None
+    if b"\x00" in data:
+        raise TranscriptError(f"session {path.stem}: its transcript {path} is binary, not a Duet transcript")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(f"session {path.stem}: its transcript {path} is not UTF-8 text "
+                              f"(byte {data[exc.start]:#04x} at offset {exc.start})") from None
+    events = 0
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                event = parse_event(line)
+            except ValueError:
+                continue
+            events += 1
+            yield event
+    if text.strip() and not events:
+        raise TranscriptError(f"session {path.stem}: its transcript {path} holds no Duet events")
+
+
+def all_sessions(workspace: Path) -> list[Path]:
+    """Every transcript of this workspace, oldest first (including those an older Duet kept in `.duet/`)."""
+    directories = [state_dir(workspace) / "sessions", workspace / DUET_DIR / "sessions"]
+    found = {p.stem: p for d in reversed(directories) if d.is_dir() for p in d.glob("*.jsonl")}
+    return sorted(found.values(), key=lambda p: (p.stat().st_mtime, p.stem))
 
 
 def find_session(workspace: Path, session_id: str | None) -> Path | None:
     """The transcript for `session_id`, or the most recent one when it is None."""
-    directory = workspace / DUET_DIR / "sessions"
-    if not directory.is_dir():
-        return None
     if session_id:
-        path = directory / f"{session_id}.jsonl"
-        return path if path.is_file() else None
-    candidates = sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+        check_session_id(session_id)
+        return next((p for p in all_sessions(workspace) if p.stem == session_id), None)
+    candidates = all_sessions(workspace)
     return candidates[-1] if candidates else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent.transcript import all_sessions, sessions_dir
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.e2e import run_agent, sample, stream_events, summary
 
@@ -52,7 +53,7 @@ def test_task_from_stdin_and_stream_json(tmp_path: Path, fake_api) -> None:
     kinds = [e.get("type") for e in events]
     assert "usage" in kinds and "run.finished" in kinds
     assert events[-1]["outcome"] == "done" and events[-1]["exit_code"] == 0
-    transcript = (tmp_path / ".duet/sessions" / f"{events[0]['session_id']}.jsonl").read_text().splitlines()
+    transcript = (sessions_dir(tmp_path) / f"{events[0]['session_id']}.jsonl").read_text().splitlines()
     assert len(transcript) == len(events) - 1  # the same events, plus the final summary line
 
 
@@ -137,7 +138,7 @@ def test_ctrl_c_exits_130_and_keeps_the_transcript(tmp_path: Path, fake_api) -> 
     rest, _ = proc.communicate(timeout=20)
     assert proc.returncode == 130
     assert '"outcome":"interrupted"' in rest.replace(" ", "")
-    transcript = next((tmp_path / ".duet/sessions").glob("*.jsonl")).read_text()
+    transcript = all_sessions(tmp_path)[0].read_text()
     assert '"type":"run.finished","outcome":"interrupted"' in transcript.replace(" ", "")
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.checkpoint import CheckpointError, undo
 from agent.outcome import Outcome
 from agent.session import Session
+from agent.undo import UndoError, undo
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git, make_config
 from tests.helpers import make_agent
@@ -32,11 +32,12 @@ async def test_undo_restores_tracked_and_untracked_files_without_touching_git_st
     await pool.aclose()
     assert (repo / "README.md").read_text() == "changed\n" and not (repo / "untracked.txt").exists()
     assert git(repo, "for-each-ref", "refs/duet/").strip()
-    restored = undo(repo, agent.session.id)
+    report = undo(repo, agent.session.id)
     assert (repo / "README.md").read_text() == "hello\n"
     assert (repo / "untracked.txt").read_text() == "mine\n"
     assert not (repo / "new/file.py").exists()
-    assert set(restored) == {"README.md", "new/file.py", "untracked.txt"}
+    assert set(report.restored) == {"README.md", "untracked.txt"} and report.removed == ["new/file.py"]
+    assert report.complete
     assert git(repo, "rev-parse", "HEAD") == head and git(repo, "branch", "--show-current") == branch
     assert git(repo, "diff", "--cached", "--name-only") == index_before
     assert git(repo, "stash", "list") == ""
@@ -57,7 +58,7 @@ async def test_undo_outside_git_uses_file_copies(tmp_path: Path, fake_api) -> No
 
 
 def test_undo_without_changes_is_a_clear_error(repo: Path) -> None:
-    with pytest.raises(CheckpointError, match="changed nothing"):
+    with pytest.raises(UndoError, match="changed nothing"):
         undo(repo, "no-such-session")
 
 

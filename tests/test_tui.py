@@ -152,7 +152,7 @@ async def test_slash_commands(repo: Path, fake_api, tmp_path: Path) -> None:
         await send(app, pilot, "/context")
         assert "context in use" in texts(app)
         await send(app, pilot, "/undo")
-        assert (repo / "README.md").read_text() == "hello\n" and "restored: README.md" in texts(app)
+        assert (repo / "README.md").read_text() == "hello\n" and "restored README.md" in texts(app)
         await send(app, pilot, "/image shot.png")
         await wait_idle(app, pilot)
         await send(app, pilot, "what is in the picture?")

@@ -66,6 +66,8 @@ class Tool:
     description: ClassVar[str]
     Args: ClassVar[type[ToolArgs]]
     mutates: ClassVar[bool] = False
+    names_its_changes: ClassVar[bool] = True
+    """False for a tool that may change files it cannot name beforehand (shell): undo without git must say so."""
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolResult:
         raise NotImplementedError

@@ -44,6 +44,7 @@ class ShellTool(Tool):
     )
     Args = ShellArgs
     mutates = True
+    names_its_changes = False
 
     async def run(self, args: ShellArgs, ctx: ToolContext) -> ToolResult:
         timeout = args.timeout_s or ctx.shell_timeout_s

@@ -159,8 +159,7 @@ class DuetApp(App[int]):
             elif name == "/diff":
                 await view.add_line(self.duet.diff())
             elif name == "/undo":
-                restored = self.duet.undo()
-                await view.add_line("restored: " + (", ".join(restored) or "nothing"), "route")
+                self.duet.undo(force=arg == "--force")  # the report arrives as a notice
             elif name == "/image":
                 self._attach_image(arg)
             elif name == "/compact":

@@ -11,7 +11,7 @@ COMMANDS: dict[str, str] = {
     "/cost": "spend so far, per model",
     "/context": "what of the repository is in the prompt",
     "/diff": "what this session changed",
-    "/undo": "restore the files this session changed",
+    "/undo": "restore the files this session changed, not later edits (/undo --force: those too)",
     "/image": "/image PATH attaches an image to your next message (GPT-5.5 describes it)",
     "/compact": "summarise older turns to free the context window",
     "/clear": "clear the conversation view",

@@ -70,9 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("-m", "--message", help="what to say to the model next")
     _add_run_options(resume)
 
-    undo = sub.add_parser("undo", help="restore the files a session changed")
+    undo = sub.add_parser("undo", help="restore the files a session changed (never later edits unless --force)",
+                          epilog="exit codes: 0 all restored; 1 something not restored (listed); 2 no such session",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     undo.add_argument("session", nargs="?", help="session id (default: the latest)")
     undo.add_argument("--last", action="store_true", help="the most recent session")
+    undo.add_argument("--force", action="store_true",
+                      help="also restore files changed since the session (their diff is shown first)")
     undo.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
 
     context = sub.add_parser("context", help="what goes into the prompt (pack or repo map) and its cost per turn")

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from agent.events import UsageEvent
 from agent.spend.prices import PriceTable, cost_usd
 from agent.spend.usage import UsageRecord
-from agent.transcript import DUET_DIR, read_transcript
+from agent.transcript import all_sessions, read_transcript
 
 REFERENCE_MODEL = "gpt-5.5"
 
@@ -45,8 +45,7 @@ class CostReport(BaseModel):
 def usage_records(workspace: Path, session_id: str | None = None,
                   since: dt.date | None = None) -> tuple[int, list[UsageRecord]]:
     """(sessions read, their usage records), optionally one session or those from a date on."""
-    directory = workspace / DUET_DIR / "sessions"
-    paths = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    paths = all_sessions(workspace)
     if session_id:
         paths = [p for p in paths if p.stem == session_id]
     records: list[UsageRecord] = []

@@ -1,0 +1,166 @@
+"""Snapshots of a git work tree as tree objects, built through a temporary index: the user's branch, index,
+stash and commits are never touched.
+
+A snapshot holds tracked and untracked files, and also the small gitignored ones outside rebuildable trees
+(`.env`, local settings): a file the agent deletes must come back even when git ignores it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.transcript import DUET_DIR
+
+# Checkpoint commits carry Duet's own identity: they live on a private ref, and this way they work on
+# machines where git has no user configured (CI).
+IDENTITY = {"GIT_AUTHOR_NAME": "Duet", "GIT_AUTHOR_EMAIL": "duet@localhost", "GIT_COMMITTER_NAME": "Duet",
+            "GIT_COMMITTER_EMAIL": "duet@localhost"}
+MAX_IGNORED_FILE_BYTES = 1024 * 1024
+MAX_IGNORED_FILES = 2_000
+REBUILT_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", "site-packages", ".tox", ".nox",
+                          ".mypy_cache", ".pytest_cache", ".ruff_cache", "dist", "build", "target", ".gradle",
+                          "bower_components", ".next", DUET_DIR})
+ABSENT = None
+
+
+class GitFailed(Exception):
+    """A git command failed; the message is git's first line of complaint."""
+
+
+def git(workspace: Path, *args: str, env: dict[str, str] | None = None, data: bytes | None = None) -> bytes:
+    result = subprocess.run(["git", *args], cwd=workspace, input=data, capture_output=True,
+                            env={**os.environ, **(env or {})}, timeout=300)
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise GitFailed(lines[0] if lines else f"git {args[0]} failed")
+    return result.stdout
+
+
+def is_repo_root(workspace: Path) -> bool:
+    """Is `workspace` the top level of a git work tree?"""
+    try:
+        top = git(workspace, "rev-parse", "--show-toplevel").decode().strip()
+    except (GitFailed, OSError):
+        return False
+    return Path(top).resolve() == workspace.resolve()
+
+
+@contextmanager
+def temp_index(workspace: Path) -> Iterator[dict[str, str]]:
+    """A private index, seeded from the real one so git need not re-read files whose stat is unchanged."""
+    fd, path = tempfile.mkstemp(prefix="duet-index-")
+    os.close(fd)
+    try:
+        real = Path(git(workspace, "rev-parse", "--git-path", "index").decode().strip())
+        real = real if real.is_absolute() else workspace / real
+        if real.is_file():
+            shutil.copyfile(real, path)
+        else:
+            os.unlink(path)
+        yield {"GIT_INDEX_FILE": path}
+    finally:
+        Path(path).unlink(missing_ok=True)
+
+
+def _small_ignored(workspace: Path, env: dict[str, str]) -> list[str]:
+    out = git(workspace, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", env=env)
+    kept: list[str] = []
+    for name in out.decode("utf-8", errors="surrogateescape").split("\0"):
+        if not name or any(part in REBUILT_DIRS for part in name.split("/")[:-1]):
+            continue
+        try:
+            st = (workspace / name).lstat()
+        except OSError:
+            continue
+        if st.st_size <= MAX_IGNORED_FILE_BYTES:
+            kept.append(name)
+            if len(kept) >= MAX_IGNORED_FILES:
+                break
+    return kept
+
+
+def snapshot_tree(workspace: Path) -> str:
+    """The tree id of the work tree as it is now (see the module docstring)."""
+    with temp_index(workspace) as env:
+        git(workspace, "add", "-A", "--", ".", f":(exclude){DUET_DIR}", env=env)
+        ignored = _small_ignored(workspace, env)
+        if ignored:
+            git(workspace, "add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
+                data="\0".join(ignored).encode("utf-8", errors="surrogateescape"))
+        return git(workspace, "write-tree", env=env).decode().strip()
+
+
+def commit_tree(workspace: Path, tree: str, message: str) -> str:
+    try:
+        parents = ["-p", git(workspace, "rev-parse", "--verify", "-q", "HEAD").decode().strip()]
+    except GitFailed:
+        parents = []
+    return git(workspace, "commit-tree", tree, *parents, "-m", message, env=IDENTITY).decode().strip()
+
+
+def resolve_tree(workspace: Path, ref: str) -> str | None:
+    try:
+        return git(workspace, "rev-parse", "--verify", "-q", f"{ref}^{{tree}}").decode().strip()
+    except GitFailed:
+        return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file in a tree: its blob and mode (`100644`, `100755`, `120000` for a link); blob None when absent."""
+
+    blob: str | None
+    mode: str = "100644"
+
+
+def changed_entries(workspace: Path, old: str, new: str) -> dict[str, tuple[Entry, Entry]]:
+    """Paths whose entry differs between two trees: path -> (entry in old, entry in new)."""
+    out = git(workspace, "diff-tree", "-r", "-z", "--no-renames", "--raw", old, new)
+    fields = out.decode("utf-8", errors="surrogateescape").split("\0")
+    changes: dict[str, tuple[Entry, Entry]] = {}
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(":"):
+            continue
+        old_mode, new_mode, old_blob, new_blob, _status = meta[1:].split(" ")
+        zero = "0" * len(old_blob)
+        changes[path] = (Entry(None if old_blob == zero else old_blob, old_mode),
+                         Entry(None if new_blob == zero else new_blob, new_mode))
+    return changes
+
+
+def current_entries(workspace: Path, paths: list[str]) -> dict[str, Entry]:
+    """Each path's entry as the work tree holds it now, hashed the way `git add` would (filters applied)."""
+    entries: dict[str, Entry] = {}
+    regular: list[str] = []
+    for path in paths:
+        full = workspace / path
+        try:
+            st = full.lstat()
+        except OSError:
+            entries[path] = Entry(None)
+            continue
+        if os.path.islink(full):
+            blob = git(workspace, "hash-object", "--stdin", data=os.fsencode(os.readlink(full))).decode().strip()
+            entries[path] = Entry(blob, "120000")
+        elif full.is_file():
+            regular.append(path)
+            entries[path] = Entry("", "100755" if st.st_mode & 0o111 else "100644")
+        else:
+            entries[path] = Entry(None)  # a directory where a file was: not Duet's file any more
+    if regular:
+        blobs = git(workspace, "hash-object", "--stdin-paths",
+                    data="\n".join(regular).encode("utf-8", errors="surrogateescape")).decode().split()
+        for path, blob in zip(regular, blobs, strict=True):
+            entries[path] = Entry(blob, entries[path].mode)
+    return entries
+
+
+def blob_bytes(workspace: Path, blob: str) -> bytes:
+    return git(workspace, "cat-file", "blob", blob)

@@ -1,0 +1,134 @@
+"""Undo never loses user work: later edits and files are kept, ignored files come back, records survive
+`git clean -fdx`, forged records are refused, and without git it says what it cannot restore."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from agent.outcome import Outcome
+from agent.transcript import all_sessions, state_dir
+from agent.undo import UndoError, copy_store, plan_undo, undo
+from fixtures.fakeapi import ScriptedCall, Turn
+from tests.conftest import git
+from tests.e2e import run_agent
+from tests.helpers import make_agent
+
+
+def edit(path: str, old: str, new: str) -> ScriptedCall:
+    return ScriptedCall(name="edit_file", arguments={"path": path, "old_string": old, "new_string": new})
+
+
+def shell(command: str) -> ScriptedCall:
+    return ScriptedCall(name="shell", arguments={"command": command})
+
+
+async def run_script(workspace: Path, server_factory, calls: list[ScriptedCall]) -> str:  # type: ignore[no-untyped-def]
+    server = server_factory([Turn(tool_calls=calls), Turn(content="done")])
+    agent, pool, _ = make_agent(workspace, server.base_url)
+    assert await agent.run("change things") is Outcome.DONE
+    await pool.aclose()
+    agent.session.close()
+    return agent.session.id
+
+
+@pytest.fixture
+def project(repo: Path) -> Path:
+    (repo / "a.py").write_text("a = 1\n")
+    (repo / "b.py").write_text("b = 1\n")
+    (repo / ".gitignore").write_text("local.cfg\n")
+    (repo / "local.cfg").write_text("mine = yes\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "project")
+    return repo
+
+
+async def test_later_user_edits_and_files_are_kept(project: Path, fake_api) -> None:
+    session = await run_script(project, fake_api, [
+        edit("a.py", "a = 1", "a = 2"), edit("b.py", "b = 1", "b = 2"),
+        ScriptedCall(name="write_file", arguments={"path": "duet_new.py", "content": "new = 1\n"}),
+        ScriptedCall(name="write_file", arguments={"path": "duet_other.py", "content": "other = 1\n"})])
+    (project / "b.py").write_text("b = 2\nuser_line = 3\n")  # the user goes on working after the run
+    (project / "duet_other.py").write_text("other = 1\n# the user's comment\n")
+    (project / "user_new.py").write_text("mine = 1\n")
+    report = undo(project, session)
+    assert (project / "a.py").read_text() == "a = 1\n" and report.restored == ["a.py"]
+    assert not (project / "duet_new.py").exists() and report.removed == ["duet_new.py"]
+    assert (project / "b.py").read_text() == "b = 2\nuser_line = 3\n"
+    assert (project / "duet_other.py").read_text().endswith("# the user's comment\n")
+    assert (project / "user_new.py").read_text() == "mine = 1\n"
+    assert report.kept == ["b.py", "duet_other.py"] and not report.complete
+    forced = run_agent(["undo", session, "--force"], project)
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout.index("+b = 1") < forced.stdout.index("restored b.py")  # the diff comes first
+    assert (project / "b.py").read_text() == "b = 1\n" and not (project / "duet_other.py").exists()
+    assert (project / "user_new.py").exists()
+
+
+async def test_deleted_gitignored_files_are_restored_and_git_clean_is_survived(project: Path, fake_api) -> None:
+    session = await run_script(project, fake_api, [shell("rm local.cfg a.py"), edit("b.py", "b = 1", "b = 9")])
+    assert not (project / "local.cfg").exists()
+    git(project, "clean", "-fdxq")
+    assert not (project / ".duet").exists()
+    assert [p.stem for p in all_sessions(project)] == [session]  # the transcript is under .git/duet/
+    result = run_agent(["undo", "--last"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "local.cfg").read_text() == "mine = yes\n" and (project / "a.py").read_text() == "a = 1\n"
+    assert (project / "b.py").read_text() == "b = 1\n"
+    assert f"session {session}" in result.stdout
+
+
+async def test_a_killed_run_without_an_end_record_restores_nothing_unless_forced(project: Path, fake_api) -> None:
+    session = await run_script(project, fake_api, [edit("a.py", "a = 1", "a = 2")])
+    git(project, "update-ref", "-d", f"refs/duet/finished/{session}")
+    report = undo(project, session)
+    assert report.kept == ["a.py"] and (project / "a.py").read_text() == "a = 2\n"
+    assert undo(project, session, force=True).restored == ["a.py"]
+
+
+async def test_without_git_undo_restores_file_edits_and_reports_shell_changes(tmp_path: Path, fake_api) -> None:
+    work = tmp_path / "plain"
+    work.mkdir()
+    (work / "a.py").write_text("a = 1\n")
+    session = await run_script(work, fake_api, [edit("a.py", "a = 1", "a = 2"), shell("echo hi > shell_made.txt")])
+    result = run_agent(["undo", "--last"], work)
+    assert result.returncode == 1
+    assert (work / "a.py").read_text() == "a = 1\n"
+    assert "cannot restore: changes made by shell commands" in result.stdout and f"session {session}" in result.stdout
+    assert (work / "shell_made.txt").exists()  # not Duet's to delete: it cannot know who made it
+
+
+async def test_forged_records_are_refused(tmp_path: Path, fake_api) -> None:
+    work = tmp_path / "plain"
+    work.mkdir()
+    (work / "a.py").write_text("a = 1\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n")
+    session = await run_script(work, fake_api, [edit("a.py", "a = 1", "a = 2")])
+    store = copy_store(work, session).directory
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["created"].append("../outside.txt")
+    manifest["after"]["../outside.txt"] = [None, "100644"]
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    result = run_agent(["undo", session], work)
+    assert result.returncode == 1 and "refusing" in result.stderr and result.stderr.count("\n") == 1
+    assert outside.read_text() == "precious\n" and (work / "a.py").read_text() == "a = 2\n"
+    (work / "link").symlink_to(tmp_path)
+    manifest["created"][-1] = "link/outside.txt"
+    manifest["after"] = {"a.py": manifest["after"]["a.py"], "link/outside.txt": [None, "100644"]}
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UndoError, match="outside the workspace"):
+        plan_undo(work, session)
+    assert run_agent(["undo", "../../etc"], work).returncode == 2
+
+
+async def test_private_files_have_private_modes(project: Path, fake_api) -> None:
+    session = await run_script(project, fake_api, [edit("a.py", "a = 1", "a = 2")])
+    transcript = next(p for p in all_sessions(project) if p.stem == session)
+    assert stat.S_IMODE(transcript.stat().st_mode) == 0o600
+    assert stat.S_IMODE(transcript.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(state_dir(project).stat().st_mode) == 0o700
+    assert stat.S_IMODE((project / ".duet").stat().st_mode) == 0o700
