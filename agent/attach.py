@@ -23,5 +23,7 @@ async def attach_image(agent: Agent, workspace: Path, raw: str, task: str = "") 
         url = data_url(path)
     except ToolError as exc:
         raise ConfigError(f"image {raw}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"image {raw}: cannot read it ({exc.strerror})") from None
     description = await agent.look(url, DESCRIBE.format(task=f" whose task is: {task[:500]}" if task else ""))
     return ImagePart(data_url=url, description=f"{path.name}: {description}")

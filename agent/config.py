@@ -158,7 +158,13 @@ def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        if b"\x00" in data:
+            raise ConfigError(f"config error in {path}: binary file, not TOML text")
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config error in {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                          f"{exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config error in {path}: {exc}") from None
     except OSError as exc:

@@ -7,7 +7,8 @@ follows them carries the full text.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -191,6 +192,26 @@ Event = Annotated[
 EPHEMERAL = frozenset({"message.delta", "stream.reset", "usage.estimate"})
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+_E = TypeVar("_E", bound=BaseModel)
+
+
+def _map_strings(node: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(node, str):
+        return fn(node)
+    if isinstance(node, dict):
+        return {k: _map_strings(v, fn) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_map_strings(v, fn) for v in node]
+    return node
+
+
+def map_text(event: _E, fn: Callable[[str], str]) -> _E:
+    """`event` with `fn` applied to every text field (redaction, neutralising); the same object if none changed."""
+    data = event.model_dump()
+    mapped = _map_strings(data, fn)
+    return event if mapped == data else type(event).model_validate(mapped)
 
 
 def parse_event(line: str) -> Event:

@@ -12,13 +12,27 @@ from agent.events import (
     Event,
     SessionStarted,
     ToolFinished,
+    ToolStarted,
     UsageEvent,
     UserMessageEvent,
 )
-from agent.messages import ImagePart, Message, ToolMessage, UserMessage
+from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.spend.ledger import Ledger
 
 INTERRUPTED_RESULT = "error: the session stopped before this tool call ran; nothing was done"
+RUNNING_RESULT = ("error: the session was interrupted while this tool call was running; it may have done part of "
+                  "its work: check the files and state it touches before going on")
+UNNAMED_TOOL = "unnamed_tool"
+
+
+def with_valid_calls(message: AssistantMessage) -> AssistantMessage:
+    """`message` with every tool call given a name and an id, so that it can be sent back to the API: a call
+    with an empty name is kept (its result tells the model what went wrong) under a placeholder name."""
+    if all(c.name.strip() and c.id for c in message.tool_calls):
+        return message
+    calls = tuple(c.model_copy(update={"name": c.name.strip() or UNNAMED_TOOL, "id": c.id or f"call_unnamed_{i}"})
+                  for i, c in enumerate(message.tool_calls))
+    return message.model_copy(update={"tool_calls": calls})
 
 
 @dataclass
@@ -33,33 +47,43 @@ def rebuild(events: Iterable[Event]) -> History:
     """Conversation (without the system prompt) and ledger, with every tool call answered."""
     history = History()
     pending: dict[str, str] = {}
+    started: set[str] = set()  # calls that began running: if they never finished, they were cut off mid-way
     for event in events:
         if isinstance(event, SessionStarted) and history.started is None:
             history.started = event
         elif isinstance(event, UserMessageEvent):
-            _close_pending(history, pending)
+            _close_pending(history, pending, started)
             images = tuple(ImagePart(data_url="", description=d) for d in event.images)
             history.messages.append(UserMessage(content=event.content, images=images))
         elif isinstance(event, AssistantMessageEvent):
-            _close_pending(history, pending)
-            history.messages.append(event.message)
+            _close_pending(history, pending, started)
+            message = with_valid_calls(event.message)  # transcripts written before names were checked
+            history.messages.append(message)
             history.turns = max(history.turns, event.turn)
-            pending = {c.id: c.name for c in event.message.tool_calls}
+            pending = {c.id: c.name for c in message.tool_calls}
+        elif isinstance(event, ToolStarted):
+            started.add(event.call_id)
         elif isinstance(event, ToolFinished) and event.call_id in pending:
             history.messages.append(ToolMessage(tool_call_id=event.call_id, name=event.name, content=event.output))
             pending.pop(event.call_id)
         elif isinstance(event, UsageEvent):
             history.ledger.add(event.record)
         elif isinstance(event, Compacted):
-            _close_pending(history, pending)
+            _close_pending(history, pending, started)
             recent = history.messages[-event.kept:] if event.kept else []
             history.messages = compacted(event.summary, recent)
-    _close_pending(history, pending)
+    _close_pending(history, pending, started)
     return history
 
 
-def _close_pending(history: History, pending: dict[str, str]) -> None:
+def unfinished_result(call_id: str, started: set[str]) -> str:
+    """What the model is told about a call that has no result: it never ran, or it was cut off running."""
+    return RUNNING_RESULT if call_id in started else INTERRUPTED_RESULT
+
+
+def _close_pending(history: History, pending: dict[str, str], started: set[str]) -> None:
     for call_id, name in pending.items():
-        history.messages.append(ToolMessage(tool_call_id=call_id, name=name, content=INTERRUPTED_RESULT))
+        history.messages.append(ToolMessage(tool_call_id=call_id, name=name,
+                                            content=unfinished_result(call_id, started)))
     pending.clear()
 

@@ -34,6 +34,7 @@ from agent.events import (
     UsageEstimate,
     UsageEvent,
 )
+from agent.history import with_valid_calls
 from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agent.outcome import Outcome
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
@@ -145,7 +146,7 @@ class Agent:
                 await self._context_ready(route.model)
                 session.emit(StepRouted(kind="fallback", model=route.model,
                                         reason=f"{failed} stayed unavailable after retries ({exc})"))
-        message: AssistantMessage = result.message
+        message: AssistantMessage = with_valid_calls(result.message)  # an empty tool name is the model's error
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
         self._record_usage(route.model, result.usage)

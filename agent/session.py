@@ -7,8 +7,8 @@ from pathlib import Path
 
 from agent.checkpoint import Checkpoint
 from agent.config import Config
-from agent.events import Event, Notice, SessionStarted, ToolFinished, UserMessageEvent
-from agent.history import INTERRUPTED_RESULT, rebuild
+from agent.events import Event, Notice, SessionStarted, ToolFinished, ToolStarted, UserMessageEvent
+from agent.history import rebuild, unfinished_result
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor, redact_event
 from agent.spend.ledger import Ledger
@@ -31,6 +31,7 @@ class Session:
         self.turns = 0
         self.files_changed: dict[str, str] = {}
         self._sinks: list[EventSink] = [sink] if sink else []
+        self._started: set[str] = set()
         # Collected once, at the start of the run, before anything is written or sent.
         self.redact = redactor or Redactor.for_run(self.workspace, config.secret_file_list(),
                                                    key_variables=[p.api_key_env for p in config.providers.values()])
@@ -54,6 +55,8 @@ class Session:
     def emit(self, event: Event) -> None:
         """The one way out for events: redacted here, then stored and shown (terminal, JSON, TUI)."""
         event = redact_event(event, self.redact)
+        if isinstance(event, ToolStarted):
+            self._started.add(event.call_id)
         self.transcript.write(event)
         for sink in self._sinks:
             sink(event)
@@ -79,8 +82,9 @@ class Session:
         answered = {m.tool_call_id for m in self.messages[last + 1:] if isinstance(m, ToolMessage)}
         for call in message.tool_calls:
             if call.id not in answered:
-                self.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=INTERRUPTED_RESULT))
-                self.emit(ToolFinished(call_id=call.id, name=call.name, ok=False, output=INTERRUPTED_RESULT))
+                result = unfinished_result(call.id, self._started)
+                self.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=result))
+                self.emit(ToolFinished(call_id=call.id, name=call.name, ok=False, output=result))
 
     def close(self) -> None:
         self.transcript.close()

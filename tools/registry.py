@@ -53,7 +53,8 @@ class ToolBox:
         """The tool and its validated arguments, or ToolError with a message written for the model."""
         tool = self.tools.get(name)
         if tool is None:
-            raise ToolError(f"unknown tool {name!r}; available: {', '.join(self.tools)}")
+            what = f"unknown tool {name!r}" if name and name != "unnamed_tool" else "the tool call had no name"
+            raise ToolError(f"{what}; available: {', '.join(self.tools)}")
         try:
             data = json.loads(raw or "{}")
         except json.JSONDecodeError as exc:

@@ -28,6 +28,7 @@ from agent.events import (
     TurnFailed,
     UserMessageEvent,
 )
+from agent.terminal_text import safe_event
 
 MAX_SHOWN_OUTPUT = 6_000
 # A long answer is streamed into several Markdown widgets, cut at paragraph breaks outside code fences:
@@ -139,6 +140,7 @@ class ConversationView(VerticalScroll):
         await self.mount(Static(Text(text), classes=classes))
 
     async def apply(self, event: Event) -> None:
+        event = safe_event(event)  # model and tool text never drives the terminal
         if isinstance(event, UserMessageEvent):
             self._answer = None
             shown = event.content + "".join(f"\n[image] {d[:120]}" for d in event.images)

@@ -22,6 +22,7 @@ from agent.events import (
     UsageEvent,
 )
 from agent.summary import RunSummary
+from agent.terminal_text import safe_event
 
 
 class StreamJsonRenderer:
@@ -71,6 +72,7 @@ class TextRenderer:
         self._console.print(text, style=style, markup=False)
 
     def __call__(self, event: Event) -> None:
+        event = safe_event(event)  # model and tool text never drives the terminal
         if isinstance(event, MessageDelta):
             if event.kind == "text":
                 self._console.print(event.text, end="", markup=False)
@@ -109,6 +111,7 @@ class TextRenderer:
     def finish(self, summary: RunSummary) -> None:
         from rich.table import Table
 
+        summary = safe_event(summary)
         if self._streaming:
             self._console.print()
         table = Table(title=f"Spend · session {summary.session_id}", title_justify="left")

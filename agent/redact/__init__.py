@@ -11,16 +11,19 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 
+from agent.events import map_text
 from agent.redact.forms import forms_of
 from agent.redact.patterns import REDACTED, redact_patterns
 from agent.redact.values import environment_values, plausible, secret_file_values
 from tools.secret_files import SecretFiles
 
 __all__ = ["REDACTED", "Redactor", "redact_event"]
+
+_E = TypeVar("_E", bound=BaseModel)
 
 MIN_KEY_CHARS = 6
 WRAPPED_BASE64 = re.compile(r"(?m)(?:^[A-Za-z0-9+/_\-]{40,}\n)+[A-Za-z0-9+/_\-]*=*(?:\n|$)")
@@ -88,21 +91,6 @@ class Redactor:
         return match.group(0) if cleaned == joined else cleaned + "\n"
 
 
-_E = TypeVar("_E", bound=BaseModel)
-
-
-def _clean(node: Any, redact: Callable[[str], str]) -> Any:
-    if isinstance(node, str):
-        return redact(node)
-    if isinstance(node, dict):
-        return {k: _clean(v, redact) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_clean(v, redact) for v in node]
-    return node
-
-
 def redact_event(event: _E, redact: Callable[[str], str]) -> _E:
     """`event` with every text field redacted (the same object when nothing changed)."""
-    data = event.model_dump()
-    cleaned = _clean(data, redact)
-    return event if cleaned == data else type(event).model_validate(cleaned)
+    return map_text(event, redact)
