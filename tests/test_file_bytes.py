@@ -164,7 +164,7 @@ async def test_ambiguity_is_reported_at_a_loose_level_too(ctx: ToolContext) -> N
     path = ctx.root / "a.py"
     path.write_text("def f():\n    return 1\n\ndef g():\n\treturn 1\n")
     await read(ctx, "a.py")
-    with pytest.raises(ToolError, match=r"ambiguous: it matches 2 places .*ignoring surrounding whitespace.*lines 2, 5"):
+    with pytest.raises(ToolError, match=r"ambiguous: .* 2 places .*surrounding whitespace.*lines 2, 5"):
         await edit(ctx, "a.py", "return 1   ", "return 2")
     assert "return 2" not in path.read_text()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from prompts import render
+from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.workspace import read_doc, rel, remember, resolve
 
 DEFAULT_LIMIT = 2000
