@@ -166,7 +166,7 @@ async def test_transcript_is_written_as_it_happens_and_redacted(repo: Path, fake
     assert "sk-proj-abcdefghijklmnopqrstuvwxyz" not in text and "[REDACTED]" in text
     stored = [e.type for e in read_transcript(path)]
     assert stored == [e.type for e in events if e.type not in EPHEMERAL]
-    assert path.parent == repo / ".duet" / "sessions"
+    assert path.parent == repo / ".git" / "duet" / "sessions"  # out of `git clean -fdx`'s reach
     await pool.aclose()
 
 

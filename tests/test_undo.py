@@ -27,7 +27,9 @@ def shell(command: str) -> ScriptedCall:
 
 
 async def run_script(workspace: Path, server_factory, calls: list[ScriptedCall]) -> str:  # type: ignore[no-untyped-def]
-    server = server_factory([Turn(tool_calls=calls), Turn(content="done")])
+    reads = [ScriptedCall(name="read_file", arguments={"path": c.arguments["path"]})  # edits need a read first
+             for c in calls if c.name == "edit_file" and isinstance(c.arguments, dict)]
+    server = server_factory([Turn(tool_calls=[*reads, *calls]), Turn(content="done")])
     agent, pool, _ = make_agent(workspace, server.base_url)
     assert await agent.run("change things") is Outcome.DONE
     await pool.aclose()
