@@ -76,3 +76,23 @@ def test_values_of_gitignored_secret_files_are_collected(tmp_path: Path) -> None
     redact = Redactor.for_run(tmp_path, environ={"MY_TOKEN": "envToken-123456", "OTHER": "plain-value-1234"})
     assert redact("deepValue-12345 envToken-123456 plain-value-1234 vendoredValue-12345") == (
         f"{REDACTED} {REDACTED} plain-value-1234 vendoredValue-12345")
+
+
+async def test_compaction_summaries_are_redacted_before_they_are_kept_or_sent(repo: Path, fake_api) -> None:
+    from agent.transcript import read_transcript
+    from fixtures.fakeapi import Turn
+    from tests.helpers import make_agent
+
+    (repo / ".env").write_text(f"SERVICE_PASS={VALUE}\n")
+    server = fake_api([Turn(content="one"), Turn(content="two"), Turn(content="three"),
+                       Turn(content=f"The user set the service password to {VALUE}."), Turn(content="four")])
+    agent, pool, _ = make_agent(repo, server.base_url)
+    for task in ("first", "second", "third"):
+        await agent.run(task)
+    assert await agent.compact()
+    await agent.run("fourth")
+    await pool.aclose()
+    agent.session.close()
+    assert VALUE not in str(agent.session.messages) and REDACTED in agent.session.messages[0].content
+    assert VALUE not in str(server.requests[-1]) and VALUE not in agent.session.transcript.path.read_text()
+    assert any(e.type == "compacted" for e in read_transcript(agent.session.transcript.path))

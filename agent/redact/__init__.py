@@ -26,7 +26,8 @@ __all__ = ["REDACTED", "Redactor", "redact_event"]
 _E = TypeVar("_E", bound=BaseModel)
 
 MIN_KEY_CHARS = 6
-WRAPPED_BASE64 = re.compile(r"(?m)(?:^[A-Za-z0-9+/_\-]{40,}\n)+[A-Za-z0-9+/_\-]*=*(?:\n|$)")
+MIN_WRAPPED_WIDTH = 40
+BASE64_LINE = re.compile(r"[A-Za-z0-9+/_\-]+=*\r?\n?")
 
 
 class Redactor:
@@ -75,7 +76,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._forms:
             if "\n" in text:  # `base64` wraps its output at 76 columns: a value may straddle a line break
-                text = WRAPPED_BASE64.sub(self._unwrap_if_secret, text)
+                text = self._unwrap_secret_runs(text)
             text = self._replace_values(text)
         return redact_patterns(text)
 
@@ -85,10 +86,26 @@ class Redactor:
                 text = text.replace(form, REDACTED)
         return text
 
-    def _unwrap_if_secret(self, match: re.Match[str]) -> str:
-        joined = match.group(0).replace("\n", "")
-        cleaned = self._replace_values(joined)
-        return match.group(0) if cleaned == joined else cleaned + "\n"
+    def _unwrap_secret_runs(self, text: str) -> str:
+        """Runs of two or more wrapped base64 lines holding a secret, joined into one redacted line."""
+        lines = text.splitlines(keepends=True)
+        out: list[str] = []
+        i = 0
+        while i < len(lines):
+            j = i
+            while j < len(lines) and len(lines[j]) > MIN_WRAPPED_WIDTH and BASE64_LINE.fullmatch(lines[j]):
+                j += 1
+            if j < len(lines) and j > i and BASE64_LINE.fullmatch(lines[j]):
+                j += 1  # the shorter last line of the stream
+            if j - i >= 2:
+                joined = "".join(line.rstrip("\r\n") for line in lines[i:j])
+                cleaned = self._replace_values(joined)
+                out += lines[i:j] if cleaned == joined else [cleaned + "\n"]
+                i = j
+            else:
+                out.append(lines[i])
+                i += 1
+        return "".join(out)
 
 
 def redact_event(event: _E, redact: Callable[[str], str]) -> _E:

@@ -6,10 +6,10 @@ import re
 
 REDACTED = "[REDACTED]"
 
-# (literal triggers, pattern): a pattern only runs on text holding one of its triggers, which keeps
+# (literal triggers, pattern): a pattern only runs on lines holding one of its triggers, which keeps
 # redacting a 36 MB repository fast.
-TOKEN_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
-    (("PRIVATE KEY",), re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)),
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+TOKEN_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str]]] = [  # each within one line
     (("sk-",), re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}")),          # OpenAI / DeepSeek style keys
     (("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),           # AWS access key ids
     (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),  # GitHub tokens
@@ -21,22 +21,23 @@ TOKEN_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
 ]
 
 # Credentials in a URL (`postgres://admin:PASSWORD@host`, `redis://:PASSWORD@host`): the password goes, the
-# scheme, user and host stay, so the model still sees what connects where.
-URL_CREDENTIALS = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@'\"]*:)(?P<secret>[^\s@/'\"]+)(?=@)")
+# scheme, user and host stay, so the model still sees what connects where. (Anchored on the literal `://`, which
+# the regex engine finds fast.)
+URL_CREDENTIALS = re.compile(r"(?P<head>://[^\s:/@'\"]*:)(?P<secret>[^\s@/'\"]+)(?=@)")
 
-# An assignment to a secret-named key, in code, YAML, INI, TOML, JSON or .env syntax. A quoted value of any
-# length goes (a short `password = "hunter2"` is still a password); an unquoted one only when it is all that
-# follows on the line and does not look like code (calls, attribute access, literals such as None or 0).
-_SECRET_KEY = (r"[\w.\-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
-               r"private[_\-]?key|secret[_\-]?key|client[_\-]?secret|auth[_\-]?key|credentials?)")
+# An assignment to a secret-named key, in code, YAML, INI, TOML, JSON or .env syntax: the key ends in one of the
+# words below (`DB_PASSWORD`, `client_secret`, `"api_key"`). A quoted value of any length goes (a short
+# `password = "hunter2"` is still a password); an unquoted one only when it is all that follows on the line and
+# does not look like code (calls, attribute access, literals such as None or 0). Anchored on the keyword.
 ASSIGNMENT = re.compile(
-    r"(?im)(?P<key>(?<![\w.\-])" + _SECRET_KEY + r")(?P<close>['\"]?)(?P<sep>[ \t]*(?::|=(?!=)|:=)[ \t]*)"
-    r"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|[^\s'\"(){}\[\],;#=<>!]+(?=[ \t]*(?:#.*)?$))"
-)
+    r"(?i)(?P<kw>password|passwd|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|"
+    r"secret[_\-]?key|auth[_\-]?key|credentials?)(?P<close>['\"]?)(?P<sep>[ \t]*(?::|=(?!=)|:=)[ \t]*)"
+    r"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|[^\s'\"(){}\[\],;#=<>!]+(?=[ \t]*(?:#[^\n]*)?$))", re.M)
 ASSIGNMENT_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "credential")
 # Unquoted words after a secret-named key that are code or configuration, not secrets.
 NOT_A_VALUE = re.compile(r"(?i)^(?:none|null|nil|true|false|undefined|yes|no|\d+|\$\{?\w+\}?|%\(\w+\)s|"
                          r"\[REDACTED\]|[\w]+\.[\w.]+|env|required|optional|string|str|bytes)$")
+_WORD_BEFORE = re.compile(r"[\w\-]*$")
 
 
 def _assignment(match: re.Match[str]) -> str:
@@ -45,21 +46,59 @@ def _assignment(match: re.Match[str]) -> str:
         if value[1:-1] == REDACTED or not value[1:-1].strip():
             return match.group(0)
         value = value[0] + REDACTED + value[0]
-    elif NOT_A_VALUE.match(value) or value == match.group("key").rsplit(".", 1)[-1]:  # `self.token = token`
-        return match.group(0)
     else:
+        before = match.string[max(match.start() - 80, 0):match.start()]
+        key = _WORD_BEFORE.search(before).group(0) + match.group("kw")  # type: ignore[union-attr]
+        if NOT_A_VALUE.match(value) or value == key:  # `self.token = token`
+            return match.group(0)
         value = REDACTED
-    return match.group("key") + match.group("close") + match.group("sep") + value
+    return match.group("kw") + match.group("close") + match.group("sep") + value
+
+
+_NEEDLES = tuple(sorted({t for triggers, _ in TOKEN_PATTERNS for t in triggers}
+                        | {v for t in ASSIGNMENT_TRIGGERS for v in (t, t.upper(), t.title())}))
+
+
+def _line_starts(text: str, needles: tuple[str, ...]) -> list[int]:
+    """Offsets of the lines holding any of `needles`, found with `str.find` (fast, whatever the text's size)."""
+    starts: set[int] = set()
+    for needle in needles:
+        pos = text.find(needle)
+        while pos != -1:
+            starts.add(text.rfind("\n", 0, pos) + 1)
+            end = text.find("\n", pos)
+            pos = -1 if end == -1 else text.find(needle, end)
+    return sorted(starts)
+
+
+def _redact_line(line: str) -> str:
+    for triggers, pattern in TOKEN_PATTERNS:
+        if any(t in line for t in triggers):
+            line = pattern.sub(REDACTED, line)
+    low = line.lower()
+    if any(t in low for t in ASSIGNMENT_TRIGGERS):
+        line = ASSIGNMENT.sub(_assignment, line)
+    return line
 
 
 def redact_patterns(text: str) -> str:
-    """`text` with secret-looking tokens, URL credentials and secret assignments replaced by [REDACTED]."""
-    for triggers, pattern in TOKEN_PATTERNS:
-        if any(t in text for t in triggers):
-            text = pattern.sub(REDACTED, text)
+    """`text` with secret-looking tokens, URL credentials and secret assignments replaced by [REDACTED].
+
+    Token and assignment patterns run only on the lines holding one of their literal triggers: a pattern that
+    starts with a word boundary or ignores case has no fast search, and would crawl through a packed repository.
+    """
+    if "PRIVATE KEY" in text:  # spans lines
+        text = PRIVATE_KEY.sub(REDACTED, text)
     if "://" in text:
         text = URL_CREDENTIALS.sub(lambda m: m.group("head") + REDACTED, text)
-    lowered = text.lower()
-    if any(t in lowered for t in ASSIGNMENT_TRIGGERS):
-        text = ASSIGNMENT.sub(_assignment, text)
-    return text
+    out: list[str] = []
+    last = 0
+    for start in _line_starts(text, _NEEDLES):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end + 1
+        out += [text[last:start], _redact_line(text[start:end])]
+        last = end
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
