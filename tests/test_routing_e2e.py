@@ -111,8 +111,8 @@ def test_cost_report_matches_hand_computation(tmp_path: Path, fake_api) -> None:
     assert run_agent(["run", "two", "--model", "gpt-5.5"], tmp_path, server.base_url).returncode == 0
     report = json.loads(run_agent(["cost", "--output", "json"], tmp_path).stdout)
     assert report["sessions"] == 2
-    assert Decimal(report["by_model"]["deepseek-v4-pro"]["usd"]) == Decimal("0.05974")
-    assert Decimal(report["by_model"]["gpt-5.5"]["usd"]) == Decimal("0.13")
+    assert Decimal(report["models"]["deepseek-v4-pro"]["usd_exact"]) == Decimal("0.05974")
+    assert Decimal(report["models"]["gpt-5.5"]["usd_exact"]) == Decimal("0.13")
     # V4-Pro's tokens on GPT-5.5: 20,000 × 5 + 100,000 × 0.5 + 3,000 × 30 = 0.1 + 0.05 + 0.09 = 0.24
     assert Decimal(report["all_on_reference_usd"]) == Decimal("0.37")
     assert Decimal(report["saved_usd"]) == Decimal("0.37") - Decimal("0.18974")
