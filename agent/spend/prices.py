@@ -80,9 +80,9 @@ class PriceRow(BaseModel):
     def _moment(cls, value: object) -> object:
         if isinstance(value, str):
             try:
-                value = dt.date.fromisoformat(value)
+                return as_utc(dt.date.fromisoformat(value))
             except ValueError:
-                value = dt.datetime.fromisoformat(value)
+                return as_utc(dt.datetime.fromisoformat(value))
         return as_utc(value) if isinstance(value, dt.date) else value
 
     @field_validator("peak_hours_utc")
