@@ -34,7 +34,7 @@ class ApplyPatchTool(Tool):
         # Plan every change in memory first: nothing is written unless all of it applies.
         plan: dict[Path, tuple[str | None, str | None]] = {}
         for op in ops:
-            path = resolve(ctx, op.path, must_exist=op.kind != "add")
+            path = resolve(ctx, op.path, must_exist=op.kind != "add", write=True)
             current = plan[path][1] if path in plan else (read_text(path) if path.exists() else None)
             if op.kind == "add":
                 if current is not None:
@@ -51,7 +51,7 @@ class ApplyPatchTool(Tool):
                 raise ToolError(f"{exc}\nNo file was changed.") from None
             original = plan.get(path, (current, None))[0]
             if op.move_to:
-                dest = resolve(ctx, op.move_to)
+                dest = resolve(ctx, op.move_to, write=True)
                 if dest.exists() or dest in plan:
                     raise ToolError(f"Move to: {op.move_to} already exists")
                 plan[path] = (original, None)

@@ -75,7 +75,7 @@ class EditFileTool(Tool):
     mutates = True
 
     async def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
-        path = resolve(ctx, args.path, must_exist=True)
+        path = resolve(ctx, args.path, must_exist=True, write=True)
         check_not_stale(ctx, path, args.path, require_read=False)
         if args.old_string == args.new_string:
             raise ToolError("old_string and new_string are the same; nothing to change")

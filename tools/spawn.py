@@ -31,9 +31,14 @@ class Launcher(Protocol):
         """Whether started processes (and tools acting for the model) may reach the network."""
         ...
 
+    @property
+    def scratch(self) -> Path | None:
+        """A directory started processes may always write (the run's private temp dir), or None."""
+        ...
+
     async def start(self, argv: Sequence[str], *, cwd: Path, stdout: int, stderr: int,
                     connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
-        """Start `argv` in its own process group with stdin closed."""
+        """Start `argv` in its own process group with stdin closed (`connect_ports`: reachable TCP ports)."""
         ...
 
     def finish(self, proc: asyncio.subprocess.Process) -> None:
@@ -57,6 +62,7 @@ class PlainLauncher:
 
     confines = False
     network = True
+    scratch = None
 
     async def start(self, argv: Sequence[str], *, cwd: Path, stdout: int, stderr: int,
                     connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from tools.base import FileStamp, ToolContext, ToolError
+from tools.protected import refuse_protected
 
 SECRET_FILE_PATTERNS = (
     ".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.p12", "*.pfx",
@@ -27,8 +28,11 @@ def is_secret_path(path: Path) -> bool:
     return name not in NOT_SECRET and _SECRET_NAME.match(name) is not None
 
 
-def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:
-    """The absolute path for a workspace-relative `path`, refusing anything that leads outside."""
+def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False, write: bool = False) -> Path:
+    """The absolute path for a workspace-relative `path`, refusing anything that leads outside.
+
+    `write`: the path is about to be written, moved or deleted, so protected directories are refused too.
+    """
     if not path or "\x00" in path:
         raise ToolError("path is empty or invalid")
     root = ctx.root.resolve()
@@ -40,6 +44,8 @@ def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:
     target = (root / raw).resolve()  # follows symlinks, so a link pointing outside is caught here
     if target != root and root not in target.parents:
         raise ToolError(f"{path}: resolves outside the workspace (through a symlink)")
+    if write:
+        refuse_protected(root, target, path)
     if must_exist and not target.exists():
         raise ToolError(f"{path}: no such file")
     if is_secret_path(target) and not ctx.allow_secret_files:

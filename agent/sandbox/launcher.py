@@ -53,6 +53,10 @@ class SandboxLauncher:
     def network(self) -> bool:
         return self.policy.network
 
+    @property
+    def scratch(self) -> Path:
+        return self.private_tmp
+
     def info(self) -> SandboxInfo:
         """What this launcher enforces, for prompts, doctor and the start-of-run line."""
         writable = [f"the private temp dir ($TMPDIR={self.private_tmp})"]
