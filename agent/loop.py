@@ -11,10 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
-from agent.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
@@ -40,7 +39,8 @@ from agent.outcome import Outcome
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import WINDOW_RESERVE_TOKENS, Route, Router
 from agent.session import Session
-from agent.usage import price_usage
+from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.spend.usage import price_usage
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
 from tools.registry import ToolBox
@@ -52,7 +52,7 @@ VISION_SYSTEM = ("You look at images for a coding agent that cannot see them. An
                  "completely in text: quote visible text exactly, describe layout, colours and errors that matter.")
 
 
-class ModelClient:
+class ModelClient(Protocol):
     """What the loop needs from a provider (ChatProvider satisfies it; tests may script one)."""
 
     async def complete(self, messages: Any, tools: Any, on_delta: Any = None) -> Any: ...
@@ -174,9 +174,10 @@ class Agent:
         result = await self._clients(route.model).complete(summary_request(plan.older), [], None)
         self._record_usage(route.model, result.usage)
         before = len(session.messages)
-        session.messages = compacted(result.message.content, plan.recent)
+        summary = session.redact(result.message.content)
+        session.messages = compacted(summary, plan.recent)
         session.emit(Compacted(model=route.model, messages_before=before, messages_after=len(session.messages),
-                               kept=len(plan.recent), summary=result.message.content))
+                               kept=len(plan.recent), summary=summary))
         return True
 
     async def _context_ready(self, model: str) -> None:
@@ -192,7 +193,8 @@ class Agent:
     def system_for(self, model: str) -> SystemMessage:
         """The fixed first message for `model`: instructions, then the repository (pack or map)."""
         if model not in self._systems:
-            text = self._system_prompt + (self.context.text_for(model) if self.context else "")
+            # Instructions and AGENTS.md redacted here; the repository context was redacted as it was rendered.
+            text = self.session.redact(self._system_prompt) + (self.context.text_for(model) if self.context else "")
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agent.config import Config, RouteProfile
-from agent.prices import PriceTable
+from agent.spend.prices import PriceTable
 
 # Room kept free in a model's window for the answer and the next tool results.
 WINDOW_RESERVE_TOKENS = 32_000

@@ -119,15 +119,14 @@ def test_resume_and_undo(tmp_path: Path, fake_api) -> None:
 
 
 def test_ctrl_c_exits_130_and_keeps_the_transcript(tmp_path: Path, fake_api) -> None:
-    import os
     import signal
     import subprocess
 
-    from tests.e2e import TEST_KEY, agent_bin
+    from tests.e2e import TEST_KEY, agent_bin, base_env
 
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 60"})]),
                        Turn(content="never")])
-    env = dict(os.environ, DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=server.base_url)
+    env = dict(base_env(), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=server.base_url)
     proc = subprocess.Popen([agent_bin(), "run", "wait", "--approval", "full-auto", "--output", "stream-json"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None

@@ -3,7 +3,6 @@ the file changes on disk, the spend total moves, and `agent resume` brings the s
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -12,13 +11,13 @@ import pexpect
 
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.conftest import GIT_ENV, TEST_KEY
-from tests.e2e import agent_bin, sample
+from tests.e2e import agent_bin, base_env, sample
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
 
 def spawn(args: list[str], cwd: Path, base_url: str) -> pexpect.spawn:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = {k: v for k, v in base_env().items() if k != "CI"}
     env.update(GIT_ENV, DEEPSEEK_API_KEY=TEST_KEY, OPENAI_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=base_url,
                OPENAI_BASE_URL=base_url, TERM="xterm-256color", COLUMNS="110", LINES="32")
     return pexpect.spawn(agent_bin(), args, cwd=str(cwd), env=env, dimensions=(32, 110), encoding="utf-8",

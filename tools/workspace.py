@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 import tempfile
 from pathlib import Path
 
 from tools.base import FileStamp, ToolContext, ToolError
 from tools.protected import refuse_protected
+from tools.secret_files import SECRET_ENV_NAME, SecretFiles
 
-SECRET_FILE_PATTERNS = (
-    ".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.p12", "*.pfx",
-    "credentials", "credentials.*", ".netrc", ".pgpass", ".npmrc", ".pypirc", "*.keystore", "*.jks",
-)
+__all__ = ["SECRET_ENV_NAME", "is_secret_path"]
 
 
-_SECRET_NAME = re.compile("|".join(fnmatch.translate(p) for p in SECRET_FILE_PATTERNS))
-NOT_SECRET = frozenset({".env.example", ".env.sample", ".env.template"})
-# Environment variables never passed to model-run commands and redacted wherever their values appear.
-SECRET_ENV_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.I)
-
-
-def is_secret_path(path: Path) -> bool:
-    name = path.name.lower()
-    return name not in NOT_SECRET and _SECRET_NAME.match(name) is not None
+def is_secret_path(path: Path, secret_files: SecretFiles | None = None) -> bool:
+    """Is `path` (a bare name or a workspace-relative path) one of the secret files? (See tools.secret_files.)"""
+    return (secret_files or SecretFiles()).match(path)
 
 
 def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False, write: bool = False) -> Path:
@@ -48,7 +38,8 @@ def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False, write: boo
         refuse_protected(root, target, path)
     if must_exist and not target.exists():
         raise ToolError(f"{path}: no such file")
-    if is_secret_path(target) and not ctx.allow_secret_files:
+    # The name asked for and the file it leads to: a link named notes.txt may point at .env.
+    if not ctx.allow_secret_files and (ctx.secret_files.match(raw) or ctx.secret_files.match(target.relative_to(root))):
         raise ToolError(f"{path}: looks like a secrets file; Duet does not read or write those")
     return target
 

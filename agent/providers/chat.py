@@ -27,7 +27,7 @@ from agent.providers.errors import (
 from agent.providers.textcalls import has_text_tool_calls, recover_text_tool_calls
 from agent.providers.usage_parse import estimate_usage, parse_usage
 from agent.providers.wire import request_body
-from agent.usage import TokenUsage
+from agent.spend.usage import TokenUsage
 
 DeltaSink = Callable[[str, str], None]
 """Called with ("text" | "reasoning", piece) while streaming, and ("reset", "") before a retry."""

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from tools.secret_files import SECRET_ENV_NAME
 from tools.spawn import QUIET_ENV
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^DEEPSEEK_|^OPENAI_", re.I)
@@ -14,7 +15,8 @@ MARK_VARIABLE = "DUET_COMMAND_ID"
 
 
 def is_secret_name(name: str) -> bool:
-    return SECRET_NAME.search(name) is not None
+    """API keys and secret-named variables: never in a sandboxed command's environment unless allowed."""
+    return SECRET_NAME.search(name) is not None or SECRET_ENV_NAME.search(name) is not None
 
 
 def sandbox_env(environ: Mapping[str, str], allow: Iterable[str], private_tmp: Path, marker: str) -> dict[str, str]:

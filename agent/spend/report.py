@@ -10,9 +10,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.events import UsageEvent
-from agent.prices import PriceTable, cost_usd
+from agent.spend.prices import PriceTable, cost_usd
+from agent.spend.usage import UsageRecord
 from agent.transcript import DUET_DIR, read_transcript
-from agent.usage import UsageRecord
 
 REFERENCE_MODEL = "gpt-5.5"
 

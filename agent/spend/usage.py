@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.prices import PriceTable, cost_usd
+from agent.spend.prices import PriceTable, cost_usd
 
 
 class TokenUsage(BaseModel):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.usage import UsageRecord
+from agent.spend.usage import UsageRecord
 
 
 class ModelSpend(BaseModel):

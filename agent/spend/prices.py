@@ -56,7 +56,7 @@ class PriceTable:
 
 
 def load_builtin_rows() -> list[PriceRow]:
-    text = resources.files("agent.data").joinpath("prices.toml").read_text(encoding="utf-8")
+    text = resources.files("agent.spend").joinpath("prices.toml").read_text(encoding="utf-8")
     return [PriceRow.model_validate(row) for row in tomllib.loads(text).get("price", [])]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from agent.ledger import Ledger
 from agent.messages import AssistantMessage, Message, UserMessage
-from agent.prices import PriceTable, cost_usd
+from agent.spend.ledger import Ledger
+from agent.spend.prices import PriceTable, cost_usd
 
 CHARS_PER_TOKEN = 3  # conservative for code: counts more tokens than any tokenizer we use
 EXPECTED_OUTPUT_TOKENS = 1_000
