@@ -1,14 +1,15 @@
-"""Path confinement, secret files, binary detection, atomic writes and stale-file checks."""
+"""Path confinement, secret files, reading and writing text files, and stale-file checks."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from tools import textfile
+from tools.atomic import atomic_write_bytes
 from tools.base import FileStamp, ToolContext, ToolError
 from tools.protected import refuse_protected
 from tools.secret_files import SECRET_ENV_NAME, SecretFiles
+from tools.textfile import NotTextError, TextDoc, looks_binary
 
 __all__ = ["SECRET_ENV_NAME", "is_secret_path"]
 
@@ -49,21 +50,31 @@ def rel(ctx: ToolContext, path: Path) -> str:
 
 
 def is_binary(data: bytes) -> bool:
-    head = data[:8192]
-    if b"\x00" in head:
-        return True
+    """A NUL or mostly control bytes near the start; a Latin-1 byte alone does not make a file binary."""
+    return looks_binary(data)
+
+
+def read_doc(path: Path) -> TextDoc:
+    """The file as text plus how it is stored (encoding, line endings), or ToolError for binary files."""
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start < len(head) - 4  # a multi-byte character cut at the boundary is not binary
-    return False
+        return textfile.load(path)
+    except NotTextError as exc:
+        raise ToolError(f"{path.name}: {exc}; not shown") from None
 
 
 def read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if is_binary(data):
-        raise ToolError(f"{path.name}: binary file; not shown")
-    return data.decode("utf-8", errors="replace")
+    """The file's text with LF line breaks."""
+    return read_doc(path).text
+
+
+def encode_for(doc: TextDoc, text: str, display: str) -> bytes:
+    """The bytes that store `text` the way `doc`'s file is stored, or ToolError naming what cannot be."""
+    try:
+        return doc.encode(text)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        raise ToolError(f"{display} is stored as {doc.encoding}, which cannot hold {bad!r}; "
+                        "write that character another way (for example as an escape)") from None
 
 
 def stamp(path: Path) -> FileStamp:
@@ -90,17 +101,6 @@ def check_not_stale(ctx: ToolContext, path: Path, display: str, *, require_read:
         raise ToolError(f"{display} changed on disk since you last read it; read_file it again first")
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, keeping the file's permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".duet-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Replace `path` in one step (bytes as given; str as UTF-8), keeping its mode; see tools.atomic."""
+    atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
