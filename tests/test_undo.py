@@ -39,10 +39,12 @@ async def run_script(workspace: Path, server_factory, calls: list[ScriptedCall])
 
 @pytest.fixture
 def project(repo: Path) -> Path:
-    (repo / "a.py").write_text("a = 1\n")
-    (repo / "b.py").write_text("b = 1\n")
+    # Work below the root: the sandbox lets commands change files, not the entries of the workspace root.
+    (repo / "pkg").mkdir()
+    (repo / "pkg/a.py").write_text("a = 1\n")
+    (repo / "pkg/b.py").write_text("b = 1\n")
     (repo / ".gitignore").write_text("local.cfg\n")
-    (repo / "local.cfg").write_text("mine = yes\n")
+    (repo / "pkg/local.cfg").write_text("mine = yes\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "project")
     return repo
@@ -50,57 +52,61 @@ def project(repo: Path) -> Path:
 
 async def test_later_user_edits_and_files_are_kept(project: Path, fake_api) -> None:
     session = await run_script(project, fake_api, [
-        edit("a.py", "a = 1", "a = 2"), edit("b.py", "b = 1", "b = 2"),
-        ScriptedCall(name="write_file", arguments={"path": "duet_new.py", "content": "new = 1\n"}),
-        ScriptedCall(name="write_file", arguments={"path": "duet_other.py", "content": "other = 1\n"})])
-    (project / "b.py").write_text("b = 2\nuser_line = 3\n")  # the user goes on working after the run
-    (project / "duet_other.py").write_text("other = 1\n# the user's comment\n")
-    (project / "user_new.py").write_text("mine = 1\n")
+        edit("pkg/a.py", "a = 1", "a = 2"), edit("pkg/b.py", "b = 1", "b = 2"),
+        ScriptedCall(name="write_file", arguments={"path": "pkg/duet_new.py", "content": "new = 1\n"}),
+        ScriptedCall(name="write_file", arguments={"path": "pkg/duet_other.py", "content": "other = 1\n"})])
+    (project / "pkg/b.py").write_text("b = 2\nuser_line = 3\n")  # the user goes on working after the run
+    (project / "pkg/duet_other.py").write_text("other = 1\n# the user's comment\n")
+    (project / "pkg/user_new.py").write_text("mine = 1\n")
     report = undo(project, session)
-    assert (project / "a.py").read_text() == "a = 1\n" and report.restored == ["a.py"]
-    assert not (project / "duet_new.py").exists() and report.removed == ["duet_new.py"]
-    assert (project / "b.py").read_text() == "b = 2\nuser_line = 3\n"
-    assert (project / "duet_other.py").read_text().endswith("# the user's comment\n")
-    assert (project / "user_new.py").read_text() == "mine = 1\n"
-    assert report.kept == ["b.py", "duet_other.py"] and not report.complete
+    assert (project / "pkg/a.py").read_text() == "a = 1\n" and report.restored == ["pkg/a.py"]
+    assert not (project / "pkg/duet_new.py").exists() and report.removed == ["pkg/duet_new.py"]
+    assert (project / "pkg/b.py").read_text() == "b = 2\nuser_line = 3\n"
+    assert (project / "pkg/duet_other.py").read_text().endswith("# the user's comment\n")
+    assert (project / "pkg/user_new.py").read_text() == "mine = 1\n"
+    assert report.kept == ["pkg/b.py", "pkg/duet_other.py"] and not report.complete
     forced = run_agent(["undo", session, "--force"], project)
     assert forced.returncode == 0, forced.stderr
-    assert forced.stdout.index("+b = 1") < forced.stdout.index("restored b.py")  # the diff comes first
-    assert (project / "b.py").read_text() == "b = 1\n" and not (project / "duet_other.py").exists()
-    assert (project / "user_new.py").exists()
+    assert forced.stdout.index("+b = 1") < forced.stdout.index("restored pkg/b.py")  # the diff comes first
+    assert (project / "pkg/b.py").read_text() == "b = 1\n" and not (project / "pkg/duet_other.py").exists()
+    assert (project / "pkg/user_new.py").exists()
 
 
 async def test_deleted_gitignored_files_are_restored_and_git_clean_is_survived(project: Path, fake_api) -> None:
-    session = await run_script(project, fake_api, [shell("rm local.cfg a.py"), edit("b.py", "b = 1", "b = 9")])
-    assert not (project / "local.cfg").exists()
+    session = await run_script(project, fake_api, [shell("rm pkg/local.cfg pkg/a.py"),
+                                                   edit("pkg/b.py", "b = 1", "b = 9")])
+    assert not (project / "pkg/local.cfg").exists()
     git(project, "clean", "-fdxq")
     assert not (project / ".duet").exists()
     assert [p.stem for p in all_sessions(project)] == [session]  # the transcript is under .git/duet/
     result = run_agent(["undo", "--last"], project)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (project / "local.cfg").read_text() == "mine = yes\n" and (project / "a.py").read_text() == "a = 1\n"
-    assert (project / "b.py").read_text() == "b = 1\n"
+    assert (project / "pkg/local.cfg").read_text() == "mine = yes\n"
+    assert (project / "pkg/a.py").read_text() == "a = 1\n"
+    assert (project / "pkg/b.py").read_text() == "b = 1\n"
     assert f"session {session}" in result.stdout
 
 
 async def test_a_killed_run_without_an_end_record_restores_nothing_unless_forced(project: Path, fake_api) -> None:
-    session = await run_script(project, fake_api, [edit("a.py", "a = 1", "a = 2")])
+    session = await run_script(project, fake_api, [edit("pkg/a.py", "a = 1", "a = 2")])
     git(project, "update-ref", "-d", f"refs/duet/finished/{session}")
     report = undo(project, session)
-    assert report.kept == ["a.py"] and (project / "a.py").read_text() == "a = 2\n"
-    assert undo(project, session, force=True).restored == ["a.py"]
+    assert report.kept == ["pkg/a.py"] and (project / "pkg/a.py").read_text() == "a = 2\n"
+    assert undo(project, session, force=True).restored == ["pkg/a.py"]
 
 
 async def test_without_git_undo_restores_file_edits_and_reports_shell_changes(tmp_path: Path, fake_api) -> None:
     work = tmp_path / "plain"
     work.mkdir()
     (work / "a.py").write_text("a = 1\n")
-    session = await run_script(work, fake_api, [edit("a.py", "a = 1", "a = 2"), shell("echo hi > shell_made.txt")])
+    (work / "sub").mkdir()
+    session = await run_script(work, fake_api, [edit("a.py", "a = 1", "a = 2"),
+                                                shell("echo hi > sub/shell_made.txt")])
     result = run_agent(["undo", "--last"], work)
     assert result.returncode == 1
     assert (work / "a.py").read_text() == "a = 1\n"
     assert "cannot restore: changes made by shell commands" in result.stdout and f"session {session}" in result.stdout
-    assert (work / "shell_made.txt").exists()  # not Duet's to delete: it cannot know who made it
+    assert (work / "sub/shell_made.txt").exists()  # not Duet's to delete: it cannot know who made it
 
 
 async def test_forged_records_are_refused(tmp_path: Path, fake_api) -> None:
