@@ -188,7 +188,9 @@ def test_sigterm_kills_the_commands_and_exits_143(box: Path, fake_api) -> None:
     proc.communicate(timeout=20)
     assert proc.returncode == 143
     assert not _alive(child)
-    transcript = next((box / ".duet/sessions").glob("*.jsonl")).read_text().replace(" ", "")
+    from agent.transcript import all_sessions
+
+    transcript = all_sessions(box)[0].read_text().replace(" ", "")
     assert '"type":"run.finished","outcome":"interrupted","exit_code":143' in transcript
 
 
