@@ -33,8 +33,6 @@ def find_browser() -> str | None:
 
 class ScreenshotTool(Tool):
     name = "screenshot"
-    description = ("Render a web page (URL or local HTML file) in headless Chromium and ask an image-capable "
-                   "model about it; the answer comes back as text.")
     Args = ScreenshotArgs
 
     async def run(self, args: ScreenshotArgs, ctx: ToolContext) -> ToolResult:

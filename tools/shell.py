@@ -38,10 +38,6 @@ def _kill_group(proc: asyncio.subprocess.Process) -> None:
 
 class ShellTool(Tool):
     name = "shell"
-    description = (
-        "Run a bash command in the workspace root. Stdin is closed; output (stdout and stderr) is "
-        "shortened to its head and tail when long; the exit code is always reported."
-    )
     Args = ShellArgs
     mutates = True
 
