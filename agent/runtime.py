@@ -103,6 +103,7 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
     # Rendered once per session: the system prompt is the byte-stable prefix providers cache.
-    instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval)
+    instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval,
+                                 sandbox=SandboxFacts.from_info(session.launcher.info()))
     agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, instructions, router, context)
     return agent, pool

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.config import Approval
+from agent.sandbox.policy import SandboxInfo
 
 MAX_DIRTY_FILES = 20
 
@@ -26,6 +27,15 @@ class SandboxFacts:
     mechanism: str = "none"
     writable_roots: tuple[str, ...] = ()
     network: bool = True
+    read_only: tuple[str, ...] = ()
+
+    @classmethod
+    def from_info(cls, info: SandboxInfo) -> SandboxFacts:
+        """The facts of the sandbox a session's launcher reports."""
+        if not info.active:
+            return cls(mechanism="none", writable_roots=info.writable, network=True)
+        return cls(mechanism=info.detail, writable_roots=info.writable, network=info.network,
+                   read_only=info.protected)
 
 
 @dataclass(frozen=True)

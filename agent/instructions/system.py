@@ -26,7 +26,9 @@ def _sandbox_section(sandbox: SandboxFacts) -> str:
         return render("system_sandbox_none")
     roots = ", ".join(sandbox.writable_roots) or "none"
     network = "allowed" if sandbox.network else "blocked"
-    return render("system_sandbox", mechanism=sandbox.mechanism, writable=roots, network=network)
+    protected = ", ".join(sandbox.read_only) or "none"
+    return render("system_sandbox", mechanism=sandbox.mechanism, writable=roots, network=network,
+                  read_only=protected)
 
 
 def system_prompt(facts: SessionFacts, project_instructions: str = "") -> str:
