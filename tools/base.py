@@ -68,11 +68,17 @@ class Tool:
     """One callable tool. Subclasses set the class attributes and implement `run`."""
 
     name: ClassVar[str]
-    description: ClassVar[str]
     Args: ClassVar[type[ToolArgs]]
     mutates: ClassVar[bool] = False
     names_its_changes: ClassVar[bool] = True
     """False for a tool that may change files it cannot name beforehand (shell): undo without git must say so."""
+
+    @property
+    def description(self) -> str:
+        """What the model reads about this tool: prompts/tool_<name>.md."""
+        from prompts import render  # prompts are data; imported on use, never at import time
+
+        return render(f"tool_{self.name}")
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolResult:
         raise NotImplementedError
