@@ -27,9 +27,8 @@ def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
     abi = landlock.abi_version() if policy.mechanism in ("auto", "landlock") else 0
     if abi >= 1:
         detail = f"Landlock ABI {abi}"
-        if not policy.network:
-            detail += f" ({why}: only TCP is kept off the network)" if (why := unavailable_reason()) else \
-                " + seccomp network filter"
+        if not policy.network and (why := unavailable_reason()):
+            detail += f" ({why}: only TCP is kept off the network)"
         return "landlock", detail, abi
     if policy.mechanism in ("auto", "bwrap") and bwrap_path():
         return "bwrap", "bubblewrap", 0
