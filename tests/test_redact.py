@@ -43,6 +43,9 @@ def test_every_form_of_a_value_is_redacted() -> None:
     assert base64.b64encode(VALUE.encode()).decode()[:12] not in redact(wrapped).replace("\n", "")
     assert redact(f"url=https://x/?k={VALUE.replace('-', '%2D')}") != ""
     assert REDACTED in redact('{"k": "' + VALUE + '"}')
+    hexdump = (b"PATH=/bin\x00KEY=" + VALUE.encode()).hex()
+    wrapped_hex = "\n".join(hexdump[i:i + 60] for i in range(0, len(hexdump), 60)) + "\n"  # `xxd -p`
+    assert VALUE.encode().hex()[:20] not in redact(wrapped_hex).replace("\n", "")
     assert VALUE not in redact("s3cr3t%2DValue%2Dfor%2Dtests".replace("%2D", "-"))
 
 

@@ -1,4 +1,4 @@
-"""The shapes a secret value takes on its way out: as is, JSON-escaped, URL-encoded, and base64-encoded at
+"""The shapes a secret value takes on its way out: as is, JSON-escaped, URL-encoded, hex, and base64-encoded at
 any alignment (a value in the middle of a longer base64 stream, such as `base64 /proc/PID/environ`)."""
 
 from __future__ import annotations
@@ -29,5 +29,6 @@ def forms_of(value: str) -> set[str]:
     """Every form of `value` to look for."""
     forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""),
              quote_plus(value, safe="")}
-    forms |= base64_fragments(value.encode("utf-8"))
+    raw = value.encode("utf-8")
+    forms |= base64_fragments(raw) | {raw.hex(), raw.hex().upper()}  # `xxd -p`, `od`-free hex dumps
     return {f for f in forms if len(f) >= min(MIN_FORM_CHARS, len(value))}
