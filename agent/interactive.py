@@ -21,7 +21,7 @@ from agent.session import EventSink, Session
 from agent.spend.explain import spend_lines
 from agent.spend.ledger import ModelSpend
 from agent.transcript import read_transcript
-from agent.undo import UndoReport, undo
+from agent.undo import UndoReport, apply_plan, forced_diffs, plan_undo
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,10 @@ class Interactive:
 
     def undo(self, force: bool = False) -> UndoReport:
         """The same rules as `agent undo`: only files still as this session left them, unless forced."""
-        report = undo(self.workspace, self.session.id, force=force)
+        plan = plan_undo(self.workspace, self.session.id)
+        if force and plan.changed_since:  # what --force overwrites, shown before it does
+            self.session.emit(Notice(level="warning", message="".join(forced_diffs(plan, self.workspace))))
+        report = apply_plan(plan, self.workspace, force=force)
         self.session.emit(Notice(message="\n".join(report.lines()), level="info" if report.complete else "warning"))
         return report
 
