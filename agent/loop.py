@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import prompts
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
 from agent.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
 from agent.events import (
+    AnswerTruncated,
     ApprovalDecided,
     AssistantMessageEvent,
     Compacted,
@@ -37,10 +39,12 @@ from agent.events import (
 )
 from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agent.outcome import Outcome
+from agent.providers.base import ModelClient, ModelResult
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
-from agent.router import WINDOW_RESERVE_TOKENS, Route, Router
+from agent.router import Route, Router
 from agent.session import Session
-from agent.usage import price_usage
+from agent.usage import TokenUsage, price_usage
+from agent.window import can_answer, fits, output_limit
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
 from tools.registry import ToolBox
@@ -48,14 +52,10 @@ from tools.registry import ToolBox
 TOOL_RESULT_CHARS = 30_000
 ESTIMATE_EVERY_S = 0.25
 CHARS_PER_OUTPUT_TOKEN = 4
+SUMMARY_CHARS_PER_TOKEN = 3  # the older turns given to the summariser fill at most half its window
+MAX_CONTINUATIONS = 1  # a cut answer is continued once; cut again, the run stops with a clear outcome
 VISION_SYSTEM = ("You look at images for a coding agent that cannot see them. Answer the question precisely and "
                  "completely in text: quote visible text exactly, describe layout, colours and errors that matter.")
-
-
-class ModelClient:
-    """What the loop needs from a provider (ChatProvider satisfies it; tests may script one)."""
-
-    async def complete(self, messages: Any, tools: Any, on_delta: Any = None) -> Any: ...
 
 
 @dataclass
@@ -89,6 +89,7 @@ class Agent:
         self._prices = session.config.price_table()
         self.run_turns = 0
         self.last_error = ""
+        self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
 
     async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> Outcome:
         """Add `task` (if any) and loop until done or stopped; returns how it ended."""
@@ -115,6 +116,9 @@ class Agent:
         await self._context_ready(route.model)
         if self._near_window(route.model):
             await self.compact()
+        refusal = self._preflight(route.model)
+        if refusal:
+            return StepOutcome(Outcome.NOT_DONE, refusal)
         if self.limits.max_cost is not None:
             spent = session.ledger.total_usd
             estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
@@ -143,6 +147,9 @@ class Agent:
                 await self._context_ready(route.model)
                 session.emit(StepRouted(kind="fallback", model=route.model,
                                         reason=f"{failed} stayed unavailable after retries ({exc})"))
+        if result.truncated:
+            return self._truncated(turn, route.model, result)
+        self._continuations = 0
         message: AssistantMessage = result.message
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
@@ -156,12 +163,49 @@ class Agent:
             return StepOutcome(Outcome.DONE, message.content)
         return StepOutcome(None)
 
+    def _truncated(self, turn: int, model: str, result: ModelResult) -> StepOutcome:
+        """A cut answer is never "done": ask once to continue a cut text answer, otherwise stop clearly.
+
+        Tool calls of a cut answer are dropped (their arguments may be incomplete), so the history stays valid.
+        """
+        session = self.session
+        self._record_usage(model, result.usage)
+        message = result.message.model_copy(update={"tool_calls": ()})
+        mid_answer = bool(message.content) and not result.message.tool_calls
+        will_continue = mid_answer and self._continuations < MAX_CONTINUATIONS
+        session.emit(AnswerTruncated(turn=turn, model=model, reason=result.truncated_reason,
+                                     continued=will_continue, dropped_calls=len(result.message.tool_calls)))
+        session.emit(Notice(level="warning", message=f"{model}'s answer was cut at its output limit"
+                            + ("; asking it to continue" if will_continue else "")))
+        if message.content:
+            session.messages.append(message)
+            session.emit(AssistantMessageEvent(turn=turn, message=message))
+        session.emit(TurnCompleted(turn=turn))
+        if will_continue:
+            self._continuations += 1
+            session.add_user(prompts.load("continue_truncated").strip())
+            return StepOutcome(None)
+        what = "while it was still answering" if mid_answer else (
+            "in the middle of a tool call" if result.message.tool_calls else "before it wrote an answer")
+        return StepOutcome(Outcome.NOT_DONE, f"{model}'s answer was cut {what} ({result.truncated_reason}); "
+                                             "raise its max_output_tokens in config or simplify the task")
+
     def _near_window(self, model: str) -> bool:
         spec = self.session.config.models.get(model)
         if spec is None:
             return False
+        return not fits(spec, estimate_prompt_tokens([self.system_for(model), *self.session.messages]))
+
+    def _preflight(self, model: str) -> str:
+        """Why the next prompt cannot be sent to `model` at all (empty if it can)."""
+        spec = self.session.config.models.get(model)
+        if spec is None:
+            return ""
         tokens = estimate_prompt_tokens([self.system_for(model), *self.session.messages])
-        return tokens + WINDOW_RESERVE_TOKENS > spec.context_window
+        if can_answer(spec, tokens):
+            return ""
+        return (f"the prompt (~{tokens:,} tokens) does not fit {model}'s {spec.context_window:,}-token window "
+                "even after compaction; nothing was sent (use a model with a larger window, or start a new session)")
 
     async def compact(self) -> bool:
         """Summarise older turns with the cheap model, keeping the prefix and recent turns; False if too short."""
@@ -171,7 +215,9 @@ class Agent:
             return False
         route = self.router.summary_model()
         session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
-        result = await self._clients(route.model).complete(summary_request(plan.older), [], None)
+        spec = session.config.models.get(route.model)
+        limit = spec.context_window // 2 * SUMMARY_CHARS_PER_TOKEN if spec else None
+        result = await self._clients(route.model).complete(summary_request(plan.older, limit), [], None)
         self._record_usage(route.model, result.usage)
         before = len(session.messages)
         session.messages = compacted(result.message.content, plan.recent)
@@ -223,9 +269,11 @@ class Agent:
         self._record_usage(route.model, result.usage)
         return result.message.content or "(the vision model gave no answer)"
 
-    async def _query(self, model: str, turn: int) -> Any:
+    async def _query(self, model: str, turn: int) -> ModelResult:
         session = self.session
         client = self._clients(model)
+        spec = session.config.model_spec(model)
+        effort = spec.escalated_effort if self.router.escalated and spec.escalated_effort else None
         price = self._prices.price_for(model)
         messages = [self.system_for(model), *session.messages]
         input_usd = estimate_call_usd(model, messages, session.ledger, self._prices, output_tokens=0)
@@ -246,15 +294,18 @@ class Agent:
                 session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(call),
                                            session_usd=str(session.ledger.total_usd + call)))
 
-        result = await client.complete(messages, self.toolbox.schemas, on_delta)
-        if not result.message.content and not result.message.tool_calls:
+        limit = output_limit(spec, estimate_prompt_tokens(messages))
+        result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
+                                       max_output_tokens=limit)
+        if not result.message.content and not result.message.tool_calls and not result.truncated:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
             session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
             self._record_usage(model, result.usage)
-            result = await client.complete(messages, self.toolbox.schemas, on_delta)
+            result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
+                                           max_output_tokens=limit)
         return result
 
-    def _record_usage(self, model: str, usage: Any) -> None:
+    def _record_usage(self, model: str, usage: TokenUsage) -> None:
         record = price_usage(model, usage, self._prices)
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
