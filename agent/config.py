@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, Dialect, ModelConfig, ProviderConfig, WireApi
 from agent.errors import ConfigError, MissingKeyError
-from agent.prices import PriceRow, PriceTable
+from agent.spend.prices import PriceRow, PriceTable
+from tools.secret_files import SecretFiles
 
 Approval = Literal["read-only", "ask", "auto-edit", "full-auto"]
 RouteProfile = Literal["cheap", "balanced", "best"]
@@ -62,6 +63,9 @@ class Config(BaseModel):
     allow_commands: list[str] = Field(
         default_factory=list, description="Regexes of otherwise refused dangerous commands to allow."
     )
+    secret_files: list[str] = Field(
+        default_factory=list, description="Globs of further secret files, added to the built-in list."
+    )
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     prices: list[PriceRow] = Field(default_factory=list, description="Extra dated price rows.")
@@ -99,6 +103,10 @@ class Config(BaseModel):
         if not key:
             raise MissingKeyError(variable, name)
         return key
+
+    def secret_file_list(self) -> SecretFiles:
+        """The built-in secret files plus the configured ones."""
+        return SecretFiles(self.secret_files)
 
     def price_table(self) -> PriceTable:
         return PriceTable.builtin(self.prices)

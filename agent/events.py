@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from agent.ledger import ModelSpend
 from agent.messages import AssistantMessage
-from agent.usage import UsageRecord
+from agent.spend.ledger import ModelSpend
+from agent.spend.usage import UsageRecord
 
 
 class _Event(BaseModel):

@@ -15,8 +15,8 @@ from agent.events import (
     UsageEvent,
     UserMessageEvent,
 )
-from agent.ledger import Ledger
 from agent.messages import ImagePart, Message, ToolMessage, UserMessage
+from agent.spend.ledger import Ledger
 
 INTERRUPTED_RESULT = "error: the session stopped before this tool call ran; nothing was done"
 

@@ -14,12 +14,12 @@ from agent.checkpoint import undo
 from agent.config import Config
 from agent.errors import ConfigError
 from agent.events import Event, Notice
-from agent.ledger import ModelSpend
 from agent.messages import ImagePart
 from agent.outcome import Outcome
 from agent.router import PROFILES
 from agent.runtime import build_agent
 from agent.session import EventSink, Session
+from agent.spend.ledger import ModelSpend
 from agent.transcript import read_transcript
 
 

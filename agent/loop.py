@@ -15,7 +15,6 @@ from typing import Any
 
 import prompts
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
-from agent.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
@@ -37,13 +36,22 @@ from agent.events import (
     UsageEstimate,
     UsageEvent,
 )
-from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
+from agent.messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
 from agent.outcome import Outcome
 from agent.providers.base import ModelClient, ModelResult
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import Route, Router
 from agent.session import Session
-from agent.usage import TokenUsage, price_usage
+from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.spend.usage import TokenUsage, price_usage
 from agent.window import can_answer, fits, output_limit
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
@@ -220,9 +228,10 @@ class Agent:
         result = await self._clients(route.model).complete(summary_request(plan.older, limit), [], None)
         self._record_usage(route.model, result.usage)
         before = len(session.messages)
-        session.messages = compacted(result.message.content, plan.recent)
+        summary = session.redact(result.message.content)
+        session.messages = compacted(summary, plan.recent)
         session.emit(Compacted(model=route.model, messages_before=before, messages_after=len(session.messages),
-                               kept=len(plan.recent), summary=result.message.content))
+                               kept=len(plan.recent), summary=summary))
         return True
 
     async def _context_ready(self, model: str) -> None:
@@ -238,7 +247,8 @@ class Agent:
     def system_for(self, model: str) -> SystemMessage:
         """The fixed first message for `model`: instructions, then the repository (pack or map)."""
         if model not in self._systems:
-            text = self._system_prompt + (self.context.text_for(model) if self.context else "")
+            # Instructions and AGENTS.md redacted here; the repository context was redacted as it was rendered.
+            text = self.session.redact(self._system_prompt) + (self.context.text_for(model) if self.context else "")
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]
@@ -258,8 +268,8 @@ class Agent:
         """The vision sidecar: an image-capable model answers about the image; the answer is text."""
         route = self.router.vision()
         self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
-        messages = [SystemMessage(content=VISION_SYSTEM),
-                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
+        messages: list[Message] = [SystemMessage(content=VISION_SYSTEM),
+                                   UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         try:
             result = await self._clients(route.model).complete(messages, [], None)
         except ProviderError as exc:

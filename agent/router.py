@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agent.config import Config, RouteProfile
-from agent.prices import PriceTable
+from agent.spend.prices import PriceTable
 from agent.window import fits
 
 # Below this share of the budget left, a cheaper model takes over (if switching pays for itself).

@@ -9,9 +9,9 @@ from agent.checkpoint import Checkpoint
 from agent.config import Config
 from agent.events import Event, Notice, SessionStarted, ToolFinished, UserMessageEvent
 from agent.history import INTERRUPTED_RESULT, rebuild
-from agent.ledger import Ledger
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
-from agent.redact import Redactor
+from agent.redact import Redactor, redact_event
+from agent.spend.ledger import Ledger
 from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
 from tools.base import ToolContext
 
@@ -31,12 +31,14 @@ class Session:
         self.turns = 0
         self.files_changed: dict[str, str] = {}
         self._sinks: list[EventSink] = [sink] if sink else []
-        self.redact = redactor or Redactor.from_environ()
+        # Collected once, at the start of the run, before anything is written or sent.
+        self.redact = redactor or Redactor.for_run(self.workspace, config.secret_file_list(),
+                                                   key_variables=[p.api_key_env for p in config.providers.values()])
         self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl", self.redact)
         self.checkpoint = Checkpoint(self.workspace, self.id,
                                      lambda text: self.emit(Notice(level="warning", message=text)))
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
-                                        before_change=self.checkpoint.ensure)
+                                        secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure)
 
     @classmethod
     def resume(cls, workspace: Path, config: Config, transcript: Path, *,
@@ -50,6 +52,8 @@ class Session:
         return session
 
     def emit(self, event: Event) -> None:
+        """The one way out for events: redacted here, then stored and shown (terminal, JSON, TUI)."""
+        event = redact_event(event, self.redact)
         self.transcript.write(event)
         for sink in self._sinks:
             sink(event)
@@ -59,6 +63,7 @@ class Session:
                                  resumed=resumed))
 
     def add_user(self, content: str, images: tuple[ImagePart, ...] = ()) -> None:
+        content = self.redact(content)
         self.messages.append(UserMessage(content=content, images=images))
         # The transcript keeps what each image showed, not its bytes.
         self.emit(UserMessageEvent(content=content, images=[img.description for img in images]))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agent.ledger import Ledger
 from agent.outcome import EXIT_CODES, Outcome
+from agent.spend.ledger import Ledger
 
 
 class ModelSummary(BaseModel):

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from agent.cli.demo import copy_repo
@@ -15,9 +16,19 @@ FAST_RETRIES = "[retry]\nbackoff_base_s = 0.05\nbackoff_cap_s = 0.2\nmax_retries
 
 
 def agent_bin() -> str:
-    path = shutil.which("agent")
+    """The `agent` installed beside the running python, so `.venv/bin/python -m pytest` works unactivated."""
+    beside = Path(sys.executable).parent / "agent"
+    path = str(beside) if beside.is_file() else shutil.which("agent")
     assert path, "the `agent` command is not installed (pip install -e '.[dev]')"
     return path
+
+
+def base_env() -> dict[str, str]:
+    """The environment for a child `agent`: the test interpreter's bin directory first on PATH, so the
+    commands it runs (`python -m pytest` in a sample repository, `rg`) come from the same environment."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
 
 
 def sample(name: str, tmp_path: Path) -> Path:
@@ -30,7 +41,7 @@ def sample(name: str, tmp_path: Path) -> Path:
 
 def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
               key: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
+    env = {k: v for k, v in base_env().items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
     env.update(GIT_ENV)
     if base_url:
         env.update(DEEPSEEK_BASE_URL=base_url, OPENAI_BASE_URL=base_url)

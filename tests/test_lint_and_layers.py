@@ -23,6 +23,12 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_types_are_clean() -> None:
+    """mypy over the product packages, as configured in pyproject.toml (cache in the tree: reruns take a second)."""
+    result = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_tools_know_nothing_of_agent_or_tui() -> None:
     offenders = {f: m & {"agent", "tui"} for f, m in imports_in("tools").items() if m & {"agent", "tui"}}
     assert offenders == {}

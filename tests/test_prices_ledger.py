@@ -3,10 +3,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from agent.config import load_config
-from agent.ledger import Ledger
-from agent.prices import PriceRow, PriceTable
 from agent.providers.usage_parse import parse_usage
-from agent.usage import TokenUsage, price_usage
+from agent.spend.ledger import Ledger
+from agent.spend.prices import PriceRow, PriceTable
+from agent.spend.usage import TokenUsage, price_usage
 
 DAY = dt.date(2026, 11, 1)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from agent.messages import ImagePart, SystemMessage, ToolMessage, UserMessage
-from agent.prices import PriceTable
 from agent.providers.base import ModelClient
 from agent.providers.errors import BadRequest, RateLimited
 from agent.providers.factory import make_provider
-from agent.usage import price_usage
+from agent.spend.prices import PriceTable
+from agent.spend.usage import price_usage
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.conftest import KEYS, make_config
 from tools.registry import ToolBox, default_tools

@@ -14,6 +14,7 @@ from tests.conftest import git, make_config
 from tests.helpers import make_agent
 
 EDITS = [Turn(reasoning="plan", tool_calls=[
+    ScriptedCall(name="read_file", arguments={"path": "README.md"}),
     ScriptedCall(name="edit_file", arguments={"path": "README.md", "old_string": "hello", "new_string": "changed"}),
     ScriptedCall(name="write_file", arguments={"path": "new/file.py", "content": "x = 1\n"}),
     ScriptedCall(name="shell", arguments={"command": "rm untracked.txt"})]), Turn(content="done")]
@@ -47,7 +48,7 @@ async def test_undo_outside_git_uses_file_copies(tmp_path: Path, fake_api) -> No
     work = tmp_path / "plain"
     work.mkdir()
     (work / "README.md").write_text("hello\n")
-    server = fake_api([EDITS[0].model_copy(update={"tool_calls": EDITS[0].tool_calls[:2]}), EDITS[1]])
+    server = fake_api([EDITS[0].model_copy(update={"tool_calls": EDITS[0].tool_calls[:3]}), EDITS[1]])
     agent, pool, _ = make_agent(work, server.base_url)
     await agent.run("change")
     await pool.aclose()

@@ -3,7 +3,6 @@ the file changes on disk, the spend total moves, and `agent resume` brings the s
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -12,13 +11,15 @@ import pexpect
 
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.conftest import GIT_ENV, TEST_KEY
-from tests.e2e import agent_bin, sample
+from tests.e2e import agent_bin, base_env, sample
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
+READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
+
 
 def spawn(args: list[str], cwd: Path, base_url: str) -> pexpect.spawn:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = {k: v for k, v in base_env().items() if k != "CI"}
     env.update(GIT_ENV, DEEPSEEK_API_KEY=TEST_KEY, OPENAI_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=base_url,
                OPENAI_BASE_URL=base_url, TERM="xterm-256color", COLUMNS="110", LINES="32")
     return pexpect.spawn(agent_bin(), args, cwd=str(cwd), env=env, dimensions=(32, 110), encoding="utf-8",
@@ -52,7 +53,7 @@ def test_tui_in_a_real_terminal(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
     (workspace / ".duet/config.toml").write_text('approval = "ask"\nmodel = "deepseek-v4-pro"\n')
     usage = ScriptedUsage(prompt_tokens=20_000, cache_hit_tokens=0, completion_tokens=1_000)
-    server = fake_api([Turn(tool_calls=[ScriptedCall(name="edit_file", arguments={
+    server = fake_api([Turn(tool_calls=[READ_CALC, ScriptedCall(name="edit_file", arguments={
         "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})], usage=usage),
         Turn(content="Fixed add().", usage=usage), Turn(content="Still here after resume.")])
     child = spawn([], workspace, server.base_url)

@@ -9,6 +9,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tools.secret_files import SecretFiles
+
 
 class ToolArgs(BaseModel):
     """Base of every tool's argument model: unknown arguments are an error the model sees."""
@@ -48,6 +50,8 @@ class ToolContext:
     root: Path
     shell_timeout_s: float = 120.0
     allow_secret_files: bool = False
+    secret_files: SecretFiles = field(default_factory=SecretFiles)
+    """Which files no tool reads or shows (the built-in list plus the config's `secret_files`)."""
     read_stamps: dict[Path, FileStamp] = field(default_factory=dict)
     before_change: Callable[[list[Path]], None] = field(default=lambda _paths: None)
     """Called with absolute paths just before a tool changes them (checkpoints hook in here)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import Literal
 
 from tools.base import FileChange
 
@@ -16,5 +17,6 @@ def unified(path: str, before: str | None, after: str | None) -> str:
 
 
 def change(path: str, before: str | None, after: str | None) -> FileChange:
-    action = "created" if before is None else "deleted" if after is None else "modified"
+    action: Literal["created", "modified", "deleted"] = (
+        "created" if before is None else "deleted" if after is None else "modified")
     return FileChange(path=path, action=action, diff=unified(path, before, after))

@@ -162,7 +162,7 @@ class DuetApp(App[int]):
                 restored = self.duet.undo()
                 await view.add_line("restored: " + (", ".join(restored) or "nothing"), "route")
             elif name == "/image":
-                self._attach(arg)
+                self._attach_image(arg)
             elif name == "/compact":
                 self._compact()
             elif name == "/clear":
@@ -176,7 +176,7 @@ class DuetApp(App[int]):
         self._refresh_spend()
 
     @work(group="agent", exclusive=True)
-    async def _attach(self, path: str) -> None:
+    async def _attach_image(self, path: str) -> None:
         assert self.duet is not None
         try:
             name = await self.duet.attach_image(path)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from agent.config import load_config
 from agent.context.plan import ContextBuilder, ContextPlan
-from agent.prices import cost_usd
 from agent.router import Router
+from agent.spend.prices import cost_usd
 
 
 def run_context(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 from agent.config import load_config
-from agent.costreport import CostLine, build_report, usage_records
 from agent.errors import ConfigError
+from agent.spend.report import CostLine, build_report, usage_records
 
 
 def run_cost(args: argparse.Namespace) -> int:

@@ -87,7 +87,7 @@ class ContextBuilder:
     @property
     def scan(self) -> Scan:
         if self._scan is None:
-            self._scan = scan_workspace(self.root, self._index)
+            self._scan = scan_workspace(self.root, self._index, self.config.secret_file_list())
         return self._scan
 
     def plan(self, model: str, hints: Iterable[str] = ()) -> ContextPlan:
@@ -166,6 +166,7 @@ class ContextBuilder:
             ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in seen]
         map_tokens, files_tokens = map_budgets(self.config, model)
         map_text, used_defs = fit(ranked, map_tokens, count_o200k) if map_tokens else ("", 0)
+        map_text = self._redact(map_text)  # signatures hold default values: `connect(url="postgres://u:pw@h")`
         mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
         whole: list[str] = []
         counts: dict[str, int] = {}

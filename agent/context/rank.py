@@ -74,8 +74,8 @@ def build_graph(defined: Mapping[str, set[str]], mentions: Mapping[str, Mapping[
     files = sorted(set(defined) | set(mentions))
     file_id = {p: i for i, p in enumerate(files)}
     definers: dict[str, list[int]] = defaultdict(list)
-    for path, names in defined.items():
-        for n in names:
+    for path, defs in defined.items():
+        for n in defs:
             definers[n].append(file_id[path])
     names = sorted(n for n, where in definers.items() if len(where) <= MAX_DEFINERS)
     name_id = {n: i for i, n in enumerate(names)}

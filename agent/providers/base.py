@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 from agent.catalog import Effort
 from agent.messages import AssistantMessage, Message
-from agent.usage import TokenUsage
+from agent.spend.usage import TokenUsage
 
 DeltaSink = Callable[[str, str], None]
 """Called with ("text" | "reasoning", piece) while streaming, and ("reset", "") before a retry."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agent.catalog import Tokenizer
+from agent.spend.usage import TokenUsage
 from agent.tokens import count_tokens
-from agent.usage import TokenUsage
 
 
 def parse_usage(raw: dict[str, Any]) -> TokenUsage:
