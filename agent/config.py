@@ -47,6 +47,19 @@ class ContextConfig(BaseModel):
     map_files_tokens: int = Field(default=24_000, ge=0, description="Whole top-ranked files added after the map.")
 
 
+class SandboxConfig(BaseModel):
+    """How commands run for the model are confined (see README, Safety)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["on", "off"] = Field(default="on", description="`off` runs commands unconfined.")
+    network: bool = Field(default=False, description="Let sandboxed commands connect and bind TCP ports.")
+    env_allow: list[str] = Field(default_factory=list,
+                                 description="Secret-named environment variables passed to commands anyway.")
+    mechanism: Literal["auto", "landlock", "bwrap"] = Field(default="auto",
+                                                            description="Force one sandbox mechanism.")
+
+
 class Config(BaseModel):
     """The effective configuration of a run."""
 
@@ -71,6 +84,7 @@ class Config(BaseModel):
     prices: list[PriceRow] = Field(default_factory=list, description="Extra dated price rows.")
     retry: RetryConfig = Field(default_factory=RetryConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     def model_spec(self, name: str) -> ModelConfig:
         if name not in self.models:

@@ -355,7 +355,9 @@ class Agent:
                 self._decided(call, False, f"refused: this command {reason}")
                 return (f"refused: this command {reason}. It is on Duet's list of dangerous commands; "
                         "the user can allow it in config (allow_commands). Find another way.")
-        verdict = needs_approval(config.approval, tool.name, tool.mutates)
+        launcher = self.session.tool_context.launcher
+        verdict = needs_approval(config.approval, tool.name, tool.mutates,
+                                 confined=launcher is not None and launcher.confines)
         if verdict is None:
             self._decided(call, False, "read-only mode")
             return f"denied: the session is read-only; {tool.name} would change the workspace"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from agent.events import Event, Notice, SessionStarted, ToolFinished, UserMessag
 from agent.history import INTERRUPTED_RESULT, rebuild
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor, redact_event
+from agent.sandbox.launcher import SandboxLauncher
+from agent.sandbox.policy import SandboxPolicy
 from agent.spend.ledger import Ledger
 from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
 from tools.base import ToolContext
@@ -37,8 +40,10 @@ class Session:
         self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl", self.redact)
         self.checkpoint = Checkpoint(self.workspace, self.id,
                                      lambda text: self.emit(Notice(level="warning", message=text)))
+        self.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
-                                        secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure)
+                                        secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure,
+                                        launcher=self.launcher)
 
     @classmethod
     def resume(cls, workspace: Path, config: Config, transcript: Path, *,
@@ -61,6 +66,9 @@ class Session:
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
         self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
                                  resumed=resumed))
+        info = self.launcher.info()
+        if not info.active:  # said once, at the start, and kept in the transcript
+            self.emit(Notice(level="warning", message=info.summary()))
 
     def add_user(self, content: str, images: tuple[ImagePart, ...] = ()) -> None:
         content = self.redact(content)
@@ -83,4 +91,6 @@ class Session:
                 self.emit(ToolFinished(call_id=call.id, name=call.name, ok=False, output=INTERRUPTED_RESULT))
 
     def close(self) -> None:
+        self.launcher.finish_all()
+        self.launcher.close()
         self.transcript.close()

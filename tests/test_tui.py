@@ -87,10 +87,11 @@ async def test_tool_blocks_expand_to_output_and_diff(repo: Path, fake_api) -> No
 
 
 async def test_approval_modal_once_always_and_deny_with_note(repo: Path, fake_api) -> None:
-    shell = ScriptedCall(name="shell", arguments={"command": "touch a.txt"})
+    shell = ScriptedCall(name="shell", arguments={"command": "touch sub/a.txt"})
     server = fake_api([Turn(tool_calls=[READ, EDIT]), Turn(tool_calls=[shell]), Turn(tool_calls=[shell]),
                        Turn(tool_calls=[ScriptedCall(name="write_file", arguments={"path": "n.txt", "content": "x"})]),
                        Turn(content="finished")])
+    (repo / "sub").mkdir()  # commands cannot create entries of the workspace root (Landlock keeps .git/ safe)
     app = make_app(repo, server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "work")
@@ -105,7 +106,7 @@ async def test_approval_modal_once_always_and_deny_with_note(repo: Path, fake_ap
         await type_text(pilot, "not now")
         await pilot.press("enter")
         await wait_idle(app, pilot)
-        assert (repo / "README.md").read_text() == "bye\n" and (repo / "a.txt").exists()
+        assert (repo / "README.md").read_text() == "bye\n" and (repo / "sub/a.txt").exists()
         assert not (repo / "n.txt").exists()
         last_tool = [m for m in server.requests[-1]["messages"] if m["role"] == "tool"][-1]
         assert last_tool["content"] == "denied by the user: not now"

@@ -65,7 +65,7 @@ class ApplyPatchTool(Tool):
         return _Planned(path.read_bytes(), doc.text, doc, doc.text)
 
     def _plan(self, op: FileOp, ctx: ToolContext, plan: dict[Path, _Planned]) -> None:
-        path = resolve(ctx, op.path)
+        path = resolve(ctx, op.path, write=True)
         state = self._state(ctx, path, op.path, plan)
         if op.kind == "add":  # Codex's Add File overwrites an existing file
             text = "\n".join(op.content) + "\n" if op.content else ""
@@ -84,7 +84,7 @@ class ApplyPatchTool(Tool):
         if not op.move_to:
             plan[path] = _Planned(state.before, state.before_text, state.doc, new_text)
             return
-        dest = resolve(ctx, op.move_to)
+        dest = resolve(ctx, op.move_to, write=True)
         target = self._state(ctx, dest, op.move_to, plan)  # Codex's Move to overwrites an existing file
         plan[path] = _Planned(state.before, state.before_text, state.doc, None)
         plan[dest] = _Planned(target.before, target.before_text, state.doc, new_text)

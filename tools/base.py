@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from tools.secret_files import SecretFiles
+
+if TYPE_CHECKING:
+    from tools.spawn import Launcher
 
 
 class ToolArgs(BaseModel):
@@ -57,6 +60,8 @@ class ToolContext:
     """Called with absolute paths just before a tool changes them (checkpoints hook in here)."""
     vision: Callable[[str, str], Awaitable[str]] | None = None
     """Asks an image-capable model a question about an image (a data: URL); returns its answer."""
+    launcher: Launcher | None = None
+    """Starts the processes tools run for the model (the sandbox); None: unconfined (tools.spawn.PlainLauncher)."""
 
 
 class Tool:

@@ -34,7 +34,7 @@ class EditFileTool(Tool):
         return render("tool_edit_file")
 
     async def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
-        path = resolve(ctx, args.path)
+        path = resolve(ctx, args.path, write=True)
         if path.is_dir():
             raise ToolError(f"{args.path} is a directory")
         old, new = args.old_string.replace("\r\n", "\n"), args.new_string.replace("\r\n", "\n")

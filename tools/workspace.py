@@ -7,6 +7,7 @@ from pathlib import Path
 from tools import textfile
 from tools.atomic import atomic_write_bytes
 from tools.base import FileStamp, ToolContext, ToolError
+from tools.protected import refuse_protected
 from tools.secret_files import SECRET_ENV_NAME, SecretFiles
 from tools.textfile import NotTextError, TextDoc, looks_binary
 
@@ -18,8 +19,11 @@ def is_secret_path(path: Path, secret_files: SecretFiles | None = None) -> bool:
     return (secret_files or SecretFiles()).match(path)
 
 
-def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:
-    """The absolute path for a workspace-relative `path`, refusing anything that leads outside."""
+def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False, write: bool = False) -> Path:
+    """The absolute path for a workspace-relative `path`, refusing anything that leads outside.
+
+    `write`: the path is about to be written, moved or deleted, so protected directories are refused too.
+    """
     if not path or "\x00" in path:
         raise ToolError("path is empty or invalid")
     root = ctx.root.resolve()
@@ -31,6 +35,8 @@ def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:
     target = (root / raw).resolve()  # follows symlinks, so a link pointing outside is caught here
     if target != root and root not in target.parents:
         raise ToolError(f"{path}: resolves outside the workspace (through a symlink)")
+    if write:
+        refuse_protected(root, target, path)
     if must_exist and not target.exists():
         raise ToolError(f"{path}: no such file")
     # The name asked for and the file it leads to: a link named notes.txt may point at .env.

@@ -27,7 +27,7 @@ class WriteFileTool(Tool):
         return render("tool_write_file")
 
     async def run(self, args: WriteFileArgs, ctx: ToolContext) -> ToolResult:
-        path = resolve(ctx, args.path)
+        path = resolve(ctx, args.path, write=True)
         if path.is_dir():
             raise ToolError(f"{args.path} is a directory")
         check_not_stale(ctx, path, args.path, require_read=True)

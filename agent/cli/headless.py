@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +16,7 @@ from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
 from agent.events import RunFinished
 from agent.messages import AssistantMessage
-from agent.outcome import EXIT_CODES, Outcome
+from agent.outcome import Outcome
 from agent.runtime import build_agent, check_keys
 from agent.session import Session
 from agent.summary import RunSummary, TestsSummary, summarize
@@ -56,6 +57,7 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
         session.close()
         raise
     session.start(args.command, task, resumed=args.command == "resume")
+    stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""
     try:
@@ -80,7 +82,10 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
         outcome, message = Outcome.TIME_LIMIT, f"time limit of {config.timeout_s:g} s reached"
     except asyncio.CancelledError:
         outcome, message = Outcome.INTERRUPTED, "interrupted"
+        if stopped_by:
+            message = f"stopped by {signal.Signals(stopped_by[0]).name}"
     finally:
+        session.launcher.finish_all()  # no command outlives the run
         await pool.aclose()
     if args.commit and outcome is Outcome.DONE:
         from agent.commit import commit_work
@@ -93,6 +98,8 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
             outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
     summary = summarize(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
                         _tests(before), _tests(after))
+    if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
+        summary = summary.model_copy(update={"exit_code": 128 + stopped_by[0]})
     _finish(session, renderer, summary)
     return summary.exit_code
 
@@ -113,8 +120,25 @@ def _open_session(args: argparse.Namespace, workspace: Path, config: Config, ren
     return Session(workspace, config, sink=renderer), task
 
 
+def _stop_on_signals() -> list[int]:
+    """SIGTERM and SIGHUP cancel the run like Ctrl+C; the list returned receives the signal's number."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:
+            received.append(signum)
+            task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            pass
+    return received
+
+
 def _finish(session: Session, renderer: Any, summary: RunSummary) -> None:
-    session.emit(RunFinished(outcome=summary.outcome.value, exit_code=EXIT_CODES[summary.outcome],
-                             message=summary.message))
+    session.emit(RunFinished(outcome=summary.outcome.value, exit_code=summary.exit_code, message=summary.message))
     session.close()
     renderer.finish(summary)
