@@ -7,6 +7,7 @@ approvals through an awaitable.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import Route, Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.spend.prices import utc_now
 from agent.spend.usage import TokenUsage, price_usage
 from agent.window import can_answer, fits, output_limit
 from tools.base import Tool, ToolError, ToolResult
@@ -95,6 +97,7 @@ class Agent:
         self._systems: dict[str, SystemMessage] = {}
         self.context = context
         self._prices = session.config.price_table()
+        self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
         self.run_turns = 0
         self.last_error = ""
         self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
@@ -130,7 +133,7 @@ class Agent:
         if self.limits.max_cost is not None:
             spent = session.ledger.total_usd
             estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
-                                         session.ledger, self._prices)
+                                         session.ledger, self._prices, at=self.clock())
             if spent + estimate > self.limits.max_cost:
                 return StepOutcome(Outcome.BUDGET, f"budget ${self.limits.max_cost} reached: spent ${spent:.4f}, "
                                                    f"next call estimated at ${estimate:.4f}")
@@ -140,7 +143,7 @@ class Agent:
         while True:
             session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason))
             try:
-                result = await self._query(route.model, turn)
+                result, started = await self._query(route.model, turn)
                 break
             except ProviderError as exc:
                 session.emit(TurnFailed(turn=turn, error=str(exc)))
@@ -156,12 +159,12 @@ class Agent:
                 session.emit(StepRouted(kind="fallback", model=route.model,
                                         reason=f"{failed} stayed unavailable after retries ({exc})"))
         if result.truncated:
-            return self._truncated(turn, route.model, result)
+            return self._truncated(turn, route.model, result, started)
         self._continuations = 0
         message: AssistantMessage = result.message
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
-        self._record_usage(route.model, result.usage)
+        self._record_usage(route.model, result.usage, started)
         if result.recovered_text_calls:
             session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
         for call in message.tool_calls:
@@ -171,13 +174,13 @@ class Agent:
             return StepOutcome(Outcome.DONE, message.content)
         return StepOutcome(None)
 
-    def _truncated(self, turn: int, model: str, result: ModelResult) -> StepOutcome:
+    def _truncated(self, turn: int, model: str, result: ModelResult, started: dt.datetime) -> StepOutcome:
         """A cut answer is never "done": ask once to continue a cut text answer, otherwise stop clearly.
 
         Tool calls of a cut answer are dropped (their arguments may be incomplete), so the history stays valid.
         """
         session = self.session
-        self._record_usage(model, result.usage)
+        self._record_usage(model, result.usage, started)
         message = result.message.model_copy(update={"tool_calls": ()})
         mid_answer = bool(message.content) and not result.message.tool_calls
         will_continue = mid_answer and self._continuations < MAX_CONTINUATIONS
@@ -225,8 +228,9 @@ class Agent:
         session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
         spec = session.config.models.get(route.model)
         limit = spec.context_window // 2 * SUMMARY_CHARS_PER_TOKEN if spec else None
+        started = self.clock()
         result = await self._clients(route.model).complete(summary_request(plan.older, limit), [], None)
-        self._record_usage(route.model, result.usage)
+        self._record_usage(route.model, result.usage, started)
         before = len(session.messages)
         summary = session.redact(result.message.content)
         session.messages = compacted(summary, plan.recent)
@@ -270,24 +274,28 @@ class Agent:
         self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
         messages: list[Message] = [SystemMessage(content=VISION_SYSTEM),
                                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
+        started = self.clock()
         try:
             result = await self._clients(route.model).complete(messages, [], None)
         except ProviderError as exc:
             return f"error: the image could not be examined ({route.model}: {exc})"
         except DuetError as exc:  # no key for any image-capable model
             return f"error: no image-capable model is available: {exc}"
-        self._record_usage(route.model, result.usage)
+        self._record_usage(route.model, result.usage, started)
         return result.message.content or "(the vision model gave no answer)"
 
-    async def _query(self, model: str, turn: int) -> ModelResult:
+    async def _query(self, model: str, turn: int) -> tuple[ModelResult, dt.datetime]:
+        """One model call (asked again once if the reply is empty); the result and when the call started."""
         session = self.session
         client = self._clients(model)
         spec = session.config.model_spec(model)
         effort = spec.escalated_effort if self.router.escalated and spec.escalated_effort else None
-        price = self._prices.price_for(model)
+        started = self.clock()
+        pricing = self._prices.pricing_at(model, started)
         messages = [self.system_for(model), *session.messages]
-        input_usd = estimate_call_usd(model, messages, session.ledger, self._prices, output_tokens=0)
+        input_usd = estimate_call_usd(model, messages, session.ledger, self._prices, output_tokens=0, at=started)
         streamed = [0, 0.0]  # characters so far, time of the last estimate
+        shown = [Decimal(0)]  # the call's estimate only ever goes up, even when a cut stream starts over
 
         def on_delta(kind: str, text: str) -> None:
             if kind == "reset":
@@ -297,12 +305,13 @@ class Agent:
             session.emit(MessageDelta(turn=turn, kind=kind, text=text))  # type: ignore[arg-type]
             streamed[0] += len(text)
             now = time.monotonic()
-            if price is not None and now - streamed[1] >= ESTIMATE_EVERY_S:
+            if pricing is not None and now - streamed[1] >= ESTIMATE_EVERY_S:
                 streamed[1] = now
                 out = int(streamed[0]) // CHARS_PER_OUTPUT_TOKEN
-                call = input_usd + price.output * out / 1_000_000
-                session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(call),
-                                           session_usd=str(session.ledger.total_usd + call)))
+                call = input_usd + pricing.output * pricing.multiplier * out / 1_000_000
+                shown[0] = max(shown[0], call)
+                session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(shown[0]),
+                                           session_usd=str(session.ledger.total_usd + shown[0])))
 
         limit = output_limit(spec, estimate_prompt_tokens(messages))
         result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
@@ -310,13 +319,15 @@ class Agent:
         if not result.message.content and not result.message.tool_calls and not result.truncated:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
             session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
-            self._record_usage(model, result.usage)
+            self._record_usage(model, result.usage, started)
+            started = self.clock()
+            shown[0] = Decimal(0)
             result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
                                            max_output_tokens=limit)
-        return result
+        return result, started
 
-    def _record_usage(self, model: str, usage: TokenUsage) -> None:
-        record = price_usage(model, usage, self._prices)
+    def _record_usage(self, model: str, usage: TokenUsage, started: dt.datetime) -> None:
+        record = price_usage(model, usage, self._prices, started)
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
 
