@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import prompts
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
@@ -55,6 +54,7 @@ from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.spend.prices import utc_now
 from agent.spend.usage import TokenUsage, price_usage
 from agent.window import can_answer, fits, output_limit
+from prompts import render
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
 from tools.registry import ToolBox
@@ -64,8 +64,6 @@ ESTIMATE_EVERY_S = 0.25
 CHARS_PER_OUTPUT_TOKEN = 4
 SUMMARY_CHARS_PER_TOKEN = 3  # the older turns given to the summariser fill at most half its window
 MAX_CONTINUATIONS = 1  # a cut answer is continued once; cut again, the run stops with a clear outcome
-VISION_SYSTEM = ("You look at images for a coding agent that cannot see them. Answer the question precisely and "
-                 "completely in text: quote visible text exactly, describe layout, colours and errors that matter.")
 
 
 @dataclass
@@ -194,7 +192,7 @@ class Agent:
         session.emit(TurnCompleted(turn=turn))
         if will_continue:
             self._continuations += 1
-            session.add_user(prompts.load("continue_truncated").strip())
+            session.add_user(render("continue_truncated").strip())
             return StepOutcome(None)
         what = "while it was still answering" if mid_answer else (
             "in the middle of a tool call" if result.message.tool_calls else "before it wrote an answer")
@@ -272,7 +270,7 @@ class Agent:
         """The vision sidecar: an image-capable model answers about the image; the answer is text."""
         route = self.router.vision()
         self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
-        messages: list[Message] = [SystemMessage(content=VISION_SYSTEM),
+        messages: list[Message] = [SystemMessage(content=render("vision_system")),
                                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         started = self.clock()
         try:
