@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.spend.prices import utc_now
 from agent.spend.usage import TokenUsage, price_usage
+from agent.tokens import count_tokens
 from agent.window import can_answer, fits, output_limit
 from prompts import render
 from tools.base import Tool, ToolError, ToolResult
@@ -93,6 +95,8 @@ class Agent:
         self.limits = limits
         self._system_prompt = system_prompt
         self._systems: dict[str, SystemMessage] = {}
+        self._tool_tokens: dict[str, int] = {}  # the tool schemas' tokens, per tokenizer
+        self._without_context: set[str] = set()  # models whose window cannot hold the repository as well
         self.context = context
         self._prices = session.config.price_table()
         self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
@@ -203,14 +207,32 @@ class Agent:
         spec = self.session.config.models.get(model)
         if spec is None:
             return False
-        return not fits(spec, estimate_prompt_tokens([self.system_for(model), *self.session.messages]))
+        return not fits(spec, self._estimate(model, [self.system_for(model), *self.session.messages]))
+
+    def _estimate(self, model: str, messages: list[Message]) -> int:
+        """The prompt's tokens for `model`: the tool schemas counted with its tokenizer (once), the rest estimated
+        high. A small window needs the real figure: the schemas alone are a large share of 4K tokens."""
+        spec = self.session.config.models.get(model)
+        if spec is None:
+            return estimate_prompt_tokens(messages)
+        if spec.tokenizer not in self._tool_tokens:
+            schemas = json.dumps(self.toolbox.schemas, ensure_ascii=False)
+            self._tool_tokens[spec.tokenizer] = count_tokens(schemas, spec.tokenizer)
+        return estimate_prompt_tokens(messages, self._tool_tokens[spec.tokenizer])
 
     def _preflight(self, model: str) -> str:
         """Why the next prompt cannot be sent to `model` at all (empty if it can)."""
         spec = self.session.config.models.get(model)
         if spec is None:
             return ""
-        tokens = estimate_prompt_tokens([self.system_for(model), *self.session.messages])
+        tokens = self._estimate(model, [self.system_for(model), *self.session.messages])
+        if not can_answer(spec, tokens) and self.context and model not in self._without_context:
+            # A small window: the task itself matters more than the repository map.
+            self._without_context.add(model)
+            self._systems.pop(model, None)
+            self.session.emit(Notice(level="warning", message=f"the repository context does not fit {model}'s "
+                                     f"{spec.context_window:,}-token window; sending the conversation without it"))
+            tokens = self._estimate(model, [self.system_for(model), *self.session.messages])
         if can_answer(spec, tokens):
             return ""
         return (f"the prompt (~{tokens:,} tokens) does not fit {model}'s {spec.context_window:,}-token window "
@@ -250,7 +272,8 @@ class Agent:
         """The fixed first message for `model`: instructions, then the repository (pack or map)."""
         if model not in self._systems:
             # Instructions and AGENTS.md redacted here; the repository context was redacted as it was rendered.
-            text = self.session.redact(self._system_prompt) + (self.context.text_for(model) if self.context else "")
+            repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
+            text = self.session.redact(self._system_prompt) + repository
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]
@@ -311,7 +334,7 @@ class Agent:
                 session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(shown[0]),
                                            session_usd=str(session.ledger.total_usd + shown[0])))
 
-        limit = output_limit(spec, estimate_prompt_tokens(messages))
+        limit = output_limit(spec, self._estimate(model, messages))
         result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
                                        max_output_tokens=limit)
         if not result.message.content and not result.message.tool_calls and not result.truncated:

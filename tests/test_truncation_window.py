@@ -81,9 +81,23 @@ async def test_a_4k_window_model_gets_a_prompt_that_fits(repo: Path, fake_api) -
     await pool.aclose()
     # The server refuses (400) any request whose prompt and max_tokens exceed the window.
     assert server.violations == [] and len(server.requests) == 2
-    assert "<repo_map" in server.requests[0]["messages"][0]["content"]  # a map, scaled to the window
+    for request in server.requests:
+        assert 0 < request["max_tokens"] < 4096
+    # Tools and instructions leave no room for a map in 4K: it is left out, and the user is told.
+    assert "<repo_map" not in server.requests[0]["messages"][0]["content"]
+    assert any("does not fit tiny-local's 4,096-token window" in e.message for e in of_type(events, "notice"))
+
+
+async def test_an_8k_window_model_gets_a_map_scaled_to_its_window(repo: Path, fake_api) -> None:
+    many_files(repo)
+    server = fake_api([Turn(content="done")], models={"tiny-local": FakeModel("compatible", context_window=8192)})
+    agent, pool, events = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url, 8192))
+    assert await agent.run("what does mod_001 do?") is Outcome.DONE, agent.last_error
+    await pool.aclose()
+    assert server.violations == []
+    assert "<repo_map" in server.requests[0]["messages"][0]["content"]
     built = of_type(events, "context.built")[0]
-    assert built.kind == "map" and built.tokens <= 4096 // 8
+    assert built.kind == "map" and 0 < built.tokens <= 8192 // 8
 
 
 async def test_a_window_too_small_for_the_prompt_is_refused_before_sending(repo: Path, fake_api) -> None:
