@@ -107,3 +107,41 @@ async def test_root_commands_run_without_capabilities(box: Path, monkeypatch: py
     code, output = await sh(session, f"xxd -p /proc/{os.getpid()}/environ || od -c /proc/{os.getpid()}/environ")
     session.close()
     assert "environ-canary" not in output and "656e7669726f6e2d63616e617279" not in output
+
+
+TERMINAL = """
+import os, sys, fcntl, termios
+for path in (sys.argv[1], '/dev/console', '/dev/tty', '/dev/tty0', '/dev/ptmx'):
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK))
+        print(path, 'ALLOWED')
+    except OSError as exc:
+        print(path, 'refused', exc.errno)
+with open('/dev/urandom', 'rb') as f, open('/dev/null', 'w') as null:
+    print('urandom', len(f.read(8)), 'null ok' if null.write('x') == 1 else '')
+fd = os.open('/dev/null', os.O_RDONLY)
+try:
+    fcntl.ioctl(fd, termios.TCGETS, bytes(64))
+except OSError as exc:
+    print('ioctl errno', exc.errno)
+"""
+
+
+async def test_terminals_are_out_of_reach_and_devices_need_no_ioctls(box: Path) -> None:
+    import pty
+
+    (box / "terminal.py").write_text(TERMINAL)
+    master, slave = pty.openpty()
+    name = os.ttyname(slave)
+    try:
+        session = session_for(box, approval="full-auto")
+        _, output = await sh(session, f"python3 terminal.py {name}")
+        session.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert f"{name} refused" in output, output
+    assert "ALLOWED" not in output, output
+    assert "urandom 8 null ok" in output, output
+    if abi_version() >= 5:  # device ioctls handled: refused (EACCES) rather than "not a tty" (ENOTTY)
+        assert "ioctl errno 13" in output, output
