@@ -69,7 +69,11 @@ def writable_roots(policy: SandboxPolicy, private_tmp: Path) -> list[Path]:
 
 def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = ()) -> Rules:
     """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off)."""
+    # The directories on the way to a hidden path get no right at all: Landlock rights reach everything beneath
+    # a rule, so READ_DIR on / or HOME would let `ls ~/.ssh` list the keys' names. `ls /` and `ls ~` are refused.
     hidden = [p for p in policy.hidden() if os.path.lexists(p)]
+    if private_tmp.parent.name == "runs":
+        hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
     readable = carve(Path("/"), [*hidden, Path("/dev")])
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
     excluded = list(policy.protected())
@@ -81,4 +85,4 @@ def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int
         write += carve(root, excluded).grant
     shm = [Path("/dev/shm")] if Path("/dev/shm").is_dir() else []
     return Rules(read=(*readable.grant, *devices, *shm), write=tuple(write), file_write=tuple(devices),
-                 network=policy.network, connect_ports=connect_ports, listable=(Path("/dev"), *readable.through))
+                 network=policy.network, connect_ports=connect_ports, listable=(Path("/dev"),))
