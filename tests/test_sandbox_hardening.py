@@ -155,7 +155,7 @@ async def test_private_temp_is_private_and_outside_the_system_temp(box: Path, is
     assert mine.parent == theirs.parent == isolated_home / ".cache/duet/runs"
     assert (mine.stat().st_mode & 0o777, mine.parent.stat().st_mode & 0o777) == (0o700, 0o700)
     (theirs / "shot.png").write_text("THEIR-SHOT")
-    code, output = await sh(first, f"echo mine > $TMPDIR/f && cat $TMPDIR/f && echo x > {theirs}/shot.png; "
+    _, output = await sh(first, f"echo mine > $TMPDIR/f && cat $TMPDIR/f && echo x > {theirs}/shot.png; "
                                    f"cat {theirs}/shot.png; ls {theirs.parent}")
     assert "mine" in output and (theirs / "shot.png").read_text() == "THEIR-SHOT"
     assert "THEIR-SHOT" not in output and "cannot open directory" in output, output

@@ -63,7 +63,7 @@ class SandboxLauncher:
 
     def info(self) -> SandboxInfo:
         """What this launcher enforces, for prompts, doctor and the start-of-run line."""
-        writable = [f"the private temp dir ($TMPDIR={self.private_tmp})"]
+        writable = ["the private temp dir ($TMPDIR)"]  # its path is long and machine-specific; $TMPDIR says it
         if self.policy.workspace_writable:
             writable = [f"the workspace {self.policy.workspace}", *writable, f"the system temp dir {system_temp()}"]
         return SandboxInfo(mechanism=self.mechanism, detail=self.detail, writable=tuple(writable) if self.confines
