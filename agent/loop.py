@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -35,12 +35,13 @@ from agent.events import (
     UsageEstimate,
     UsageEvent,
 )
-from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
+from agent.messages import AssistantMessage, ImagePart, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agent.outcome import Outcome
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import WINDOW_RESERVE_TOKENS, Route, Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.spend.estimate import CANCELLED, estimate_usage
 from agent.spend.prices import utc_now
 from agent.spend.usage import price_usage
 from prompts import render
@@ -174,7 +175,7 @@ class Agent:
         route = self.router.summary_model()
         session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
         started = self.clock()
-        result = await self._clients(route.model).complete(summary_request(plan.older), [], None)
+        result = await self._complete(route.model, summary_request(plan.older), [], None, started)
         self._record_usage(route.model, result.usage, started)
         before = len(session.messages)
         summary = session.redact(result.message.content)
@@ -217,11 +218,11 @@ class Agent:
         """The vision sidecar: an image-capable model answers about the image; the answer is text."""
         route = self.router.vision()
         self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
-        messages = [SystemMessage(content=render("vision_system")),
+        messages: list[Message] = [SystemMessage(content=render("vision_system")),
                     UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         started = self.clock()
         try:
-            result = await self._clients(route.model).complete(messages, [], None)
+            result = await self._complete(route.model, messages, [], None, started)
         except ProviderError as exc:
             return f"error: the image could not be examined ({route.model}: {exc})"
         except DuetError as exc:  # no key for any image-capable model
@@ -232,7 +233,6 @@ class Agent:
     async def _query(self, model: str, turn: int) -> tuple[Any, dt.datetime]:
         """One model call (asked again once if the reply is empty); the result and when the call started."""
         session = self.session
-        client = self._clients(model)
         started = self.clock()
         pricing = self._prices.pricing_at(model, started)
         messages = [self.system_for(model), *session.messages]
@@ -256,18 +256,40 @@ class Agent:
                 session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(shown[0]),
                                            session_usd=str(session.ledger.total_usd + shown[0])))
 
-        result = await client.complete(messages, self.toolbox.schemas, on_delta)
+        result = await self._complete(model, messages, self.toolbox.schemas, on_delta, started)
         if not result.message.content and not result.message.tool_calls:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
             session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
             self._record_usage(model, result.usage, started)
             started = self.clock()
             shown[0] = Decimal(0)
-            result = await client.complete(messages, self.toolbox.schemas, on_delta)
+            result = await self._complete(model, messages, self.toolbox.schemas, on_delta, started)
         return result, started
 
-    def _record_usage(self, model: str, usage: Any, started: dt.datetime) -> None:
-        record = price_usage(model, usage, self._prices, started)
+    async def _complete(self, model: str, messages: Sequence[Message], tools: Sequence[dict[str, Any]],
+                        on_delta: Callable[[str, str], None] | None, started: dt.datetime) -> Any:
+        """One call to `model`. A call cancelled mid-way (Ctrl+C, /compact) was still billed: its usage is
+        recorded as an estimate before the cancellation goes on."""
+        answer: list[str] = []
+        reasoning: list[str] = []
+
+        def sink(kind: str, text: str) -> None:
+            if kind == "reset":
+                answer.clear()
+                reasoning.clear()
+            (reasoning if kind == "reasoning" else answer).append(text)
+            if on_delta is not None:
+                on_delta(kind, text)
+
+        try:
+            return await self._clients(model).complete(messages, tools, sink)
+        except asyncio.CancelledError:
+            usage = estimate_usage(model, messages, "".join(answer), "".join(reasoning))
+            self._record_usage(model, usage, started, note=CANCELLED)
+            raise
+
+    def _record_usage(self, model: str, usage: Any, started: dt.datetime, note: str = "") -> None:
+        record = price_usage(model, usage, self._prices, started, note=note)
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
 
