@@ -284,12 +284,12 @@ class Agent:
         try:
             return await self._clients(model).complete(messages, tools, sink)
         except asyncio.CancelledError:
-            usage = estimate_usage(model, messages, "".join(answer), "".join(reasoning))
-            self._record_usage(model, usage, started, note=CANCELLED)
+            usage = estimate_usage(model, messages, "".join(answer), "".join(reasoning), note=CANCELLED)
+            self._record_usage(model, usage, started)
             raise
 
-    def _record_usage(self, model: str, usage: Any, started: dt.datetime, note: str = "") -> None:
-        record = price_usage(model, usage, self._prices, started, note=note)
+    def _record_usage(self, model: str, usage: Any, started: dt.datetime) -> None:
+        record = price_usage(model, usage, self._prices, started)
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
 

@@ -29,6 +29,8 @@ from agent.providers.usage_parse import estimate_usage, parse_usage
 from agent.providers.wire import request_body
 from agent.spend.usage import TokenUsage
 
+CUT_AFTER_ANSWER = object()  # read after a complete answer failed: the stream ended early, the answer stands
+CUT_NOTE = "stream cut after the answer, before its usage"
 DeltaSink = Callable[[str, str], None]
 """Called with ("text" | "reasoning", piece) while streaming, and ("reset", "") before a retry."""
 
@@ -103,8 +105,14 @@ class ChatProvider:
         acc = StreamAccumulator()
         raw_usage: dict[str, Any] | None = None
         stream = await self._client.chat.completions.create(**params, extra_body=extra or None)
+        cut_after_answer = False
         try:
-            while (chunk := await self._next_chunk(stream)) is not None:
+            while (chunk := await self._next_chunk(stream, answered=acc.finish_reason is not None)) is not None:
+                if chunk is CUT_AFTER_ANSWER:
+                    # The whole answer came (finish_reason sent); only the usage chunk was lost. The provider
+                    # billed this call: keep its answer (a retry would be billed again) and estimate its usage.
+                    cut_after_answer = True
+                    break
                 if chunk.usage is not None:
                     raw_usage = chunk.usage.model_dump()
                 for choice in chunk.choices:
@@ -128,11 +136,14 @@ class ChatProvider:
             request_text = json.dumps([params["messages"], params.get("tools")], ensure_ascii=False)
             answer = content + "".join(c.name + c.arguments for c in calls)
             usage = estimate_usage(self.name, request_text, answer, acc.reasoning_text)
+            if cut_after_answer:
+                usage = usage.model_copy(update={"note": CUT_NOTE})
         return ChatResult(message=message, usage=usage, finish_reason=acc.finish_reason, attempts=attempt,
                           recovered_text_calls=recovered)
 
-    async def _next_chunk(self, stream: Any) -> Any:
-        """The next chunk, None at the end; a failure while reading is a cut stream (retried as a whole turn).
+    async def _next_chunk(self, stream: Any, answered: bool = False) -> Any:
+        """The next chunk, None at the end; a failure while reading is a cut stream (retried as a whole turn),
+        or, once the answer is complete (`answered`), CUT_AFTER_ANSWER.
 
         Only reading is guarded: an error in our own handling of a chunk is a bug and must not pass for a
         network fault.
@@ -142,10 +153,14 @@ class ChatProvider:
         except StopAsyncIteration:
             return None
         except openai.APIConnectionError as exc:
+            if answered:
+                return CUT_AFTER_ANSWER
             raise StreamCut(f"the stream was cut: {self._clean(str(exc))}", model=self.name) from None
         except openai.OpenAIError:
             raise
         except Exception as exc:  # the HTTP stack's own errors that the SDK does not wrap
+            if answered:
+                return CUT_AFTER_ANSWER
             raise StreamCut(f"connection failed mid-stream: {type(exc).__name__}", model=self.name) from None
 
     @staticmethod

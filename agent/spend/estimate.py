@@ -9,7 +9,6 @@ from agent.spend.usage import TokenUsage
 from agent.tokens import count_tokens
 
 CANCELLED = "cancelled mid-stream"
-CUT_AFTER_ANSWER = "stream cut after the answer, before its usage"
 
 
 def prompt_text(messages: Sequence[Message]) -> str:
@@ -25,10 +24,11 @@ def prompt_text(messages: Sequence[Message]) -> str:
     return "\n".join(parts)
 
 
-def estimate_usage(model: str, messages: Sequence[Message], answer: str, reasoning: str = "") -> TokenUsage:
+def estimate_usage(model: str, messages: Sequence[Message], answer: str, reasoning: str = "",
+                   note: str = "") -> TokenUsage:
     """A conservative estimate with the offline tokenizers: the whole prompt uncached, the answer so far as
     output; marked estimated."""
     reasoning_tokens = count_tokens(reasoning, model) if reasoning else 0
     output = (count_tokens(answer, model) if answer else 0) + reasoning_tokens
     return TokenUsage(input_tokens=count_tokens(prompt_text(messages), model), cache_hit_tokens=0,
-                      output_tokens=output, reasoning_tokens=reasoning_tokens, estimated=True)
+                      output_tokens=output, reasoning_tokens=reasoning_tokens, estimated=True, note=note)
