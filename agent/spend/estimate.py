@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.catalog import Tokenizer
 from agent.messages import AssistantMessage, Message, UserMessage
 from agent.spend.usage import TokenUsage
 from agent.tokens import count_tokens
@@ -24,11 +25,11 @@ def prompt_text(messages: Sequence[Message]) -> str:
     return "\n".join(parts)
 
 
-def estimate_usage(model: str, messages: Sequence[Message], answer: str, reasoning: str = "",
+def estimate_usage(tokenizer: Tokenizer, messages: Sequence[Message], answer: str, reasoning: str = "",
                    note: str = "") -> TokenUsage:
     """A conservative estimate with the offline tokenizers: the whole prompt uncached, the answer so far as
     output; marked estimated."""
-    reasoning_tokens = count_tokens(reasoning, model) if reasoning else 0
-    output = (count_tokens(answer, model) if answer else 0) + reasoning_tokens
-    return TokenUsage(input_tokens=count_tokens(prompt_text(messages), model), cache_hit_tokens=0,
+    reasoning_tokens = count_tokens(reasoning, tokenizer) if reasoning else 0
+    output = (count_tokens(answer, tokenizer) if answer else 0) + reasoning_tokens
+    return TokenUsage(input_tokens=count_tokens(prompt_text(messages), tokenizer), cache_hit_tokens=0,
                       output_tokens=output, reasoning_tokens=reasoning_tokens, estimated=True, note=note)
