@@ -34,6 +34,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
     p.add_argument("--image", action="append", default=[], metavar="PATH",
                    help="attach an image (a screenshot, a mock-up); may be repeated")
+    p.add_argument("--sandbox", choices=["on", "off"],
+                   help="confine the model's commands (default on; off runs them with your permissions)")
+    p.add_argument("--network", action="store_true", default=None,
+                   help="let the model's commands use the network (default: off)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--since", metavar="DATE", help="sessions from this date on (YYYY-MM-DD)")
     cost.add_argument("--output", choices=["text", "json"], default="text")
     cost.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+
+    trust = sub.add_parser("trust", help="trust this project's .duet/config.toml (as it is now)")
+    trust.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+
+    doctor = sub.add_parser("doctor", help="what protects this machine: sandbox, network, keys, config, trust")
+    doctor.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
 
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
@@ -142,6 +152,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.cost import run_cost
 
         return run_cost(args)
+    if args.command == "trust":
+        from agent.cli.safety import run_trust
+
+        return run_trust(args)
+    if args.command == "doctor":
+        from agent.cli.safety import run_doctor
+
+        return run_doctor(args)
     if args.command == "demo":
         from agent.cli.demo import run_demo
 
