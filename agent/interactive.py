@@ -19,6 +19,7 @@ from agent.outcome import Outcome
 from agent.router import PROFILES
 from agent.runtime import build_agent
 from agent.session import EventSink, Session
+from agent.spend.explain import spend_lines
 from agent.spend.ledger import ModelSpend
 from agent.transcript import read_transcript
 
@@ -99,6 +100,10 @@ class Interactive:
         return SpendView(models=self.session.ledger.by_model(), total_usd=self.session.ledger.total_usd,
                          budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt_tokens(model),
                          context_window=self.config.models[model].context_window, model=model)
+
+    def spend_lines(self, explain: bool = False) -> list[str]:
+        """The session's spend per model, and with `explain` every call with the price row that priced it."""
+        return spend_lines(self.session.ledger, explain)
 
     def diff(self) -> str:
         """What the session changed: against its checkpoint in git, or the file list otherwise."""
