@@ -1,7 +1,7 @@
 """Trusted projects: a cloned repository's `.duet/config.toml` is untrusted input until the user says otherwise.
 
-Until then its keys that can hurt (send a key elsewhere, lift approvals or the sandbox, run programs, change
-what spend is counted) are dropped with one warning. Trust is stored in the user's config directory, bound to
+Until then its keys that can hurt (send a key elsewhere, lift approvals or the sandbox, or run programs) are
+dropped with one warning. Trust is stored in the user's config directory, bound to
 a hash of the file, so any later change to it asks again.
 """
 
@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-DANGEROUS_KEYS = ("providers", "approval", "allow_commands", "sandbox", "mcp_servers",
-                  "prices")  # prices: a zero price row would make --max-cost meaningless
+DANGEROUS_KEYS = ("providers", "approval", "allow_commands", "sandbox", "mcp_servers")
 DANGEROUS_NESTED = ("base_url", "api_key_env")  # wherever they appear (e.g. [models."x"] base_url)
 
 
