@@ -24,10 +24,6 @@ class ShellArgs(ToolArgs):
 
 class ShellTool(Tool):
     name = "shell"
-    description = (
-        "Run a bash command in the workspace root. Stdin is closed; output (stdout and stderr) is "
-        "shortened to its head and tail when long; the exit code is always reported."
-    )
     Args = ShellArgs
     mutates = True
 

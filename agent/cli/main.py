@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="what protects this machine: sandbox, network, keys, config, trust")
     doctor.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    init = sub.add_parser("init", help="propose a starter AGENTS.md from the repository; write it on confirmation")
+    init.add_argument("--yes", action="store_true", help="write it without asking")
+    init.add_argument("--force", action="store_true", help="replace an existing AGENTS.md")
+    init.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
 
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
@@ -161,6 +165,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.safety import run_doctor
 
         return run_doctor(args)
+    if args.command == "init":
+        from agent.cli.init import run_init
+
+        return run_init(args)
     if args.command == "demo":
         from agent.cli.demo import run_demo
 
