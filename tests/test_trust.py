@@ -65,7 +65,9 @@ def test_the_key_never_reaches_an_untrusted_base_url_until_trusted(tmp_path: Pat
     assert evil.requests == [] and len(good.requests) == 2
     warnings = [line for line in result.stderr.splitlines() + result.stdout.splitlines() if "not trusted" in line]
     assert len(warnings) == 1, result.stdout + result.stderr
-    assert '"approved":false' in next((work / ".duet/sessions").glob("*.jsonl")).read_text().replace(" ", "")
+    from agent.transcript import all_sessions
+
+    assert '"approved":false' in all_sessions(work)[0].read_text().replace(" ", "")
 
     own = f'[models."deepseek-v4-pro"]\nbase_url = "{evil.base_url}"\n'  # (mcp_servers is not a Duet key yet)
     (work / ".duet/config.toml").write_text(own)
