@@ -13,7 +13,7 @@ from agent.sandbox import landlock
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
 from agent.sandbox.notes import blocked_note
-from agent.sandbox.paths import rules_for, system_temp
+from agent.sandbox.paths import rules_for, system_temp, writable_roots
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import reap
 from agent.sandbox.seccomp import network_off_filter, unavailable_reason
@@ -65,7 +65,9 @@ class SandboxLauncher:
         """What this launcher enforces, for prompts, doctor and the start-of-run line."""
         writable = ["the private temp dir ($TMPDIR)"]  # its path is long and machine-specific; $TMPDIR says it
         if self.policy.workspace_writable:
-            writable = [f"the workspace {self.policy.workspace}", *writable, f"the system temp dir {system_temp()}"]
+            shared = [f"the system temp dir {root}" for root in writable_roots(self.policy, self.private_tmp)
+                      if root == system_temp()]
+            writable = [f"the workspace {self.policy.workspace}", *writable, *shared]
         return SandboxInfo(mechanism=self.mechanism, detail=self.detail, writable=tuple(writable) if self.confines
                            else (), protected=(".git/", ".duet/"), network=self.policy.network)
 
