@@ -276,8 +276,8 @@ class Agent:
         if model not in self._systems:
             # Instructions, AGENTS.md and facts redacted here; the repository context was redacted as it was rendered.
             repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
-            prompt = self._system_prompt
-            text = SystemPrompt(self.session.redact(prompt.stable), self.session.redact(prompt.session)).text(repository)
+            redact, prompt = self.session.redact, self._system_prompt
+            text = SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository)
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]

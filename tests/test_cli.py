@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fixtures.fakeapi import ScriptedCall, Turn
@@ -179,7 +178,7 @@ def test_packed_repository_is_a_prefix_shared_across_sessions(tmp_path: Path, fa
     assert first.returncode == 0 and second.returncode == 0
     systems = [request["messages"][0]["content"] for request in server.requests]
     assert systems[0] != systems[1]
-    shared = len(os.path.commonprefix(systems))
+    shared = next(i for i, (a, b) in enumerate(zip(*systems, strict=False)) if a != b)  # characters in common
     pack_end = systems[0].index("def add(") + 1  # a line of the packed repository
     assert shared > pack_end, "the repository must sit before anything that changes between sessions"
     assert systems[0].find("Approval mode:") > pack_end and systems[0].find("today:") > pack_end
