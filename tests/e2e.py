@@ -40,9 +40,14 @@ def sample(name: str, tmp_path: Path) -> Path:
 
 
 def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
-              key: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+              key: bool = True, timeout: float = 120, git_identity: bool = True,
+              env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in base_env().items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
-    env.update(GIT_ENV)
+    if git_identity:
+        env.update(GIT_ENV)
+    else:
+        env = {k: v for k, v in env.items() if k not in GIT_ENV and k not in ("EMAIL",)}
+    env.update(env_extra or {})
     if base_url:
         env.update(DEEPSEEK_BASE_URL=base_url, OPENAI_BASE_URL=base_url)
     if key:

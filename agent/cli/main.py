@@ -17,7 +17,31 @@ EXIT_CODES_HELP = """exit codes:
   4    turn or time limit (--max-turns, --timeout)
   5    model provider unavailable after retries and fallback
   130  interrupted (Ctrl+C)
+  141  output pipe closed by the reader (e.g. piped into head)
 """
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe
+
+
+def positive_int(text: str) -> int:
+    """A count given on the command line: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An amount (dollars, seconds) given on the command line: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -26,9 +50,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--route", choices=["cheap", "balanced", "best"], help="routing profile (default: balanced)")
     p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
                    help="which tool calls need approval; headless runs refuse what would need asking")
-    p.add_argument("--max-turns", type=int, metavar="N", help="most model calls in this run")
-    p.add_argument("--max-cost", type=float, metavar="USD", help="budget in dollars for this run")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit for this run")
+    p.add_argument("--max-turns", type=positive_int, metavar="N", help="most model calls in this run")
+    p.add_argument("--max-cost", type=positive_float, metavar="USD", help="budget in dollars for this run")
+    p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="wall-clock limit for this run")
     p.add_argument("--output", choices=["text", "json", "stream-json"], default="text",
                    help="text (default), json (one summary at the end), stream-json (one event per line)")
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
@@ -60,12 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     fix = sub.add_parser("fix-tests", help="make the failing tests pass, verified by running them",
                          epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     fix.add_argument("--test-cmd", metavar="CMD", help="test command (default: detected)")
-    fix.add_argument("--rounds", type=int, default=3, metavar="N",
+    fix.add_argument("--rounds", type=positive_int, default=3, metavar="N",
                      help="times the model may stop with the tests still failing (default 3)")
     _add_run_options(fix)
 
     resume = sub.add_parser("resume", help="continue a session headlessly")
-    resume.add_argument("session", nargs="?", help="session id (default: the latest)")
+    resume.add_argument("session", nargs="?",
+                        help="session id (default: the latest); with --last, what to say to the model next")
     resume.add_argument("--last", action="store_true", help="the most recent session")
     resume.add_argument("-m", "--message", help="what to say to the model next")
     _add_run_options(resume)
@@ -94,11 +119,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resume_message(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """`agent resume --last "next step"`: with --last, the positional is the next message, not a session id."""
+    if args.command != "resume" or not args.last or args.session is None:
+        return
+    if args.message:
+        parser.error("resume: give a session id or --last, not both")
+    args.message, args.session = args.session, None
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`agent ... | head`): stop quietly, and keep Python from complaining at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return BROKEN_PIPE_EXIT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _resume_message(args, parser)
     try:
         return _dispatch(args)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
         print("agent: interrupted", file=sys.stderr)
         return 130
