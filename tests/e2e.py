@@ -56,9 +56,34 @@ def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin:
                           capture_output=True, text=True, timeout=timeout)
 
 
+def schema_for(name: str) -> dict:
+    """The committed JSON Schema of the headless output, pointed at one of its definitions."""
+    import agent
+
+    schema = json.loads((Path(agent.__file__).parent / "result.schema.json").read_text())
+    return {"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]}
+
+
+def validated(data: dict, name: str) -> dict:
+    import jsonschema
+
+    jsonschema.validate(data, schema_for(name))
+    return data
+
+
 def summary(result: subprocess.CompletedProcess[str]) -> dict:
-    return json.loads(result.stdout)
+    """The one result object `--output json` prints, validated against the schema."""
+    return validated(json.loads(result.stdout), "RunResult")
 
 
 def stream_events(result: subprocess.CompletedProcess[str]) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    """The lines of `--output stream-json`, each validated: init first (when the run started), result last."""
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines, result.stderr
+    validated(lines[-1], "RunResult")
+    if len(lines) > 1:
+        validated(lines[0], "SystemInit")
+    for line in lines[1:-1]:
+        validated(line, "StreamLine")
+    assert len({line["session_id"] for line in lines}) == 1
+    return lines

@@ -64,7 +64,17 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit code 2), not a usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+        line = f"{self.prog}: {message} (see `{self.prog} --help`)"
+        sys.stderr.write(line + "\n")
+        raise UsageExit(line)
+
+
+class UsageExit(SystemExit):
+    """A usage error already reported on stderr; exit code 2. Carries the line for JSON modes."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(2)
+        self.line = line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +138,20 @@ def _resume_message(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     args.message, args.session = args.session, None
 
 
+def _usage_error_result(argv: list[str], line: str) -> None:
+    """A bad flag in a JSON mode still ends with a result object on stdout (the one-line error is on stderr)."""
+    output = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--output"), None)
+    output = next((a.split("=", 1)[1] for a in argv if a.startswith("--output=")), output)
+    if output not in ("json", "stream-json"):
+        return
+    from agent.outcome import Outcome
+    from agent.result import error_result
+    from agent.transcript import new_session_id
+
+    result = error_result(Outcome.CONFIG_ERROR, line, new_session_id())
+    print(result.model_dump_json(indent=2 if output == "json" else None))
+
+
 def _quiet_broken_pipe() -> int:
     """The reader went away (`agent ... | head`): stop quietly, and keep Python from complaining at exit."""
     try:
@@ -140,8 +164,12 @@ def _quiet_broken_pipe() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _resume_message(args, parser)
+    try:
+        args = parser.parse_args(argv)
+        _resume_message(args, parser)
+    except UsageExit as exc:
+        _usage_error_result(sys.argv[1:] if argv is None else list(argv), exc.line)
+        raise
     try:
         return _dispatch(args)
     except BrokenPipeError:
