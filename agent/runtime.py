@@ -74,9 +74,12 @@ def check_keys(config: Config, environ: Mapping[str, str] | None = None) -> None
     config.api_key_of(Router(config).main().model, environ)  # raises, naming the main model's variable
 
 
-def system_prompt(workspace: Path) -> str:
-    """The fixed system prompt: Duet's instructions, then the project's AGENTS.md if present."""
+def system_prompt(workspace: Path, start_dir: Path | None = None) -> str:
+    """The fixed system prompt: Duet's instructions, where the user started (when below the root), then the
+    project's AGENTS.md if present."""
     text = prompts.load("system")
+    if start_dir is not None:
+        text += "\n\n" + prompts.load("start_dir").format(start_dir=start_dir.relative_to(workspace).as_posix())
     for name in PROJECT_INSTRUCTIONS:
         path = workspace / name
         if path.is_file():
@@ -100,6 +103,6 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
         from agent.context.source import ContextSource
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
-    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, system_prompt(session.workspace), router,
-                  context)
+    prompt = system_prompt(session.workspace, session.tool_context.start_dir)
+    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, prompt, router, context)
     return agent, pool

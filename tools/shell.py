@@ -18,7 +18,8 @@ DRAIN_GRACE_S = 1.0
 
 
 class ShellArgs(ToolArgs):
-    command: str = Field(description="A bash command, run in the workspace root.")
+    command: str = Field(description="A bash command, run in the directory the session started in "
+                                     "(the workspace root unless the system prompt says otherwise).")
     timeout_s: float | None = Field(default=None, gt=0, le=3600,
                                     description="Seconds before the command is killed (default 120).")
 
@@ -39,8 +40,8 @@ def _kill_group(proc: asyncio.subprocess.Process) -> None:
 class ShellTool(Tool):
     name = "shell"
     description = (
-        "Run a bash command in the workspace root. Stdin is closed; output (stdout and stderr) is "
-        "shortened to its head and tail when long; the exit code is always reported."
+        "Run a bash command in the workspace root (or where the session started). Stdin is closed; output "
+        "(stdout and stderr) is shortened to its head and tail when long; the exit code is always reported."
     )
     Args = ShellArgs
     mutates = True
@@ -54,7 +55,7 @@ class ShellTool(Tool):
         read_fd, write_fd = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                "bash", "-c", args.command, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
+                "bash", "-c", args.command, cwd=ctx.start_dir or ctx.root, stdin=asyncio.subprocess.DEVNULL,
                 stdout=write_fd, stderr=write_fd, env=command_env(),
                 start_new_session=True,  # its own process group, so a timeout kills children too
             )

@@ -26,6 +26,7 @@ from agent.runtime import build_agent, check_keys
 from agent.session import Session
 from agent.testcmd import TestRun, detect_test_command
 from agent.transcript import find_session, new_session_id
+from agent.workspace import find_workspace, start_dir_in
 from tools.registry import default_tools
 
 
@@ -68,7 +69,7 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
 
 async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, renderer: Renderer) -> int:
     cwd = Path.cwd()
-    workspace = Path(args.workspace).resolve()
+    workspace = find_workspace(args.workspace, cwd)
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory (-C)")
     config = load_config(workspace, config_overrides(args), environ)
@@ -85,6 +86,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         renderer(event)
 
     session, task = _open_session(args, workspace, config, sink)
+    session.tool_context.start_dir = start_dir_in(workspace, cwd)
     renderer.init(SystemInit(session_id=session.id, model=config.model or Router(config).profile.main,
                              tools=[t.name for t in default_tools()], cwd=str(cwd), workspace=str(workspace),
                              approval=config.approval, sandbox=_sandbox_mode(config), duet_version=__version__))

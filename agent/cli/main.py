@@ -19,6 +19,7 @@ EXIT_CODES_HELP = """exit codes:
   130  interrupted (Ctrl+C)
   141  output pipe closed by the reader (e.g. piped into head)
 """
+WORKSPACE_HELP = "repository to work in (default: the git root of the current directory)"
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe
 
 
@@ -45,7 +46,7 @@ def positive_float(text: str) -> float:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-C", "--workspace", default=".", help="repository to work in (default: current directory)")
+    p.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
     p.add_argument("--model", help="pin every step to this model (e.g. deepseek-v4-flash, gpt-5.5)")
     p.add_argument("--route", choices=["cheap", "balanced", "best"], help="routing profile (default: balanced)")
     p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
@@ -108,20 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
     undo = sub.add_parser("undo", help="restore the files a session changed")
     undo.add_argument("session", nargs="?", help="session id (default: the latest)")
     undo.add_argument("--last", action="store_true", help="the most recent session")
-    undo.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    undo.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     context = sub.add_parser("context", help="what goes into the prompt (pack or repo map) and its cost per turn")
     context.add_argument("--model", help="the model to plan for (default: the routed main model)")
     context.add_argument("--explain", action="store_true", help="list every file packed, mapped and skipped, and why")
     context.add_argument("--hint", action="append", metavar="TEXT",
                          help="text naming files in play (a task, a traceback); may be repeated")
-    context.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    context.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     cost = sub.add_parser("cost", help="what past sessions cost, per model and per day, and what routing saved")
     cost.add_argument("--session", metavar="ID", help="one session only")
     cost.add_argument("--since", metavar="DATE", help="sessions from this date on (YYYY-MM-DD)")
     cost.add_argument("--output", choices=["text", "json"], default="text")
-    cost.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
@@ -171,6 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _usage_error_result(sys.argv[1:] if argv is None else list(argv), exc.line)
         raise
     try:
+        if hasattr(args, "workspace"):
+            from pathlib import Path
+
+            from agent.workspace import find_workspace
+
+            args.workspace = str(find_workspace(args.workspace, Path.cwd()))
         return _dispatch(args)
     except BrokenPipeError:
         return _quiet_broken_pipe()
@@ -229,9 +236,10 @@ def _tui(args: argparse.Namespace) -> int:
 
     from agent.errors import ConfigError
     from agent.transcript import find_session
+    from agent.workspace import find_workspace
     from tui.app import run_tui
 
-    workspace = Path(getattr(args, "workspace", ".")).resolve()
+    workspace = find_workspace(getattr(args, "workspace", None), Path.cwd())
     resume = None
     if args.command == "resume":
         resume = find_session(workspace, None if args.last else args.session)
