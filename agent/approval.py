@@ -81,12 +81,16 @@ class Decision:
 Approver = Callable[[ApprovalRequest], Awaitable[Decision]]
 
 
-def needs_approval(policy: Approval, tool: str, mutates: bool) -> bool | None:
-    """True: ask; False: go ahead; None: refused by the policy itself."""
+def needs_approval(policy: Approval, tool: str, mutates: bool, *, confined: bool = False) -> bool | None:
+    """True: ask; False: go ahead; None: refused by the policy itself.
+
+    `confined`: commands run in an OS sandbox, which in read-only mode makes the workspace read-only, so the
+    shell can still read (grep, run the tests) without changing anything.
+    """
     if not mutates or policy == "full-auto":
         return False
     if policy == "read-only":
-        return None
+        return False if (tool == "shell" and confined) else None
     if policy == "auto-edit":
         return tool == "shell"
     return True

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, ModelConfig, ProviderConfig
 from agent.errors import ConfigError, MissingKeyError
 from agent.spend.prices import PriceRow, PriceTable
+from tools.secret_files import SecretFiles
 
 Approval = Literal["read-only", "ask", "auto-edit", "full-auto"]
 RouteProfile = Literal["cheap", "balanced", "best"]
@@ -46,6 +47,19 @@ class ContextConfig(BaseModel):
     map_files_tokens: int = Field(default=24_000, ge=0, description="Whole top-ranked files added after the map.")
 
 
+class SandboxConfig(BaseModel):
+    """How commands run for the model are confined (see README, Safety)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["on", "off"] = Field(default="on", description="`off` runs commands unconfined.")
+    network: bool = Field(default=False, description="Let sandboxed commands connect and bind TCP ports.")
+    env_allow: list[str] = Field(default_factory=list,
+                                 description="Secret-named environment variables passed to commands anyway.")
+    mechanism: Literal["auto", "landlock", "bwrap"] = Field(default="auto",
+                                                            description="Force one sandbox mechanism.")
+
+
 class Config(BaseModel):
     """The effective configuration of a run."""
 
@@ -62,11 +76,15 @@ class Config(BaseModel):
     allow_commands: list[str] = Field(
         default_factory=list, description="Regexes of otherwise refused dangerous commands to allow."
     )
+    secret_files: list[str] = Field(
+        default_factory=list, description="Globs of further secret files, added to the built-in list."
+    )
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     prices: list[PriceRow] = Field(default_factory=list, description="Extra dated price rows.")
     retry: RetryConfig = Field(default_factory=RetryConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     def model_spec(self, name: str) -> ModelConfig:
         if name not in self.models:
@@ -91,6 +109,10 @@ class Config(BaseModel):
         if not key:
             raise MissingKeyError(variable, name)
         return key
+
+    def secret_file_list(self) -> SecretFiles:
+        """The built-in secret files plus the configured ones."""
+        return SecretFiles(self.secret_files)
 
     def price_table(self) -> PriceTable:
         return PriceTable.builtin(self.prices)

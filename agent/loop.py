@@ -176,9 +176,10 @@ class Agent:
         result = await self._clients(route.model).complete(summary_request(plan.older), [], None)
         self._record_usage(route.model, result.usage)
         before = len(session.messages)
-        session.messages = compacted(result.message.content, plan.recent)
+        summary = session.redact(result.message.content)
+        session.messages = compacted(summary, plan.recent)
         session.emit(Compacted(model=route.model, messages_before=before, messages_after=len(session.messages),
-                               kept=len(plan.recent), summary=result.message.content))
+                               kept=len(plan.recent), summary=summary))
         return True
 
     async def _context_ready(self, model: str) -> None:
@@ -194,7 +195,8 @@ class Agent:
     def system_for(self, model: str) -> SystemMessage:
         """The fixed first message for `model`: instructions, then the repository (pack or map)."""
         if model not in self._systems:
-            text = self._system_prompt + (self.context.text_for(model) if self.context else "")
+            # Instructions and AGENTS.md redacted here; the repository context was redacted as it was rendered.
+            text = self.session.redact(self._system_prompt) + (self.context.text_for(model) if self.context else "")
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]
@@ -296,7 +298,9 @@ class Agent:
                 self._decided(call, False, f"refused: this command {reason}", by_policy=False)
                 return (f"refused: this command {reason}. It is on Duet's list of dangerous commands; "
                         "the user can allow it in config (allow_commands). Find another way.")
-        verdict = needs_approval(config.approval, tool.name, tool.mutates)
+        launcher = self.session.tool_context.launcher
+        verdict = needs_approval(config.approval, tool.name, tool.mutates,
+                                 confined=launcher is not None and launcher.confines)
         if verdict is None:
             self._decided(call, False, "read-only mode")
             return f"denied: the session is read-only; {tool.name} would change the workspace"

@@ -146,7 +146,8 @@ class SystemInit(BaseModel):
     cwd: str = Field(description="The directory the run started in.")
     workspace: str = Field(description="The workspace root (the git root unless -C says otherwise).")
     approval: str
-    sandbox: str = Field(description="The sandbox mode commands run under, as configured.")
+    sandbox: str = Field(description="What confines the commands run for the model: landlock, bwrap, none "
+                                     "(unavailable) or off (by configuration).")
     duet_version: str
 
 

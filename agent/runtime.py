@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from agent.loop import Agent, Limits, ModelClient
 from agent.router import Router
 from agent.session import Session
 from tools.registry import ToolBox, default_tools
+from tools.secret_files import SecretFiles
 
 PROJECT_INSTRUCTIONS = ("AGENTS.md",)
 MAX_INSTRUCTIONS_CHARS = 20_000
@@ -74,14 +76,20 @@ def check_keys(config: Config, environ: Mapping[str, str] | None = None) -> None
     config.api_key_of(Router(config).main().model, environ)  # raises, naming the main model's variable
 
 
-def system_prompt(workspace: Path, start_dir: Path | None = None) -> str:
+def system_prompt(workspace: Path, secret_files: SecretFiles | None = None, start_dir: Path | None = None) -> str:
     """The fixed system prompt: Duet's instructions, where the user started (when below the root), then the
-    project's AGENTS.md if present."""
+    project's AGENTS.md if present (never a secret file, even through a link). The loop redacts the whole of
+    it before it is sent."""
     text = prompts.load("system")
     if start_dir is not None:
         text += "\n\n" + prompts.load("start_dir").format(start_dir=start_dir.relative_to(workspace).as_posix())
+    secret_files = secret_files or SecretFiles()
     for name in PROJECT_INSTRUCTIONS:
         path = workspace / name
+        target, root = path.resolve(), workspace.resolve()
+        inside = target.is_relative_to(root)
+        if secret_files.match(target.name) or (inside and secret_files.match(target.relative_to(root))):
+            continue
         if path.is_file():
             body = path.read_text(encoding="utf-8", errors="replace")[:MAX_INSTRUCTIONS_CHARS]
             text += f"\n\n# Project instructions ({name})\n\n{body}"
@@ -93,6 +101,8 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
     config = session.config
     pool = ProviderPool(config, session, environ)
     check_keys(config, environ)
+    env = os.environ if environ is None else environ  # the keys this run uses, wherever they came from
+    session.redact.add((env.get(p.api_key_env, "") for p in config.providers.values()), trusted=True)
     router = Router(config, pool.usable)
     cost = max_cost if max_cost is not None else config.max_cost
     limits = Limits(max_turns=max_turns or config.max_turns,
@@ -103,6 +113,6 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
         from agent.context.source import ContextSource
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
-    prompt = system_prompt(session.workspace, session.tool_context.start_dir)
-    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, prompt, router, context)
+    instructions = system_prompt(session.workspace, config.secret_file_list(), session.tool_context.start_dir)
+    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, instructions, router, context)
     return agent, pool

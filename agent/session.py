@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from agent.config import Config
 from agent.events import Event, Notice, SessionStarted, ToolFinished, UserMessageEvent
 from agent.history import INTERRUPTED_RESULT, rebuild
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
-from agent.redact import Redactor
+from agent.redact import Redactor, redact_event
+from agent.sandbox.launcher import SandboxLauncher
+from agent.sandbox.policy import SandboxPolicy
 from agent.spend.ledger import Ledger
 from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
 from tools.base import ToolContext
@@ -31,12 +34,16 @@ class Session:
         self.turns = 0
         self.files_changed: dict[str, str] = {}
         self._sinks: list[EventSink] = [sink] if sink else []
-        self.redact = redactor or Redactor.from_environ()
+        # Collected once, at the start of the run, before anything is written or sent.
+        self.redact = redactor or Redactor.for_run(self.workspace, config.secret_file_list(),
+                                                   key_variables=[p.api_key_env for p in config.providers.values()])
         self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl", self.redact)
         self.checkpoint = Checkpoint(self.workspace, self.id,
                                      lambda text: self.emit(Notice(level="warning", message=text)))
+        self.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
-                                        before_change=self.checkpoint.ensure)
+                                        secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure,
+                                        launcher=self.launcher)
 
     @classmethod
     def resume(cls, workspace: Path, config: Config, transcript: Path, *,
@@ -50,6 +57,8 @@ class Session:
         return session
 
     def emit(self, event: Event) -> None:
+        """The one way out for events: redacted here, then stored and shown (terminal, JSON, TUI)."""
+        event = redact_event(event, self.redact)
         self.transcript.write(event)
         for sink in self._sinks:
             sink(event)
@@ -57,8 +66,12 @@ class Session:
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
         self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
                                  resumed=resumed))
+        info = self.launcher.info()
+        if not info.active:  # said once, at the start, and kept in the transcript
+            self.emit(Notice(level="warning", message=info.summary()))
 
     def add_user(self, content: str, images: tuple[ImagePart, ...] = ()) -> None:
+        content = self.redact(content)
         self.messages.append(UserMessage(content=content, images=images))
         # The transcript keeps what each image showed, not its bytes.
         self.emit(UserMessageEvent(content=content, images=[img.description for img in images]))
@@ -78,4 +91,6 @@ class Session:
                 self.emit(ToolFinished(call_id=call.id, name=call.name, ok=False, output=INTERRUPTED_RESULT))
 
     def close(self) -> None:
+        self.launcher.finish_all()
+        self.launcher.close()
         self.transcript.close()

@@ -7,6 +7,8 @@ from pathlib import Path
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.e2e import run_agent, sample, stream_events, summary
 
+READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
+
 
 def test_help_and_version(tmp_path: Path) -> None:
     result = run_agent(["--help"], tmp_path)
@@ -110,7 +112,7 @@ def test_demo_runs_without_any_key(tmp_path: Path) -> None:
 
 def test_resume_and_undo(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
-    server = fake_api([Turn(tool_calls=[ScriptedCall(name="edit_file", arguments={
+    server = fake_api([Turn(tool_calls=[READ_CALC, ScriptedCall(name="edit_file", arguments={
         "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})]), Turn(content="edited"),
         Turn(content="nothing else to do")])
     first = run_agent(["run", "fix add", "--approval", "full-auto", "--output", "json"], workspace, server.base_url)
@@ -119,7 +121,7 @@ def test_resume_and_undo(tmp_path: Path, fake_api) -> None:
     assert again.returncode == 0, again.stderr
     assert summary(again)["session_id"] == summary(first)["session_id"]
     assert server.requests[-1]["messages"][-1]["content"] == "anything else?"
-    assert len(server.requests[-1]["messages"]) == 6
+    assert len(server.requests[-1]["messages"]) == 7  # + the read before the edit
     undone = run_agent(["undo", "--last"], workspace)
     assert undone.returncode == 0 and "calc.py" in undone.stdout
     assert "a - b" in (workspace / "calc.py").read_text()
@@ -152,7 +154,7 @@ def test_commit_flag_commits_only_on_success(tmp_path: Path, fake_api) -> None:
     from tests.conftest import git
 
     workspace = sample("py_calc", tmp_path)
-    server = fake_api([Turn(tool_calls=[ScriptedCall(name="edit_file", arguments={
+    server = fake_api([Turn(tool_calls=[READ_CALC, ScriptedCall(name="edit_file", arguments={
         "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})]), Turn(content="fixed")])
     result = run_agent(["fix-tests", "--approval", "full-auto", "--commit", "--output", "json"], workspace,
                        server.base_url)

@@ -13,6 +13,7 @@ from tests.e2e import agent_bin, base_env, run_agent, sample, summary
 
 EDIT_CALC = ScriptedCall(name="edit_file", arguments={
     "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})
+READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path, fake_api) -> None:
@@ -45,7 +46,7 @@ def test_resume_last_takes_the_next_message_as_an_argument(tmp_path: Path, fake_
 def test_commit_without_a_git_identity_says_how_and_stages_nothing(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
     git(workspace, "config", "user.useConfigOnly", "true")  # no guessing an identity from the host name
-    server = fake_api([Turn(tool_calls=[EDIT_CALC]), Turn(content="fixed")])
+    server = fake_api([Turn(tool_calls=[READ_CALC, EDIT_CALC]), Turn(content="fixed")])
     result = run_agent(["fix-tests", "--approval", "full-auto", "--commit", "--output", "json"], workspace,
                        server.base_url, git_identity=False)
     assert result.returncode == 1

@@ -59,7 +59,8 @@ async def test_tool_call_written_as_text_is_executed(repo: Path, fake_api) -> No
 
 async def test_ask_policy_waits_for_the_approver(repo: Path, fake_api) -> None:
     edit = {"path": "README.md", "old_string": "hello", "new_string": "bye"}
-    server = fake_api([Turn(tool_calls=[ScriptedCall(name="edit_file", arguments=edit)]),
+    read = ScriptedCall(name="read_file", arguments={"path": "README.md"})
+    server = fake_api([Turn(tool_calls=[read, ScriptedCall(name="edit_file", arguments=edit)]),
                        Turn(tool_calls=[ScriptedCall(name="edit_file", arguments=edit)]), Turn(content="ok")])
     asked: list[ApprovalRequest] = []
 
@@ -69,7 +70,7 @@ async def test_ask_policy_waits_for_the_approver(repo: Path, fake_api) -> None:
 
     agent, pool, _ = make_agent(repo, server.base_url, approval="ask", approver=approver)
     await agent.run("edit")
-    assert tool_messages(server.requests[1])[0]["content"] == "denied by the user: not that file"
+    assert tool_messages(server.requests[1])[1]["content"] == "denied by the user: not that file"
     assert (repo / "README.md").read_text() == "bye\n"
     assert [r.tool for r in asked] == ["edit_file", "edit_file"]
     await pool.aclose()

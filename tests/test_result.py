@@ -11,6 +11,7 @@ from tests.e2e import run_agent, sample, stream_events, summary
 
 EDIT_CALC = ScriptedCall(name="edit_file", arguments={
     "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})
+READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "agent" / "result.schema.json"
 
 
@@ -21,7 +22,7 @@ def test_the_schema_file_matches_the_result_model() -> None:
 
 def test_json_prints_one_result_with_claude_code_fields(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
-    server = fake_api([Turn(tool_calls=[EDIT_CALC]), Turn(content="Fixed add().")])
+    server = fake_api([Turn(tool_calls=[READ_CALC, EDIT_CALC]), Turn(content="Fixed add().")])
     result = run_agent(["run", "fix add", "--approval", "full-auto", "--output", "json"], workspace,
                        server.base_url)
     assert result.returncode == 0, result.stderr
@@ -62,7 +63,7 @@ def test_stream_json_names_the_session_on_every_line_and_ends_with_the_result(tm
 
 def test_default_approval_run_that_needed_edits_is_a_permission_error(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
-    server = fake_api([Turn(tool_calls=[EDIT_CALC]), Turn(content="I fixed it.")])
+    server = fake_api([Turn(tool_calls=[READ_CALC, EDIT_CALC]), Turn(content="I fixed it.")])
     result = run_agent(["run", "fix the failing test in calc"], workspace, server.base_url)
     assert result.returncode == 1
     last = result.stdout.strip().splitlines()[-1]
@@ -71,7 +72,7 @@ def test_default_approval_run_that_needed_edits_is_a_permission_error(tmp_path: 
     assert "denied by the user" not in result.stdout
     assert "a - b" in (workspace / "calc.py").read_text()
     as_json = run_agent(["run", "fix the failing test in calc", "--output", "json"], workspace,
-                        fake_api([Turn(tool_calls=[EDIT_CALC]), Turn(content="I fixed it.")]).base_url)
+                        fake_api([Turn(tool_calls=[READ_CALC, EDIT_CALC]), Turn(content="I fixed it.")]).base_url)
     out = summary(as_json)
     assert as_json.returncode == 1 and out["subtype"] == "error_permission" and out["is_error"] is True
     denial = out["permission_denials"][0]
@@ -90,7 +91,7 @@ def test_a_refused_command_names_full_auto(tmp_path: Path, fake_api) -> None:
 
 def test_fix_tests_stops_without_escalating_when_its_edits_are_refused(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
-    server = fake_api([Turn(model="deepseek-v4-pro", tool_calls=[EDIT_CALC]),
+    server = fake_api([Turn(model="deepseek-v4-pro", tool_calls=[READ_CALC, EDIT_CALC]),
                        Turn(model="deepseek-v4-pro", content="Done."),
                        Turn(model="gpt-5.5", content="never reached")])
     result = run_agent(["fix-tests", "--output", "stream-json"], workspace, server.base_url)

@@ -86,11 +86,12 @@ def test_missing_image_is_a_usage_error(tmp_path: Path, fake_api) -> None:
 
 def test_escalation_after_failed_attempts_is_reported_and_fixes(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
+    read = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
     fix = ScriptedCall(name="edit_file", arguments={"path": "calc.py", "old_string": "return a - b",
                                                     "new_string": "return a + b"})
     server = fake_api([Turn(model="deepseek-v4-pro", content="Looks fine to me."),
                        Turn(model="deepseek-v4-pro", content="Still looks fine."),
-                       Turn(model="gpt-5.5", tool_calls=[fix]), Turn(model="gpt-5.5", content="Fixed add().")])
+                       Turn(model="gpt-5.5", tool_calls=[read, fix]), Turn(model="gpt-5.5", content="Fixed add().")])
     result = run_agent(["fix-tests", "--approval", "full-auto", "--output", "stream-json"], workspace,
                        server.base_url)
     assert result.returncode == 0, result.stdout[-2000:]

@@ -14,13 +14,16 @@ from tests.conftest import git, make_config
 from tests.helpers import make_agent
 
 EDITS = [Turn(reasoning="plan", tool_calls=[
+    ScriptedCall(name="read_file", arguments={"path": "README.md"}),
     ScriptedCall(name="edit_file", arguments={"path": "README.md", "old_string": "hello", "new_string": "changed"}),
     ScriptedCall(name="write_file", arguments={"path": "new/file.py", "content": "x = 1\n"}),
-    ScriptedCall(name="shell", arguments={"command": "rm untracked.txt"})]), Turn(content="done")]
+    ScriptedCall(name="shell", arguments={"command": "rm notes/untracked.txt"})]), Turn(content="done")]
 
 
 async def test_undo_restores_tracked_and_untracked_files_without_touching_git_state(repo: Path, fake_api) -> None:
-    (repo / "untracked.txt").write_text("mine\n")
+    # In a subdirectory: under Landlock, commands cannot create or delete entries of the workspace root.
+    (repo / "notes").mkdir()
+    (repo / "notes/untracked.txt").write_text("mine\n")
     (repo / "staged.txt").write_text("staged\n")
     git(repo, "add", "staged.txt")
     git(repo, "stash", "list")
@@ -30,13 +33,13 @@ async def test_undo_restores_tracked_and_untracked_files_without_touching_git_st
     agent, pool, _ = make_agent(repo, server.base_url)
     assert await agent.run("change things") is Outcome.DONE
     await pool.aclose()
-    assert (repo / "README.md").read_text() == "changed\n" and not (repo / "untracked.txt").exists()
+    assert (repo / "README.md").read_text() == "changed\n" and not (repo / "notes/untracked.txt").exists()
     assert git(repo, "for-each-ref", "refs/duet/").strip()
     restored = undo(repo, agent.session.id)
     assert (repo / "README.md").read_text() == "hello\n"
-    assert (repo / "untracked.txt").read_text() == "mine\n"
+    assert (repo / "notes/untracked.txt").read_text() == "mine\n"
     assert not (repo / "new/file.py").exists()
-    assert set(restored) == {"README.md", "new/file.py", "untracked.txt"}
+    assert set(restored) == {"README.md", "new/file.py", "notes/untracked.txt"}
     assert git(repo, "rev-parse", "HEAD") == head and git(repo, "branch", "--show-current") == branch
     assert git(repo, "diff", "--cached", "--name-only") == index_before
     assert git(repo, "stash", "list") == ""
@@ -47,7 +50,7 @@ async def test_undo_outside_git_uses_file_copies(tmp_path: Path, fake_api) -> No
     work = tmp_path / "plain"
     work.mkdir()
     (work / "README.md").write_text("hello\n")
-    server = fake_api([EDITS[0].model_copy(update={"tool_calls": EDITS[0].tool_calls[:2]}), EDITS[1]])
+    server = fake_api([EDITS[0].model_copy(update={"tool_calls": EDITS[0].tool_calls[:3]}), EDITS[1]])
     agent, pool, _ = make_agent(work, server.base_url)
     await agent.run("change")
     await pool.aclose()

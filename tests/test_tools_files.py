@@ -29,8 +29,8 @@ async def read(ctx: ToolContext, path: str, **kw: int) -> str:
     return (await ReadFileTool().run(ReadFileArgs(path=path, **kw), ctx)).output
 
 
-def tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 async def test_read_file_numbers_and_pages(ctx: ToolContext) -> None:
@@ -102,7 +102,8 @@ async def test_write_is_atomic_and_keeps_permissions(ctx: ToolContext) -> None:
 async def test_edit_exact_unique_and_replace_all(ctx: ToolContext) -> None:
     path = ctx.root / "m.py"
     path.write_text("a = 1\nb = 1\n")
-    with pytest.raises(ToolError, match="matches 2 times"):
+    await read(ctx, "m.py")
+    with pytest.raises(ToolError, match="ambiguous: it matches 2 places"):
         await EditFileTool().run(EditFileArgs(path="m.py", old_string="= 1", new_string="= 2"), ctx)
     result = await EditFileTool().run(EditFileArgs(path="m.py", old_string="= 1", new_string="= 2",
                                                    replace_all=True), ctx)
@@ -113,16 +114,18 @@ async def test_edit_exact_unique_and_replace_all(ctx: ToolContext) -> None:
 async def test_edit_tolerates_whitespace_and_keeps_file_indentation(ctx: ToolContext) -> None:
     path = ctx.root / "m.py"
     path.write_text("class A:\n    def f(self):\n        return 1\n")
+    await read(ctx, "m.py")
     result = await EditFileTool().run(
         EditFileArgs(path="m.py", old_string="def f(self):\n    return 1", new_string="def f(self):\n    return 2"),
         ctx)
     assert path.read_text() == "class A:\n    def f(self):\n        return 2\n"
-    assert "ignoring whitespace" in result.output
+    assert "ignoring surrounding whitespace" in result.output
 
 
 async def test_edit_miss_shows_the_closest_region(ctx: ToolContext) -> None:
     (ctx.root / "m.py").write_text("".join(f"x{i} = {i}\n" for i in range(50)) + "def total(items):\n"
                                    "    return sum(items)\n")
+    await read(ctx, "m.py")
     with pytest.raises(ToolError) as err:
         await EditFileTool().run(EditFileArgs(path="m.py", old_string="def total(things):\n    return sum(things)",
                                               new_string="pass"), ctx)

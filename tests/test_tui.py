@@ -14,6 +14,7 @@ from tui.conversation import AnswerBlock, ConversationView, ToolItem
 from tui.prompt import PromptInput
 from tui.spend import SpendPanel
 
+READ = ScriptedCall(name="read_file", arguments={"path": "README.md"})
 EDIT = ScriptedCall(name="edit_file", arguments={"path": "README.md", "old_string": "hello", "new_string": "bye"})
 
 
@@ -68,12 +69,12 @@ async def test_a_long_streamed_answer_is_split_and_survives_a_cut_stream(repo: P
 
 async def test_tool_blocks_expand_to_output_and_diff(repo: Path, fake_api) -> None:
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "echo from-shell; exit 3"}),
-                                        EDIT]), Turn(content="done")])
+                                        READ, EDIT]), Turn(content="done")])
     app = make_app(repo, server.base_url, approval="full-auto")
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "go")
         await wait_idle(app, pilot)
-        shell, edit = list(app.query(ToolItem))
+        shell, _read, edit = list(app.query(ToolItem))
         assert shell.title.startswith("✗ shell echo from-shell") and "exit 3" in shell.title
         assert shell.collapsed and shell.has_class("failed")
         await pilot.press("ctrl+o")  # no mouse needed
@@ -86,10 +87,11 @@ async def test_tool_blocks_expand_to_output_and_diff(repo: Path, fake_api) -> No
 
 
 async def test_approval_modal_once_always_and_deny_with_note(repo: Path, fake_api) -> None:
-    shell = ScriptedCall(name="shell", arguments={"command": "touch a.txt"})
-    server = fake_api([Turn(tool_calls=[EDIT]), Turn(tool_calls=[shell]), Turn(tool_calls=[shell]),
+    shell = ScriptedCall(name="shell", arguments={"command": "touch sub/a.txt"})
+    server = fake_api([Turn(tool_calls=[READ, EDIT]), Turn(tool_calls=[shell]), Turn(tool_calls=[shell]),
                        Turn(tool_calls=[ScriptedCall(name="write_file", arguments={"path": "n.txt", "content": "x"})]),
                        Turn(content="finished")])
+    (repo / "sub").mkdir()  # commands cannot create entries of the workspace root (Landlock keeps .git/ safe)
     app = make_app(repo, server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "work")
@@ -104,7 +106,7 @@ async def test_approval_modal_once_always_and_deny_with_note(repo: Path, fake_ap
         await type_text(pilot, "not now")
         await pilot.press("enter")
         await wait_idle(app, pilot)
-        assert (repo / "README.md").read_text() == "bye\n" and (repo / "a.txt").exists()
+        assert (repo / "README.md").read_text() == "bye\n" and (repo / "sub/a.txt").exists()
         assert not (repo / "n.txt").exists()
         last_tool = [m for m in server.requests[-1]["messages"] if m["role"] == "tool"][-1]
         assert last_tool["content"] == "denied by the user: not now"
@@ -130,7 +132,7 @@ async def test_spend_panel_updates_with_each_model(repo: Path, fake_api) -> None
 
 
 async def test_slash_commands(repo: Path, fake_api, tmp_path: Path) -> None:
-    server = fake_api([Turn(tool_calls=[EDIT]), Turn(content="edited"),
+    server = fake_api([Turn(tool_calls=[READ, EDIT]), Turn(content="edited"),
                        Turn(model="gpt-5.5", content="A red square."), Turn(content="seen")])
     tiny_png(repo / "shot.png")
     app = make_app(repo, server.base_url, approval="full-auto")

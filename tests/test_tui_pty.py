@@ -15,6 +15,8 @@ from tests.e2e import agent_bin, base_env, sample
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
+READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
+
 
 def spawn(args: list[str], cwd: Path, base_url: str) -> pexpect.spawn:
     env = {k: v for k, v in base_env().items() if k != "CI"}
@@ -51,7 +53,7 @@ def test_tui_in_a_real_terminal(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
     (workspace / ".duet/config.toml").write_text('approval = "ask"\nmodel = "deepseek-v4-pro"\n')
     usage = ScriptedUsage(prompt_tokens=20_000, cache_hit_tokens=0, completion_tokens=1_000)
-    server = fake_api([Turn(tool_calls=[ScriptedCall(name="edit_file", arguments={
+    server = fake_api([Turn(tool_calls=[READ_CALC, ScriptedCall(name="edit_file", arguments={
         "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})], usage=usage),
         Turn(content="Fixed add().", usage=usage), Turn(content="Still here after resume.")])
     child = spawn([], workspace, server.base_url)

@@ -2,82 +2,117 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
 
+from prompts import render
 from tools.base import FileChange, Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.diffs import change
-from tools.patch_format import PatchError, apply_hunks, parse_patch
-from tools.workspace import atomic_write, check_not_stale, read_text, rel, remember, resolve
+from tools.linenumbers import refuse_line_numbers
+from tools.patch_format import FileOp, PatchError, apply_hunks, parse_patch
+from tools.textfile import TextDoc, new_doc
+from tools.workspace import atomic_write, check_not_stale, encode_for, read_doc, rel, remember, resolve
 
 
 class ApplyPatchArgs(ToolArgs):
-    patch: str = Field(description="A patch from '*** Begin Patch' to '*** End Patch'.")
+    patch: str = Field(description="The whole patch, from '*** Begin Patch' to '*** End Patch'.")
+
+
+@dataclass
+class _Planned:
+    """One file's state in the plan: what it held on disk, how it is stored, and what it will hold."""
+
+    before: bytes | None
+    before_text: str | None
+    doc: TextDoc
+    text: str | None
 
 
 class ApplyPatchTool(Tool):
     name = "apply_patch"
-    description = (
-        "Apply a patch in Codex format: '*** Begin Patch', then '*** Add File: p' (+lines), "
-        "'*** Update File: p' (@@ hunks with ' ', '-', '+' lines) or '*** Delete File: p', then "
-        "'*** End Patch'. If any hunk fails, no file changes."
-    )
     Args = ApplyPatchArgs
     mutates = True
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return render("tool_apply_patch")
 
     async def run(self, args: ApplyPatchArgs, ctx: ToolContext) -> ToolResult:
         try:
             ops = parse_patch(args.patch)
         except PatchError as exc:
-            raise ToolError(f"invalid patch: {exc}") from None
-        # Plan every change in memory first: nothing is written unless all of it applies.
-        plan: dict[Path, tuple[str | None, str | None]] = {}
-        for op in ops:
-            path = resolve(ctx, op.path, must_exist=op.kind != "add")
-            current = plan[path][1] if path in plan else (read_text(path) if path.exists() else None)
-            if op.kind == "add":
-                if current is not None:
-                    raise ToolError(f"Add File: {op.path} already exists; use Update File")
-                plan[path] = (None, "\n".join(op.content) + "\n")
-                continue
-            check_not_stale(ctx, path, op.path, require_read=False)
-            if op.kind == "delete":
-                plan[path] = (plan.get(path, (current, None))[0], None)
-                continue
-            try:
-                new_text = apply_hunks(current or "", op.hunks, op.path)
-            except PatchError as exc:
-                raise ToolError(f"{exc}\nNo file was changed.") from None
-            original = plan.get(path, (current, None))[0]
-            if op.move_to:
-                dest = resolve(ctx, op.move_to)
-                if dest.exists() or dest in plan:
-                    raise ToolError(f"Move to: {op.move_to} already exists")
-                plan[path] = (original, None)
-                plan[dest] = (None, new_text)
-            else:
-                plan[path] = (original, new_text)
+            raise ToolError(f"invalid patch: {exc}\nNo file was changed.") from None
+        plan: dict[Path, _Planned] = {}
+        try:
+            for op in ops:
+                self._plan(op, ctx, plan)
+        except PatchError as exc:
+            raise ToolError(f"{exc}\nNo file was changed.") from None
+        return self._write(plan, ctx)
+
+    def _state(self, ctx: ToolContext, path: Path, display: str, plan: dict[Path, _Planned]) -> _Planned:
+        """The file as the plan has it so far (earlier operations of this patch included)."""
+        if path in plan:
+            return plan[path]
+        if path.is_dir():
+            raise PatchError(f"{display} is a directory")
+        if not path.exists():
+            return _Planned(None, None, new_doc(), None)
+        check_not_stale(ctx, path, display, require_read=False)
+        doc = read_doc(path)
+        return _Planned(path.read_bytes(), doc.text, doc, doc.text)
+
+    def _plan(self, op: FileOp, ctx: ToolContext, plan: dict[Path, _Planned]) -> None:
+        path = resolve(ctx, op.path, write=True)
+        state = self._state(ctx, path, op.path, plan)
+        if op.kind == "add":  # Codex's Add File overwrites an existing file
+            text = "\n".join(op.content) + "\n" if op.content else ""
+            refuse_line_numbers(text, state.text or "", f"Add File: {op.path}")
+            plan[path] = _Planned(state.before, state.before_text, state.doc, text)
+            return
+        if state.text is None:
+            verb = "delete" if op.kind == "delete" else "update"
+            raise PatchError(f"Failed to {verb} {op.path}: no such file (line {op.line} of the patch)")
+        if op.kind == "delete":
+            plan[path] = _Planned(state.before, state.before_text, state.doc, None)
+            return
+        added = "\n".join(text for hunk in op.hunks for kind, text in hunk.lines if kind == "+")
+        refuse_line_numbers(added, state.text, f"Update File: {op.path}")
+        new_text = apply_hunks(state.text, op.hunks, op.path)
+        if not op.move_to:
+            plan[path] = _Planned(state.before, state.before_text, state.doc, new_text)
+            return
+        dest = resolve(ctx, op.move_to, write=True)
+        target = self._state(ctx, dest, op.move_to, plan)  # Codex's Move to overwrites an existing file
+        plan[path] = _Planned(state.before, state.before_text, state.doc, None)
+        plan[dest] = _Planned(target.before, target.before_text, state.doc, new_text)
+
+    def _write(self, plan: dict[Path, _Planned], ctx: ToolContext) -> ToolResult:
+        encoded = {path: encode_for(p.doc, p.text, rel(ctx, path)) for path, p in plan.items() if p.text is not None}
         ctx.before_change(list(plan))
         done: list[Path] = []
         try:
-            for path, (_before, after) in plan.items():
-                if after is None:
-                    path.unlink()
+            for path, planned in plan.items():
+                if planned.text is None:
+                    path.unlink(missing_ok=True)
                 else:
-                    atomic_write(path, after)
+                    atomic_write(path, encoded[path])
                 done.append(path)
         except OSError as exc:
             for path in done:  # roll back what was written before the failure
-                before = plan[path][0]
+                before = plan[path].before
                 if before is None:
                     path.unlink(missing_ok=True)
                 else:
                     atomic_write(path, before)
             raise ToolError(f"writing failed ({exc.strerror}); every change was rolled back") from None
         changes: list[FileChange] = []
-        for path, (before, after) in plan.items():
+        for path, planned in plan.items():
             remember(ctx, path)
-            changes.append(change(rel(ctx, path), before, after))
+            if planned.before is None and planned.text is None:
+                continue
+            changes.append(change(rel(ctx, path), planned.before_text, planned.text))
         summary = "\n".join(f"{c.action} {c.path}" for c in changes)
         return ToolResult(True, f"patch applied:\n{summary}", changes=changes)

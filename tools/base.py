@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from tools.secret_files import SecretFiles
+
+if TYPE_CHECKING:
+    from tools.spawn import Launcher
 
 
 class ToolArgs(BaseModel):
@@ -50,11 +55,15 @@ class ToolContext:
     """Where `shell` commands start: the user's directory when it lies inside the workspace (None: the root)."""
     shell_timeout_s: float = 120.0
     allow_secret_files: bool = False
+    secret_files: SecretFiles = field(default_factory=SecretFiles)
+    """Which files no tool reads or shows (the built-in list plus the config's `secret_files`)."""
     read_stamps: dict[Path, FileStamp] = field(default_factory=dict)
     before_change: Callable[[list[Path]], None] = field(default=lambda _paths: None)
     """Called with absolute paths just before a tool changes them (checkpoints hook in here)."""
     vision: Callable[[str, str], Awaitable[str]] | None = None
     """Asks an image-capable model a question about an image (a data: URL); returns its answer."""
+    launcher: Launcher | None = None
+    """Starts the processes tools run for the model (the sandbox); None: unconfined (tools.spawn.PlainLauncher)."""
 
 
 class Tool:

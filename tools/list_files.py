@@ -28,7 +28,8 @@ class ListFilesTool(Tool):
             relative = rel(ctx, path)
             if args.glob and not glob_match(relative, args.glob):
                 continue
-            paths.append(relative)
+            # Listed, so the model knows the file exists, but marked: no tool will read it.
+            paths.append(f"{relative}  [secret file: not readable]" if ctx.secret_files.match(relative) else relative)
         shown = paths[:MAX_FILES]
         text = "\n".join(shown) if shown else "no files"
         if len(paths) > MAX_FILES:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from prompts import render
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
-from tools.workspace import read_text, rel, remember, resolve
+from tools.workspace import read_doc, rel, remember, resolve
 
 DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000
@@ -19,15 +20,26 @@ class ReadFileArgs(ToolArgs):
 
 class ReadFileTool(Tool):
     name = "read_file"
-    description = "Read a text file with numbered lines. Large files are paged with offset and limit."
     Args = ReadFileArgs
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return render("tool_read_file")
 
     async def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
         path = resolve(ctx, args.path, must_exist=True)
         if path.is_dir():
             raise ToolError(f"{args.path} is a directory; use list_files")
-        lines = read_text(path).splitlines()
+        doc = read_doc(path)
+        lines = doc.text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
         remember(ctx, path)
+        notes = []
+        if doc.encoding != "utf-8" or doc.bom:
+            notes.append(f"encoding: {doc.encoding}{' with a byte-order mark' if doc.bom else ''}; edits keep it")
+        if doc.line_ending_name != "LF":
+            notes.append(f"line endings: {doc.line_ending_name}; edits keep them")
         total = len(lines)
         if total == 0:
             return ToolResult(True, f"{rel(ctx, path)} is empty")
@@ -44,4 +56,6 @@ class ReadFileTool(Tool):
         if args.offset > 1 or end < total:
             more = f"; continue with offset={end + 1}" if end < total else ""
             text += f"\n[lines {args.offset}-{end} of {total}{more}]"
+        if notes:
+            text += "\n[" + "; ".join(notes) + "]"
         return ToolResult(True, text, data={"path": rel(ctx, path), "lines": total})

@@ -11,11 +11,15 @@ from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.walk import glob_match, walk_files
-from tools.workspace import is_binary, is_secret_path, rel, resolve
+from tools.workspace import is_binary, rel, resolve
 
 MAX_HITS = 200
 MAX_LINE = 300
 MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_SKIPS_NAMED = 10
+TOO_BIG = f"over the {MAX_FILE_BYTES // 1024 // 1024} MB size cap"
+SECRET = "secret files"
+BINARY = "binary"
 
 
 class SearchArgs(ToolArgs):
@@ -25,16 +29,25 @@ class SearchArgs(ToolArgs):
     ignore_case: bool = Field(default=False, description="Match case-insensitively.")
 
 
-def format_hits(hits: list[tuple[str, int, str]]) -> str:
+Skips = dict[str, list[str]]  # reason -> paths not searched for it
+
+
+def format_hits(hits: list[tuple[str, int, str]], skipped: Skips | None = None) -> str:
     shown = hits[:MAX_HITS]
     lines = [f"{p}:{n}: {t[:MAX_LINE].rstrip()}" for p, n, t in shown]
     if len(hits) > MAX_HITS:
         lines.append(f"[{len(hits) - MAX_HITS} more matches not shown; narrow the pattern, path or glob]")
-    return "\n".join(lines) if lines else "no matches"
+    text = "\n".join(lines) if lines else "no matches"
+    for reason, paths in (skipped or {}).items():
+        names = ", ".join(paths[:MAX_SKIPS_NAMED]) + (f" and {len(paths) - MAX_SKIPS_NAMED} more"
+                                                      if len(paths) > MAX_SKIPS_NAMED else "")
+        text += f"\n[not searched, {reason}: {names}]"
+    return text
 
 
-def python_search(ctx: ToolContext, args: SearchArgs) -> list[tuple[str, int, str]]:
-    """The same results ripgrep gives, for machines without it."""
+def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = None) -> list[tuple[str, int, str]]:
+    """The same results ripgrep gives, for machines without it; files not searched go in `skipped`."""
+    skipped = {} if skipped is None else skipped
     flags = re.IGNORECASE if args.ignore_case else 0
     try:
         regex = re.compile(args.pattern, flags)
@@ -45,15 +58,21 @@ def python_search(ctx: ToolContext, args: SearchArgs) -> list[tuple[str, int, st
     hits: list[tuple[str, int, str]] = []
     for path in files:
         relative = rel(ctx, path)
-        if (args.glob and not glob_match(relative, args.glob)) or is_secret_path(path):
+        if args.glob and not glob_match(relative, args.glob):
+            continue
+        if ctx.secret_files.match(relative):
+            skipped.setdefault(SECRET, []).append(relative)
             continue
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
+                skipped.setdefault(TOO_BIG, []).append(relative)
                 continue
             data = path.read_bytes()
-        except OSError:
+        except OSError as exc:
+            skipped.setdefault(f"unreadable ({exc.strerror})", []).append(relative)
             continue
         if is_binary(data):
+            skipped.setdefault(BINARY, []).append(relative)
             continue
         for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
             if regex.search(line):
@@ -63,26 +82,46 @@ def python_search(ctx: ToolContext, args: SearchArgs) -> list[tuple[str, int, st
     return hits
 
 
-async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs) -> list[tuple[str, int, str]]:
-    start = resolve(ctx, args.path, must_exist=True)
-    cmd = [rg, "--with-filename", "--line-number", "--no-heading", "--color=never", "--no-require-git", "--sort=path",
-           f"--max-filesize={MAX_FILE_BYTES}", "--max-columns=2000"]
-    cmd += ["--ignore-case"] if args.ignore_case else []
-    if args.glob:
-        cmd += ["--glob", args.glob]
-    target = rel(ctx, start) if start != ctx.root.resolve() else "."
-    cmd += ["-e", args.pattern, "--", target]
+async def _rg(cmd: list[str], ctx: ToolContext) -> tuple[int, bytes, bytes]:
     proc = await asyncio.create_subprocess_exec(*cmd, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
-    if proc.returncode == 2 and not out:
+    return proc.returncode or 0, out, err
+
+
+async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
+                         skipped: Skips | None = None) -> list[tuple[str, int, str]]:
+    skipped = {} if skipped is None else skipped
+    start = resolve(ctx, args.path, must_exist=True)
+    common = [rg, "--no-require-git", "--sort=path", "--color=never"]
+    common += ["--glob", args.glob] if args.glob else []
+    target = rel(ctx, start) if start != ctx.root.resolve() else "."
+    # ripgrep skips secret files unopened (the globs) and big files silently: list both so the answer can say so.
+    _, listed, _ = await _rg([*common, "--files", "--", target], ctx)
+    for name in listed.decode("utf-8", errors="replace").splitlines():
+        relative = Path(name).as_posix().removeprefix("./")
+        if ctx.secret_files.match(relative):
+            skipped.setdefault(SECRET, []).append(relative)
+        else:
+            try:
+                if (ctx.root / relative).stat().st_size > MAX_FILE_BYTES:
+                    skipped.setdefault(TOO_BIG, []).append(relative)
+            except OSError:
+                continue
+    cmd = [*common, "--with-filename", "--line-number", "--no-heading", f"--max-filesize={MAX_FILE_BYTES}",
+           "--max-columns=2000", *ctx.secret_files.rg_globs()]
+    cmd += ["--ignore-case"] if args.ignore_case else []
+    cmd += ["-e", args.pattern, "--", target]
+    code, out, err = await _rg(cmd, ctx)
+    if code == 2 and not out:
         raise ToolError(f"search failed: {err.decode(errors='replace').strip().splitlines()[-1]}")
     hits: list[tuple[str, int, str]] = []
     for line in out.decode("utf-8", errors="replace").splitlines():
         path, _, rest = line.partition(":")
         number, _, text = rest.partition(":")
-        if number.isdigit() and not is_secret_path(Path(path)):
-            hits.append((Path(path).as_posix().removeprefix("./"), int(number), text))
+        relative = Path(path).as_posix().removeprefix("./")
+        if number.isdigit() and not ctx.secret_files.match(relative):
+            hits.append((relative, int(number), text))
     return hits
 
 
@@ -93,5 +132,8 @@ class SearchTool(Tool):
 
     async def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
         rg = shutil.which("rg")
-        hits = await ripgrep_search(rg, ctx, args) if rg else python_search(ctx, args)
-        return ToolResult(True, format_hits(hits), data={"hits": len(hits), "engine": "rg" if rg else "python"})
+        skipped: Skips = {}
+        hits = await ripgrep_search(rg, ctx, args, skipped) if rg else python_search(ctx, args, skipped)
+        return ToolResult(True, format_hits(hits, skipped),
+                          data={"hits": len(hits), "engine": "rg" if rg else "python",
+                                "skipped": {reason: len(paths) for reason, paths in skipped.items()}})

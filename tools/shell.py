@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from tools.output_buffer import HeadTailBuffer, head_tail
-from tools.workspace import SECRET_ENV_NAME
+from tools.spawn import PlainLauncher
 
 MODEL_OUTPUT_CHARS = 30_000
 DRAIN_GRACE_S = 1.0
@@ -22,19 +21,6 @@ class ShellArgs(ToolArgs):
                                      "(the workspace root unless the system prompt says otherwise).")
     timeout_s: float | None = Field(default=None, gt=0, le=3600,
                                     description="Seconds before the command is killed (default 120).")
-
-
-def command_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not SECRET_ENV_NAME.search(k)}
-    env.update({"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive"})
-    return env
-
-
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class ShellTool(Tool):
@@ -52,13 +38,12 @@ class ShellTool(Tool):
         started = time.monotonic()
         # Our own pipe, not asyncio's: asyncio's wait() would also wait for every background child
         # holding the pipe open, so `server &` would block until the timeout.
+        launcher = ctx.launcher or PlainLauncher()
         read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                "bash", "-c", args.command, cwd=ctx.start_dir or ctx.root, stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_fd, stderr=write_fd, env=command_env(),
-                start_new_session=True,  # its own process group, so a timeout kills children too
-            )
+            # Its own process group (so a timeout kills children too), inside the sandbox when there is one.
+            proc = await launcher.start(["bash", "-c", args.command], cwd=ctx.start_dir or ctx.root,
+                                        stdout=write_fd, stderr=write_fd)
         except BaseException:
             os.close(read_fd)
             raise
@@ -76,7 +61,7 @@ class ShellTool(Tool):
         except TimeoutError:
             timed_out = proc.returncode is None
         finally:
-            _kill_group(proc)
+            launcher.finish(proc)
             if proc.returncode is None:
                 await proc.wait()
             pump.cancel()
@@ -88,6 +73,8 @@ class ShellTool(Tool):
         status = (f"timed out after {timeout:g} s; the command and its children were killed"
                   if timed_out else f"exit code {code}")
         text = f"{output.rstrip()}\n[{status}]" if output.strip() else f"[{status}, no output]"
+        if note := launcher.note(output):
+            text += f"\n{note}"
         return ToolResult(not timed_out and code == 0, text,
                           data={"command": args.command, "exit_code": code, "timed_out": timed_out,
                                 "duration_s": round(elapsed, 3), "output_bytes": buf.total})

@@ -1,34 +1,29 @@
-"""Path confinement, secret files, binary detection, atomic writes and stale-file checks."""
+"""Path confinement, secret files, reading and writing text files, and stale-file checks."""
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import re
-import tempfile
 from pathlib import Path
 
+from tools import textfile
+from tools.atomic import atomic_write_bytes
 from tools.base import FileStamp, ToolContext, ToolError
+from tools.protected import refuse_protected
+from tools.secret_files import SECRET_ENV_NAME, SecretFiles
+from tools.textfile import NotTextError, TextDoc, looks_binary
 
-SECRET_FILE_PATTERNS = (
-    ".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.p12", "*.pfx",
-    "credentials", "credentials.*", ".netrc", ".pgpass", ".npmrc", ".pypirc", "*.keystore", "*.jks",
-)
-
-
-_SECRET_NAME = re.compile("|".join(fnmatch.translate(p) for p in SECRET_FILE_PATTERNS))
-NOT_SECRET = frozenset({".env.example", ".env.sample", ".env.template"})
-# Environment variables never passed to model-run commands and redacted wherever their values appear.
-SECRET_ENV_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.I)
+__all__ = ["SECRET_ENV_NAME", "is_secret_path"]
 
 
-def is_secret_path(path: Path) -> bool:
-    name = path.name.lower()
-    return name not in NOT_SECRET and _SECRET_NAME.match(name) is not None
+def is_secret_path(path: Path, secret_files: SecretFiles | None = None) -> bool:
+    """Is `path` (a bare name or a workspace-relative path) one of the secret files? (See tools.secret_files.)"""
+    return (secret_files or SecretFiles()).match(path)
 
 
-def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:
-    """The absolute path for a workspace-relative `path`, refusing anything that leads outside."""
+def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False, write: bool = False) -> Path:
+    """The absolute path for a workspace-relative `path`, refusing anything that leads outside.
+
+    `write`: the path is about to be written, moved or deleted, so protected directories are refused too.
+    """
     if not path or "\x00" in path:
         raise ToolError("path is empty or invalid")
     root = ctx.root.resolve()
@@ -40,9 +35,12 @@ def resolve(ctx: ToolContext, path: str, *, must_exist: bool = False) -> Path:
     target = (root / raw).resolve()  # follows symlinks, so a link pointing outside is caught here
     if target != root and root not in target.parents:
         raise ToolError(f"{path}: resolves outside the workspace (through a symlink)")
+    if write:
+        refuse_protected(root, target, path)
     if must_exist and not target.exists():
         raise ToolError(f"{path}: no such file")
-    if is_secret_path(target) and not ctx.allow_secret_files:
+    # The name asked for and the file it leads to: a link named notes.txt may point at .env.
+    if not ctx.allow_secret_files and (ctx.secret_files.match(raw) or ctx.secret_files.match(target.relative_to(root))):
         raise ToolError(f"{path}: looks like a secrets file; Duet does not read or write those")
     return target
 
@@ -52,21 +50,31 @@ def rel(ctx: ToolContext, path: Path) -> str:
 
 
 def is_binary(data: bytes) -> bool:
-    head = data[:8192]
-    if b"\x00" in head:
-        return True
+    """A NUL or mostly control bytes near the start; a Latin-1 byte alone does not make a file binary."""
+    return looks_binary(data)
+
+
+def read_doc(path: Path) -> TextDoc:
+    """The file as text plus how it is stored (encoding, line endings), or ToolError for binary files."""
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start < len(head) - 4  # a multi-byte character cut at the boundary is not binary
-    return False
+        return textfile.load(path)
+    except NotTextError as exc:
+        raise ToolError(f"{path.name}: {exc}; not shown") from None
 
 
 def read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if is_binary(data):
-        raise ToolError(f"{path.name}: binary file; not shown")
-    return data.decode("utf-8", errors="replace")
+    """The file's text with LF line breaks."""
+    return read_doc(path).text
+
+
+def encode_for(doc: TextDoc, text: str, display: str) -> bytes:
+    """The bytes that store `text` the way `doc`'s file is stored, or ToolError naming what cannot be."""
+    try:
+        return doc.encode(text)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        raise ToolError(f"{display} is stored as {doc.encoding}, which cannot hold {bad!r}; "
+                        "write that character another way (for example as an escape)") from None
 
 
 def stamp(path: Path) -> FileStamp:
@@ -93,17 +101,6 @@ def check_not_stale(ctx: ToolContext, path: Path, display: str, *, require_read:
         raise ToolError(f"{display} changed on disk since you last read it; read_file it again first")
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, keeping the file's permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".duet-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Replace `path` in one step (bytes as given; str as UTF-8), keeping its mode; see tools.atomic."""
+    atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
 from collections.abc import Mapping
@@ -89,13 +90,15 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     session.tool_context.start_dir = start_dir_in(workspace, cwd)
     renderer.init(SystemInit(session_id=session.id, model=config.model or Router(config).profile.main,
                              tools=[t.name for t in default_tools()], cwd=str(cwd), workspace=str(workspace),
-                             approval=config.approval, sandbox=_sandbox_mode(config), duet_version=__version__))
+                             approval=config.approval, sandbox=session.launcher.info().mechanism,
+                             duet_version=__version__))
     try:
         agent, pool = build_agent(session, refuse_headless, environ=environ)
     except BaseException:
         session.close()
         raise
     session.start(args.command, task, resumed=args.command == "resume")
+    stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""
     try:
@@ -117,7 +120,10 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         outcome, message = Outcome.TIME_LIMIT, f"time limit of {config.timeout_s:g} s reached (--timeout)"
     except asyncio.CancelledError:
         outcome, message = Outcome.INTERRUPTED, "interrupted"
+        if stopped_by:
+            message = f"stopped by {signal.Signals(stopped_by[0]).name}"
     finally:
+        session.launcher.finish_all()  # no command outlives the run
         await pool.aclose()
     outcome, message = _no_silent_success(agent, config, outcome, message, verified=test_command is not None)
     if args.commit and outcome is Outcome.DONE:
@@ -131,6 +137,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
     result = build_result(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
                           watcher.facts(), _tests(before), _tests(after))
+    if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
+        result = result.model_copy(update={"exit_code": 128 + stopped_by[0]})
     _finish(session, renderer, result)
     return result.exit_code
 
@@ -154,15 +162,6 @@ def _no_silent_success(agent: Agent, config: Config, outcome: Outcome, message: 
                                 f"rerun with --approval {needed} to allow them")
 
 
-def _sandbox_mode(config: Config) -> str:
-    """The configured sandbox mode, as text ("none" where this build has no sandbox setting)."""
-    sandbox = getattr(config, "sandbox", None)
-    if isinstance(sandbox, str):
-        return sandbox
-    mode = getattr(sandbox, "mode", None)
-    return str(mode) if mode is not None else "none"
-
-
 def _open_session(args: argparse.Namespace, workspace: Path, config: Config, sink: Any) -> tuple[Session, str]:
     if args.command == "resume":
         path = find_session(workspace, None if args.last else args.session)
@@ -177,6 +176,24 @@ def _open_session(args: argparse.Namespace, workspace: Path, config: Config, sin
         return session, args.message or ""
     task = read_task(args.task) if args.command == "run" else ""
     return Session(workspace, config, sink=sink), task
+
+
+def _stop_on_signals() -> list[int]:
+    """SIGTERM and SIGHUP cancel the run like Ctrl+C; the list returned receives the signal's number."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:
+            received.append(signum)
+            task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            pass
+    return received
 
 
 def _finish(session: Session, renderer: Renderer, result: RunResult) -> None:

@@ -71,7 +71,7 @@ class ContextBuilder:
     @property
     def scan(self) -> Scan:
         if self._scan is None:
-            self._scan = scan_workspace(self.root, self._index)
+            self._scan = scan_workspace(self.root, self._index, self.config.secret_file_list())
         return self._scan
 
     def plan(self, model: str, hints: Iterable[str] = ()) -> ContextPlan:
@@ -148,6 +148,7 @@ class ContextBuilder:
         for path in sorted(tags, key=lambda p: -ranks.get(p, 0.0)):  # files nobody references still appear
             ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in seen]
         map_text, used_defs = fit(ranked, ctx.map_tokens, count_o200k)
+        map_text = self._redact(map_text)  # signatures hold default values: `connect(url="postgres://u:pw@h")`
         mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
         whole: list[str] = []
         counts: dict[str, int] = {}

@@ -15,8 +15,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.secret_files import SecretFiles
 from tools.walk import walk_files
-from tools.workspace import is_binary, is_secret_path
+from tools.workspace import is_binary
 
 MAX_FILE_BYTES = 512 * 1024
 MINIFIED_AVG_LINE = 300
@@ -108,12 +109,15 @@ def _marked_generated(data: bytes) -> bool:
     return False
 
 
-def skip_reason(relative: str, data: bytes | None, size: int) -> str | None:
+SECRET_REASON = "secret file (never sent)"
+
+
+def skip_reason(relative: str, data: bytes | None, size: int, secret_files: SecretFiles | None = None) -> str | None:
     """Why a file stays out of every prompt (None: it may go in). `data` may be None when size decides."""
     parts = relative.split("/")
     name = parts[-1]
-    if is_secret_path(Path(name)):
-        return "secret file (never sent)"
+    if (secret_files or SecretFiles()).match(relative):
+        return SECRET_REASON
     if any(p in VENDORED_DIRS for p in parts[:-1]) or parts[0] == ".duet":
         return "vendored or build tree"
     if name in LOCK_FILES or name.endswith(".lock"):
@@ -134,9 +138,10 @@ def skip_reason(relative: str, data: bytes | None, size: int) -> str | None:
     return None
 
 
-def scan_workspace(root: Path, index_path: Path | None = None) -> Scan:
+def scan_workspace(root: Path, index_path: Path | None = None, secret_files: SecretFiles | None = None) -> Scan:
     """Scan `root`; with an index, files whose size and mtime are unchanged are not read again."""
     root = root.resolve()
+    secret_files = secret_files or SecretFiles()
     scan = Scan(root=root)
     index = _load_index(index_path)
     fresh: dict[str, list[object]] = {}
@@ -149,11 +154,14 @@ def scan_workspace(root: Path, index_path: Path | None = None) -> Scan:
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
+        if secret_files.match(relative):  # before the index: the list may have grown since it was written
+            scan.skipped.append(Skipped(relative, SECRET_REASON))
+            continue
         known = index.get(relative)
         if known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
             file_digest, reason = known[2], known[3]
         else:
-            reason = skip_reason(relative, None, st.st_size)
+            reason = skip_reason(relative, None, st.st_size, secret_files)
             file_digest = None
             if reason is None:
                 try:
@@ -161,7 +169,7 @@ def scan_workspace(root: Path, index_path: Path | None = None) -> Scan:
                 except OSError as exc:
                     scan.skipped.append(Skipped(relative, f"unreadable ({os.strerror(exc.errno or 0)})"))
                     continue
-                reason = skip_reason(relative, data, st.st_size)
+                reason = skip_reason(relative, data, st.st_size, secret_files)
                 if reason is None:
                     file_digest = digest(data)
                     scan.loaded[relative] = data

@@ -1,0 +1,50 @@
+"""The bubblewrap fallback: the same policy as mount namespaces, where Landlock is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+from agent.sandbox.paths import system_temp
+from agent.sandbox.policy import SandboxPolicy
+
+
+@cache
+def bwrap_path() -> str | None:
+    """The bwrap binary, if it is installed and can make a sandbox here (containers often forbid it)."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    try:
+        ok = subprocess.run([path, "--ro-bind", "/", "/", "--dev", "/dev", "true"], capture_output=True,
+                            timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return path if ok else None
+
+
+def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path, *, share_net: bool) -> list[str]:
+    """The bwrap prefix confining one command to `policy`."""
+    argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent"]
+    if policy.workspace_writable:
+        for root in (system_temp(), Path("/dev/shm"), policy.workspace):
+            if root.is_dir():
+                argv += ["--bind", str(root), str(root)]
+        for path in policy.protected():
+            if path.exists():
+                argv += ["--ro-bind", str(path), str(path)]
+        home = policy.home
+        if home and home.is_dir() and home != policy.workspace and home not in policy.workspace.parents:
+            argv += ["--ro-bind", str(home), str(home)]
+    argv += ["--bind", str(private_tmp), str(private_tmp)]
+    for path in policy.hidden():
+        if path.is_dir() and not path.is_symlink():
+            argv += ["--tmpfs", str(path)]
+        elif os.path.lexists(path):
+            argv += ["--ro-bind", "/dev/null", str(path)]
+    if not (policy.network or share_net):
+        argv.append("--unshare-net")
+    return [*argv, "--chdir", str(cwd), "--"]

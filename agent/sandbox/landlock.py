@@ -1,0 +1,174 @@
+"""Landlock through raw syscalls (ctypes): the ABI in force, and rulesets built in the parent.
+
+Everything that can allocate or fail slowly (ctypes lookups, structs, opening paths, adding rules) happens in
+the parent; the child, between fork and exec, only makes three syscalls (see `ChildHook`). That matters in a
+process with threads, where running Python after fork is only safe if it does next to nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
+CREATE_RULESET_VERSION = 1
+RULE_PATH_BENEATH, RULE_NET_PORT = 1, 2
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+
+# Filesystem rights and the ABI that introduced them.
+EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
+MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12
+REFER, TRUNCATE = 1 << 13, 1 << 14  # ABI 2, ABI 3
+BIND_TCP, CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
+SCOPE_ABSTRACT_UNIX, SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
+
+READ = EXECUTE | READ_FILE | READ_DIR
+FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE  # the only rights a rule on a non-directory may carry
+
+
+def fs_rights(abi: int) -> int:
+    """Every filesystem right this ABI can restrict (device ioctls are left alone: commands have no tty)."""
+    rights = (1 << 13) - 1
+    if abi >= 2:
+        rights |= REFER
+    if abi >= 3:
+        rights |= TRUNCATE
+    return rights
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+class _NetPortAttr(ctypes.Structure):
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _syscall() -> ctypes._CFuncPtr:  # type: ignore[name-defined]
+    fn = _libc().syscall
+    fn.restype = ctypes.c_long
+    return fn
+
+
+def abi_version() -> int:
+    """The Landlock ABI of the running kernel; 0 when Landlock is missing or disabled."""
+    try:
+        version = _syscall()(ctypes.c_long(SYS_CREATE_RULESET), None, ctypes.c_size_t(0),
+                             ctypes.c_uint32(CREATE_RULESET_VERSION))
+    except (OSError, AttributeError):
+        return 0
+    return max(int(version), 0)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a ruleset allows: rights per path, and TCP ports that may be connected to."""
+
+    read: tuple[Path, ...]
+    write: tuple[Path, ...]
+    file_write: tuple[Path, ...]
+    """Single files that may be written in place (not created or removed): workspace top-level files, /dev/null."""
+    network: bool
+    connect_ports: tuple[int, ...] = ()
+    listable: tuple[Path, ...] = ()
+    """Directories on the way to a hidden path: their entries may be listed, not read."""
+
+
+def build_ruleset(rules: Rules, abi: int) -> int:
+    """A Landlock ruleset fd (close-on-exec) for `rules`, adapted to the kernel's ABI. Raises OSError."""
+    call = _syscall()
+    handled_fs = fs_rights(abi)
+    net = abi >= 4 and not rules.network
+    attr = _RulesetAttr(handled_fs, (BIND_TCP | CONNECT_TCP) if net else 0, 0)
+    if abi >= 6:
+        attr.scoped = SCOPE_SIGNAL | (0 if rules.network else SCOPE_ABSTRACT_UNIX)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    fd = call(ctypes.c_long(SYS_CREATE_RULESET), ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if fd < 0:
+        raise _error("landlock_create_ruleset")
+    try:
+        _add_paths(call, fd, rules.read, READ & handled_fs)
+        _add_paths(call, fd, rules.listable, READ_DIR)
+        _add_paths(call, fd, rules.write, handled_fs)
+        _add_paths(call, fd, rules.file_write, (READ_FILE | WRITE_FILE | TRUNCATE) & handled_fs)
+        if net:
+            for port in rules.connect_ports:
+                port_attr = _NetPortAttr(CONNECT_TCP, port)
+                if call(ctypes.c_long(SYS_ADD_RULE), ctypes.c_int(fd), ctypes.c_int(RULE_NET_PORT),
+                        ctypes.byref(port_attr), ctypes.c_uint32(0)) < 0:
+                    raise _error("landlock_add_rule (port)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return int(fd)
+
+
+def _add_paths(call: ctypes._CFuncPtr, ruleset: int, paths: Iterable[Path], rights: int) -> None:  # type: ignore[name-defined]
+    for path in paths:
+        try:
+            # O_NOFOLLOW: a symlink in the workspace pointing at / must not make / writable.
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            continue  # vanished since it was listed
+        try:
+            is_dir = os.path.isdir(f"/proc/self/fd/{fd}") and not os.path.islink(path)
+            allowed = rights if is_dir else rights & FILE_RIGHTS
+            attr = _PathBeneathAttr(allowed, fd)
+            if allowed and call(ctypes.c_long(SYS_ADD_RULE), ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH),
+                                ctypes.byref(attr), ctypes.c_uint32(0)) < 0:
+                raise _error(f"landlock_add_rule ({path})")
+        finally:
+            os.close(fd)
+
+
+def _error(what: str) -> OSError:
+    err = ctypes.get_errno()
+    return OSError(err, f"{what}: {os.strerror(err)}")
+
+
+class ChildHook:
+    """The `preexec_fn` of a sandboxed child: no new privileges, die with Duet, enter the ruleset.
+
+    Built in the parent with every ctypes object resolved, so the child only calls into libc.
+    """
+
+    def __init__(self, ruleset_fd: int | None, *, no_new_privs: bool = True) -> None:
+        libc = _libc()
+        self._prctl = libc.prctl
+        self._syscall = libc.syscall
+        self._syscall.restype = ctypes.c_long
+        self._fd = ctypes.c_int(ruleset_fd if ruleset_fd is not None else -1)
+        self._restrict = ctypes.c_long(SYS_RESTRICT_SELF)
+        self._zero = ctypes.c_uint32(0)
+        self._args = (ctypes.c_int(PR_SET_NO_NEW_PRIVS), ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                      ctypes.c_ulong(0))
+        self._death = (ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(9), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                       ctypes.c_ulong(0))
+        self._landlock = ruleset_fd is not None
+        self._nnp = no_new_privs or self._landlock
+
+    def __call__(self) -> None:
+        self._prctl(*self._death)
+        if self._nnp and self._prctl(*self._args) != 0:
+            raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if self._landlock and self._syscall(self._restrict, self._fd, self._zero) != 0:
+            raise OSError("landlock_restrict_self failed")  # never run unconfined by accident
+
+
+def set_child_subreaper() -> bool:
+    """Make orphaned descendants (daemons that called setsid) our children, so they can be found and reaped."""
+    return _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0

@@ -1,0 +1,108 @@
+"""The sandboxing launcher handed to tools: picks the mechanism, starts confined processes, reaps them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from agent.sandbox import landlock
+from agent.sandbox.bwrap import bwrap_argv, bwrap_path
+from agent.sandbox.env import sandbox_env
+from agent.sandbox.notes import blocked_note
+from agent.sandbox.paths import rules_for, system_temp
+from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
+from agent.sandbox.reap import reap
+
+
+def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
+    """(mechanism, detail for people, Landlock ABI) for `policy` on this machine."""
+    if not policy.enabled:
+        return "off", "turned off by the user", 0
+    abi = landlock.abi_version() if policy.mechanism in ("auto", "landlock") else 0
+    if abi >= 1:
+        return "landlock", f"Landlock ABI {abi}", abi
+    if policy.mechanism in ("auto", "bwrap") and bwrap_path():
+        return "bwrap", "bubblewrap", 0
+    missing = "no Landlock in this kernel" if policy.mechanism != "bwrap" else "bwrap not usable"
+    if policy.mechanism == "auto":
+        missing = "no Landlock in this kernel and no usable bwrap"
+    return "none", missing, 0
+
+
+class SandboxLauncher:
+    """Starts every process Duet runs for the model inside the run's sandbox. One per session."""
+
+    def __init__(self, policy: SandboxPolicy, environ: Mapping[str, str] | None = None) -> None:
+        self.policy = policy
+        self.mechanism, self.detail, self._abi = choose_mechanism(policy)
+        self._environ = environ  # None: the live environment at each start
+        self.private_tmp = Path(tempfile.mkdtemp(prefix="duet-run-")).resolve()
+        self._markers: dict[int, str] = {}
+        landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
+
+    @property
+    def confines(self) -> bool:
+        return self.mechanism in ("landlock", "bwrap")
+
+    @property
+    def network(self) -> bool:
+        return self.policy.network
+
+    @property
+    def scratch(self) -> Path:
+        return self.private_tmp
+
+    def info(self) -> SandboxInfo:
+        """What this launcher enforces, for prompts, doctor and the start-of-run line."""
+        writable = [f"the private temp dir ($TMPDIR={self.private_tmp})"]
+        if self.policy.workspace_writable:
+            writable = [f"the workspace {self.policy.workspace}", *writable, f"the system temp dir {system_temp()}"]
+        return SandboxInfo(mechanism=self.mechanism, detail=self.detail, writable=tuple(writable) if self.confines
+                           else (), protected=(".git/", ".duet/"), network=self.policy.network)
+
+    async def start(self, argv: Sequence[str], *, cwd: Path, stdout: int, stderr: int,
+                    connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
+        marker = secrets.token_hex(8)
+        environ = os.environ if self._environ is None else self._environ
+        env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker)
+        ruleset = None
+        if self.mechanism == "landlock":
+            ruleset = landlock.build_ruleset(rules_for(self.policy, self.private_tmp, connect_ports), self._abi)
+            hook = landlock.ChildHook(ruleset)
+        elif self.mechanism == "bwrap":
+            binary = bwrap_path() or "bwrap"
+            argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports)), *argv]
+            hook = landlock.ChildHook(None, no_new_privs=False)  # a setuid bwrap must keep working
+        else:
+            hook = landlock.ChildHook(None, no_new_privs=self.mechanism == "none")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
+                start_new_session=True, preexec_fn=hook)
+        finally:
+            if ruleset is not None:
+                os.close(ruleset)
+        self._markers[proc.pid] = marker
+        return proc
+
+    def finish(self, proc: asyncio.subprocess.Process) -> None:
+        marker = self._markers.pop(proc.pid, "")
+        # The command's own process is asyncio's to wait for; everything else of it is ours to reap.
+        reap(proc.pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, proc.pid}))
+
+    def finish_all(self) -> None:
+        """Kill every command still running (Duet is stopping)."""
+        for pid, marker in list(self._markers.items()):
+            self._markers.pop(pid, None)
+            reap(pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, pid}))
+
+    def note(self, output: str) -> str:
+        return blocked_note(self.info(), output)
+
+    def close(self) -> None:
+        shutil.rmtree(self.private_tmp, ignore_errors=True)

@@ -1,0 +1,81 @@
+"""Turning "this tree, minus these paths" into the flat path lists Landlock rules need.
+
+Landlock only grants; a right given on a directory reaches everything beneath it. To keep `.git/` read-only
+inside a writable workspace (or HOME's credential stores unreadable inside a readable /), the grant goes to
+each sibling on the way down instead of to the parent.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.sandbox.landlock import Rules
+from agent.sandbox.policy import SandboxPolicy
+
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+@dataclass(frozen=True)
+class Carved:
+    """A tree carved around exclusions: subtrees to grant, and the directories passed through on the way."""
+
+    grant: list[Path]
+    through: list[Path]
+
+
+def carve(root: Path, excluded: list[Path]) -> Carved:
+    """Subtrees covering `root` except the `excluded` paths beneath it (exclusions above `root` are ignored)."""
+    inside = [e for e in excluded if root in e.parents]
+    if not inside:
+        return Carved([root], [])
+    grant: list[Path] = []
+    through = [root]
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return Carved([], through)
+    for entry in entries:
+        path = Path(entry.path)
+        if path in inside:
+            continue
+        if any(path in e.parents for e in inside) and entry.is_dir(follow_symlinks=False):
+            sub = carve(path, inside)
+            grant += sub.grant
+            through += sub.through
+        else:
+            grant.append(path)
+    return Carved(grant, through)
+
+
+def system_temp() -> Path:
+    """The system temp dir as commands see it ($TMPDIR of Duet's own environment, read now, not cached)."""
+    return Path(os.environ.get("TMPDIR") or tempfile.gettempdir()).resolve()
+
+
+def writable_roots(policy: SandboxPolicy, private_tmp: Path) -> list[Path]:
+    """Where sandboxed commands may write, before carving out the protected paths."""
+    roots = [private_tmp]
+    if policy.workspace_writable:
+        roots += [policy.workspace, system_temp()]
+        if Path("/dev/shm").is_dir():
+            roots.append(Path("/dev/shm"))  # POSIX semaphores (multiprocessing) live there
+    return roots
+
+
+def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = ()) -> Rules:
+    """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off)."""
+    hidden = [p for p in policy.hidden() if os.path.lexists(p)]
+    readable = carve(Path("/"), hidden)
+    excluded = list(policy.protected())
+    home = policy.home
+    if home is not None and home != Path("/") and home not in policy.workspace.parents and home != policy.workspace:
+        excluded.append(home)  # a HOME inside the temp dir stays read-only too
+    write: list[Path] = []
+    files: list[Path] = [Path(d) for d in DEVICES if os.path.exists(d)]
+    for root in writable_roots(policy, private_tmp):
+        write += carve(root, excluded).grant
+    return Rules(read=tuple(readable.grant), write=tuple(write), file_write=tuple(files), network=policy.network,
+                 connect_ports=connect_ports, listable=tuple(readable.through))

@@ -1,0 +1,75 @@
+"""The sandbox policy of a run (one typed value, from flag/config to the launcher) and its description."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Mechanism = Literal["landlock", "bwrap", "none", "off"]
+"""How commands are confined: a kernel mechanism, nothing available ("none"), or disabled by the user ("off")."""
+
+PROTECTED_DIRS = (".git", ".duet")
+CREDENTIAL_STORES = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker/config.json", ".kube",
+                     ".config/gcloud", ".config/duet")
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """What sandboxed commands may do in one run."""
+
+    enabled: bool
+    """False only when the user turned the sandbox off (flag or config)."""
+    workspace: Path
+    workspace_writable: bool
+    """False in read-only mode: then only /dev/null and the private temp dir are writable."""
+    network: bool
+    env_allow: tuple[str, ...] = ()
+    mechanism: Literal["auto", "landlock", "bwrap"] = "auto"
+    home: Path | None = None
+
+    @classmethod
+    def from_config(cls, config: object, workspace: Path, environ: Mapping[str, str]) -> SandboxPolicy:
+        """The policy for `config` (an agent.config.Config) in `workspace`."""
+        sandbox = config.sandbox  # type: ignore[attr-defined]
+        home = environ.get("HOME")
+        return cls(enabled=sandbox.mode == "on", workspace=workspace.resolve(),
+                   workspace_writable=config.approval != "read-only",  # type: ignore[attr-defined]
+                   network=sandbox.network, env_allow=tuple(sandbox.env_allow), mechanism=sandbox.mechanism,
+                   home=Path(home).resolve() if home else None)
+
+    def protected(self) -> tuple[Path, ...]:
+        return tuple(self.workspace / name for name in PROTECTED_DIRS)
+
+    def hidden(self) -> tuple[Path, ...]:
+        """Credential stores in HOME that sandboxed commands may not read."""
+        if self.home is None:
+            return ()
+        return tuple(self.home / name for name in CREDENTIAL_STORES)
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """A description of the sandbox in force, for the system prompt, `agent doctor` and the start of a run."""
+
+    mechanism: Mechanism
+    detail: str
+    """E.g. "Landlock ABI 7", or why there is no sandbox."""
+    writable: tuple[str, ...]
+    protected: tuple[str, ...]
+    network: bool
+
+    @property
+    def active(self) -> bool:
+        return self.mechanism in ("landlock", "bwrap")
+
+    def summary(self) -> str:
+        """One line for people: what confines commands in this run."""
+        if self.mechanism == "off":
+            return "sandbox off (by your choice): commands run with your full permissions"
+        if self.mechanism == "none":
+            return f"no sandbox available ({self.detail}): approvals are the only guard"
+        net = "on" if self.network else "off"
+        return (f"sandbox: {self.detail}; writable: {', '.join(self.writable) or 'nothing'}; "
+                f"read-only: {', '.join(self.protected)}; network {net}")

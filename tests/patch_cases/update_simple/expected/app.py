@@ -1,6 +1,0 @@
-def greet(name):
-    return f"hello {name}"
-
-
-def main():
-    print(greet("world"))

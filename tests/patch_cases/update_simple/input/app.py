@@ -1,6 +1,0 @@
-def greet(name):
-    return "hi " + name
-
-
-def main():
-    print(greet("world"))
