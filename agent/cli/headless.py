@@ -14,6 +14,7 @@ from typing import Any
 from agent import __version__
 from agent.approval import approval_allowing, refuse_headless
 from agent.cli.render import Renderer, make_renderer
+from agent.cli.step_summary import write_step_summary
 from agent.cli.watch import RunWatcher
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
@@ -59,11 +60,13 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
     try:
         return await _run(args, environ, renderer)
     except DuetError as exc:
+        outcome = next((o for o, code in EXIT_CODES.items() if code == exc.exit_code), Outcome.CONFIG_ERROR)
+        result = error_result(outcome, str(exc), renderer.session_id or new_session_id(),
+                              int((time.monotonic() - started) * 1000))
+        write_step_summary(result, args.command, environ)
         if args.output == "text":
             raise
-        outcome = next((o for o, code in EXIT_CODES.items() if code == exc.exit_code), Outcome.CONFIG_ERROR)
-        renderer.finish(error_result(outcome, str(exc), renderer.session_id or new_session_id(),
-                                     int((time.monotonic() - started) * 1000)))
+        renderer.finish(result)
         print(f"agent: {exc}", file=sys.stderr)
         return exc.exit_code
 
@@ -140,6 +143,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
         result = result.model_copy(update={"exit_code": 128 + stopped_by[0]})
     _finish(session, renderer, result)
+    write_step_summary(result, args.command, environ)
     return result.exit_code
 
 
