@@ -19,6 +19,7 @@ from agent.outcome import Outcome
 from agent.router import PROFILES
 from agent.runtime import build_agent
 from agent.session import EventSink, Session
+from agent.spend.explain import spend_lines
 from agent.spend.ledger import ModelSpend
 from agent.transcript import read_transcript
 
@@ -107,6 +108,10 @@ class Interactive:
         from tools.walk import walk_files
 
         return [p.relative_to(self.workspace).as_posix() for p in islice(walk_files(self.workspace), limit)]
+
+    def spend_lines(self, explain: bool = False) -> list[str]:
+        """The session's spend per model, and with `explain` every call with the price row that priced it."""
+        return spend_lines(self.session.ledger, explain)
 
     def diff(self) -> str:
         """What the session changed: against its checkpoint in git, or the file list otherwise."""

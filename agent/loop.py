@@ -7,6 +7,7 @@ approvals through an awaitable.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import WINDOW_RESERVE_TOKENS, Route, Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.spend.prices import utc_now
 from agent.spend.usage import price_usage
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
@@ -87,6 +89,7 @@ class Agent:
         self._systems: dict[str, SystemMessage] = {}
         self.context = context
         self._prices = session.config.price_table()
+        self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
         self.run_turns = 0
         self.last_error = ""
         self.refused: list[str] = []
@@ -120,7 +123,7 @@ class Agent:
         if self.limits.max_cost is not None:
             spent = session.ledger.total_usd
             estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
-                                         session.ledger, self._prices)
+                                         session.ledger, self._prices, at=self.clock())
             if spent + estimate > self.limits.max_cost:
                 return StepOutcome(Outcome.BUDGET, f"budget ${self.limits.max_cost} reached: spent ${spent:.4f}, "
                                                    f"next call estimated at ${estimate:.4f}")
@@ -130,7 +133,7 @@ class Agent:
         while True:
             session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason))
             try:
-                result = await self._query(route.model, turn)
+                result, started = await self._query(route.model, turn)
                 break
             except ProviderError as exc:
                 session.emit(TurnFailed(turn=turn, error=str(exc)))
@@ -148,7 +151,7 @@ class Agent:
         message: AssistantMessage = result.message
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
-        self._record_usage(route.model, result.usage)
+        self._record_usage(route.model, result.usage, started)
         if result.recovered_text_calls:
             session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
         for call in message.tool_calls:
@@ -173,8 +176,9 @@ class Agent:
             return False
         route = self.router.summary_model()
         session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
+        started = self.clock()
         result = await self._clients(route.model).complete(summary_request(plan.older), [], None)
-        self._record_usage(route.model, result.usage)
+        self._record_usage(route.model, result.usage, started)
         before = len(session.messages)
         summary = session.redact(result.message.content)
         session.messages = compacted(summary, plan.recent)
@@ -218,22 +222,26 @@ class Agent:
         self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
         messages = [SystemMessage(content=VISION_SYSTEM),
                     UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
+        started = self.clock()
         try:
             result = await self._clients(route.model).complete(messages, [], None)
         except ProviderError as exc:
             return f"error: the image could not be examined ({route.model}: {exc})"
         except DuetError as exc:  # no key for any image-capable model
             return f"error: no image-capable model is available: {exc}"
-        self._record_usage(route.model, result.usage)
+        self._record_usage(route.model, result.usage, started)
         return result.message.content or "(the vision model gave no answer)"
 
-    async def _query(self, model: str, turn: int) -> Any:
+    async def _query(self, model: str, turn: int) -> tuple[Any, dt.datetime]:
+        """One model call (asked again once if the reply is empty); the result and when the call started."""
         session = self.session
         client = self._clients(model)
-        price = self._prices.price_for(model)
+        started = self.clock()
+        pricing = self._prices.pricing_at(model, started)
         messages = [self.system_for(model), *session.messages]
-        input_usd = estimate_call_usd(model, messages, session.ledger, self._prices, output_tokens=0)
+        input_usd = estimate_call_usd(model, messages, session.ledger, self._prices, output_tokens=0, at=started)
         streamed = [0, 0.0]  # characters so far, time of the last estimate
+        shown = [Decimal(0)]  # the call's estimate only ever goes up, even when a cut stream starts over
 
         def on_delta(kind: str, text: str) -> None:
             if kind == "reset":
@@ -243,23 +251,26 @@ class Agent:
             session.emit(MessageDelta(turn=turn, kind=kind, text=text))  # type: ignore[arg-type]
             streamed[0] += len(text)
             now = time.monotonic()
-            if price is not None and now - streamed[1] >= ESTIMATE_EVERY_S:
+            if pricing is not None and now - streamed[1] >= ESTIMATE_EVERY_S:
                 streamed[1] = now
                 out = int(streamed[0]) // CHARS_PER_OUTPUT_TOKEN
-                call = input_usd + price.output * out / 1_000_000
-                session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(call),
-                                           session_usd=str(session.ledger.total_usd + call)))
+                call = input_usd + pricing.output * pricing.multiplier * out / 1_000_000
+                shown[0] = max(shown[0], call)
+                session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(shown[0]),
+                                           session_usd=str(session.ledger.total_usd + shown[0])))
 
         result = await client.complete(messages, self.toolbox.schemas, on_delta)
         if not result.message.content and not result.message.tool_calls:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
             session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
-            self._record_usage(model, result.usage)
+            self._record_usage(model, result.usage, started)
+            started = self.clock()
+            shown[0] = Decimal(0)
             result = await client.complete(messages, self.toolbox.schemas, on_delta)
-        return result
+        return result, started
 
-    def _record_usage(self, model: str, usage: Any) -> None:
-        record = price_usage(model, usage, self._prices)
+    def _record_usage(self, model: str, usage: Any, started: dt.datetime) -> None:
+        record = price_usage(model, usage, self._prices, started)
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.outcome import EXIT_CODES, Outcome
 from agent.spend.ledger import Ledger
+from agent.spend.rows import ModelSpendRow, spend_rows
 
 Subtype = Literal["success", "error_max_turns", "error_max_budget_usd", "error_timeout", "error_permission",
                   "error_provider", "error_during_execution"]
@@ -30,16 +31,7 @@ SUBTYPES: dict[Outcome, Subtype] = {
 }
 
 
-class ModelSummary(BaseModel):
-    calls: int
-    input_tokens: int
-    cache_hit_tokens: int
-    cache_miss_tokens: int
-    output_tokens: int
-    reasoning_tokens: int
-    usd: float
-    usd_exact: str
-    estimated_calls: int
+ModelSummary = ModelSpendRow  # one per-model shape for the run result and `agent cost`
 
 
 class TestsSummary(BaseModel):
@@ -89,7 +81,7 @@ class RunResult(BaseModel):
     num_turns: int
     duration_ms: int
     duration_api_ms: int
-    total_cost_usd: float
+    total_cost_usd: float = Field(description="Dollars of the priced models only (see unpriced_models).")
     usage: Usage
     session_id: str
     permission_denials: list[PermissionDenial] = Field(default_factory=list)
@@ -99,6 +91,8 @@ class RunResult(BaseModel):
     message: str = Field(description="How the run ended, in one line.")
     models: dict[str, ModelSummary] = Field(default_factory=dict)
     total_usd_exact: str = "0"
+    unpriced_models: list[str] = Field(default_factory=list,
+                                       description="Models with no price row: their spend is unknown, not 0.")
     files_changed: dict[str, str] = Field(default_factory=dict)
     tests_before: TestsSummary | None = None
     tests_after: TestsSummary | None = None
@@ -109,13 +103,7 @@ def build_result(outcome: Outcome, message: str, session_id: str, turns: int, fi
                  tests_after: TestsSummary | None = None) -> RunResult:
     facts = facts or RunFacts()
     by_model = sorted(ledger.by_model().items())
-    models = {
-        name: ModelSummary(calls=s.calls, input_tokens=s.input_tokens, cache_hit_tokens=s.cache_hit_tokens,
-                           cache_miss_tokens=s.cache_miss_tokens, output_tokens=s.output_tokens,
-                           reasoning_tokens=s.reasoning_tokens, usd=round(float(s.cost_usd), 6),
-                           usd_exact=str(s.cost_usd), estimated_calls=s.estimated_calls)
-        for name, s in by_model
-    }
+    models = spend_rows(ledger.by_model())
     usage = Usage(input_tokens=sum(s.input_tokens for _, s in by_model),
                   cache_read_input_tokens=sum(s.cache_hit_tokens for _, s in by_model),
                   output_tokens=sum(s.output_tokens for _, s in by_model),
@@ -125,7 +113,8 @@ def build_result(outcome: Outcome, message: str, session_id: str, turns: int, fi
                      total_cost_usd=round(float(ledger.total_usd), 6), usage=usage, session_id=session_id,
                      permission_denials=facts.permission_denials, exit_code=EXIT_CODES[outcome], outcome=outcome,
                      message=message, models=models, total_usd_exact=str(ledger.total_usd),
-                     files_changed=dict(sorted(files.items())), tests_before=tests_before, tests_after=tests_after)
+                     files_changed=dict(sorted(files.items())), tests_before=tests_before, tests_after=tests_after,
+                     unpriced_models=ledger.unpriced_models())
 
 
 def error_result(outcome: Outcome, message: str, session_id: str, duration_ms: int = 0) -> RunResult:

@@ -87,7 +87,7 @@ def test_gpt_gets_the_map_and_a_tight_budget_forces_a_map(project: Path) -> None
     whole = TokenCounter().o200k({p: scan.files[p] for p in mapped.packed})
     assert mapped.packed and sum(whole.values()) <= 120 and len(mapped.packed) < len(scan.files)
     tight = config(project, context={"max_uncached_turn_usd": 0.00001})
-    assert pack_budget(tight, "deepseek-v4-pro") == 5
+    assert pack_budget(tight, "deepseek-v4-pro") == 7  # $0.00001 at the peak input rate of $1.32/M
     plan = ContextBuilder(project, tight, cache=False).plan("deepseek-v4-pro")
     assert plan.kind == "map" and "class Invoice:" in plan.text
 

@@ -11,6 +11,7 @@ import pytest
 from fixtures import SCRIPTS_DIR
 from fixtures.fakeapi import Script, ScriptedCall, ScriptedUsage, Turn
 from tests.e2e import run_agent, sample, stream_events, summary
+from tests.pinned_prices import pin_launch_prices
 
 PY_TEST_CMD = "python -m pytest -q"
 
@@ -77,7 +78,7 @@ def test_model_giving_up_exits_1_with_tests_still_failing(tmp_path: Path, fake_a
 
 
 def test_tiny_budget_exits_3_within_one_call(tmp_path: Path, fake_api) -> None:
-    workspace = sample("py_calc", tmp_path)
+    workspace = pin_launch_prices(sample("py_calc", tmp_path))
     # Each call costs exactly $0.0400 on V4-Pro; the budget allows about two.
     usage = ScriptedUsage(prompt_tokens=100_000, cache_hit_tokens=90_000, completion_tokens=2_000)
     server = fake_api([t.model_copy(update={"usage": usage}) for t in script("fix_py_calc.json")])

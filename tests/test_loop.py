@@ -13,6 +13,7 @@ from agent.outcome import Outcome
 from agent.transcript import read_transcript
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.helpers import make_agent, of_type
+from tests.pinned_prices import pin_launch_prices
 
 
 def tool_messages(request: dict) -> list[dict]:
@@ -116,7 +117,7 @@ async def test_budget_overshoots_by_at_most_one_call(repo: Path, fake_api) -> No
     # Each call: 100,000 prompt tokens (90,000 cached) + 2,000 out on V4-Pro = $0.0400 exactly.
     usage = ScriptedUsage(prompt_tokens=100_000, cache_hit_tokens=90_000, completion_tokens=2_000)
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="list_files")], usage=usage) for _ in range(10)])
-    agent, pool, _events = make_agent(repo, server.base_url, max_cost=0.10)
+    agent, pool, _events = make_agent(pin_launch_prices(repo), server.base_url, max_cost=0.10)
     assert await agent.run("loop") is Outcome.BUDGET
     spent = agent.session.ledger.total_usd
     per_call = Decimal("0.0174") + Decimal("0.01305") + Decimal("0.00696")
@@ -141,7 +142,7 @@ async def test_ledger_and_usage_events_match_hand_computation_across_models(repo
     server = fake_api([Turn(model="deepseek-v4-pro", tool_calls=[ScriptedCall(name="list_files")], usage=ds_usage),
                        Turn(model="deepseek-v4-pro", content="half", usage=ds_usage),
                        Turn(model="gpt-5.5", content="other half", usage=gpt_usage)])
-    agent, pool, events = make_agent(repo, server.base_url)
+    agent, pool, events = make_agent(pin_launch_prices(repo), server.base_url)
     await agent.run("one")
     agent.session.config.model = "gpt-5.5"
     await agent.run("two")

@@ -8,7 +8,7 @@ from agent.spend.ledger import Ledger
 from agent.spend.prices import PriceRow, PriceTable
 from agent.spend.usage import TokenUsage, price_usage
 
-DAY = dt.date(2026, 11, 1)
+DAY = dt.date(2026, 4, 25)  # launch prices: in force from 2026-04-24 until the cut of 2026-04-26 12:15 UTC
 
 
 def cost(model: str, prompt: int, hit: int, out: int, table: PriceTable | None = None) -> Decimal:
@@ -52,19 +52,19 @@ def test_deepseek_fields_win_when_both_shapes_present() -> None:
 
 
 def test_dated_rows_newer_row_applies_from_its_date() -> None:
-    cut = PriceRow(model="deepseek-v4-flash", since=dt.date(2026, 9, 1), input=Decimal("0.07"),
+    cut = PriceRow(model="deepseek-v4-flash", since=dt.date(2026, 12, 1), input=Decimal("0.07"),
                    cached_input=Decimal("0.014"), output=Decimal("0.14"))
     table = PriceTable.builtin([cut])
-    before = table.price_for("deepseek-v4-flash", dt.date(2026, 8, 31))
-    after = table.price_for("deepseek-v4-flash", dt.date(2026, 9, 1))
-    assert before is not None and before.input == Decimal("0.14")
+    before = table.price_for("deepseek-v4-flash", dt.date(2026, 11, 30))
+    after = table.price_for("deepseek-v4-flash", dt.date(2026, 12, 1))
+    assert before is not None and before.input == Decimal("0.44")
     assert after is not None and after.input == Decimal("0.07")
 
 
 def test_user_config_adds_a_dated_price_row(tmp_path: Path) -> None:
     (tmp_path / ".duet").mkdir()
     (tmp_path / ".duet/config.toml").write_text(
-        '[[prices]]\nmodel = "gpt-5.5"\nsince = 2026-10-01\ninput = 4.0\ncached_input = 0.4\noutput = 24.0\n')
+        '[[prices]]\nmodel = "gpt-5.5"\nsince = 2026-04-23\ninput = 4.0\ncached_input = 0.4\noutput = 24.0\n')
     table = load_config(tmp_path, environ={"HOME": str(tmp_path)}).price_table()
     assert cost("gpt-5.5", 1_000_000, 0, 0, table) == Decimal("4.0")
 

@@ -12,6 +12,7 @@ from agent.outcome import Outcome
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.e2e import run_agent, sample, stream_events, summary
 from tests.helpers import make_agent, of_type, tiny_png
+from tests.pinned_prices import pin_launch_prices
 from tools import screenshot
 
 
@@ -106,12 +107,13 @@ def test_cost_report_matches_hand_computation(tmp_path: Path, fake_api) -> None:
     ds = ScriptedUsage(prompt_tokens=120_000, cache_hit_tokens=100_000, completion_tokens=3_000)
     gpt = ScriptedUsage(prompt_tokens=50_000, cache_hit_tokens=40_000, completion_tokens=2_000)
     server = fake_api([Turn(content="a", usage=ds), Turn(content="b", usage=gpt)])
+    pin_launch_prices(tmp_path)
     assert run_agent(["run", "one"], tmp_path, server.base_url).returncode == 0
     assert run_agent(["run", "two", "--model", "gpt-5.5"], tmp_path, server.base_url).returncode == 0
     report = json.loads(run_agent(["cost", "--output", "json"], tmp_path).stdout)
     assert report["sessions"] == 2
-    assert Decimal(report["by_model"]["deepseek-v4-pro"]["usd"]) == Decimal("0.05974")
-    assert Decimal(report["by_model"]["gpt-5.5"]["usd"]) == Decimal("0.13")
+    assert Decimal(report["models"]["deepseek-v4-pro"]["usd_exact"]) == Decimal("0.05974")
+    assert Decimal(report["models"]["gpt-5.5"]["usd_exact"]) == Decimal("0.13")
     # V4-Pro's tokens on GPT-5.5: 20,000 × 5 + 100,000 × 0.5 + 3,000 × 30 = 0.1 + 0.05 + 0.09 = 0.24
     assert Decimal(report["all_on_reference_usd"]) == Decimal("0.37")
     assert Decimal(report["saved_usd"]) == Decimal("0.37") - Decimal("0.18974")

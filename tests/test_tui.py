@@ -8,6 +8,7 @@ from textual.widgets import Collapsible, Markdown, Static
 
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.helpers import tiny_png
+from tests.pinned_prices import pin_launch_prices
 from tests.tui_helpers import make_app, type_text, wait_idle
 from tui.approval import ApprovalScreen
 from tui.conversation import AnswerBlock, ConversationView, ToolItem
@@ -116,7 +117,7 @@ async def test_spend_panel_updates_with_each_model(repo: Path, fake_api) -> None
     usage = ScriptedUsage(prompt_tokens=10_000, cache_hit_tokens=8_000, completion_tokens=500)
     server = fake_api([Turn(model="deepseek-v4-pro", content="one", usage=usage),
                        Turn(model="gpt-5.5", content="two", usage=usage)])
-    app = make_app(repo, server.base_url)
+    app = make_app(pin_launch_prices(repo), server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         assert "no calls yet" in spend_text(app)
         await send(app, pilot, "first")

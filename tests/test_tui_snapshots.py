@@ -10,6 +10,7 @@ from pathlib import Path
 from agent.approval import ApprovalRequest
 from agent.events import MessageDelta, TurnStarted, UsageEstimate, UserMessageEvent
 from fixtures.fakeapi import ScriptedUsage, Turn
+from tests.pinned_prices import pin_launch_prices
 from tests.tui_helpers import make_app, type_text, wait_idle
 from tui.app import AgentEvent
 from tui.approval import ApprovalScreen
@@ -53,7 +54,7 @@ def test_spend_panel_with_two_models(snap_compare, repo: Path, fake_api) -> None
     usage = ScriptedUsage(prompt_tokens=42_000, cache_hit_tokens=40_960, completion_tokens=900, reasoning_tokens=300)
     server = fake_api([Turn(model="deepseek-v4-pro", content="Found it: an off-by-one in `parse()`.", usage=usage),
                        Turn(model="gpt-5.5", content="Agreed; the fix is right.", usage=usage)])
-    app = make_app(repo, server.base_url, max_cost=0.5)
+    app = make_app(pin_launch_prices(repo), server.base_url, max_cost=0.5)
 
     async def two_models(pilot) -> None:  # type: ignore[no-untyped-def]
         for text in ("find the bug", "/model gpt-5.5", "review the fix"):

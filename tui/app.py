@@ -148,9 +148,7 @@ class DuetApp(App[int]):
             elif name == "/route":
                 await view.add_line(f"route: {self.duet.set_route(arg)}", "route")
             elif name == "/cost":
-                spend = self.duet.spend()
-                rows = [f"{m}: {s.calls} calls, ${s.cost_usd:.4f}" for m, s in spend.models.items()]
-                await view.add_line("\n".join([*rows, f"session total ${spend.total_usd:.4f}"]) or "nothing yet")
+                await view.add_line("\n".join(self.duet.spend_lines(explain=arg == "explain")))
             elif name == "/context":
                 spend = self.duet.spend()
                 await view.add_line(f"context in use: ~{spend.context_tokens:,} of {spend.context_window:,} tokens "

@@ -8,7 +8,7 @@ COMMANDS: dict[str, str] = {
     "/help": "this list",
     "/model": "/model NAME pins a model (deepseek-v4-flash, deepseek-v4-pro, gpt-5.5, gpt-5.5-pro); /model auto routes",
     "/route": "/route cheap|balanced|best picks the routing profile",
-    "/cost": "spend so far, per model",
+    "/cost": "spend so far, per model; /cost explain lists each call and the price row and hours that priced it",
     "/context": "what of the repository is in the prompt",
     "/diff": "what this session changed",
     "/undo": "restore the files this session changed",

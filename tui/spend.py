@@ -58,7 +58,14 @@ class SpendPanel(Vertical):
             dollars = (spend.cost_usd if spend else Decimal(0)) + (estimate[1] if live and estimate else 0)
             lines.append(f"{name}\n", style="bold")
             lines.append(f"  {spend.calls if spend else 0} calls  ")
-            lines.append(("~" if live else "") + f"${dollars:.4f}\n", style="green")
+            if spend is not None and not spend.priced:
+                lines.append("no price\n", style="yellow")
+            else:
+                lines.append(("~" if live else "") + f"${dollars:.4f}", style="green")
+                # Marked: a running estimate, or billed figures that include estimated calls (usage never came).
+                estimated = spend.estimated_calls if spend else 0
+                mark = " est." if live else f" ({estimated} est.)" if estimated else ""
+                lines.append(mark + "\n", style="dim")
             if spend:
                 lines.append(f"  in {_tokens(spend.input_tokens)} (hit {_tokens(spend.cache_hit_tokens)})"
                              f" out {_tokens(spend.output_tokens)}\n", style="dim")
@@ -66,7 +73,10 @@ class SpendPanel(Vertical):
             lines.append("no calls yet\n", style="dim")
         self.query_one("#spend-table", Static).update(lines)
         total = view.total_usd + (estimate[1] if estimate else 0)
-        self.query_one("#total", Label).update(Text(f"session ${total:.4f}" + (" (streaming…)" if estimate else ""),
+        unpriced = [name for name, spend in view.models.items() if not spend.priced]
+        note = " est." if estimate else " billed"
+        note += f"; no price: {', '.join(unpriced)}" if unpriced else ""
+        self.query_one("#total", Label).update(Text(f"session {'~' if estimate else ''}${total:.4f}{note}",
                                                     style="bold"))
         budget = self.query_one("#budget", Label)
         if view.budget_usd:

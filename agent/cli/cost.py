@@ -1,14 +1,21 @@
-"""`agent cost`: print what past sessions cost."""
+"""`agent cost`: print what past sessions cost (text or JSON), explain each call's price, or write a dashboard."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.config import load_config
 from agent.errors import ConfigError
-from agent.spend.report import CostLine, build_report, usage_records
+from agent.spend.explain import call_line
+from agent.spend.report import CostLine, CostReport, build_report, session_usage
+from agent.spend.rows import ModelSpendRow
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def run_cost(args: argparse.Namespace) -> int:
@@ -20,30 +27,62 @@ def run_cost(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--since wants a date like 2026-11-01, not {args.since!r}") from None
     config = load_config(workspace)
-    sessions, records = usage_records(workspace, args.session, since)
+    sessions = session_usage(workspace, args.session, since)
     if args.session and not sessions:
         raise ConfigError(f"no usage recorded for session {args.session!r}")
-    report = build_report(sessions, records, config.price_table())
+    prices = config.price_table()
+    report = build_report(sessions, prices, explain=args.explain)
     if args.output == "json":
-        print(report.model_dump_json(indent=2))
+        print(report.model_dump_json(indent=2, exclude_none=False))
         return 0
+    print_report(report)
+    return 0
+
+
+def print_report(report: CostReport) -> None:
+    """The report as tables for people."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(highlight=False)
+    models = Table(title="Spend per model", title_justify="left")
+    for column in ("model", "calls", "estimated", "input", "cache hit", "output", "USD"):
+        models.add_column(column, justify="left" if column == "model" else "right")
+    for name, row in report.models.items():
+        models.add_row(name, str(row.calls), str(row.estimated_calls), f"{row.input_tokens:,}",
+                       f"{row.cache_hit_tokens:,}", f"{row.output_tokens:,}", _usd(row))
+    console.print(models)
+    console.print(_day_table(report.by_day))
+    if report.calls is not None:
+        for call in report.calls:
+            console.print(f"{call.session_id}  {call_line(call.record)}", markup=False, soft_wrap=True)
+    console.print(f"{report.sessions} session(s), total ${report.total_usd:.4f}", markup=False, end="")
+    if report.saved_usd is not None and report.all_on_reference_usd is not None:
+        console.print(f"; the same tokens all on {report.reference_model} would cost "
+                      f"${report.all_on_reference_usd:.4f}: routing saved ${report.saved_usd:.4f}", markup=False)
+    else:
+        console.print(f"; no price known for {report.reference_model}, so no savings figure", markup=False)
+    for name in report.unpriced_models:
+        row = report.models[name]
+        console.print(f"no price known for {name}: its {row.calls} call(s) ({row.input_tokens:,} tokens in, "
+                      f"{row.output_tokens:,} out) are left out of the total and the savings; add a [[prices]] "
+                      "row to your config to price them", style="yellow", markup=False)
 
-    def table(title: str, rows: dict[str, CostLine]) -> Table:
-        t = Table(title=title, title_justify="left")
-        for column in (title.split()[-1], "calls", "input", "cache hit", "output", "USD"):
-            t.add_column(column, justify="left" if column == title.split()[-1] else "right")
-        for name, line in rows.items():
-            t.add_row(name, str(line.calls), f"{line.input_tokens:,}", f"{line.cache_hit_tokens:,}",
-                      f"{line.output_tokens:,}", f"${line.usd:.4f}")
-        return t
 
-    console.print(table("Spend per model", report.by_model))
-    console.print(table("Spend per day", report.by_day))
-    console.print(f"{report.sessions} session(s), total ${report.total_usd:.4f}; the same tokens all on "
-                  f"{report.reference_model} would cost ${report.all_on_reference_usd:.4f}: routing saved "
-                  f"${report.saved_usd:.4f}")
-    return 0
+def _usd(row: ModelSpendRow) -> str:
+    if not row.priced or row.usd_exact is None:
+        return "no price"
+    return f"${Decimal(row.usd_exact):.4f}"
+
+
+def _day_table(days: dict[str, CostLine]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="Spend per day", title_justify="left")
+    for column in ("day", "calls", "input", "cache hit", "output", "USD"):
+        table.add_column(column, justify="left" if column == "day" else "right")
+    for day, line in days.items():
+        usd = f"${line.usd:.4f}" + (f" (+{line.unpriced_calls} unpriced)" if line.unpriced_calls else "")
+        table.add_row(day, str(line.calls), f"{line.input_tokens:,}", f"{line.cache_hit_tokens:,}",
+                      f"{line.output_tokens:,}", usd)
+    return table

@@ -163,9 +163,13 @@ class TextRenderer:
             table.add_column(column, justify="left" if column == "model" else "right")
         for name, m in summary.models.items():
             table.add_row(name, str(m.calls), f"{m.input_tokens:,}", f"{m.cache_hit_tokens:,}",
-                          f"{m.output_tokens:,}", f"{m.reasoning_tokens:,}", f"${m.usd:.4f}")
+                          f"{m.output_tokens:,}", f"{m.reasoning_tokens:,}",
+                          f"${m.usd:.4f}" if m.usd is not None else "no price")
         table.add_row("total", "", "", "", "", "", f"${summary.total_cost_usd:.4f}", style="bold")
         self._console.print(table)
+        if summary.unpriced_models:
+            self._console.print(f"no price known for {', '.join(summary.unpriced_models)}: not counted in the "
+                                "total (add a [[prices]] row to your config)", style="yellow", markup=False)
         if summary.files_changed:
             self._console.print("files changed: " + ", ".join(summary.files_changed), markup=False)
         self._console.print(f"{summary.outcome.value} (exit {summary.exit_code}): {summary.message}",

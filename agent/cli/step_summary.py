@@ -36,8 +36,10 @@ def step_summary_markdown(result: RunResult, command: str) -> str:
               "|---|---:|---:|---:|---:|---:|"]
     for name, m in result.models.items():
         lines.append(f"| {_cell(name)} | {m.calls} | {m.input_tokens:,} | {m.cache_hit_tokens:,} | "
-                     f"{m.output_tokens:,} | ${m.usd:.4f} |")
+                     f"{m.output_tokens:,} | {f'${m.usd:.4f}' if m.usd is not None else 'no price'} |")
     lines += [f"| **total** | | | | | **${result.total_cost_usd:.4f}** |", ""]
+    if result.unpriced_models:
+        lines += [f"No price known for {', '.join(result.unpriced_models)}: not counted in the total.", ""]
     if result.files_changed:
         lines.append("Files changed:")
         lines += [f"- `{_cell(path)}` ({action})" for path, action in result.files_changed.items()]

@@ -11,7 +11,8 @@ from agent.tokens import count_tokens
 def parse_usage(raw: dict[str, Any]) -> TokenUsage:
     """DeepSeek: prompt_cache_hit_tokens / prompt_cache_miss_tokens. OpenAI: prompt_tokens_details.cached_tokens.
 
-    DeepSeek sometimes sends both shapes; its own fields win because they are what it bills.
+    DeepSeek sometimes sends both shapes; its own fields win because they are what it bills. When it sends
+    the miss count alone, the hits are the rest of the prompt (prompt_tokens = hit + miss).
     """
     prompt = int(raw.get("prompt_tokens") or 0)
     details = raw.get("prompt_tokens_details") or {}
@@ -20,6 +21,8 @@ def parse_usage(raw: dict[str, Any]) -> TokenUsage:
         miss = raw.get("prompt_cache_miss_tokens")
         if miss is not None:
             prompt = max(prompt, hit + int(miss))
+    elif raw.get("prompt_cache_miss_tokens") is not None:
+        hit = max(prompt - int(raw["prompt_cache_miss_tokens"]), 0)
     else:
         hit = int(details.get("cached_tokens") or 0)
     completion = int(raw.get("completion_tokens") or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -34,9 +35,10 @@ def _chars(message: Message) -> int:
 
 
 def estimate_call_usd(model: str, messages: Sequence[Message], ledger: Ledger, prices: PriceTable,
-                      output_tokens: int | None = None) -> Decimal:
-    """Upper-leaning estimate: the previous prompt of this model served from cache, the rest uncached."""
-    price = prices.price_for(model)
+                      output_tokens: int | None = None, at: dt.datetime | None = None) -> Decimal:
+    """Upper-leaning estimate of a call started `at` (now if omitted): the previous prompt of this model
+    served from cache, the rest uncached."""
+    price = prices.pricing_at(model, at)
     if price is None:
         return Decimal(0)
     prompt = estimate_prompt_tokens(messages)

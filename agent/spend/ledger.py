@@ -23,6 +23,12 @@ class ModelSpend(BaseModel):
     reasoning_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
     estimated_calls: int = 0
+    unpriced_calls: int = 0
+
+    @property
+    def priced(self) -> bool:
+        """False when any call had no price: the model's dollars are then unknown, not zero."""
+        return self.unpriced_calls == 0
 
     def add(self, record: UsageRecord) -> ModelSpend:
         return ModelSpend(
@@ -35,6 +41,7 @@ class ModelSpend(BaseModel):
             reasoning_tokens=self.reasoning_tokens + record.reasoning_tokens,
             cost_usd=self.cost_usd + record.cost_usd,
             estimated_calls=self.estimated_calls + int(record.estimated),
+            unpriced_calls=self.unpriced_calls + int(not record.priced),
         )
 
 
@@ -56,7 +63,20 @@ class Ledger:
 
     @property
     def total_usd(self) -> Decimal:
+        """Dollars of the priced calls (an unpriced call adds nothing: see `unpriced_models`)."""
         return sum((s.cost_usd for s in self._by_model.values()), Decimal(0))
+
+    def unpriced_models(self) -> list[str]:
+        """Models with calls no price row covered: their spend is unknown."""
+        return sorted(name for name, spend in self._by_model.items() if not spend.priced)
+
+    @classmethod
+    def of(cls, records: list[UsageRecord]) -> Ledger:
+        """A ledger holding `records` (as read back from transcripts)."""
+        ledger = cls()
+        for record in records:
+            ledger.add(record)
+        return ledger
 
     @property
     def calls(self) -> int:

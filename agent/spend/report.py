@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.events import UsageEvent
+from agent.spend.explain import explain_record
+from agent.spend.ledger import Ledger
 from agent.spend.prices import PriceTable, cost_usd
+from agent.spend.rows import ModelSpendRow, spend_rows
 from agent.spend.usage import UsageRecord
 from agent.transcript import DUET_DIR, read_transcript
 
 REFERENCE_MODEL = "gpt-5.5"
 
 
+@dataclass(frozen=True)
+class SessionUsage:
+    """The usage records of one stored session."""
+
+    session_id: str
+    path: Path
+    records: list[UsageRecord]
+
+
 class CostLine(BaseModel):
+    """Totals of a group of calls (a day). Dollars count priced calls only."""
+
     calls: int = 0
     input_tokens: int = 0
     cache_hit_tokens: int = 0
     output_tokens: int = 0
     usd: Decimal = Decimal(0)
+    unpriced_calls: int = 0
 
     def add(self, record: UsageRecord) -> None:
         self.calls += 1
@@ -30,48 +46,71 @@ class CostLine(BaseModel):
         self.cache_hit_tokens += record.cache_hit_tokens
         self.output_tokens += record.output_tokens
         self.usd += record.cost_usd
+        self.unpriced_calls += int(not record.priced)
+
+
+class CallLine(BaseModel):
+    """One call and what priced it (`agent cost --explain`)."""
+
+    session_id: str
+    record: UsageRecord
+    explanation: str
 
 
 class CostReport(BaseModel):
     sessions: int
-    by_model: dict[str, CostLine]
+    models: dict[str, ModelSpendRow] = Field(description="Same per-model fields as the run's JSON result.")
     by_day: dict[str, CostLine]
-    total_usd: Decimal
-    all_on_reference_usd: Decimal
-    saved_usd: Decimal
+    total_usd: Decimal = Field(description="Dollars of the priced models only.")
+    unpriced_models: list[str] = Field(description="Models with no price row: left out of every dollar figure.")
+    all_on_reference_usd: Decimal | None = Field(description="The priced calls' tokens at the reference's prices.")
+    saved_usd: Decimal | None = Field(description="What routing saved on the priced calls.")
     reference_model: str = REFERENCE_MODEL
+    calls: list[CallLine] | None = Field(default=None, description="Every call and its price row (--explain).")
 
 
-def usage_records(workspace: Path, session_id: str | None = None,
-                  since: dt.date | None = None) -> tuple[int, list[UsageRecord]]:
-    """(sessions read, their usage records), optionally one session or those from a date on."""
+def session_usage(workspace: Path, session_id: str | None = None,
+                  since: dt.date | None = None) -> list[SessionUsage]:
+    """The stored sessions with usage, optionally one session or the calls from a date on."""
     directory = workspace / DUET_DIR / "sessions"
     paths = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
     if session_id:
         paths = [p for p in paths if p.stem == session_id]
-    records: list[UsageRecord] = []
-    sessions = 0
+    found: list[SessionUsage] = []
     for path in paths:
-        found = [e.record for e in read_transcript(path) if isinstance(e, UsageEvent)]
-        found = [r for r in found if since is None or r.day >= since]
-        if found:
-            sessions += 1
-            records += found
-    return sessions, records
+        records = [e.record for e in read_transcript(path) if isinstance(e, UsageEvent)]
+        records = [r for r in records if since is None or r.day >= since]
+        if records:
+            found.append(SessionUsage(session_id=path.stem, path=path, records=records))
+    return found
 
 
-def build_report(sessions: int, records: list[UsageRecord], prices: PriceTable) -> CostReport:
-    by_model: dict[str, CostLine] = defaultdict(CostLine)
+def reference_cost(record: UsageRecord, prices: PriceTable) -> Decimal | None:
+    """The same tokens billed at the reference model's prices when the call was made: "everything on GPT-5.5"."""
+    pricing = prices.pricing_at(REFERENCE_MODEL, record.started_at or record.day)
+    if pricing is None:
+        return None
+    return cost_usd(pricing, cache_miss=record.cache_miss_tokens, cache_hit=record.cache_hit_tokens,
+                    output=record.output_tokens)
+
+
+def build_report(sessions: list[SessionUsage], prices: PriceTable, explain: bool = False) -> CostReport:
+    """Totals per model and per day; savings over the priced calls only (an unpriced call's cost is unknown)."""
+    records = [r for s in sessions for r in s.records]
+    ledger = Ledger.of(records)
     by_day: dict[str, CostLine] = defaultdict(CostLine)
-    reference = Decimal(0)
+    reference: Decimal | None = Decimal(0)
     for record in records:
-        by_model[record.model].add(record)
         by_day[record.day.isoformat()].add(record)
-        # The same tokens billed at GPT-5.5's prices of that day: what "everything on GPT-5.5" would cost.
-        price = prices.price_for(REFERENCE_MODEL, record.day)
-        if price is not None:
-            reference += cost_usd(price, cache_miss=record.cache_miss_tokens, cache_hit=record.cache_hit_tokens,
-                                  output=record.output_tokens)
-    total = sum((r.cost_usd for r in records), Decimal(0))
-    return CostReport(sessions=sessions, by_model=dict(sorted(by_model.items())), by_day=dict(sorted(by_day.items())),
-                      total_usd=total, all_on_reference_usd=reference, saved_usd=reference - total)
+        if record.priced and reference is not None:
+            on_reference = reference_cost(record, prices)
+            reference = None if on_reference is None else reference + on_reference
+    calls = None
+    if explain:
+        calls = [CallLine(session_id=s.session_id, record=r, explanation=explain_record(r))
+                 for s in sessions for r in s.records]
+    total = ledger.total_usd
+    return CostReport(sessions=len(sessions), models=spend_rows(ledger.by_model()), by_day=dict(sorted(by_day.items())),
+                      total_usd=total, unpriced_models=ledger.unpriced_models(), all_on_reference_usd=reference,
+                      saved_usd=None if reference is None else reference - total, calls=calls)
+

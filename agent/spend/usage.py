@@ -1,4 +1,4 @@
-"""One usage record per model call, with its exact cost."""
+"""One usage record per model call, with its exact cost and what priced it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.spend.prices import PriceTable, cost_usd
+from agent.spend.prices import PriceTable, Pricing, as_utc, cost_usd, utc_now
 
 
 class TokenUsage(BaseModel):
@@ -32,7 +32,9 @@ class UsageRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     model: str
-    day: dt.date
+    day: dt.date = Field(description="UTC day the call started.")
+    started_at: dt.datetime | None = Field(default=None, description="When the call started (UTC); absent in "
+                                                                     "records written before Duet kept it.")
     input_tokens: int
     cache_hit_tokens: int
     cache_miss_tokens: int
@@ -40,21 +42,24 @@ class UsageRecord(BaseModel):
     reasoning_tokens: int
     estimated: bool
     cost_usd: Decimal
-    priced: bool = Field(description="False when no price is known for the model (cost counted as 0).")
+    priced: bool = Field(description="False when no price is known for the model: its cost is unknown, not 0.")
+    pricing: Pricing | None = Field(default=None, description="The price row and window that priced the call.")
+    note: str = Field(default="", description="Why the call was estimated (cut stream, cancelled), if it was.")
 
 
-def price_usage(model: str, usage: TokenUsage, table: PriceTable, day: dt.date | None = None) -> UsageRecord:
-    """Turn token counts into a record, priced from the row in force on `day`."""
-    on = day or dt.date.today()
-    price = table.price_for(model, on)
+def price_usage(model: str, usage: TokenUsage, table: PriceTable, at: dt.datetime | dt.date | None = None,
+                note: str = "") -> UsageRecord:
+    """Turn token counts into a record, priced by the row in force when the call started (now if omitted)."""
+    started = as_utc(at) if at is not None else utc_now()
+    pricing = table.pricing_at(model, started)
     cost = (
-        cost_usd(price, cache_miss=usage.cache_miss_tokens, cache_hit=usage.cache_hit_tokens,
+        cost_usd(pricing, cache_miss=usage.cache_miss_tokens, cache_hit=usage.cache_hit_tokens,
                  output=usage.output_tokens)
-        if price else Decimal(0)
+        if pricing else Decimal(0)
     )
     return UsageRecord(
-        model=model, day=on, input_tokens=usage.input_tokens, cache_hit_tokens=usage.cache_hit_tokens,
-        cache_miss_tokens=usage.cache_miss_tokens, output_tokens=usage.output_tokens,
-        reasoning_tokens=usage.reasoning_tokens, estimated=usage.estimated, cost_usd=cost,
-        priced=price is not None,
+        model=model, day=started.date(), started_at=started, input_tokens=usage.input_tokens,
+        cache_hit_tokens=usage.cache_hit_tokens, cache_miss_tokens=usage.cache_miss_tokens,
+        output_tokens=usage.output_tokens, reasoning_tokens=usage.reasoning_tokens, estimated=usage.estimated,
+        cost_usd=cost, priced=pricing is not None, pricing=pricing, note=note,
     )

@@ -1,0 +1,35 @@
+"""Flat launch prices for tests that check spend arithmetic by hand.
+
+DeepSeek's prices now depend on the hour (peak/off-peak): a test that computes dollars by hand pins the launch
+prices as flat config rows, so it does not depend on the time of day it runs. The rows go through the real
+configuration path (`[[prices]]` in the workspace's .duet/config.toml).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LAUNCH_PRICES = """
+[[prices]]
+model = "deepseek-v4-pro"
+since = 2026-09-01
+input = 1.74
+cached_input = 0.145
+output = 3.48
+
+[[prices]]
+model = "deepseek-v4-flash"
+since = 2026-09-01
+input = 0.14
+cached_input = 0.028
+output = 0.28
+"""
+
+
+def pin_launch_prices(workspace: Path) -> Path:
+    """Append the flat launch prices to the workspace's config; returns the workspace."""
+    config = workspace / ".duet" / "config.toml"
+    config.parent.mkdir(exist_ok=True)
+    before = config.read_text() if config.exists() else ""
+    config.write_text(before + LAUNCH_PRICES)
+    return workspace
