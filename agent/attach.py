@@ -8,10 +8,9 @@ from pathlib import Path
 from agent.errors import ConfigError
 from agent.loop import Agent
 from agent.messages import ImagePart
+from prompts import render
 from tools.base import ToolError
 from tools.images import data_url
-
-DESCRIBE = "Describe this image in full detail for a coding agent{task}."
 
 
 async def attach_image(agent: Agent, workspace: Path, raw: str, task: str = "") -> ImagePart:
@@ -23,5 +22,6 @@ async def attach_image(agent: Agent, workspace: Path, raw: str, task: str = "") 
         url = data_url(path)
     except ToolError as exc:
         raise ConfigError(f"image {raw}: {exc}") from None
-    description = await agent.look(url, DESCRIBE.format(task=f" whose task is: {task[:500]}" if task else ""))
+    about = render("image_description_task", task=task[:500]) if task else ""
+    description = await agent.look(url, render("image_description", task=about))
     return ImagePart(data_url=url, description=f"{path.name}: {description}")

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from prompts import render
 
 KEEP_RECENT_USER_TURNS = 2
-SUMMARY_INSTRUCTIONS = (
-    "Summarise the conversation below for the coding agent that will continue it. Keep: the user's goals and "
-    "constraints, decisions made, files read or changed (with paths), commands run and their outcomes, and every "
-    "failure or open question not yet resolved, verbatim where short. Drop pleasantries. Plain text, no preamble."
-)
-SUMMARY_PREFIX = "[Summary of the earlier conversation, written when it was compacted]\n\n"
+
+
+def summary_prefix() -> str:
+    """The line that opens a compacted history's summary (and marks it as one)."""
+    return render("compaction_summary_header") + "\n\n"
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class CompactionPlan:
 def plan_compaction(messages: list[Message], keep_user_turns: int = KEEP_RECENT_USER_TURNS) -> CompactionPlan | None:
     """Split at the start of the last `keep_user_turns` user turns; None if there is too little to compact."""
     starts = [i for i, m in enumerate(messages)
-              if isinstance(m, UserMessage) and not m.content.startswith(SUMMARY_PREFIX)]
+              if isinstance(m, UserMessage) and not m.content.startswith(summary_prefix())]
     if len(starts) <= keep_user_turns:
         return None
     cut = starts[-keep_user_turns]
@@ -52,8 +52,9 @@ def transcript_text(messages: list[Message], limit: int = 400_000) -> str:
 
 
 def summary_request(older: list[Message]) -> list[Message]:
-    return [SystemMessage(content=SUMMARY_INSTRUCTIONS), UserMessage(content=transcript_text(older))]
+    return [SystemMessage(content=render("compaction_request")), UserMessage(content=transcript_text(older))]
 
 
 def compacted(summary: str, recent: list[Message]) -> list[Message]:
-    return [UserMessage(content=SUMMARY_PREFIX + summary.strip()), AssistantMessage(content="Understood."), *recent]
+    return [UserMessage(content=summary_prefix() + summary.strip()), AssistantMessage(content=render("compaction_ack")),
+            *recent]

@@ -28,7 +28,7 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
         return FixTestsResult(Outcome.DONE, before, before, "the tests already pass; nothing to fix")
     if agent.context:
         agent.context.add_hint(before.output)  # failing tests and their tracebacks are the files in play
-    task = prompts.load("fix_tests").format(command=command, exit_code=before.exit_code,
+    task = prompts.render("fix_tests", command=command, exit_code=before.exit_code,
                                             output=head_tail(before.output, FAILURE_CHARS))
     after: TestRun | None = None
     for round_number in range(1, max_rounds + 1):
@@ -47,7 +47,7 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
             escalation = agent.router.record_failed_attempt(round_number)
             if escalation:
                 session.emit(StepRouted(kind="escalation", model=escalation.model, reason=escalation.reason))
-            task = prompts.load("tests_still_fail").format(command=command, exit_code=after.exit_code,
+            task = prompts.render("tests_still_fail", command=command, exit_code=after.exit_code,
                                                            output=head_tail(after.output, FAILURE_CHARS))
     return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds")
 

@@ -43,6 +43,7 @@ from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.spend.prices import utc_now
 from agent.spend.usage import price_usage
+from prompts import render
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
 from tools.registry import ToolBox
@@ -50,8 +51,6 @@ from tools.registry import ToolBox
 TOOL_RESULT_CHARS = 30_000
 ESTIMATE_EVERY_S = 0.25
 CHARS_PER_OUTPUT_TOKEN = 4
-VISION_SYSTEM = ("You look at images for a coding agent that cannot see them. Answer the question precisely and "
-                 "completely in text: quote visible text exactly, describe layout, colours and errors that matter.")
 
 
 class ModelClient(Protocol):
@@ -220,7 +219,7 @@ class Agent:
         """The vision sidecar: an image-capable model answers about the image; the answer is text."""
         route = self.router.vision()
         self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
-        messages = [SystemMessage(content=VISION_SYSTEM),
+        messages = [SystemMessage(content=render("vision_system")),
                     UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         started = self.clock()
         try:

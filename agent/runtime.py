@@ -7,19 +7,18 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-import prompts
 from agent.approval import Approver
-from agent.config import Config
+from agent.config import Approval, Config
 from agent.errors import DuetError
 from agent.events import Notice
+from agent.instructions.agents_md import agents_section, discover
+from agent.instructions.facts import SandboxFacts, gather
+from agent.instructions.system import system_prompt as render_system_prompt
 from agent.loop import Agent, Limits, ModelClient
 from agent.router import Router
 from agent.session import Session
 from tools.registry import ToolBox, default_tools
 from tools.secret_files import SecretFiles
-
-PROJECT_INSTRUCTIONS = ("AGENTS.md",)
-MAX_INSTRUCTIONS_CHARS = 20_000
 
 
 class ProviderPool:
@@ -76,24 +75,14 @@ def check_keys(config: Config, environ: Mapping[str, str] | None = None) -> None
     config.api_key_of(Router(config).main().model, environ)  # raises, naming the main model's variable
 
 
-def system_prompt(workspace: Path, secret_files: SecretFiles | None = None, start_dir: Path | None = None) -> str:
-    """The fixed system prompt: Duet's instructions, where the user started (when below the root), then the
-    project's AGENTS.md if present (never a secret file, even through a link). The loop redacts the whole of
-    it before it is sent."""
-    text = prompts.load("system")
-    if start_dir is not None:
-        text += "\n\n" + prompts.load("start_dir").format(start_dir=start_dir.relative_to(workspace).as_posix())
-    secret_files = secret_files or SecretFiles()
-    for name in PROJECT_INSTRUCTIONS:
-        path = workspace / name
-        target, root = path.resolve(), workspace.resolve()
-        inside = target.is_relative_to(root)
-        if secret_files.match(target.name) or (inside and secret_files.match(target.relative_to(root))):
-            continue
-        if path.is_file():
-            body = path.read_text(encoding="utf-8", errors="replace")[:MAX_INSTRUCTIONS_CHARS]
-            text += f"\n\n# Project instructions ({name})\n\n{body}"
-    return text
+def system_prompt(workspace: Path, secret_files: SecretFiles | None = None, *, approval: Approval = "ask",
+                  cwd: Path | None = None, sandbox: SandboxFacts | None = None) -> str:
+    """The fixed system prompt of a session starting now: Duet's instructions with the session's facts
+    (OS, date, git state, approval mode, sandbox), then every AGENTS.md from the workspace root down to
+    `cwd` (never a secret file). The loop redacts the whole of it before it is sent."""
+    facts = gather(workspace, approval, cwd=cwd, sandbox=sandbox)
+    here = cwd or Path.cwd()
+    return render_system_prompt(facts, agents_section(discover(workspace, here, secret_files)))
 
 
 def build_agent(session: Session, approver: Approver, *, max_turns: int | None = None,
@@ -113,6 +102,10 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
         from agent.context.source import ContextSource
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
-    instructions = system_prompt(session.workspace, config.secret_file_list(), session.tool_context.start_dir)
+    # Rendered once per session: the system prompt is the byte-stable prefix providers cache.
+    # cwd: where shell commands start (the user's directory inside the workspace, else the root).
+    instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval,
+                                 cwd=session.tool_context.start_dir or session.workspace,
+                                 sandbox=SandboxFacts.from_info(session.launcher.info()))
     agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, instructions, router, context)
     return agent, pool

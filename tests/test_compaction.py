@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.compaction import SUMMARY_PREFIX
+from agent.compaction import summary_prefix
 from agent.outcome import Outcome
 from agent.session import Session
 from fixtures.fakeapi import ScriptedCall, Turn
@@ -31,10 +31,10 @@ async def test_compaction_keeps_prefix_and_recent_turns_and_resumes(repo: Path, 
     assert summary_call["model"] == "deepseek-v4-flash" and "tools" not in summary_call
     last = server.requests[5]["messages"]
     assert last[0] == server.requests[0]["messages"][0]  # the system prefix did not change
-    assert last[1]["content"].startswith(SUMMARY_PREFIX) and "big.txt was read" in last[1]["content"]
+    assert last[1]["content"].startswith(summary_prefix()) and "big.txt was read" in last[1]["content"]
     assert [m["role"] for m in last[1:]] == ["user", "assistant", "user", "assistant", "tool", "assistant", "user"]
     assert last[-1]["content"] == "third" and server.violations == []
     config = make_config(repo, server.base_url, **window)
     resumed = Session.resume(repo, config, agent.session.transcript.path)
     assert [m.role for m in resumed.messages] == [m.role for m in agent.session.messages]
-    assert resumed.messages[0].content.startswith(SUMMARY_PREFIX)  # type: ignore[union-attr]
+    assert resumed.messages[0].content.startswith(summary_prefix())  # type: ignore[union-attr]

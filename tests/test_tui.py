@@ -281,3 +281,15 @@ async def test_turn_limit_applies_per_message_not_per_session(repo: Path, fake_a
             await wait_idle(app, pilot)
             assert str(app.query_one("#hint").render()) == "done"
         assert len(server.requests) == 3
+
+
+async def test_init_command_shows_the_proposal_then_writes_on_request(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(content="unused")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "/init")
+        await pilot.pause(0.3)
+        assert "/init write writes it" in texts(app) and not (repo / "AGENTS.md").exists()
+        await send(app, pilot, "/init write")
+        await pilot.pause(0.3)
+        assert "## Build and test" in (repo / "AGENTS.md").read_text()

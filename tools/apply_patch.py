@@ -7,7 +7,6 @@ from pathlib import Path
 
 from pydantic import Field
 
-from prompts import render
 from tools.base import FileChange, Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.diffs import change
 from tools.linenumbers import refuse_line_numbers
@@ -34,10 +33,6 @@ class ApplyPatchTool(Tool):
     name = "apply_patch"
     Args = ApplyPatchArgs
     mutates = True
-
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        return render("tool_apply_patch")
 
     async def run(self, args: ApplyPatchArgs, ctx: ToolContext) -> ToolResult:
         try:

@@ -70,9 +70,15 @@ class Tool:
     """One callable tool. Subclasses set the class attributes and implement `run`."""
 
     name: ClassVar[str]
-    description: ClassVar[str]
     Args: ClassVar[type[ToolArgs]]
     mutates: ClassVar[bool] = False
+
+    @property
+    def description(self) -> str:
+        """What the model reads about this tool: prompts/tool_<name>.md."""
+        from prompts import render  # prompts are data; imported on use, never at import time
+
+        return render(f"tool_{self.name}")
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolResult:
         raise NotImplementedError

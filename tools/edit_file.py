@@ -6,7 +6,6 @@ from pathlib import Path
 
 from pydantic import Field
 
-from prompts import render
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.diffs import change
 from tools.edit_match import closest_region, find_matches, reindent
@@ -28,10 +27,6 @@ class EditFileTool(Tool):
     name = "edit_file"
     Args = EditFileArgs
     mutates = True
-
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        return render("tool_edit_file")
 
     async def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
         path = resolve(ctx, args.path, write=True)

@@ -20,7 +20,6 @@ class FindSymbolArgs(ToolArgs):
 
 class FindSymbolTool(Tool):
     name = "find_symbol"
-    description = "Find where a function, class, method or type is defined: 'path:line: kind name'."
     Args = FindSymbolArgs
 
     async def run(self, args: FindSymbolArgs, ctx: ToolContext) -> ToolResult:

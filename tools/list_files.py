@@ -18,7 +18,6 @@ class ListFilesArgs(ToolArgs):
 
 class ListFilesTool(Tool):
     name = "list_files"
-    description = "List files in the workspace (respecting .gitignore), optionally filtered by a glob."
     Args = ListFilesArgs
 
     async def run(self, args: ListFilesArgs, ctx: ToolContext) -> ToolResult:

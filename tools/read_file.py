@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from prompts import render
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.workspace import read_doc, rel, remember, resolve
 
@@ -21,10 +20,6 @@ class ReadFileArgs(ToolArgs):
 class ReadFileTool(Tool):
     name = "read_file"
     Args = ReadFileArgs
-
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        return render("tool_read_file")
 
     async def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
         path = resolve(ctx, args.path, must_exist=True)

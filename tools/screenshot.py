@@ -75,8 +75,6 @@ def checked_url(ctx: ToolContext, target: str, network: bool) -> tuple[str, tupl
 
 class ScreenshotTool(Tool):
     name = "screenshot"
-    description = ("Render a web page (URL or local HTML file) in headless Chromium and ask an image-capable "
-                   "model about it; the answer comes back as text.")
     Args = ScreenshotArgs
 
     async def run(self, args: ScreenshotArgs, ctx: ToolContext) -> ToolResult:

@@ -127,7 +127,6 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
 
 class SearchTool(Tool):
     name = "search"
-    description = "Search file contents with a regex. Results are 'path:line: text', capped."
     Args = SearchArgs
 
     async def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:

@@ -17,18 +17,13 @@ DRAIN_GRACE_S = 1.0
 
 
 class ShellArgs(ToolArgs):
-    command: str = Field(description="A bash command, run in the directory the session started in "
-                                     "(the workspace root unless the system prompt says otherwise).")
+    command: str = Field(description="A bash command, run in the start directory.")
     timeout_s: float | None = Field(default=None, gt=0, le=3600,
                                     description="Seconds before the command is killed (default 120).")
 
 
 class ShellTool(Tool):
     name = "shell"
-    description = (
-        "Run a bash command in the workspace root (or where the session started). Stdin is closed; output "
-        "(stdout and stderr) is shortened to its head and tail when long; the exit code is always reported."
-    )
     Args = ShellArgs
     mutates = True
 

@@ -16,8 +16,6 @@ class ViewImageArgs(ToolArgs):
 
 class ViewImageTool(Tool):
     name = "view_image"
-    description = ("Look at an image file in the workspace: an image-capable model answers your question about "
-                   "it in text.")
     Args = ViewImageArgs
 
     async def run(self, args: ViewImageArgs, ctx: ToolContext) -> ToolResult:

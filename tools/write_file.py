@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from prompts import render
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.diffs import change
 from tools.linenumbers import refuse_line_numbers
@@ -21,10 +20,6 @@ class WriteFileTool(Tool):
     name = "write_file"
     Args = WriteFileArgs
     mutates = True
-
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        return render("tool_write_file")
 
     async def run(self, args: WriteFileArgs, ctx: ToolContext) -> ToolResult:
         path = resolve(ctx, args.path, write=True)

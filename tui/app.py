@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ from textual.widgets import Collapsible, Footer, Label
 from agent.approval import ApprovalRequest, Decision
 from agent.errors import DuetError
 from agent.events import Event, StepRouted, TurnStarted, UsageEstimate, UsageEvent
+from agent.instructions.starter import propose_or_write
 from agent.interactive import Interactive
 from agent.runtime import check_keys
 from agent.transcript import find_session
@@ -162,6 +164,9 @@ class DuetApp(App[int]):
                 self._attach_image(arg)
             elif name == "/compact":
                 self._compact()
+            elif name == "/init":
+                # Walking the repository runs off the UI loop.
+                await view.add_line(await asyncio.to_thread(propose_or_write, self.duet.workspace, arg.strip()))
             elif name == "/clear":
                 await view.remove_children()
             elif name == "/resume":

@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "/undo": "restore the files this session changed",
     "/image": "/image PATH attaches an image to your next message (GPT-5.5 describes it)",
     "/compact": "summarise older turns to free the context window",
+    "/init": "propose a starter AGENTS.md for this repository; /init write writes it, /init force replaces one",
     "/clear": "clear the conversation view",
     "/resume": "/resume [ID] reopens a past session (default: the latest)",
     "/quit": "leave (the session is saved as it goes)",

@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--explain", action="store_true", help="every call with the price row and hours that priced it")
     cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
+    init = sub.add_parser("init", help="propose a starter AGENTS.md from the repository; write it on confirmation")
+    init.add_argument("--yes", action="store_true", help="write it without asking")
+    init.add_argument("--force", action="store_true", help="replace an existing AGENTS.md")
+    init.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
     demo.add_argument("--keep", action="store_true", help="keep the temporary sample repository")
@@ -225,6 +230,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.cost import run_cost
 
         return run_cost(args)
+    if args.command == "init":
+        from agent.cli.init import run_init
+
+        return run_init(args)
     if args.command == "demo":
         from agent.cli.demo import run_demo
 

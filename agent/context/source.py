@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from agent.context.plan import ContextBuilder, ContextPlan
 from agent.events import ContextBuilt, Event
+from prompts import render
 
 
 class ContextSource:
@@ -33,7 +34,5 @@ class ContextSource:
     def text_for(self, model: str) -> str:
         plan = self.plan_for(model)
         if plan.kind == "pack":
-            return ("\n\n# The repository\n\nThe whole repository is below (secrets redacted). It is a snapshot "
-                    "from the start of the session: your own edits since are in the conversation.\n\n" + plan.text)
-        return ("\n\n# The repository\n\nA ranked map of the repository's definitions and its most relevant files "
-                "follow; use search, find_symbol and read_file for the rest.\n\n" + plan.text)
+            return "\n\n" + render("context_pack") + "\n\n" + plan.text
+        return "\n\n" + render("context_map") + "\n\n" + plan.text

@@ -18,5 +18,5 @@ def blocked_note(info: SandboxInfo, output: str) -> str:
     allow = [] if info.network else ["network: --network or sandbox.network = true"]
     allow.append("writes in the workspace: --approval auto-edit or full-auto" if "the workspace" not in
                  " ".join(info.writable) else "other paths: --sandbox off, at the user's own risk")
-    return prompts.load("sandbox_blocked").format(
+    return prompts.render("sandbox_blocked",
         writable=", ".join(info.writable), network="on" if info.network else "off", allow="; ".join(allow)).strip()
