@@ -173,8 +173,9 @@ async def test_curly_and_straight_quotes_match_alike(ctx: ToolContext) -> None:
     path = ctx.root / "doc.md"
     path.write_text("He said \u201cstop\u201d \u2014 it\u2019s late.\n")
     await read(ctx, "doc.md")
-    out = await edit(ctx, "doc.md", "He said \"stop\" - it's late.", "He said \u201cgo\u201d.")
-    assert "typographic" in out and path.read_text() == "He said \u201cgo\u201d.\n"
+    out = await edit(ctx, "doc.md", "He said \"stop\" - it's late.", "He said \"go\" - it's time.")
+    assert "typographic" in out
+    assert path.read_text() == "He said \u201cgo\u201d - it\u2019s time.\n"  # the file's quote style kept
 
 
 async def test_line_number_prefixes_never_reach_the_file(ctx: ToolContext) -> None:

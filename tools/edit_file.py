@@ -8,7 +8,7 @@ from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.diffs import change
-from tools.edit_match import closest_region, find_matches, reindent
+from tools.edit_match import closest_region, curl_quotes, find_matches, reindent
 from tools.linenumbers import refuse_line_numbers, strip_line_numbers
 from tools.textfile import TextDoc, new_doc
 from tools.workspace import atomic_write, check_not_stale, encode_for, read_doc, rel, remember, resolve
@@ -67,7 +67,8 @@ class EditFileTool(Tool):
         refuse_line_numbers(new, before, f"new_string for {args.path}")
         after = before
         for m in sorted(matches, key=lambda m: m.start, reverse=True):
-            replacement = new if level == "exact" else reindent(new, old, before[m.start:m.end])
+            matched = before[m.start:m.end]
+            replacement = new if level == "exact" else curl_quotes(reindent(new, old, matched), matched)
             after = after[:m.start] + replacement + after[m.end:]
         note = "" if level == "exact" else f" (matched {level})"
         return self._write(ctx, path, before, doc, after, "edited", note)

@@ -90,3 +90,25 @@ def closest_region(text: str, old: str, context: int = 2) -> str:
             best, best_at = ratio, i
     lo, hi = max(0, best_at - context), min(len(lines), best_at + size + context)
     return "\n".join(f"{n + 1:6}\t{lines[n]}" for n in range(lo, hi))
+
+
+def curl_quotes(new: str, matched: str) -> str:
+    """`new` with straight quotes made typographic when the file's matched text uses curly ones, so an edit
+    found by treating quotes alike keeps the file's style (apostrophes inside words become ’)."""
+    curly_double = "\u201c" in matched or "\u201d" in matched
+    curly_single = "\u2018" in matched or "\u2019" in matched
+    if not (curly_double or curly_single):
+        return new
+    out: list[str] = []
+    for i, ch in enumerate(new):
+        before = new[i - 1] if i else " "
+        after = new[i + 1] if i + 1 < len(new) else " "
+        opening = before.isspace() or before in "([{\u2014-"
+        if ch == '"' and curly_double:
+            out.append("\u201c" if opening else "\u201d")
+        elif ch == "'" and curly_single:
+            out.append("\u2019" if before.isalnum() and (after.isalnum() or not opening) else
+                       "\u2018" if opening else "\u2019")
+        else:
+            out.append(ch)
+    return "".join(out)

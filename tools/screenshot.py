@@ -22,6 +22,11 @@ RENDER_TIMEOUT_S = 60.0
 # outside the sandbox's writable set, so shared memory goes to the temp dir.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--disable-dev-shm-usage")
+# With the network off the sandbox lets Chromium connect to the target's TCP port only, but on any host (Landlock
+# port rules carry no address). Everything but loopback goes to a proxy on a port the sandbox refuses, so a page's
+# script cannot reach 192.0.2.2:<that port>; UDP (WebRTC, QUIC, DNS) is refused by the seccomp filter.
+LOOPBACK_ONLY = ("--proxy-server=socks5://127.0.0.1:9", "--proxy-bypass-list=<-loopback>;localhost;*.localhost;"
+                 "127.0.0.0/8;[::1]")
 
 
 class ScreenshotArgs(ToolArgs):
@@ -89,9 +94,9 @@ class ScreenshotTool(Tool):
         with tempfile.TemporaryDirectory(prefix="duet-shot-", dir=launcher.scratch) as tmp:
             out = Path(tmp) / "shot.png"
             proc = await launcher.start(
-                [browser, *FLAGS, f"--user-data-dir={tmp}/profile", f"--window-size={args.width},{args.height}",
-                 f"--screenshot={out}", url], cwd=ctx.root, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE, connect_ports=ports)
+                [browser, *FLAGS, *(() if launcher.network else LOOPBACK_ONLY), f"--user-data-dir={tmp}/profile",
+                 f"--window-size={args.width},{args.height}", f"--screenshot={out}", url], cwd=ctx.root,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, connect_ports=ports)
             try:
                 _, err = await asyncio.wait_for(proc.communicate(), RENDER_TIMEOUT_S)
             except TimeoutError:

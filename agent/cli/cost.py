@@ -32,6 +32,11 @@ def run_cost(args: argparse.Namespace) -> int:
         raise ConfigError(f"no usage recorded for session {args.session!r}")
     prices = config.price_table()
     report = build_report(sessions, prices, explain=args.explain)
+    if args.html:
+        from agent.spend.dashboard import write_dashboard
+
+        print(f"wrote {write_dashboard(Path(args.html), sessions, report, prices)}")
+        return 0
     if args.output == "json":
         print(report.model_dump_json(indent=2, exclude_none=False))
         return 0

@@ -13,10 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.sandbox.seccomp import Filter
+
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
 CREATE_RULESET_VERSION = 1
 RULE_PATH_BENEATH, RULE_NET_PORT = 1, 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+CAP_VERSION_3 = 0x20080522
 
 # Filesystem rights and the ABI that introduced them.
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -141,14 +145,17 @@ def _error(what: str) -> OSError:
 
 
 class ChildHook:
-    """The `preexec_fn` of a sandboxed child: no new privileges, die with Duet, enter the ruleset.
+    """The `preexec_fn` of a sandboxed child: no new privileges, die with Duet, no capabilities, enter the
+    ruleset, install the seccomp filter.
 
-    Built in the parent with every ctypes object resolved, so the child only calls into libc.
+    Built in the parent with every ctypes object resolved, so the child only makes syscalls through libc.
     """
 
-    def __init__(self, ruleset_fd: int | None, *, no_new_privs: bool = True) -> None:
+    def __init__(self, ruleset_fd: int | None, *, no_new_privs: bool = True, seccomp: Filter | None = None,
+                 drop_caps: bool = False) -> None:
         libc = _libc()
         self._prctl = libc.prctl
+        self._capset = libc.capset
         self._syscall = libc.syscall
         self._syscall.restype = ctypes.c_long
         self._fd = ctypes.c_int(ruleset_fd if ruleset_fd is not None else -1)
@@ -159,14 +166,58 @@ class ChildHook:
         self._death = (ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(9), ctypes.c_ulong(0), ctypes.c_ulong(0),
                        ctypes.c_ulong(0))
         self._landlock = ruleset_fd is not None
-        self._nnp = no_new_privs or self._landlock
+        self._seccomp = seccomp
+        self._nnp = no_new_privs or self._landlock or seccomp is not None
+        # Root (or a process with capabilities) would keep them in the sandbox: CAP_SYS_ADMIN for TIOCSTI,
+        # CAP_NET_RAW, CAP_SYS_PTRACE for other processes' /proc/PID/environ. Dropped before exec.
+        self._caps = drop_caps and _has_capabilities()
+        self._bounding = tuple((ctypes.c_int(PR_CAPBSET_DROP), ctypes.c_ulong(cap), ctypes.c_ulong(0),
+                                ctypes.c_ulong(0), ctypes.c_ulong(0)) for cap in range(_last_cap() + 1))
+        self._ambient = (ctypes.c_int(PR_CAP_AMBIENT), ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), ctypes.c_ulong(0),
+                         ctypes.c_ulong(0), ctypes.c_ulong(0))
+        self._cap_header = _CapHeader(CAP_VERSION_3, 0)
+        self._cap_data = (_CapData * 2)()
 
     def __call__(self) -> None:
         self._prctl(*self._death)
         if self._nnp and self._prctl(*self._args) != 0:
             raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if self._caps:
+            for args in self._bounding:
+                self._prctl(*args)  # needs CAP_SETPCAP; with no_new_privs the empty set below is enough anyway
+            self._prctl(*self._ambient)
+            if self._capset(ctypes.byref(self._cap_header), self._cap_data) != 0:
+                raise OSError("capset failed")
         if self._landlock and self._syscall(self._restrict, self._fd, self._zero) != 0:
             raise OSError("landlock_restrict_self failed")  # never run unconfined by accident
+        if self._seccomp is not None and self._prctl(*self._seccomp.args) != 0:
+            raise OSError("prctl(PR_SET_SECCOMP) failed")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _has_capabilities() -> bool:
+    """Root, or any permitted capability: something to drop."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return True
+    return any(line.startswith("CapPrm:") and int(line.split()[1], 16) != 0 for line in status.splitlines())
+
+
+def _last_cap() -> int:
+    try:
+        return int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    except (OSError, ValueError):
+        return 40
 
 
 def set_child_subreaper() -> bool:

@@ -17,6 +17,7 @@ from agent.sandbox.notes import blocked_note
 from agent.sandbox.paths import rules_for, system_temp
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import reap
+from agent.sandbox.seccomp import network_off_filter, unavailable_reason
 
 
 def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
@@ -25,7 +26,10 @@ def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
         return "off", "turned off by the user", 0
     abi = landlock.abi_version() if policy.mechanism in ("auto", "landlock") else 0
     if abi >= 1:
-        return "landlock", f"Landlock ABI {abi}", abi
+        detail = f"Landlock ABI {abi}"
+        if not policy.network and (why := unavailable_reason()):
+            detail += f" ({why}: only TCP is kept off the network)"
+        return "landlock", detail, abi
     if policy.mechanism in ("auto", "bwrap") and bwrap_path():
         return "bwrap", "bubblewrap", 0
     missing = "no Landlock in this kernel" if policy.mechanism != "bwrap" else "bwrap not usable"
@@ -73,7 +77,8 @@ class SandboxLauncher:
         ruleset = None
         if self.mechanism == "landlock":
             ruleset = landlock.build_ruleset(rules_for(self.policy, self.private_tmp, connect_ports), self._abi)
-            hook = landlock.ChildHook(ruleset)
+            seccomp = None if self.policy.network else network_off_filter()
+            hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
             argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports)), *argv]

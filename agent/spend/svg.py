@@ -1,0 +1,125 @@
+"""Small inline SVG charts drawn by hand (no library, no network): stacked bars, horizontal bars, lines.
+
+Every mark carries its figure in a data attribute, so a test can read back exactly what the page shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from html import escape
+
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
+WIDTH, HEIGHT = 720, 260
+LEFT, RIGHT, TOP, BOTTOM = 70, 150, 16, 40
+
+
+def color_of(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def _money(value: Decimal | float) -> str:
+    return f"${float(value):.4f}" if value < 1 else f"${float(value):,.2f}"
+
+
+def _legend(names: Sequence[str], colors: Mapping[str, str]) -> str:
+    items = []
+    for i, name in enumerate(names):
+        y = TOP + 8 + i * 18
+        items.append(f'<rect x="{WIDTH - RIGHT + 12}" y="{y - 9}" width="10" height="10" fill="{colors[name]}"/>'
+                     f'<text x="{WIDTH - RIGHT + 28}" y="{y}" font-size="11">{escape(name)}</text>')
+    return "".join(items)
+
+
+def _axis(top: Decimal) -> str:
+    """A y axis from 0 to `top` with three labelled gridlines."""
+    plot_h = HEIGHT - TOP - BOTTOM
+    parts = []
+    for k in range(4):
+        y = TOP + plot_h - plot_h * k / 3
+        value = top * k / 3
+        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{_money(value)}</text>')
+    return "".join(parts)
+
+
+def _svg(body: str, label: str, height: int = HEIGHT) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}" '
+            f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" font-family="sans-serif">'
+            f"{body}</svg>")
+
+
+def stacked_bars(columns: Mapping[str, Mapping[str, Decimal]], colors: Mapping[str, str], label: str) -> str:
+    """One bar per column (a day), stacked by series (a model)."""
+    if not columns:
+        return "<p>No priced calls yet.</p>"
+    names = sorted({name for stack in columns.values() for name in stack})
+    top = max(sum(stack.values(), Decimal(0)) for stack in columns.values()) or Decimal(1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / len(columns)
+    bar_w = max(min(step * 0.7, 60), 2)
+    parts = [_axis(top)]
+    for i, (column, stack) in enumerate(columns.items()):
+        x = LEFT + i * step + (step - bar_w) / 2
+        base = float(TOP + plot_h)
+        for name in names:
+            value = stack.get(name, Decimal(0))
+            if value <= 0:
+                continue
+            h = float(value / top) * plot_h
+            base -= h
+            parts.append(f'<rect class="bar" x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                         f'fill="{colors[name]}" data-column="{escape(column)}" data-series="{escape(name)}" '
+                         f'data-usd="{value}"><title>{escape(column)} {escape(name)}: {_money(value)}</title></rect>')
+        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" '
+                     f'text-anchor="middle">{escape(column[5:] if len(columns) > 1 else column)}</text>')
+    parts.append(_legend(names, colors))
+    return _svg("".join(parts), label)
+
+
+def share_bars(shares: Mapping[str, tuple[int, int]], colors: Mapping[str, str], label: str) -> str:
+    """One horizontal bar per series: part / whole (cache-hit tokens / input tokens)."""
+    if not shares:
+        return "<p>No calls yet.</p>"
+    row_h = 26
+    height = TOP + row_h * len(shares) + 10
+    bar_max = WIDTH - LEFT - 100 - 230  # room on the right for "97.5% (390,000 of 400,000)"
+    parts = []
+    for i, (name, (part, whole)) in enumerate(shares.items()):
+        y = TOP + i * row_h
+        share = part / whole if whole else 0.0
+        parts.append(f'<text x="{LEFT + 90}" y="{y + 15}" font-size="11" text-anchor="end">{escape(name)}</text>'
+                     f'<rect x="{LEFT + 100}" y="{y + 4}" width="{bar_max}" height="16" fill="#eee"/>'
+                     f'<rect class="share" x="{LEFT + 100}" y="{y + 4}" width="{bar_max * share:.1f}" height="16" '
+                     f'fill="{colors[name]}" data-series="{escape(name)}" data-part="{part}" data-whole="{whole}"/>'
+                     f'<text x="{LEFT + 106 + bar_max}" y="{y + 16}" font-size="11">{share:.1%} '
+                     f"({part:,} of {whole:,})</text>")
+    return _svg("".join(parts), label, height)
+
+
+def lines(columns: Sequence[str], series: Mapping[str, Sequence[Decimal]], colors: Mapping[str, str],
+          label: str) -> str:
+    """One polyline per series over the columns (days), with a dot carrying each value."""
+    if not columns:
+        return "<p>No priced calls yet.</p>"
+    top = max((v for values in series.values() for v in values), default=Decimal(0)) or Decimal(1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(columns) - 1, 1)
+    parts = [_axis(top)]
+    for name, values in series.items():
+        points = []
+        for i, value in enumerate(values):
+            x = LEFT + (i * step if len(columns) > 1 else plot_w / 2)
+            y = TOP + plot_h - float(value / top) * plot_h
+            points.append((x, y))
+            parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colors[name]}" '
+                         f'data-series="{escape(name)}" data-column="{escape(columns[i])}" data-usd="{value}">'
+                         f"<title>{escape(columns[i])} {escape(name)}: {_money(value)}</title></circle>")
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colors[name]}" stroke-width="2"/>')
+    for i, column in enumerate(columns):
+        x = LEFT + (i * step if len(columns) > 1 else plot_w / 2)
+        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" text-anchor="middle">'
+                     f"{escape(column[5:])}</text>")
+    parts.append(_legend(list(series), colors))
+    return _svg("".join(parts), label)

@@ -1,0 +1,109 @@
+"""The sandbox against the red-team findings, with real processes and the real kernel (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from agent.sandbox.landlock import abi_version
+from agent.sandbox.seccomp import unavailable_reason
+from agent.session import Session
+from tests.conftest import make_config
+from tools.shell import ShellArgs, ShellTool
+
+pytestmark = pytest.mark.skipif(abi_version() < 1, reason="this kernel has no Landlock")
+needs_seccomp = pytest.mark.skipif(bool(unavailable_reason()), reason=f"no seccomp here: {unavailable_reason()}")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="capabilities only matter when the tests run as root")
+
+
+@pytest.fixture
+def box(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "systmp"))
+    (tmp_path / "systmp").mkdir()
+    return repo
+
+
+def session_for(workspace: Path, **config: object) -> Session:
+    return Session(workspace, make_config(workspace, "http://127.0.0.1:9", **config))
+
+
+async def sh(session: Session, command: str) -> tuple[int, str]:
+    result = await ShellTool().run(ShellArgs(command=command, timeout_s=60), session.tool_context)
+    return int(result.data["exit_code"]), result.output
+
+
+SOCKETS = """
+import socket, sys, ctypes
+def attempt(name, make):
+    try:
+        make()
+        print(name, 'ALLOWED')
+    except OSError as exc:
+        print(name, 'refused', exc.errno)
+udp, tcp = int(sys.argv[1]), int(sys.argv[2])
+attempt('udp', lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'udp-exfil', ('127.0.0.1', udp)))
+attempt('mptcp', lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).connect(('127.0.0.1', tcp)))
+attempt('raw', lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
+attempt('packet', lambda: socket.socket(17, socket.SOCK_RAW, 0))
+attempt('netlink', lambda: socket.socket(16, socket.SOCK_RAW, 0))
+attempt('udp6', lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK))
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+ring = libc.syscall(425, 1, params)
+print('io_uring', 'ALLOWED' if ring >= 0 else f'refused {ctypes.get_errno()}')
+attempt('tcp-socket', lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_CLOEXEC, 6).close())
+attempt('unix', lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())
+a, b = socket.socketpair(); a.send(b'pair'); print('socketpair', b.recv(4).decode())
+import asyncio; asyncio.run(asyncio.sleep(0)); print('asyncio ok')
+"""
+
+
+@needs_seccomp
+async def test_network_off_refuses_udp_mptcp_raw_packet_netlink_and_io_uring(box: Path) -> None:
+    (box / "sockets.py").write_text(SOCKETS)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen(8)
+    tcp.setblocking(False)
+    try:
+        session = session_for(box, approval="full-auto")
+        _, output = await sh(session, f"python3 sockets.py {udp.getsockname()[1]} {tcp.getsockname()[1]}")
+        session.close()
+        for name in ("udp", "mptcp", "raw", "packet", "netlink", "udp6", "io_uring"):
+            assert f"{name} refused" in output, output
+        for name in ("tcp-socket", "unix"):
+            assert f"{name} ALLOWED" in output, output
+        assert "socketpair pair" in output and "asyncio ok" in output, output
+        with pytest.raises(BlockingIOError):
+            udp.recvfrom(64)
+        with pytest.raises(BlockingIOError):
+            tcp.accept()
+    finally:
+        udp.close()
+        tcp.close()
+
+
+@needs_seccomp
+async def test_network_on_keeps_udp(box: Path) -> None:
+    (box / "sockets.py").write_text(SOCKETS)
+    session = session_for(box, approval="full-auto", sandbox={"network": True})
+    _, output = await sh(session, "python3 sockets.py 9 9")
+    session.close()
+    assert "udp ALLOWED" in output and "netlink ALLOWED" in output, output
+
+
+@needs_root
+async def test_root_commands_run_without_capabilities(box: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUET_CANARY_ENVIRON", "environ-canary-31337")
+    session = session_for(box, approval="full-auto")
+    code, output = await sh(session, "grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status")
+    assert code == 0 and output.count("0000000000000000") == 4, output
+    code, output = await sh(session, f"xxd -p /proc/{os.getpid()}/environ || od -c /proc/{os.getpid()}/environ")
+    session.close()
+    assert "environ-canary" not in output and "656e7669726f6e2d63616e617279" not in output
