@@ -1,4 +1,8 @@
-"""Built-in providers and models. Everything here can be overridden in configuration."""
+"""Built-in providers and models. Everything here can be overridden in configuration.
+
+Every fact about how to talk to a model (dialect, wire API, tokenizer, window, output limit, reasoning
+settings) lives in these entries; nothing anywhere is decided from the spelling of a model's name.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Dialect = Literal["deepseek", "openai"]
+Dialect = Literal["deepseek", "openai", "openrouter", "compatible"]
+"""Which server's quirks an endpoint has:
+deepseek: thinking switch, `reasoning_content` streamed and echoed on every assistant turn, `max_tokens`;
+openai: OpenAI itself (`max_completion_tokens`, no `reasoning_effort` with tools on Chat Completions);
+openrouter: `delta.reasoning` / `reasoning_details` streamed, `reasoning_details` sent back, `reasoning.effort`;
+compatible: a plain OpenAI-compatible server (vLLM, SGLang, llama.cpp, a LiteLLM proxy), `max_tokens`."""
+WireApi = Literal["chat", "responses"]
+Tokenizer = Literal["o200k", "deepseek-v4"]
+Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 
 
 class ProviderConfig(BaseModel):
-    """An OpenAI-compatible endpoint and the dialect it speaks."""
+    """An endpoint and the dialect it speaks."""
 
     model_config = ConfigDict(extra="forbid")
 
     dialect: Dialect = Field(description="Which API's quirks the endpoint has.")
-    base_url: str = Field(description="Chat Completions base URL.")
+    base_url: str = Field(description="Base URL the SDK appends /chat/completions or /responses to.")
     api_key_env: str = Field(description="Environment variable holding the API key.")
+    api: WireApi = Field(default="chat", description="Wire API of the endpoint's models: chat or responses.")
 
 
 class ModelConfig(BaseModel):
@@ -27,36 +40,45 @@ class ModelConfig(BaseModel):
     provider: str = Field(description="Name of an entry under [providers].")
     api_model: str | None = Field(default=None, description="Model id sent on the wire (defaults to the name).")
     base_url: str | None = Field(default=None, description="Overrides the provider's base URL for this model.")
+    api: WireApi | None = Field(default=None, description="Overrides the provider's wire API for this model.")
+    tokenizer: Tokenizer = Field(default="o200k", description="Vocabulary used to count this model's tokens.")
     context_window: int = Field(gt=0, description="Context window in tokens.")
-    max_output_tokens: int = Field(gt=0, description="Largest answer the model may give.")
+    max_output_tokens: int = Field(gt=0, description="Largest answer the model may give (sent with every call).")
     images: bool = Field(default=False, description="Accepts image content parts.")
     thinking: bool = Field(default=False, description="DeepSeek thinking mode (reasoning echoed back).")
-    reasoning_effort: Literal["low", "medium", "high"] | None = Field(
+    reasoning_effort: Effort | None = Field(
         default=None, description="Reasoning effort; omitted automatically where the API forbids it."
     )
+    escalated_effort: Effort | None = Field(
+        default=None, description="Reasoning effort once a run has escalated (fix-tests' stronger tier).")
+    reasoning_summary: Literal["auto", "concise", "detailed"] | None = Field(
+        default="auto", description="Responses API: reasoning summaries to stream (shown like reasoning).")
     tier: int = Field(default=1, ge=0, description="Capability tier used for escalation (higher is stronger).")
 
 
 BUILTIN_PROVIDERS: dict[str, dict[str, str]] = {
-    "deepseek": {"dialect": "deepseek", "base_url": "https://api.deepseek.com", "api_key_env": "DEEPSEEK_API_KEY"},
-    "openai": {"dialect": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
+    "deepseek": {"dialect": "deepseek", "base_url": "https://api.deepseek.com", "api_key_env": "DEEPSEEK_API_KEY",
+                 "api": "chat"},
+    "openai": {"dialect": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY",
+               "api": "responses"},
 }
 
 BUILTIN_MODELS: dict[str, dict[str, object]] = {
     "deepseek-v4-flash": {
         "provider": "deepseek", "context_window": 1_000_000, "max_output_tokens": 384_000,
-        "images": False, "thinking": True, "tier": 1,
+        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "tier": 1,
     },
     "deepseek-v4-pro": {
         "provider": "deepseek", "context_window": 1_000_000, "max_output_tokens": 384_000,
-        "images": False, "thinking": True, "tier": 2,
+        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "tier": 2,
     },
     "gpt-5.5": {
         "provider": "openai", "api_model": "gpt-5.5", "context_window": 400_000, "max_output_tokens": 128_000,
-        "images": True, "thinking": False, "reasoning_effort": "medium", "tier": 3,
+        "tokenizer": "o200k", "images": True, "thinking": False, "reasoning_effort": "medium",
+        "escalated_effort": "high", "tier": 3,
     },
     "gpt-5.5-pro": {
-        "provider": "openai", "context_window": 400_000, "max_output_tokens": 128_000,
-        "images": True, "thinking": False, "tier": 4,
+        "provider": "openai", "context_window": 400_000, "max_output_tokens": 128_000, "tokenizer": "o200k",
+        "images": True, "thinking": False, "reasoning_effort": "high", "tier": 4,
     },
 }

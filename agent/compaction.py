@@ -51,8 +51,10 @@ def transcript_text(messages: list[Message], limit: int = 400_000) -> str:
     return text[-limit:]
 
 
-def summary_request(older: list[Message]) -> list[Message]:
-    return [SystemMessage(content=render("compaction_request")), UserMessage(content=transcript_text(older))]
+def summary_request(older: list[Message], limit: int | None = None) -> list[Message]:
+    """The summariser's prompt; `limit` (characters) keeps it inside a small summary model's window."""
+    text = transcript_text(older) if limit is None else transcript_text(older, min(limit, 400_000))
+    return [SystemMessage(content=render("compaction_request")), UserMessage(content=text)]
 
 
 def compacted(summary: str, recent: list[Message]) -> list[Message]:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, ModelConfig, ProviderConfig
+from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, Dialect, ModelConfig, ProviderConfig, WireApi
 from agent.errors import ConfigError, MissingKeyError
 from agent.spend.prices import PriceRow, PriceTable
 from tools.secret_files import SecretFiles
@@ -97,6 +97,14 @@ class Config(BaseModel):
         if spec.provider not in self.providers:
             raise ConfigError(f"model {name!r} names unknown provider {spec.provider!r}")
         return self.providers[spec.provider]
+
+    def dialect_of(self, name: str) -> Dialect:
+        """The dialect of `name`'s provider (from config, never from the model's name)."""
+        return self.provider_of(name).dialect
+
+    def api_of(self, name: str) -> WireApi:
+        """The wire API `name` is called through: the model's own setting, else its provider's."""
+        return self.model_spec(name).api or self.provider_of(name).api
 
     def base_url_of(self, name: str) -> str:
         return self.model_spec(name).base_url or self.provider_of(name).base_url

@@ -75,6 +75,17 @@ class AssistantMessageEvent(_Event):
     message: AssistantMessage
 
 
+class AnswerTruncated(_Event):
+    """The model's answer was cut by its output limit (never a finished answer)."""
+
+    type: Literal["answer.truncated"] = "answer.truncated"
+    turn: int
+    model: str
+    reason: str = Field(description="Why: max_output_tokens, content_filter, ...")
+    continued: bool = Field(description="The model is asked to continue where it stopped.")
+    dropped_calls: int = Field(default=0, description="Cut tool calls left unrun.")
+
+
 class ToolStarted(_Event):
     type: Literal["tool.started"] = "tool.started"
     call_id: str
@@ -182,7 +193,7 @@ class RunFinished(_Event):
 
 Event = Annotated[
     SessionStarted | UserMessageEvent | StepRouted | ContextBuilt | Compacted | UsageEstimate | TurnStarted
-    | MessageDelta | StreamReset | AssistantMessageEvent
+    | MessageDelta | StreamReset | AssistantMessageEvent | AnswerTruncated
     | ToolStarted | ToolFinished | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
     | TurnCompleted | TurnFailed | RunFinished,
     Field(discriminator="type"),

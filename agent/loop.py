@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
 from agent.events import (
+    AnswerTruncated,
     ApprovalDecided,
     AssistantMessageEvent,
     Compacted,
@@ -35,14 +37,25 @@ from agent.events import (
     UsageEstimate,
     UsageEvent,
 )
-from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
+from agent.messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
 from agent.outcome import Outcome
+from agent.providers.base import ModelClient, ModelResult
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
-from agent.router import WINDOW_RESERVE_TOKENS, Route, Router
+from agent.router import Route, Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.spend.prices import utc_now
-from agent.spend.usage import price_usage
+from agent.spend.usage import TokenUsage, price_usage
+from agent.tokens import count_tokens
+from agent.window import can_answer, fits, output_limit
 from prompts import render
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
@@ -51,12 +64,8 @@ from tools.registry import ToolBox
 TOOL_RESULT_CHARS = 30_000
 ESTIMATE_EVERY_S = 0.25
 CHARS_PER_OUTPUT_TOKEN = 4
-
-
-class ModelClient(Protocol):
-    """What the loop needs from a provider (ChatProvider satisfies it; tests may script one)."""
-
-    async def complete(self, messages: Any, tools: Any, on_delta: Any = None) -> Any: ...
+SUMMARY_CHARS_PER_TOKEN = 3  # the older turns given to the summariser fill at most half its window
+MAX_CONTINUATIONS = 1  # a cut answer is continued once; cut again, the run stops with a clear outcome
 
 
 @dataclass
@@ -86,6 +95,8 @@ class Agent:
         self.limits = limits
         self._system_prompt = system_prompt
         self._systems: dict[str, SystemMessage] = {}
+        self._tool_tokens: dict[str, int] = {}  # the tool schemas' tokens, per tokenizer
+        self._without_context: set[str] = set()  # models whose window cannot hold the repository as well
         self.context = context
         self._prices = session.config.price_table()
         self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
@@ -93,6 +104,7 @@ class Agent:
         self.last_error = ""
         self.refused: list[str] = []
         """Tools of the calls the approval mode refused (not the dangerous-command list), in order."""
+        self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
 
     async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> Outcome:
         """Add `task` (if any) and loop until done or stopped; returns how it ended."""
@@ -119,6 +131,9 @@ class Agent:
         await self._context_ready(route.model)
         if self._near_window(route.model):
             await self.compact()
+        refusal = self._preflight(route.model)
+        if refusal:
+            return StepOutcome(Outcome.NOT_DONE, refusal)
         if self.limits.max_cost is not None:
             spent = session.ledger.total_usd
             estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
@@ -147,6 +162,9 @@ class Agent:
                 await self._context_ready(route.model)
                 session.emit(StepRouted(kind="fallback", model=route.model,
                                         reason=f"{failed} stayed unavailable after retries ({exc})"))
+        if result.truncated:
+            return self._truncated(turn, route.model, result, started)
+        self._continuations = 0
         message: AssistantMessage = result.message
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
@@ -160,12 +178,67 @@ class Agent:
             return StepOutcome(Outcome.DONE, message.content)
         return StepOutcome(None)
 
+    def _truncated(self, turn: int, model: str, result: ModelResult, started: dt.datetime) -> StepOutcome:
+        """A cut answer is never "done": ask once to continue a cut text answer, otherwise stop clearly.
+
+        Tool calls of a cut answer are dropped (their arguments may be incomplete), so the history stays valid.
+        """
+        session = self.session
+        self._record_usage(model, result.usage, started)
+        message = result.message.model_copy(update={"tool_calls": ()})
+        mid_answer = bool(message.content) and not result.message.tool_calls
+        will_continue = mid_answer and self._continuations < MAX_CONTINUATIONS
+        session.emit(AnswerTruncated(turn=turn, model=model, reason=result.truncated_reason,
+                                     continued=will_continue, dropped_calls=len(result.message.tool_calls)))
+        session.emit(Notice(level="warning", message=f"{model}'s answer was cut at its output limit"
+                            + ("; asking it to continue" if will_continue else "")))
+        if message.content:
+            session.messages.append(message)
+            session.emit(AssistantMessageEvent(turn=turn, message=message))
+        session.emit(TurnCompleted(turn=turn))
+        if will_continue:
+            self._continuations += 1
+            session.add_user(render("continue_truncated").strip())
+            return StepOutcome(None)
+        what = "while it was still answering" if mid_answer else (
+            "in the middle of a tool call" if result.message.tool_calls else "before it wrote an answer")
+        return StepOutcome(Outcome.NOT_DONE, f"{model}'s answer was cut {what} ({result.truncated_reason}); "
+                                             "raise its max_output_tokens in config or simplify the task")
+
     def _near_window(self, model: str) -> bool:
         spec = self.session.config.models.get(model)
         if spec is None:
             return False
-        tokens = estimate_prompt_tokens([self.system_for(model), *self.session.messages])
-        return tokens + WINDOW_RESERVE_TOKENS > spec.context_window
+        return not fits(spec, self._estimate(model, [self.system_for(model), *self.session.messages]))
+
+    def _estimate(self, model: str, messages: list[Message]) -> int:
+        """The prompt's tokens for `model`: the tool schemas counted with its tokenizer (once), the rest estimated
+        high. A small window needs the real figure: the schemas alone are a large share of 4K tokens."""
+        spec = self.session.config.models.get(model)
+        if spec is None:
+            return estimate_prompt_tokens(messages)
+        if spec.tokenizer not in self._tool_tokens:
+            schemas = json.dumps(self.toolbox.schemas, ensure_ascii=False)
+            self._tool_tokens[spec.tokenizer] = count_tokens(schemas, spec.tokenizer)
+        return estimate_prompt_tokens(messages, self._tool_tokens[spec.tokenizer])
+
+    def _preflight(self, model: str) -> str:
+        """Why the next prompt cannot be sent to `model` at all (empty if it can)."""
+        spec = self.session.config.models.get(model)
+        if spec is None:
+            return ""
+        tokens = self._estimate(model, [self.system_for(model), *self.session.messages])
+        if not can_answer(spec, tokens) and self.context and model not in self._without_context:
+            # A small window: the task itself matters more than the repository map.
+            self._without_context.add(model)
+            self._systems.pop(model, None)
+            self.session.emit(Notice(level="warning", message=f"the repository context does not fit {model}'s "
+                                     f"{spec.context_window:,}-token window; sending the conversation without it"))
+            tokens = self._estimate(model, [self.system_for(model), *self.session.messages])
+        if can_answer(spec, tokens):
+            return ""
+        return (f"the prompt (~{tokens:,} tokens) does not fit {model}'s {spec.context_window:,}-token window "
+                "even after compaction; nothing was sent (use a model with a larger window, or start a new session)")
 
     async def compact(self) -> bool:
         """Summarise older turns with the cheap model, keeping the prefix and recent turns; False if too short."""
@@ -175,8 +248,10 @@ class Agent:
             return False
         route = self.router.summary_model()
         session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
+        spec = session.config.models.get(route.model)
+        limit = spec.context_window // 2 * SUMMARY_CHARS_PER_TOKEN if spec else None
         started = self.clock()
-        result = await self._clients(route.model).complete(summary_request(plan.older), [], None)
+        result = await self._clients(route.model).complete(summary_request(plan.older, limit), [], None)
         self._record_usage(route.model, result.usage, started)
         before = len(session.messages)
         summary = session.redact(result.message.content)
@@ -199,7 +274,8 @@ class Agent:
         """The fixed first message for `model`: instructions, then the repository (pack or map)."""
         if model not in self._systems:
             # Instructions and AGENTS.md redacted here; the repository context was redacted as it was rendered.
-            text = self.session.redact(self._system_prompt) + (self.context.text_for(model) if self.context else "")
+            repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
+            text = self.session.redact(self._system_prompt) + repository
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]
@@ -219,8 +295,8 @@ class Agent:
         """The vision sidecar: an image-capable model answers about the image; the answer is text."""
         route = self.router.vision()
         self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
-        messages = [SystemMessage(content=render("vision_system")),
-                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
+        messages: list[Message] = [SystemMessage(content=render("vision_system")),
+                                   UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         started = self.clock()
         try:
             result = await self._clients(route.model).complete(messages, [], None)
@@ -231,10 +307,12 @@ class Agent:
         self._record_usage(route.model, result.usage, started)
         return result.message.content or "(the vision model gave no answer)"
 
-    async def _query(self, model: str, turn: int) -> tuple[Any, dt.datetime]:
+    async def _query(self, model: str, turn: int) -> tuple[ModelResult, dt.datetime]:
         """One model call (asked again once if the reply is empty); the result and when the call started."""
         session = self.session
         client = self._clients(model)
+        spec = session.config.model_spec(model)
+        effort = spec.escalated_effort if self.router.escalated and spec.escalated_effort else None
         started = self.clock()
         pricing = self._prices.pricing_at(model, started)
         messages = [self.system_for(model), *session.messages]
@@ -258,17 +336,20 @@ class Agent:
                 session.emit(UsageEstimate(model=model, output_tokens=out, call_usd=str(shown[0]),
                                            session_usd=str(session.ledger.total_usd + shown[0])))
 
-        result = await client.complete(messages, self.toolbox.schemas, on_delta)
-        if not result.message.content and not result.message.tool_calls:
+        limit = output_limit(spec, self._estimate(model, messages))
+        result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
+                                       max_output_tokens=limit)
+        if not result.message.content and not result.message.tool_calls and not result.truncated:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
             session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
             self._record_usage(model, result.usage, started)
             started = self.clock()
             shown[0] = Decimal(0)
-            result = await client.complete(messages, self.toolbox.schemas, on_delta)
+            result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
+                                           max_output_tokens=limit)
         return result, started
 
-    def _record_usage(self, model: str, usage: Any, started: dt.datetime) -> None:
+    def _record_usage(self, model: str, usage: TokenUsage, started: dt.datetime) -> None:
         record = price_usage(model, usage, self._prices, started)
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))

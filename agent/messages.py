@@ -15,6 +15,22 @@ class ToolCall(BaseModel):
     id: str
     name: str
     arguments: str
+    item_id: str = Field(default="", description="Responses API output item id (fc_…), sent back only to its origin.")
+
+
+class ReasoningItem(BaseModel):
+    """An encrypted reasoning item from the Responses API, replayed (store=false) right before `before`.
+
+    `before` is the call id of the function call it preceded, or "" for the answer text. Only the
+    model that produced it (`AssistantMessage.reasoning_origin`) may receive it again.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    encrypted_content: str
+    summary: tuple[str, ...] = ()
+    before: str = ""
 
 
 class ImagePart(BaseModel):
@@ -42,7 +58,12 @@ class UserMessage(BaseModel):
 
 
 class AssistantMessage(BaseModel):
-    """One model answer. `reasoning` is kept with the provider that produced it (DeepSeek needs it back)."""
+    """One model answer, provider-neutral.
+
+    Reasoning is kept with a tag of where it came from, so each wire format echoes only what its own
+    provider produced: `reasoning_origin` is "deepseek" or "openrouter" (the dialect that streamed
+    `reasoning`/`reasoning_details`), or "responses:PROVIDER/MODEL" for encrypted `reasoning_items`.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -51,6 +72,9 @@ class AssistantMessage(BaseModel):
     reasoning: str = ""
     model: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+    reasoning_origin: str = ""
+    reasoning_items: tuple[ReasoningItem, ...] = ()
+    reasoning_details: str = Field(default="", description="OpenRouter's reasoning_details, as JSON text.")
 
 
 class ToolMessage(BaseModel):

@@ -10,9 +10,8 @@ from decimal import Decimal
 
 from agent.config import Config, RouteProfile
 from agent.spend.prices import PriceTable
+from agent.window import fits
 
-# Room kept free in a model's window for the answer and the next tool results.
-WINDOW_RESERVE_TOKENS = 32_000
 # Below this share of the budget left, a cheaper model takes over (if switching pays for itself).
 BUDGET_LOW_FRACTION = Decimal("0.25")
 # Turns assumed left when weighing a switch against the prompt cache it throws away.
@@ -120,7 +119,7 @@ class Router:
 
     def _fits(self, model: str, context_tokens: int) -> bool:
         spec = self.config.models.get(model)
-        return spec is None or context_tokens + WINDOW_RESERVE_TOKENS <= spec.context_window
+        return spec is None or fits(spec, context_tokens)
 
     def _longest_window(self) -> str:
         return max(self.config.models, key=lambda m: self.config.models[m].context_window)

@@ -14,7 +14,8 @@ from agent.events import Notice
 from agent.instructions.agents_md import agents_section, discover
 from agent.instructions.facts import SandboxFacts, gather
 from agent.instructions.system import system_prompt as render_system_prompt
-from agent.loop import Agent, Limits, ModelClient
+from agent.loop import Agent, Limits
+from agent.providers.base import ModelClient
 from agent.router import Router
 from agent.session import Session
 from tools.registry import ToolBox, default_tools
@@ -47,15 +48,13 @@ class ProviderPool:
             from agent.providers.factory import make_provider
 
             self._providers[model] = make_provider(
-                self._config, model, environ=self._environ,
+                self._config, model, environ=self._environ, cache_key=f"duet-{self._session.id}",
                 on_notice=lambda text: self._session.emit(Notice(level="warning", message=text)))
         return self._providers[model]
 
     async def aclose(self) -> None:
         for provider in self._providers.values():
-            close = getattr(provider, "close", None)
-            if close:
-                await close()
+            await provider.close()
 
 
 def check_keys(config: Config, environ: Mapping[str, str] | None = None) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from agent.catalog import Tokenizer
+
 # DeepSeek V4's tokenizer gives 3–11% more tokens than o200k on code and English (API-NOTES.md);
 # using the top of that range keeps budgets from being undercounted.
 DEEPSEEK_OVER_O200K = 1.12
@@ -34,7 +36,12 @@ def count_o200k(text: str) -> int:
     return sum(len(enc.encode_ordinary(text[i:i + CHUNK_CHARS])) for i in range(0, len(text), CHUNK_CHARS))
 
 
-def count_tokens(text: str, model: str) -> int:
-    """Tokens `text` costs when sent to `model` (counted, or estimated so as not to undercount)."""
+def count_tokens(text: str, tokenizer: Tokenizer) -> int:
+    """Tokens `text` costs for a model with `tokenizer` (its config entry's), counted or estimated high."""
     n = count_o200k(text)
-    return int(n * DEEPSEEK_OVER_O200K + 0.999) if model.startswith("deepseek") else n
+    return scale_o200k(n, tokenizer)
+
+
+def scale_o200k(n: int, tokenizer: Tokenizer, ratio: float = DEEPSEEK_OVER_O200K) -> int:
+    """An o200k count as `tokenizer` tokens (DeepSeek V4: scaled by `ratio`, rounded up)."""
+    return int(n * ratio + 0.999) if tokenizer == "deepseek-v4" else n

@@ -20,7 +20,7 @@ async def test_compaction_keeps_prefix_and_recent_turns_and_resumes(repo: Path, 
                        Turn(tool_calls=[READ]), Turn(content="ok two"),
                        Turn(model="deepseek-v4-flash", content="SUMMARY: the user asked twice; big.txt was read."),
                        Turn(model="deepseek-v4-pro", content="ok three")])
-    window = {"models": {"deepseek-v4-pro": {"context_window": 45_000}}, "context": {"enabled": False}}
+    window = {"models": {"deepseek-v4-pro": {"context_window": 24_000}}, "context": {"enabled": False}}
     agent, pool, events = make_agent(repo, server.base_url, **window)
     for task in ("first", "second", "third"):
         assert await agent.run(task) is Outcome.DONE

@@ -122,7 +122,7 @@ def test_token_counts_are_exact_for_o200k_and_close_for_deepseek(project: Path) 
     assert count_o200k("hello world") == 2
     scan = scan_workspace(project)
     counter = TokenCounter()
-    estimate = sum(counter.count(scan.files, "deepseek-v4-pro").values())
+    estimate = sum(counter.count(scan.files, "deepseek-v4").values())
     exact = sum(count_deepseek(d.decode()) or 0 for d in scan.files.values())
     assert exact > 0 and estimate >= exact * 0.95
 

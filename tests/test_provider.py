@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolMessage, UserMessage
-from agent.providers.chat import ChatProvider
+from agent.providers.base import ModelClient
 from agent.providers.errors import AuthError, BadRequest, ProviderUnavailable, RateLimited
 from agent.providers.factory import make_provider
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
@@ -20,15 +20,16 @@ BASE = [SystemMessage(content="You are a test."), UserMessage(content="fix it")]
 
 
 def provider(tmp_path: Path, base_url: str, model: str = "deepseek-v4-pro", notices: list[str] | None = None,
-             sleeps: list[float] | None = None, **retry: float) -> ChatProvider:
-    config = make_config(tmp_path, base_url)
+             sleeps: list[float] | None = None, api: str | None = None, **retry: float) -> ModelClient:
+    """A provider for `model` from the real config; `api` overrides the wire API configured for it."""
+    config = make_config(tmp_path, base_url, **({"models": {model: {"api": api}}} if api else {}))
     for key, value in retry.items():
         setattr(config.retry, key, value)
     p = make_provider(config, model, environ=KEYS, on_notice=(notices.append if notices is not None else None))
     if sleeps is not None:
         async def record(delay: float) -> None:
             sleeps.append(delay)
-        p._sleep = record  # the delay chosen is what we check; waiting it out adds nothing
+        p.runner.sleep = record  # type: ignore[attr-defined]  # the delay chosen is what we check
     return p
 
 
@@ -46,7 +47,7 @@ async def test_deepseek_repeated_ids_and_names_accumulate_cleanly(tmp_path: Path
 
 async def test_openai_sends_ids_once_and_still_accumulates(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="list_files", arguments={"glob": "**/*.py"})])])
-    result = await provider(tmp_path, server.base_url, "gpt-5.5").complete(BASE, TOOLS)
+    result = await provider(tmp_path, server.base_url, "gpt-5.5", api="chat").complete(BASE, TOOLS)
     assert result.message.tool_calls[0].name == "list_files"
     assert result.message.tool_calls[0].arguments == '{"glob": "**/*.py"}'
 
@@ -63,7 +64,7 @@ async def test_reasoning_is_echoed_to_deepseek_and_never_sent_to_openai(tmp_path
     assert sent["reasoning_content"] == "r1"
     assert all(m["role"] != "developer" for m in server.requests[1]["messages"])
     assert "tool_choice" not in server.requests[1]
-    await provider(tmp_path, server.base_url, "gpt-5.5").complete(history, TOOLS)
+    await provider(tmp_path, server.base_url, "gpt-5.5", api="chat").complete(history, TOOLS)
     assert "reasoning_content" not in server.requests[2]["messages"][2]
     assert "thinking" not in server.requests[2]
     assert server.violations == []
@@ -87,7 +88,7 @@ async def test_missing_reasoning_echo_is_refused_like_deepseek(tmp_path: Path, f
 
 async def test_gpt55_reasoning_effort_omitted_with_tools_kept_without(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(content="a"), Turn(content="b")])
-    gpt = provider(tmp_path, server.base_url, "gpt-5.5")
+    gpt = provider(tmp_path, server.base_url, "gpt-5.5", api="chat")
     await gpt.complete(BASE, TOOLS)
     await gpt.complete(BASE, [])
     assert "reasoning_effort" not in server.requests[0] and server.requests[0]["tools"]
@@ -100,7 +101,7 @@ async def test_images_never_reach_a_text_only_model(tmp_path: Path, fake_api) ->
     shot = UserMessage(content="what is wrong?", images=(ImagePart(data_url="data:image/png;base64,AAAA",
                                                                    description="a red error banner"),))
     await provider(tmp_path, server.base_url).complete([BASE[0], shot], [])
-    await provider(tmp_path, server.base_url, "gpt-5.5").complete([BASE[0], shot], [])
+    await provider(tmp_path, server.base_url, "gpt-5.5", api="chat").complete([BASE[0], shot], [])
     assert "a red error banner" in server.requests[0]["messages"][1]["content"]
     assert "image_url" not in str(server.requests[0])
     assert server.requests[1]["messages"][1]["content"][1]["type"] == "image_url"
@@ -111,7 +112,7 @@ async def test_usage_parsed_in_both_shapes(tmp_path: Path, fake_api) -> None:
     exact = ScriptedUsage(prompt_tokens=5000, cache_hit_tokens=4096, completion_tokens=300, reasoning_tokens=120)
     server = fake_api([Turn(content="a", usage=exact), Turn(content="b", usage=exact)])
     ds = await provider(tmp_path, server.base_url).complete(BASE, [])
-    gpt = await provider(tmp_path, server.base_url, "gpt-5.5").complete(BASE, [])
+    gpt = await provider(tmp_path, server.base_url, "gpt-5.5", api="chat").complete(BASE, [])
     for result in (ds, gpt):
         assert (result.usage.input_tokens, result.usage.cache_hit_tokens) == (5000, 4096)
         assert (result.usage.output_tokens, result.usage.reasoning_tokens) == (300, 120)

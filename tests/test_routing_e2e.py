@@ -17,7 +17,9 @@ from tools import screenshot
 
 
 def has_image(request: dict) -> bool:
-    return "image_url" in json.dumps(request["messages"])
+    """An image part in a Chat Completions (image_url) or Responses (input_image) request."""
+    text = json.dumps(request.get("messages") or request.get("input"))
+    return '"image_url"' in text or '"input_image"' in text
 
 
 async def test_view_image_goes_to_gpt55_and_deepseek_never_sees_it(repo: Path, fake_api) -> None:

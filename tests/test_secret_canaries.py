@@ -121,8 +121,10 @@ def assert_nothing_leaked(work: Path, server, result: subprocess.CompletedProces
     assert result.returncode == 0, result.stderr
     assert server.requests, "the run made no request"
     for i, request in enumerate(server.requests):
-        for message in request["messages"]:
-            content = str(message.get("content"))
+        # Chat Completions messages, or Responses input items and instructions
+        items = request.get("messages") or [*request.get("input", []), {"content": request.get("instructions")}]
+        for message in items:
+            content = str(message.get("content") or message.get("output"))
             assert not leaks(content), f"request {i} leaked {leaks(content)} in {content[:3000]}"
         assert not leaks(json.dumps(request)), f"request {i} leaked {leaks(json.dumps(request))}"
     assert not leaks(result.stdout + result.stderr), "the terminal output leaked"
@@ -150,4 +152,4 @@ def test_no_canary_reaches_a_request_through_the_repo_map(planted: Path, fake_ap
     server = fake_api([Turn(tool_calls=[READS[-2], SEARCHES[0]]), Turn(content="done")])
     result = run(planted, server.base_url, "--model", "gpt-5.5", "--output", "text")
     assert_nothing_leaked(planted, server, result)
-    assert "<repo_map" in server.requests[0]["messages"][0]["content"]
+    assert "<repo_map" in server.requests[0]["instructions"]  # GPT-5.5 goes through the Responses API

@@ -19,9 +19,11 @@ from agent.context.tokencount import TokenCounter
 from agent.redact import Redactor
 from agent.tokens import DEEPSEEK_OVER_O200K, count_o200k
 from agent.transcript import duet_dir
+from agent.window import repo_budget
 
 PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
 FILE_HEADER_TOKENS = 12  # <file path="..."> ... </file> around each whole file
+MIN_MAP_TOKENS = 128  # below this a map says too little to be worth its tokens
 
 
 @dataclass
@@ -51,6 +53,20 @@ def pack_budget(config: Config, model: str) -> int:
         return max(room, 0)
     affordable = int(Decimal(str(ctx.max_uncached_turn_usd)) / price.input * 1_000_000)
     return max(min(room, affordable), 0)
+
+
+def map_budgets(config: Config, model: str) -> tuple[int, int]:
+    """(map signatures, whole files) token budgets for `model`: the configured ones, scaled down to the
+    repository's share of the model's own window."""
+    ctx = config.context
+    wanted = ctx.map_tokens + ctx.map_files_tokens
+    room = repo_budget(config.model_spec(model))
+    if room >= wanted:
+        return ctx.map_tokens, ctx.map_files_tokens
+    if room < MIN_MAP_TOKENS:
+        return 0, 0
+    map_tokens = max(MIN_MAP_TOKENS, room * ctx.map_tokens // wanted)
+    return map_tokens, max(room - map_tokens, 0)
 
 
 class ContextBuilder:
@@ -90,7 +106,7 @@ class ContextBuilder:
             return plan
         o200k = self.counter.o200k(scan.files, scan.digests)
         upper = self._scale(sum(o200k.values()), model, DEEPSEEK_OVER_O200K)
-        if upper * PACK_OVERHEAD > budget and model.startswith("deepseek"):
+        if upper * PACK_OVERHEAD > budget and self.config.model_spec(model).tokenizer == "deepseek-v4":
             upper = self._scale(sum(o200k.values()), model, self._calibrated())  # close call: measure
         if upper * PACK_OVERHEAD <= budget:
             text = render_pack(self.root.name, scan.files, self._redact)
@@ -124,7 +140,8 @@ class ContextBuilder:
         return self._ratio
 
     def _scale(self, o200k: int, model: str, ratio: float) -> int:
-        return int(o200k * ratio) + 1 if model.startswith("deepseek") else o200k
+        tokenizer = self.config.model_spec(model).tokenizer
+        return int(o200k * ratio) + 1 if tokenizer == "deepseek-v4" else o200k
 
     def _tokens(self, text: str, model: str, o200k: dict[str, int]) -> int:
         """Tokens of a rendered context holding exactly the files in `o200k`: their cached counts plus the
@@ -136,7 +153,7 @@ class ContextBuilder:
         return self._scale(estimate, model, ratio)
 
     def _map(self, model: str, total: int, in_play: list[str], mentioned: set[str]) -> ContextPlan:
-        ctx, scan = self.config.context, self.scan
+        scan = self.scan
         tags = self.tags.tags(scan.files, scan.digests)
         defined = {p: {d.name for d in t.defs} for p, t in tags.items()}
         graph = build_graph(defined, {p: t.mentions for p, t in tags.items()}, mentioned)
@@ -147,7 +164,8 @@ class ContextBuilder:
         seen = {(p, n) for p, n, _ in scored}
         for path in sorted(tags, key=lambda p: -ranks.get(p, 0.0)):  # files nobody references still appear
             ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in seen]
-        map_text, used_defs = fit(ranked, ctx.map_tokens, count_o200k)
+        map_tokens, files_tokens = map_budgets(self.config, model)
+        map_text, used_defs = fit(ranked, map_tokens, count_o200k) if map_tokens else ("", 0)
         map_text = self._redact(map_text)  # signatures hold default values: `connect(url="postgres://u:pw@h")`
         mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
         whole: list[str] = []
@@ -155,20 +173,20 @@ class ContextBuilder:
         used = 0
         order = list(dict.fromkeys([*in_play, *sorted(tags, key=lambda p: -ranks.get(p, 0.0))]))
         for path in order:
-            if path not in scan.files or scan.sizes[path] // 5 > ctx.map_files_tokens - used:
+            if path not in scan.files or scan.sizes[path] // 5 > files_tokens - used:
                 continue  # cannot fit: not worth counting
             body = self.counter.o200k({path: scan.files[path]}, {path: scan.digests[path]})[path]
             cost = body + len(path) // 3 + FILE_HEADER_TOKENS
-            if body and used + cost <= ctx.map_files_tokens:
+            if body and used + cost <= files_tokens:
                 whole.append(path)
                 counts[path] = body
                 used += cost
-            if ctx.map_files_tokens - used < FILE_HEADER_TOKENS * 2:
+            if files_tokens - used < FILE_HEADER_TOKENS * 2:
                 break
         files_text = render_pack(self.root.name, scan.files, self._redact, whole, tree=False) if whole else ""
         text = (f"<repo_map note=\"signatures of the most relevant definitions, ranked\">\n{map_text}</repo_map>\n"
-                + files_text)
+                if map_text else "") + files_text
         tokens = self._scale(count_o200k(map_text), model, self._ratio or DEEPSEEK_OVER_O200K) + self._tokens(
             files_text, model, counts)
-        return ContextPlan("map", model, text, tokens, total, ctx.map_tokens + ctx.map_files_tokens,
+        return ContextPlan("map", model, text, tokens, total, map_tokens + files_tokens,
                            packed=whole, mapped=mapped, skipped=scan.skipped, in_play=in_play)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agent.catalog import Tokenizer
 from agent.context.scan import digest as _digest
 from agent.tokens import CHUNK_CHARS, DEEPSEEK_OVER_O200K, count_o200k
 
@@ -100,10 +101,11 @@ class TokenCounter:
         self._dirty = True
         return ratio
 
-    def count(self, files: Mapping[str, bytes], model: str, digests: Mapping[str, str] | None = None) -> dict[str, int]:
-        """Tokens per file for `model`: exact o200k, or o200k × the V4 ratio calibrated on this repository."""
+    def count(self, files: Mapping[str, bytes], tokenizer: Tokenizer,
+              digests: Mapping[str, str] | None = None) -> dict[str, int]:
+        """Tokens per file for a model with `tokenizer`: exact o200k, or o200k × the V4 ratio calibrated here."""
         counts = self.o200k(files, digests)
-        if not model.startswith("deepseek"):
+        if tokenizer != "deepseek-v4":
             return counts
         ratio = self.deepseek_ratio(files, digests)
         return {p: math.ceil(n * ratio) for p, n in counts.items()}

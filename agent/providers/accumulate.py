@@ -27,12 +27,26 @@ class StreamAccumulator:
     reasoning: list[str] = field(default_factory=list)
     calls: dict[int, _PartialCall] = field(default_factory=dict)
     finish_reason: str | None = None
+    details: dict[int, dict[str, object]] = field(default_factory=dict)
 
     def add_text(self, text: str) -> None:
         self.content.append(text)
 
     def add_reasoning(self, text: str) -> None:
         self.reasoning.append(text)
+
+    def add_reasoning_details(self, pieces: list[dict[str, object]]) -> None:
+        """OpenRouter's `reasoning_details` pieces, merged by `index`: text fields appended, the rest kept."""
+        for n, piece in enumerate(pieces):
+            index = piece.get("index")
+            key = index if isinstance(index, int) else len(self.details) + n
+            merged = self.details.setdefault(key, {})
+            for name, value in piece.items():
+                old = merged.get(name)
+                if name in ("text", "summary", "data") and isinstance(old, str) and isinstance(value, str):
+                    merged[name] = old + value
+                elif value is not None:
+                    merged[name] = value
 
     def add_tool_delta(self, index: int | None, call_id: str | None, name: str | None,
                        arguments: str | None) -> None:
@@ -56,6 +70,10 @@ class StreamAccumulator:
     @property
     def text(self) -> str:
         return "".join(self.content)
+
+    @property
+    def reasoning_details(self) -> list[dict[str, object]]:
+        return [self.details[k] for k in sorted(self.details)]
 
     @property
     def reasoning_text(self) -> str:

@@ -15,9 +15,9 @@ EXPECTED_OUTPUT_TOKENS = 1_000
 TOOLS_TOKENS = 2_000  # the tool schemas, sent with every call
 
 
-def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
-    """Tokens the conversation takes in a prompt, leaning high."""
-    return TOOLS_TOKENS + sum(_chars(m) for m in messages) // CHARS_PER_TOKEN
+def estimate_prompt_tokens(messages: Sequence[Message], tools_tokens: int = TOOLS_TOKENS) -> int:
+    """Tokens the conversation takes in a prompt, leaning high (`tools_tokens`: the tool schemas, when counted)."""
+    return tools_tokens + sum(_chars(m) for m in messages) // CHARS_PER_TOKEN
 
 
 MESSAGE_OVERHEAD_CHARS = 40  # role, ids and JSON punctuation around each message

@@ -1,0 +1,56 @@
+"""The seam between the loop and the providers: what a model client is and what one call returns.
+
+This module imports no SDK, so the loop and tests can depend on it freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from agent.catalog import Effort
+from agent.messages import AssistantMessage, Message
+from agent.spend.usage import TokenUsage
+
+DeltaSink = Callable[[str, str], None]
+"""Called with ("text" | "reasoning", piece) while streaming, and ("reset", "") before a retry."""
+
+ToolSchema = Mapping[str, object]
+"""One tool in Chat Completions form ({"type": "function", "function": {...}}); providers convert it."""
+
+Finish = Literal["stop", "tool_calls", "length", "content_filter", "incomplete"]
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One completed model call.
+
+    `truncated` is True when the answer was cut by the output limit (Chat Completions
+    `finish_reason: length`, Responses `status: incomplete`); `truncated_reason` says why.
+    """
+
+    message: AssistantMessage
+    usage: TokenUsage
+    finish_reason: Finish
+    attempts: int
+    recovered_text_calls: bool = False
+    truncated_reason: str = ""
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.truncated_reason)
+
+
+class ModelClient(Protocol):
+    """What the loop needs from a provider."""
+
+    async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSchema],
+                       on_delta: DeltaSink | None = None, *, effort: Effort | None = None,
+                       max_output_tokens: int | None = None) -> ModelResult:
+        """One model turn; raises only agent.providers.errors types."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection pool."""
+        ...
