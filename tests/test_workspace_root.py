@@ -21,7 +21,7 @@ def test_fix_tests_from_a_subdirectory_works_at_the_git_root(tmp_path: Path, fak
     assert not (subdir / ".duet").exists()
     assert (workspace / ".duet" / "sessions" / f"{out['session_id']}.jsonl").is_file()
     system = server.requests[0]["messages"][0]["content"]
-    assert "Keep calc.py free of imports." in system and f"started you in: {subdir} (the start directory" in system
+    assert "Keep calc.py free of imports." in system and f"started you in: {subdir}." in system
 
 
 def test_shell_starts_in_the_users_directory_and_file_tools_at_the_root(tmp_path: Path, fake_api) -> None:

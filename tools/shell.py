@@ -17,7 +17,7 @@ DRAIN_GRACE_S = 1.0
 
 
 class ShellArgs(ToolArgs):
-    command: str = Field(description="A bash command, run in the start directory.")
+    command: str = Field(description="A bash command.")
     timeout_s: float | None = Field(default=None, gt=0, le=3600,
                                     description="Seconds before the command is killed (default 120).")
 
