@@ -2,65 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from agent.config import Approval
+from agent.denylist import dangerous_reason
 
-DANGEROUS_COMMANDS: list[tuple[str, re.Pattern[str]]] = [
-    ("deletes the root, home or a top-level directory",
-     re.compile(r"\brm\s+(-[a-zA-Z]*\s+)*(-[a-zA-Z]*[rR][a-zA-Z]*\s+)(-[a-zA-Z]*\s+)*"
-                r"(/|/\*|~|~/|\$HOME|\$\{HOME\}|/[a-z]+/?)(\s|$|;|&|\|)")),
-    ("force-pushes", re.compile(r"\bgit\s+push\b[^;&|]*(\s--force\b|\s-f\b|\s--force-with-lease\b|\s\+\S)")),
-    ("pipes a download into a shell",
-     re.compile(r"\b(curl|wget|fetch)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da|k)?sh\b|\b(ba)?sh\s+<\(\s*(curl|wget)")),
-    ("formats or overwrites a disk", re.compile(r"\bmkfs(\.\w+)?\b|\bdd\b[^;&|]*\bof=/dev/")),
-    ("is a fork bomb", re.compile(r":\(\)\s*\{\s*:\|:&\s*\};:")),
-    ("runs as root through sudo", re.compile(r"(^|[;&|]\s*)sudo\b")),
-    ("shuts the machine down", re.compile(r"\b(shutdown|reboot|halt|poweroff)\b")),
-    ("changes permissions recursively from the root", re.compile(r"\bch(mod|own)\s+-R\s+\S+\s+/(\s|$)")),
-]
-_WRITE_TARGETS = re.compile(r"(?:>>?|\btee\s+(?:-a\s+)?)\s*([/~][^\s;&|)]*)")
-_MOVE_COPY = re.compile(r"\b(?:cp|mv|rm|ln|install|rsync|touch|mkdir)\b([^;&|]*)")
-_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr")
-_SCRATCH = ("/tmp/", "/var/tmp/")
-
-
-def _scratch(path: str, base: str) -> bool:
-    """Device files, and scratch space unless the workspace itself lives there (then it holds user data)."""
-    if path in _DEVICES:
-        return True
-    return path.startswith(_SCRATCH) and not (base + "/").startswith(_SCRATCH)
-
-
-def dangerous_reason(command: str, root: Path, allowed: list[str]) -> str | None:
-    """Why `command` is refused, or None. Patterns in `allowed` (from config) lift a refusal."""
-    if any(re.search(pattern, command) for pattern in allowed):
-        return None
-    for reason, pattern in DANGEROUS_COMMANDS:
-        if pattern.search(command):
-            return reason
-    outside = _outside_writes(command, root)
-    if outside:
-        return f"writes outside the workspace ({outside})"
-    return None
-
-
-def _outside_writes(command: str, root: Path) -> str | None:
-    targets = _WRITE_TARGETS.findall(command)
-    for args in _MOVE_COPY.findall(command):
-        targets += [a for a in args.split() if a.startswith(("/", "~"))]
-    base = str(root.resolve())
-    for target in targets:
-        home = target.startswith("~")
-        path = target.replace("~", str(Path.home()), 1) if home else target
-        if path == base or path.startswith(base + "/") or (not home and _scratch(path, base)):
-            continue
-        return target
-    return None
-
+__all__ = ["ApprovalRequest", "Approver", "Decision", "approval_allowing", "dangerous_reason", "needs_approval",
+           "refuse_headless"]
 
 @dataclass(frozen=True)
 class ApprovalRequest:

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from agent import trust
 from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, Dialect, ModelConfig, ProviderConfig, WireApi
 from agent.errors import ConfigError, MissingKeyError
 from agent.spend.prices import PriceRow, PriceTable
@@ -85,6 +86,12 @@ class Config(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What loading said about the configuration (keys of an untrusted project ignored)."""
+        return self._warnings
 
     def model_spec(self, name: str) -> ModelConfig:
         if name not in self.models:
@@ -157,15 +164,26 @@ def load_config(
     env = os.environ if environ is None else environ
     merged = builtin_defaults()
     layers: list[tuple[str, dict[str, Any]]] = []
-    for path in (user_config_path(env), workspace / ".duet" / "config.toml"):
-        if path.is_file():
-            layers.append((str(path), _read_toml(path)))
+    warnings: list[str] = []
+    user = user_config_path(env)
+    if user.is_file():
+        layers.append((str(user), _read_toml(user)))
+    project = trust.project_config_path(workspace)
+    if project.is_file():
+        layer = _read_toml(project)
+        if not trust.is_trusted(workspace, user):  # a cloned repository is untrusted input
+            layer, dropped = trust.untrusted_layer(layer)
+            if dropped:
+                warnings.append(trust.untrusted_warning(project, dropped))
+        layers.append((str(project), layer))
     layers.append(("environment", _env_layer(env)))
     layers.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
     for source, layer in layers:
         merged = deep_merge(merged, layer)
         _validate(merged, source, ENV_NAMES if source == "environment" else {})
-    return _validate(merged, "configuration")
+    config = _validate(merged, "configuration")
+    config._warnings = warnings
+    return config
 
 
 def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,13 @@ import asyncio
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
+from agent.catalog import Effort
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
@@ -52,6 +53,7 @@ from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import Route, Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
+from agent.spend.estimate import CANCELLED, estimate_usage
 from agent.spend.prices import utc_now
 from agent.spend.usage import TokenUsage, price_usage
 from agent.tokens import count_tokens
@@ -251,7 +253,7 @@ class Agent:
         spec = session.config.models.get(route.model)
         limit = spec.context_window // 2 * SUMMARY_CHARS_PER_TOKEN if spec else None
         started = self.clock()
-        result = await self._clients(route.model).complete(summary_request(plan.older, limit), [], None)
+        result = await self._complete(route.model, summary_request(plan.older, limit), [], None, started)
         self._record_usage(route.model, result.usage, started)
         before = len(session.messages)
         summary = session.redact(result.message.content)
@@ -299,7 +301,7 @@ class Agent:
                                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         started = self.clock()
         try:
-            result = await self._clients(route.model).complete(messages, [], None)
+            result = await self._complete(route.model, messages, [], None, started)
         except ProviderError as exc:
             return f"error: the image could not be examined ({route.model}: {exc})"
         except DuetError as exc:  # no key for any image-capable model
@@ -310,7 +312,6 @@ class Agent:
     async def _query(self, model: str, turn: int) -> tuple[ModelResult, dt.datetime]:
         """One model call (asked again once if the reply is empty); the result and when the call started."""
         session = self.session
-        client = self._clients(model)
         spec = session.config.model_spec(model)
         effort = spec.escalated_effort if self.router.escalated and spec.escalated_effort else None
         started = self.clock()
@@ -337,17 +338,43 @@ class Agent:
                                            session_usd=str(session.ledger.total_usd + shown[0])))
 
         limit = output_limit(spec, self._estimate(model, messages))
-        result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
-                                       max_output_tokens=limit)
+        result = await self._complete(model, messages, self.toolbox.schemas, on_delta, started, effort=effort,
+                                      max_output_tokens=limit)
         if not result.message.content and not result.message.tool_calls and not result.truncated:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
             session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
             self._record_usage(model, result.usage, started)
             started = self.clock()
             shown[0] = Decimal(0)
-            result = await client.complete(messages, self.toolbox.schemas, on_delta, effort=effort,
-                                           max_output_tokens=limit)
+            result = await self._complete(model, messages, self.toolbox.schemas, on_delta, started,
+                                          effort=effort, max_output_tokens=limit)
         return result, started
+
+    async def _complete(self, model: str, messages: Sequence[Message], tools: Sequence[dict[str, Any]],
+                        on_delta: Callable[[str, str], None] | None, started: dt.datetime,
+                        effort: Effort | None = None, max_output_tokens: int | None = None) -> ModelResult:
+        """One call to `model`. A call cancelled mid-way (Ctrl+C, /compact) was still billed: its usage is
+        recorded as an estimate before the cancellation goes on."""
+        answer: list[str] = []
+        reasoning: list[str] = []
+
+        def sink(kind: str, text: str) -> None:
+            if kind == "reset":
+                answer.clear()
+                reasoning.clear()
+            else:
+                (reasoning if kind == "reasoning" else answer).append(text)
+            if on_delta is not None:
+                on_delta(kind, text)
+
+        try:
+            return await self._clients(model).complete(messages, tools, sink, effort=effort,
+                                                       max_output_tokens=max_output_tokens)
+        except asyncio.CancelledError:
+            tokenizer = self.session.config.model_spec(model).tokenizer
+            usage = estimate_usage(tokenizer, messages, "".join(answer), "".join(reasoning), note=CANCELLED)
+            self._record_usage(model, usage, started)
+            raise
 
     def _record_usage(self, model: str, usage: TokenUsage, started: dt.datetime) -> None:
         record = price_usage(model, usage, self._prices, started)

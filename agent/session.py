@@ -66,6 +66,8 @@ class Session:
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
         self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
                                  resumed=resumed))
+        for warning in self.config.warnings:
+            self.emit(Notice(level="warning", message=warning))
         info = self.launcher.info()
         if not info.active:  # said once, at the start, and kept in the transcript
             self.emit(Notice(level="warning", message=info.summary()))

@@ -34,9 +34,9 @@ def test_bad_flag_and_bad_config_are_one_line_exit_2(tmp_path: Path) -> None:
     bad_flag = run_agent(["run", "--max-cost", "lots", "x"], tmp_path)
     assert bad_flag.returncode == 2 and bad_flag.stderr.strip().count("\n") == 0
     (tmp_path / ".duet").mkdir()
-    (tmp_path / ".duet/config.toml").write_text("approval = 'yolo'\n")
+    (tmp_path / ".duet/config.toml").write_text("route = 'yolo'\n")
     bad_config = run_agent(["run", "x"], tmp_path)
-    assert bad_config.returncode == 2 and "approval" in bad_config.stderr and "Traceback" not in bad_config.stderr
+    assert bad_config.returncode == 2 and "route" in bad_config.stderr and "Traceback" not in bad_config.stderr
     assert bad_config.stderr.strip().count("\n") == 0
 
 

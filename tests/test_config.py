@@ -34,7 +34,8 @@ def test_layers_later_wins(tmp_path: Path) -> None:
 
 
 def test_model_pointed_at_any_base_url(tmp_path: Path) -> None:
-    write(tmp_path / ".duet/config.toml", '[models.deepseek-v4-pro]\nbase_url = "http://gpu-box:8000/v1"\n'
+    # The user's own file: a project's file may not move keys to other servers until trusted (test_trust.py).
+    write(tmp_path / ".config/duet/config.toml", '[models.deepseek-v4-pro]\nbase_url = "http://gpu-box:8000/v1"\n'
           '[providers.vllm]\ndialect = "deepseek"\nbase_url = "http://h:1/v1"\napi_key_env = "VLLM_KEY"\n'
           '[models.local-v4]\nprovider = "vllm"\napi_model = "deepseek-ai/DeepSeek-V4"\n'
           'context_window = 1000000\nmax_output_tokens = 8000\n')

@@ -62,8 +62,8 @@ def test_dated_rows_newer_row_applies_from_its_date() -> None:
 
 
 def test_user_config_adds_a_dated_price_row(tmp_path: Path) -> None:
-    (tmp_path / ".duet").mkdir()
-    (tmp_path / ".duet/config.toml").write_text(
+    (tmp_path / ".config/duet").mkdir(parents=True)  # the user's file (a project's prices need trust)
+    (tmp_path / ".config/duet/config.toml").write_text(
         '[[prices]]\nmodel = "gpt-5.5"\nsince = 2026-04-23\ninput = 4.0\ncached_input = 0.4\noutput = 24.0\n')
     table = load_config(tmp_path, environ={"HOME": str(tmp_path)}).price_table()
     assert cost("gpt-5.5", 1_000_000, 0, 0, table) == Decimal("4.0")

@@ -107,3 +107,78 @@ async def test_root_commands_run_without_capabilities(box: Path, monkeypatch: py
     code, output = await sh(session, f"xxd -p /proc/{os.getpid()}/environ || od -c /proc/{os.getpid()}/environ")
     session.close()
     assert "environ-canary" not in output and "656e7669726f6e2d63616e617279" not in output
+
+
+TERMINAL = """
+import os, sys, fcntl, termios
+for path in (sys.argv[1], '/dev/console', '/dev/tty', '/dev/tty0', '/dev/ptmx'):
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK))
+        print(path, 'ALLOWED')
+    except OSError as exc:
+        print(path, 'refused', exc.errno)
+with open('/dev/urandom', 'rb') as f, open('/dev/null', 'w') as null:
+    print('urandom', len(f.read(8)), 'null ok' if null.write('x') == 1 else '')
+fd = os.open('/dev/null', os.O_RDONLY)
+try:
+    fcntl.ioctl(fd, termios.TCGETS, bytes(64))
+except OSError as exc:
+    print('ioctl errno', exc.errno)
+"""
+
+
+async def test_terminals_are_out_of_reach_and_devices_need_no_ioctls(box: Path) -> None:
+    import pty
+
+    (box / "terminal.py").write_text(TERMINAL)
+    master, slave = pty.openpty()
+    name = os.ttyname(slave)
+    try:
+        session = session_for(box, approval="full-auto")
+        _, output = await sh(session, f"python3 terminal.py {name}")
+        session.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert f"{name} refused" in output, output
+    assert "ALLOWED" not in output, output
+    assert "urandom 8 null ok" in output, output
+    if abi_version() >= 5:  # device ioctls handled: refused (EACCES) rather than "not a tty" (ENOTTY)
+        assert "ioctl errno 13" in output, output
+
+
+async def test_private_temp_is_private_and_outside_the_system_temp(box: Path, isolated_home: Path,
+                                                                   tmp_path: Path) -> None:
+    first = session_for(box, approval="full-auto")
+    second = session_for(box, approval="full-auto")
+    mine, theirs = first.launcher.private_tmp, second.launcher.private_tmp
+    assert mine.parent == theirs.parent == isolated_home / ".cache/duet/runs"
+    assert (mine.stat().st_mode & 0o777, mine.parent.stat().st_mode & 0o777) == (0o700, 0o700)
+    (theirs / "shot.png").write_text("THEIR-SHOT")
+    _, output = await sh(first, f"echo mine > $TMPDIR/f && cat $TMPDIR/f && echo x > {theirs}/shot.png; "
+                                   f"cat {theirs}/shot.png; ls {theirs.parent}")
+    assert "mine" in output and (theirs / "shot.png").read_text() == "THEIR-SHOT"
+    assert "THEIR-SHOT" not in output and "cannot open directory" in output, output
+    first.close()
+    second.close()
+
+
+async def test_credential_stores_hidden_through_symlinks_xdg_and_not_listable(
+        box: Path, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dotfiles = isolated_home / "dotfiles/aws"
+    dotfiles.mkdir(parents=True)
+    (dotfiles / "credentials").write_text("AWS-CANARY-91bb")
+    (isolated_home / ".aws").symlink_to(dotfiles)
+    for name, text in {".config/gh/hosts.yml": "GH-CANARY-5555", ".npmrc": "//r/:_authToken=NPM-CANARY",
+                       ".pgpass": "h:5432:*:u:PG-CANARY", ".ssh/id_rsa": "SSH-CANARY"}.items():
+        (isolated_home / name).parent.mkdir(parents=True, exist_ok=True)
+        (isolated_home / name).write_text(text)
+    xdg = tmp_path / "xdg"
+    (xdg / "duet").mkdir(parents=True)
+    (xdg / "duet/config.toml").write_text("# DUET-CONFIG-CANARY\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    session = session_for(box, approval="full-auto")
+    _, output = await sh(session, f"cat ~/.aws/credentials {dotfiles}/credentials ~/.config/gh/hosts.yml ~/.npmrc "
+                                  f"~/.pgpass {xdg}/duet/config.toml; ls ~/.ssh; ls -a ~; ls {xdg}/duet")
+    session.close()
+    assert "CANARY" not in output and "id_rsa" not in output, output

@@ -34,7 +34,14 @@ from tools.registry import default_tools
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "route": args.route, "approval": args.approval, "max_turns": args.max_turns,
-            "max_cost": args.max_cost, "timeout_s": args.timeout}
+            "max_cost": args.max_cost, "timeout_s": args.timeout, "sandbox": sandbox_overrides(args)}
+
+
+def sandbox_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
+    """--sandbox and --network, as the `sandbox` config table they override."""
+    pairs = (("mode", getattr(args, "sandbox", None)), ("network", getattr(args, "network", None)))
+    table = {k: v for k, v in pairs if v is not None}
+    return table or None
 
 
 def read_task(raw: str | None) -> str:
@@ -101,6 +108,10 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         session.close()
         raise
     session.start(args.command, task, resumed=args.command == "resume")
+    if args.output == "json":  # the summary comes at the end; safety warnings must not wait for it
+        info = session.launcher.info()
+        for line in [*config.warnings, *([] if info.active else [info.summary()])]:
+            print(f"agent: warning: {line}", file=sys.stderr)
     stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""

@@ -59,6 +59,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
     p.add_argument("--image", action="append", default=[], metavar="PATH",
                    help="attach an image (a screenshot, a mock-up); may be repeated")
+    p.add_argument("--sandbox", choices=["on", "off"],
+                   help="confine the model's commands (default on; off runs them with your permissions)")
+    p.add_argument("--network", action="store_true", default=None,
+                   help="let the model's commands use the network (default: off)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--explain", action="store_true", help="every call with the price row and hours that priced it")
     cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
+    trust = sub.add_parser("trust", help="trust this project's .duet/config.toml (as it is now)")
+    trust.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+
+    doctor = sub.add_parser("doctor", help="what protects this machine: sandbox, network, keys, config, trust")
+    doctor.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
     init = sub.add_parser("init", help="propose a starter AGENTS.md from the repository; write it on confirmation")
     init.add_argument("--yes", action="store_true", help="write it without asking")
     init.add_argument("--force", action="store_true", help="replace an existing AGENTS.md")
@@ -231,6 +240,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.cost import run_cost
 
         return run_cost(args)
+    if args.command == "trust":
+        from agent.cli.safety import run_trust
+
+        return run_trust(args)
+    if args.command == "doctor":
+        from agent.cli.safety import run_doctor
+
+        return run_doctor(args)
     if args.command == "init":
         from agent.cli.init import run_init
 

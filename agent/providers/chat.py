@@ -21,6 +21,7 @@ from agent.providers.wire import request_body
 
 FINISHES: dict[str, Finish] = {"stop": "stop", "tool_calls": "tool_calls", "length": "length",
                                "content_filter": "content_filter", "function_call": "tool_calls"}
+CUT_NOTE = "stream cut after the answer, before its usage"
 
 
 class ChatProvider:
@@ -54,8 +55,20 @@ class ChatProvider:
         acc = StreamAccumulator()
         raw_usage: dict[str, Any] | None = None
         stream = await self._client.chat.completions.create(**params, extra_body=extra or None)
+        cut_after_answer = False
         try:
-            while (chunk := await self.runner.next_item(stream)) is not None:
+            while True:
+                try:
+                    chunk = await self.runner.next_item(stream)
+                except StreamCut:
+                    if acc.finish_reason is None:
+                        raise
+                    # The whole answer came (finish_reason sent); only the usage chunk was lost. The provider
+                    # billed this call: keep its answer (a retry would be billed again) and estimate its usage.
+                    cut_after_answer = True
+                    break
+                if chunk is None:
+                    break
                 if chunk.usage is not None:
                     raw_usage = chunk.usage.model_dump()
                 for choice in chunk.choices:
@@ -83,6 +96,8 @@ class ChatProvider:
             request_text = json.dumps([params["messages"], params.get("tools")], ensure_ascii=False)
             answer = content + "".join(c.name + c.arguments for c in calls)
             usage = estimate_usage(self.spec.tokenizer, request_text, answer, acc.reasoning_text)
+            if cut_after_answer:
+                usage = usage.model_copy(update={"note": CUT_NOTE})
         finish = FINISHES.get(acc.finish_reason, "stop")
         return ModelResult(message=message, usage=usage, finish_reason=finish, attempts=attempt,
                            recovered_text_calls=recovered,

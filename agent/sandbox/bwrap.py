@@ -39,6 +39,8 @@ def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path,
         home = policy.home
         if home and home.is_dir() and home != policy.workspace and home not in policy.workspace.parents:
             argv += ["--ro-bind", str(home), str(home)]
+    if private_tmp.parent.name == "runs":
+        argv += ["--tmpfs", str(private_tmp.parent)]  # other runs' private temp dirs
     argv += ["--bind", str(private_tmp), str(private_tmp)]
     for path in policy.hidden():
         if path.is_dir() and not path.is_symlink():

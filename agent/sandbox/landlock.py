@@ -26,21 +26,24 @@ CAP_VERSION_3 = 0x20080522
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
 MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12
-REFER, TRUNCATE = 1 << 13, 1 << 14  # ABI 2, ABI 3
+REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15  # ABI 2, ABI 3, ABI 5
 BIND_TCP, CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
 SCOPE_ABSTRACT_UNIX, SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
 
 READ = EXECUTE | READ_FILE | READ_DIR
-FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE  # the only rights a rule on a non-directory may carry
+FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # the only rights a non-directory rule carries
 
 
 def fs_rights(abi: int) -> int:
-    """Every filesystem right this ABI can restrict (device ioctls are left alone: commands have no tty)."""
+    """Every filesystem right this ABI can restrict. Device ioctls (ABI 5) are handled and granted nowhere: a
+    command has no business sending TIOCSTI or reading a terminal's settings."""
     rights = (1 << 13) - 1
     if abi >= 2:
         rights |= REFER
     if abi >= 3:
         rights |= TRUNCATE
+    if abi >= 5:
+        rights |= IOCTL_DEV
     return rights
 
 

@@ -6,7 +6,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from agent.sandbox.paths import rules_for, system_temp
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import reap
 from agent.sandbox.seccomp import network_off_filter, unavailable_reason
+from agent.sandbox.tempdir import make_private_tmp
 
 
 def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
@@ -45,7 +45,7 @@ class SandboxLauncher:
         self.policy = policy
         self.mechanism, self.detail, self._abi = choose_mechanism(policy)
         self._environ = environ  # None: the live environment at each start
-        self.private_tmp = Path(tempfile.mkdtemp(prefix="duet-run-")).resolve()
+        self.private_tmp = make_private_tmp(os.environ if environ is None else environ)
         self._markers: dict[int, str] = {}
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
 
@@ -63,7 +63,7 @@ class SandboxLauncher:
 
     def info(self) -> SandboxInfo:
         """What this launcher enforces, for prompts, doctor and the start-of-run line."""
-        writable = [f"the private temp dir ($TMPDIR={self.private_tmp})"]
+        writable = ["the private temp dir ($TMPDIR)"]  # its path is long and machine-specific; $TMPDIR says it
         if self.policy.workspace_writable:
             writable = [f"the workspace {self.policy.workspace}", *writable, f"the system temp dir {system_temp()}"]
         return SandboxInfo(mechanism=self.mechanism, detail=self.detail, writable=tuple(writable) if self.confines

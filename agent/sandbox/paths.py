@@ -16,6 +16,8 @@ from agent.sandbox.landlock import Rules
 from agent.sandbox.policy import SandboxPolicy
 
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+"""The only device files commands may open. /dev itself is not readable: no terminals (/dev/pts/*, /dev/tty*,
+/dev/console), whose input another user's command could read; /dev/fd and /dev/std* are links into /proc."""
 
 
 @dataclass(frozen=True)
@@ -67,15 +69,20 @@ def writable_roots(policy: SandboxPolicy, private_tmp: Path) -> list[Path]:
 
 def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = ()) -> Rules:
     """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off)."""
+    # The directories on the way to a hidden path get no right at all: Landlock rights reach everything beneath
+    # a rule, so READ_DIR on / or HOME would let `ls ~/.ssh` list the keys' names. `ls /` and `ls ~` are refused.
     hidden = [p for p in policy.hidden() if os.path.lexists(p)]
-    readable = carve(Path("/"), hidden)
+    if private_tmp.parent.name == "runs":
+        hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
+    readable = carve(Path("/"), [*hidden, Path("/dev")])
+    devices = [Path(d) for d in DEVICES if os.path.exists(d)]
     excluded = list(policy.protected())
     home = policy.home
     if home is not None and home != Path("/") and home not in policy.workspace.parents and home != policy.workspace:
         excluded.append(home)  # a HOME inside the temp dir stays read-only too
     write: list[Path] = []
-    files: list[Path] = [Path(d) for d in DEVICES if os.path.exists(d)]
     for root in writable_roots(policy, private_tmp):
         write += carve(root, excluded).grant
-    return Rules(read=tuple(readable.grant), write=tuple(write), file_write=tuple(files), network=policy.network,
-                 connect_ports=connect_ports, listable=tuple(readable.through))
+    shm = [Path("/dev/shm")] if Path("/dev/shm").is_dir() else []
+    return Rules(read=(*readable.grant, *devices, *shm), write=tuple(write), file_write=tuple(devices),
+                 network=policy.network, connect_ports=connect_ports, listable=(Path("/dev"),))

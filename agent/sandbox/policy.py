@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from agent.config import user_config_path
 
 Mechanism = Literal["landlock", "bwrap", "none", "off"]
 """How commands are confined: a kernel mechanism, nothing available ("none"), or disabled by the user ("off")."""
 
 PROTECTED_DIRS = (".git", ".duet")
 CREDENTIAL_STORES = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker/config.json", ".kube",
-                     ".config/gcloud", ".config/duet")
+                     ".config/gcloud", ".config/duet", ".config/gh", ".config/hub", ".config/git/credentials",
+                     ".npmrc", ".pypirc", ".pgpass", ".my.cnf", ".cargo/credentials", ".cargo/credentials.toml",
+                     ".azure", ".password-store", ".local/share/keyrings", ".vault-token",
+                     ".terraform.d/credentials.tfrc.json", ".config/rclone", ".s3cfg", ".boto", ".config/doctl",
+                     ".config/op", ".gem/credentials")
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class SandboxPolicy:
     env_allow: tuple[str, ...] = ()
     mechanism: Literal["auto", "landlock", "bwrap"] = "auto"
     home: Path | None = None
+    duet_config: Path | None = None
+    """The user's Duet config dir (XDG-aware; it may hold API keys): hidden like the credential stores."""
 
     @classmethod
     def from_config(cls, config: object, workspace: Path, environ: Mapping[str, str]) -> SandboxPolicy:
@@ -37,16 +46,25 @@ class SandboxPolicy:
         return cls(enabled=sandbox.mode == "on", workspace=workspace.resolve(),
                    workspace_writable=config.approval != "read-only",  # type: ignore[attr-defined]
                    network=sandbox.network, env_allow=tuple(sandbox.env_allow), mechanism=sandbox.mechanism,
-                   home=Path(home).resolve() if home else None)
+                   home=Path(home).resolve() if home else None,
+                   duet_config=user_config_path(environ).parent)
 
     def protected(self) -> tuple[Path, ...]:
         return tuple(self.workspace / name for name in PROTECTED_DIRS)
 
     def hidden(self) -> tuple[Path, ...]:
         """Credential stores in HOME that sandboxed commands may not read."""
-        if self.home is None:
-            return ()
-        return tuple(self.home / name for name in CREDENTIAL_STORES)
+        stores = [self.home / name for name in CREDENTIAL_STORES] if self.home is not None else []
+        if self.duet_config is not None:
+            stores.append(self.duet_config)
+        out: list[Path] = []
+        for path in stores:
+            out.append(path)
+            if os.path.lexists(path):  # ~/.aws -> ~/dotfiles/aws: hide where the store really is, too
+                real = Path(os.path.realpath(path))
+                if real != path and real != Path("/"):
+                    out.append(real)
+        return tuple(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)

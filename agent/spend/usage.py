@@ -20,6 +20,7 @@ class TokenUsage(BaseModel):
     output_tokens: int = Field(default=0, ge=0, description="Completion tokens, reasoning included.")
     reasoning_tokens: int = Field(default=0, ge=0)
     estimated: bool = Field(default=False, description="True when the provider sent no usage.")
+    note: str = Field(default="", description="Why the usage is estimated (cut stream, cancelled), if it is.")
 
     @property
     def cache_miss_tokens(self) -> int:
@@ -47,8 +48,8 @@ class UsageRecord(BaseModel):
     note: str = Field(default="", description="Why the call was estimated (cut stream, cancelled), if it was.")
 
 
-def price_usage(model: str, usage: TokenUsage, table: PriceTable, at: dt.datetime | dt.date | None = None,
-                note: str = "") -> UsageRecord:
+def price_usage(model: str, usage: TokenUsage, table: PriceTable,
+                at: dt.datetime | dt.date | None = None) -> UsageRecord:
     """Turn token counts into a record, priced by the row in force when the call started (now if omitted)."""
     started = as_utc(at) if at is not None else utc_now()
     pricing = table.pricing_at(model, started)
@@ -61,5 +62,5 @@ def price_usage(model: str, usage: TokenUsage, table: PriceTable, at: dt.datetim
         model=model, day=started.date(), started_at=started, input_tokens=usage.input_tokens,
         cache_hit_tokens=usage.cache_hit_tokens, cache_miss_tokens=usage.cache_miss_tokens,
         output_tokens=usage.output_tokens, reasoning_tokens=usage.reasoning_tokens, estimated=usage.estimated,
-        cost_usd=cost, priced=pricing is not None, pricing=pricing, note=note,
+        cost_usd=cost, priced=pricing is not None, pricing=pricing, note=usage.note,
     )

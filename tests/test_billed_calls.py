@@ -1,0 +1,69 @@
+"""Every billed call is recorded: a cancelled stream and a stream cut after its answer each leave one
+recorded call, marked estimated (real HTTP against the fake server)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent.events import UsageEvent
+from agent.outcome import Outcome
+from agent.transcript import read_transcript
+from fixtures.fakeapi import Turn
+from tests.helpers import make_agent, of_type
+
+
+async def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def test_cancelled_stream_is_recorded_once_as_an_estimate(repo: Path, fake_api) -> None:
+    answer = "A long answer that streams slowly, " * 20
+    server = fake_api([Turn(content=answer, chunk_delay_s=0.05)])
+    agent, pool, events = make_agent(repo, server.base_url)
+    run = asyncio.create_task(agent.run("explain the parser"))
+    await wait_for(lambda: len(of_type(events, "message.delta")) >= 3)
+    run.cancel()  # what Ctrl+C and /compact do to the running turn
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    await pool.aclose()
+    assert len(server.requests) == 1
+    records = agent.session.ledger.records
+    assert len(records) == 1
+    record = records[0]
+    assert record.estimated and record.note == "cancelled mid-stream" and record.priced and record.cost_usd > 0
+    assert record.input_tokens > 0 and 0 < record.output_tokens < len(answer)
+    stored = [e for e in read_transcript(agent.session.transcript.path) if isinstance(e, UsageEvent)]
+    assert [e.record for e in stored] == [record]
+    assert agent.session.ledger.by_model()["deepseek-v4-pro"].estimated_calls == 1
+
+
+
+async def test_stream_cut_after_its_answer_is_kept_and_recorded_once_as_an_estimate(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(content="The answer, complete.", cut_before_usage=True)])
+    agent, pool, events = make_agent(repo, server.base_url)
+    assert await agent.run("answer") is Outcome.DONE
+    await pool.aclose()
+    assert len(server.requests) == 1 and not of_type(events, "stream.reset")  # not retried: billed once
+    assert agent.session.messages[-1].content == "The answer, complete."
+    records = agent.session.ledger.records
+    assert len(records) == 1 and records[0].estimated and records[0].priced
+    assert records[0].note == "stream cut after the answer, before its usage"
+    assert records[0].input_tokens > 0 and records[0].output_tokens > 0
+    stored = [e for e in read_transcript(agent.session.transcript.path) if isinstance(e, UsageEvent)]
+    assert [e.record for e in stored] == records
+
+
+async def test_stream_cut_before_its_answer_is_still_retried(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(fault="cut"), Turn(content="second try")])
+    agent, pool, events = make_agent(repo, server.base_url)
+    assert await agent.run("answer") is Outcome.DONE
+    await pool.aclose()
+    assert len(server.requests) == 2 and of_type(events, "stream.reset")
+    assert agent.session.messages[-1].content == "second try"
