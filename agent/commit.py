@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent.checkpoint import EXCLUDE_DUET
 from agent.errors import DuetError
+from agent.gitsafe import harden_repo
 
 SET_IDENTITY = ('git has no identity to commit with; set one with `git config --global user.name "Your Name"` '
                 'and `git config --global user.email you@example.com` (the changes are on disk, not committed)')
@@ -19,7 +20,7 @@ def commit_work(workspace: Path, message: str, paths: list[str]) -> str | None:
     import git
 
     try:
-        repo = git.Repo(workspace, search_parent_directories=True)
+        repo = harden_repo(git.Repo(workspace, search_parent_directories=True))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise DuetError("--commit needs a git repository") from None
     if not paths:

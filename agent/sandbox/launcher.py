@@ -9,11 +9,13 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import prompts
 from agent.sandbox import landlock
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
+from agent.sandbox.nested_git import nested_git
 from agent.sandbox.notes import blocked_note
-from agent.sandbox.paths import rules_for, system_temp
+from agent.sandbox.paths import rules_for, system_temp, writable_roots
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import reap
 from agent.sandbox.seccomp import network_off_filter, unavailable_reason
@@ -48,6 +50,7 @@ class SandboxLauncher:
         self.private_tmp = make_private_tmp(os.environ if environ is None else environ)
         self._markers: dict[int, str] = {}
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
+        self._nested_git = nested_git(policy.workspace) if self.policy.workspace_writable else frozenset()
 
     @property
     def confines(self) -> bool:
@@ -65,7 +68,9 @@ class SandboxLauncher:
         """What this launcher enforces, for prompts, doctor and the start-of-run line."""
         writable = ["the private temp dir ($TMPDIR)"]  # its path is long and machine-specific; $TMPDIR says it
         if self.policy.workspace_writable:
-            writable = [f"the workspace {self.policy.workspace}", *writable, f"the system temp dir {system_temp()}"]
+            shared = [f"the system temp dir {root}" for root in writable_roots(self.policy, self.private_tmp)
+                      if root == system_temp()]
+            writable = [f"the workspace {self.policy.workspace}", *writable, *shared]
         return SandboxInfo(mechanism=self.mechanism, detail=self.detail, writable=tuple(writable) if self.confines
                            else (), protected=(".git/", ".duet/"), network=self.policy.network)
 
@@ -107,7 +112,13 @@ class SandboxLauncher:
             reap(pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, pid}))
 
     def note(self, output: str) -> str:
-        return blocked_note(self.info(), output)
+        notes = [blocked_note(self.info(), output)]
+        if self.policy.workspace_writable:  # a command may have made a nested repository: say so once
+            now = nested_git(self.policy.workspace)
+            if fresh := sorted(now - self._nested_git):
+                notes.append(prompts.render("sandbox_nested_git", paths=", ".join(fresh)))
+            self._nested_git = now
+        return "\n".join(n for n in notes if n)
 
     def close(self) -> None:
         shutil.rmtree(self.private_tmp, ignore_errors=True)

@@ -61,10 +61,19 @@ def writable_roots(policy: SandboxPolicy, private_tmp: Path) -> list[Path]:
     """Where sandboxed commands may write, before carving out the protected paths."""
     roots = [private_tmp]
     if policy.workspace_writable:
-        roots += [policy.workspace, system_temp()]
-        if Path("/dev/shm").is_dir():
-            roots.append(Path("/dev/shm"))  # POSIX semaphores (multiprocessing) live there
+        roots.append(policy.workspace)
+        for shared in (system_temp(), Path("/dev/shm")):  # /dev/shm: POSIX semaphores (multiprocessing)
+            if shared.is_dir() and not _holds_private(shared, policy):
+                roots.append(shared)
     return roots
+
+
+def _holds_private(shared: Path, policy: SandboxPolicy) -> bool:
+    """Does a shared temp dir contain the workspace or HOME? Then it is left out: carving them out of it would
+    cost a rule per entry of the temp dir (thousands in a busy /tmp, tens of ms per command), and the private
+    temp dir ($TMPDIR) is writable anyway."""
+    inside = [policy.workspace, *([policy.home] if policy.home else [])]
+    return any(shared == p or shared in p.parents for p in inside)
 
 
 def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = ()) -> Rules:
