@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-DANGEROUS_KEYS = ("providers", "approval", "allow_commands", "sandbox", "mcp_servers", "prices")
+DANGEROUS_KEYS = ("providers", "approval", "allow_commands", "sandbox", "mcp_servers")
 DANGEROUS_NESTED = ("base_url", "api_key_env")  # wherever they appear (e.g. [models."x"] base_url)
 # What a model entry may not change: which endpoint and wire model a name is billed as (the ledger prices the
 # name, so `deepseek-v4-flash` remapped to gpt-5.5-pro would spend dearly while counted as cheap), and whether it
