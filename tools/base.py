@@ -51,6 +51,8 @@ class ToolContext:
     """What a tool may touch and how. Built by the agent for one session."""
 
     root: Path
+    start_dir: Path | None = None
+    """Where `shell` commands start: the user's directory when it lies inside the workspace (None: the root)."""
     shell_timeout_s: float = 120.0
     allow_secret_files: bool = False
     secret_files: SecretFiles = field(default_factory=SecretFiles)
