@@ -59,6 +59,8 @@ class SandboxConfig(BaseModel):
                                  description="Secret-named environment variables passed to commands anyway.")
     mechanism: Literal["auto", "landlock", "bwrap"] = Field(default="auto",
                                                             description="Force one sandbox mechanism.")
+    read_secret_files: bool = Field(default=False, description="Let commands read the workspace's secret files "
+                                    "(.env, credentials…), e.g. for tests that need them; their values stay redacted.")
 
 
 class Config(BaseModel):
@@ -168,11 +170,12 @@ def load_config(
     user = user_config_path(env)
     if user.is_file():
         layers.append((str(user), _read_toml(user)))
+    known_models = {*merged["models"], *(name for _, layer in layers for name in layer.get("models", {}) or {})}
     project = trust.project_config_path(workspace)
     if project.is_file():
         layer = _read_toml(project)
         if not trust.is_trusted(workspace, user):  # a cloned repository is untrusted input
-            layer, dropped = trust.untrusted_layer(layer)
+            layer, dropped = trust.untrusted_layer(layer, known_models)
             if dropped:
                 warnings.append(trust.untrusted_warning(project, dropped))
         layers.append((str(project), layer))

@@ -64,7 +64,7 @@ class ShellTool(Tool):
             transport.close()
         elapsed = time.monotonic() - started
         code = proc.returncode if not timed_out else -9
-        output = head_tail(buf.text(), MODEL_OUTPUT_CHARS)
+        output = head_tail(ctx.redact(buf.text()), MODEL_OUTPUT_CHARS)
         status = (f"timed out after {timeout:g} s; the command and its children were killed"
                   if timed_out else f"exit code {code}")
         text = f"{output.rstrip()}\n[{status}]" if output.strip() else f"[{status}, no output]"
