@@ -39,6 +39,7 @@ from agent.events import (
     UsageEvent,
 )
 from agent.history import with_valid_calls
+from agent.instructions.system import SystemPrompt
 from agent.messages import (
     AssistantMessage,
     ImagePart,
@@ -87,7 +88,7 @@ class Agent:
     """Runs a session's conversation until the model stops calling tools or a limit is hit."""
 
     def __init__(self, session: Session, clients: Callable[[str], ModelClient], toolbox: ToolBox,
-                 approver: Approver, limits: Limits, system_prompt: str, router: Router | None = None,
+                 approver: Approver, limits: Limits, system_prompt: SystemPrompt, router: Router | None = None,
                  context: ContextSource | None = None) -> None:
         self.session = session
         self._clients = clients
@@ -105,6 +106,8 @@ class Agent:
         self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
         self.run_turns = 0
         self.last_error = ""
+        self.refused: list[str] = []
+        """Tools of the calls the approval mode refused (not the dangerous-command list), in order."""
         self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
 
     async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> Outcome:
@@ -274,11 +277,12 @@ class Agent:
         return estimate_prompt_tokens([system, *self.session.messages] if system else self.session.messages)
 
     def system_for(self, model: str) -> SystemMessage:
-        """The fixed first message for `model`: instructions, then the repository (pack or map)."""
+        """The fixed first message for `model`: instructions, the repository (pack or map), the session's facts."""
         if model not in self._systems:
-            # Instructions and AGENTS.md redacted here; the repository context was redacted as it was rendered.
+            # Instructions, AGENTS.md and facts redacted here; the repository context was redacted as it was rendered.
             repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
-            text = self.session.redact(self._system_prompt) + repository
+            redact, prompt = self.session.redact, self._system_prompt
+            text = SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository)
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]
@@ -414,7 +418,7 @@ class Agent:
         if command is not None:
             reason = dangerous_reason(command, self.session.workspace, config.allow_commands)
             if reason:
-                self._decided(call, False, f"refused: this command {reason}")
+                self._decided(call, False, f"refused: this command {reason}", by_policy=False)
                 return (f"refused: this command {reason}. It is on Duet's list of dangerous commands; "
                         "the user can allow it in config (allow_commands). Find another way.")
         launcher = self.session.tool_context.launcher
@@ -428,9 +432,13 @@ class Agent:
             decision = await self._approver(ApprovalRequest(call.id, tool.name, summary, command))
             self._decided(call, decision.approved, decision.reason)
             if not decision.approved:
+                if not decision.by_user:
+                    return f"refused: {decision.reason}"
                 note = f": {decision.reason}" if decision.reason else ""
                 return f"denied by the user{note}"
         return None
 
-    def _decided(self, call: ToolCall, approved: bool, reason: str) -> None:
+    def _decided(self, call: ToolCall, approved: bool, reason: str, by_policy: bool = True) -> None:
+        if not approved and by_policy:
+            self.refused.append(call.name)  # a different approval mode would have let it run
         self.session.emit(ApprovalDecided(call_id=call.id, name=call.name, approved=approved, reason=reason))

@@ -13,6 +13,7 @@ from agent.errors import DuetError
 from agent.events import Notice
 from agent.instructions.agents_md import agents_section, discover
 from agent.instructions.facts import SandboxFacts, gather
+from agent.instructions.system import SystemPrompt
 from agent.instructions.system import system_prompt as render_system_prompt
 from agent.loop import Agent, Limits
 from agent.providers.base import ModelClient
@@ -75,10 +76,10 @@ def check_keys(config: Config, environ: Mapping[str, str] | None = None) -> None
 
 
 def system_prompt(workspace: Path, secret_files: SecretFiles | None = None, *, approval: Approval = "ask",
-                  cwd: Path | None = None, sandbox: SandboxFacts | None = None) -> str:
-    """The fixed system prompt of a session starting now: Duet's instructions with the session's facts
-    (OS, date, git state, approval mode, sandbox), then every AGENTS.md from the workspace root down to
-    `cwd` (never a secret file). The loop redacts the whole of it before it is sent."""
+                  cwd: Path | None = None, sandbox: SandboxFacts | None = None) -> SystemPrompt:
+    """The fixed system prompt of a session starting now: Duet's instructions and every AGENTS.md from the
+    workspace root down to `cwd` (never a secret file), and the session's facts (OS, date, git state,
+    approval mode, sandbox). The loop redacts all of it before it is sent."""
     facts = gather(workspace, approval, cwd=cwd, sandbox=sandbox)
     here = cwd or Path.cwd()
     return render_system_prompt(facts, agents_section(discover(workspace, here, secret_files)))
@@ -102,7 +103,9 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
     # Rendered once per session: the system prompt is the byte-stable prefix providers cache.
+    # cwd: where shell commands start (the user's directory inside the workspace, else the root).
     instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval,
+                                 cwd=session.tool_context.start_dir or session.workspace,
                                  sandbox=SandboxFacts.from_info(session.launcher.info()))
     agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, instructions, router, context)
     return agent, pool

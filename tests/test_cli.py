@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent.transcript import all_sessions, sessions_dir
 from fixtures.fakeapi import ScriptedCall, Turn
+from tests.conftest import git
 from tests.e2e import run_agent, sample, stream_events, summary
 
 READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
@@ -51,12 +52,19 @@ def test_task_from_stdin_and_stream_json(tmp_path: Path, fake_api) -> None:
     result = run_agent(["run", "-", "--output", "stream-json"], tmp_path, server.base_url, stdin="say hi\n")
     assert result.returncode == 0, result.stderr
     events = stream_events(result)
-    assert events[0]["type"] == "session.started" and events[0]["task"] == "say hi"
+    assert events[0]["type"] == "system" and events[0]["subtype"] == "init"
+    assert events[0]["approval"] == "ask" and "shell" in events[0]["tools"]
+    assert events[1]["type"] == "session.started" and events[1]["task"] == "say hi"
     kinds = [e.get("type") for e in events]
     assert "usage" in kinds and "run.finished" in kinds
-    assert events[-1]["outcome"] == "done" and events[-1]["exit_code"] == 0
-    transcript = (sessions_dir(tmp_path) / f"{events[0]['session_id']}.jsonl").read_text().splitlines()
-    assert len(transcript) == len(events) - 1  # the same events, plus the final summary line
+    completed = next(e for e in events if e["type"] == "turn.completed")
+    assert completed["usage"]["input_tokens"] > 0 and completed["usage"]["output_tokens"] > 0
+    last = events[-1]
+    assert last["type"] == "result" and last["subtype"] == "success" and last["is_error"] is False
+    assert last["result"] == "hello from the model" and last["num_turns"] == 1 and last["exit_code"] == 0
+    assert last["total_cost_usd"] > 0 and last["usage"]["output_tokens"] > 0 and last["duration_ms"] > 0
+    transcript = (sessions_dir(tmp_path) / f"{last['session_id']}.jsonl").read_text().splitlines()
+    assert len(transcript) == len(events) - 2  # the same events, between the init line and the result
 
 
 def test_turn_limit_exits_4(tmp_path: Path, fake_api) -> None:
@@ -164,3 +172,22 @@ def test_agents_md_reaches_the_system_prompt(tmp_path: Path, fake_api) -> None:
     result = run_agent(["run", "hi", "--output", "json"], tmp_path, server.base_url)
     assert result.returncode == 0 and server.violations == []
     assert server.requests[0]["messages"][0]["role"] == "system"
+
+
+def test_packed_repository_is_a_prefix_shared_across_sessions(tmp_path: Path, fake_api) -> None:
+    """The session's facts (date, git state, approval, temp dir) come after the repository, so a second session
+    on the same repository starts with the same bytes up to the end of the pack: the provider's cache serves it."""
+    workspace = sample("py_calc", tmp_path)
+    server = fake_api([Turn(content="one"), Turn(content="two")])
+    first = run_agent(["run", "hi", "--model", "deepseek-v4-flash", "--output", "json"], workspace, server.base_url)
+    git(workspace, "checkout", "-q", "-b", "topic")  # the git facts change, the repository's files do not
+    second = run_agent(["run", "hi", "--model", "deepseek-v4-flash", "--approval", "read-only", "--output", "json"],
+                       workspace, server.base_url)
+    assert first.returncode == 0 and second.returncode == 0
+    systems = [request["messages"][0]["content"] for request in server.requests]
+    assert systems[0] != systems[1]
+    shared = next(i for i, (a, b) in enumerate(zip(*systems, strict=False)) if a != b)  # characters in common
+    pack_end = systems[0].index("def add(") + 1  # a line of the packed repository
+    assert shared > pack_end, "the repository must sit before anything that changes between sessions"
+    assert systems[0].find("Approval mode:") > pack_end and systems[0].find("today:") > pack_end
+    assert "topic" in systems[1][shared:]

@@ -29,6 +29,7 @@ def forms_of(value: str) -> set[str]:
     """Every form of `value` to look for."""
     forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""),
              quote_plus(value, safe="")}
-    raw = value.encode("utf-8")
-    forms |= base64_fragments(raw) | {raw.hex(), raw.hex().upper()}  # `xxd -p`, `od`-free hex dumps
+    forms |= base64_fragments(value.encode("utf-8"))
+    hexed = value.encode("utf-8").hex()  # `xxd -p`, `od -An -tx1` without spaces, `hexdump -ve '1/1 "%02x"'`
+    forms |= {hexed, hexed.upper()}
     return {f for f in forms if len(f) >= min(MIN_FORM_CHARS, len(value))}

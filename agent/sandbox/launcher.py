@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import prompts
+from agent.redact.values import secret_file_paths
 from agent.sandbox import landlock
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
@@ -50,6 +51,9 @@ class SandboxLauncher:
         self.private_tmp = make_private_tmp(os.environ if environ is None else environ)
         self._markers: dict[int, str] = {}
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
+        files = policy.secret_files
+        # The workspace's secret files as they are at the start: commands cannot read them (see README, Safety).
+        self._secret_paths = secret_file_paths(policy.workspace, files) if files is not None else ()
         self._nested_git = nested_git(policy.workspace) if self.policy.workspace_writable else frozenset()
 
     @property
@@ -78,15 +82,17 @@ class SandboxLauncher:
                     connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
         marker = secrets.token_hex(8)
         environ = os.environ if self._environ is None else self._environ
-        env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker)
+        env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
         ruleset = None
         if self.mechanism == "landlock":
-            ruleset = landlock.build_ruleset(rules_for(self.policy, self.private_tmp, connect_ports), self._abi)
+            rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths)
+            ruleset = landlock.build_ruleset(rules, self._abi)
             seccomp = None if self.policy.network else network_off_filter()
             hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
-            argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports)), *argv]
+            argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports),
+                                hidden=self._secret_paths), *argv]
             hook = landlock.ChildHook(None, no_new_privs=False)  # a setuid bwrap must keep working
         else:
             hook = landlock.ChildHook(None, no_new_privs=self.mechanism == "none")

@@ -76,16 +76,17 @@ def _holds_private(shared: Path, policy: SandboxPolicy) -> bool:
     return any(shared == p or shared in p.parents for p in inside)
 
 
-def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = ()) -> Rules:
+def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = (),
+              secret_paths: tuple[Path, ...] = ()) -> Rules:
     """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off)."""
     # The directories on the way to a hidden path get no right at all: Landlock rights reach everything beneath
     # a rule, so READ_DIR on / or HOME would let `ls ~/.ssh` list the keys' names. `ls /` and `ls ~` are refused.
-    hidden = [p for p in policy.hidden() if os.path.lexists(p)]
+    hidden = [p for p in (*policy.hidden(), *secret_paths) if os.path.lexists(p)]
     if private_tmp.parent.name == "runs":
         hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
     readable = carve(Path("/"), [*hidden, Path("/dev")])
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
-    excluded = list(policy.protected())
+    excluded = [*policy.protected(), *secret_paths]
     home = policy.home
     if home is not None and home != Path("/") and home not in policy.workspace.parents and home != policy.workspace:
         excluded.append(home)  # a HOME inside the temp dir stays read-only too
