@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from agent.transcript import sessions_dir
 from fixtures import SCRIPTS_DIR
 from fixtures.fakeapi import Script
 from tests.conftest import GIT_ENV, TEST_KEY
@@ -63,7 +64,7 @@ def test_the_action_fixes_the_tests_and_reports_outputs_and_a_summary(tmp_path: 
                                        {"DEEPSEEK_API_KEY": TEST_KEY, "DEEPSEEK_BASE_URL": server.base_url})
     assert code == 0, summary
     assert outputs["exit-code"] == "0" and float(outputs["cost-usd"]) > 0
-    transcript = workspace / ".duet" / "sessions" / f"{outputs['session-id']}.jsonl"
+    transcript = sessions_dir(workspace) / f"{outputs['session-id']}.jsonl"
     assert transcript.is_file()
     assert "Duet `fix-tests`: done (exit 0)" in summary
     assert re.search(r"\| tests before \| ❌ 1 failed", summary)

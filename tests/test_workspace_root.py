@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent.transcript import sessions_dir
 from fixtures import SCRIPTS_DIR
 from fixtures.fakeapi import Script, ScriptedCall, Turn
 from tests.e2e import run_agent, sample, summary
@@ -19,7 +20,7 @@ def test_fix_tests_from_a_subdirectory_works_at_the_git_root(tmp_path: Path, fak
     out = summary(result)
     assert out["files_changed"] == {"calc.py": "modified"} and out["tests_after"]["passed"] is True
     assert not (subdir / ".duet").exists()
-    assert (workspace / ".duet" / "sessions" / f"{out['session_id']}.jsonl").is_file()
+    assert (sessions_dir(workspace) / f"{out['session_id']}.jsonl").is_file()
     system = server.requests[0]["messages"][0]["content"]
     assert "Keep calc.py free of imports." in system and f"started you in: {subdir}." in system
 
@@ -42,7 +43,7 @@ def test_dash_c_names_the_workspace_as_given(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(content="ok")])
     result = run_agent(["run", "hi", "-C", "tests", "--output", "json"], workspace, server.base_url)
     assert result.returncode == 0, result.stderr
-    assert (workspace / "tests" / ".duet" / "sessions" / f"{summary(result)['session_id']}.jsonl").is_file()
+    assert (sessions_dir(workspace / "tests") / f"{summary(result)['session_id']}.jsonl").is_file()
 
 
 def test_outside_a_repository_the_workspace_is_the_current_directory(tmp_path: Path, fake_api) -> None:
