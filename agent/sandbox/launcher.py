@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agent.sandbox import landlock
+from agent.sandbox import landlock, mountns
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
 from agent.sandbox.notes import blocked_note
@@ -18,6 +18,7 @@ from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import reap
 from agent.sandbox.seccomp import network_off_filter, unavailable_reason
 from agent.sandbox.tempdir import make_private_tmp
+from agent.transcript import DUET_DIR
 
 
 def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
@@ -48,6 +49,25 @@ class SandboxLauncher:
         self.private_tmp = make_private_tmp(os.environ if environ is None else environ)
         self._markers: dict[int, str] = {}
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
+        self.mount_ns = self._use_mount_ns()
+
+    def _use_mount_ns(self) -> bool:
+        """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says why not in `detail`."""
+        if self.mechanism != "landlock" or not self.policy.workspace_writable:
+            return False
+        if why := mountns.available():
+            self.detail += f"; {why}: workspace root entries cannot be created, deleted or renamed"
+            return False
+        self.detail += "; .git/ and .duet/ read-only through a private mount namespace"
+        return True
+
+    def _mount_steps(self, cwd: Path) -> mountns.MountSteps:
+        """The child's mount steps: .duet/ made first (0700) so it can be protected; only what exists."""
+        duet = self.policy.workspace / DUET_DIR
+        if not os.path.lexists(duet):
+            duet.mkdir(mode=0o700)
+        protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
+        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd)
 
     @property
     def confines(self) -> bool:
@@ -69,7 +89,8 @@ class SandboxLauncher:
                       if root == system_temp()]
             writable = [f"the workspace {self.policy.workspace}", *writable, *shared]
         return SandboxInfo(mechanism=self.mechanism, detail=self.detail, writable=tuple(writable) if self.confines
-                           else (), protected=(".git/", ".duet/"), network=self.policy.network)
+                           else (), protected=(".git/", ".duet/"), network=self.policy.network,
+                           root_writable=self.mount_ns or self.mechanism == "bwrap")
 
     async def start(self, argv: Sequence[str], *, cwd: Path, stdout: int, stderr: int,
                     connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
@@ -78,9 +99,11 @@ class SandboxLauncher:
         env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker)
         ruleset = None
         if self.mechanism == "landlock":
-            ruleset = landlock.build_ruleset(rules_for(self.policy, self.private_tmp, connect_ports), self._abi)
+            mounts = self._mount_steps(cwd) if self.mount_ns else None
+            rules = rules_for(self.policy, self.private_tmp, connect_ports, mount_protected=mounts is not None)
+            ruleset = landlock.build_ruleset(rules, self._abi)
             seccomp = None if self.policy.network else network_off_filter()
-            hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True)
+            hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
             argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports)), *argv]

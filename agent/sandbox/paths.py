@@ -76,8 +76,12 @@ def _holds_private(shared: Path, policy: SandboxPolicy) -> bool:
     return any(shared == p or shared in p.parents for p in inside)
 
 
-def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = ()) -> Rules:
-    """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off)."""
+def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = (),
+              mount_protected: bool = False) -> Rules:
+    """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off).
+
+    `mount_protected`: `.git/` and `.duet/` are read-only bind mounts in the child (see mountns), so the whole
+    workspace is granted, root included, instead of its entries one by one."""
     # The directories on the way to a hidden path get no right at all: Landlock rights reach everything beneath
     # a rule, so READ_DIR on / or HOME would let `ls ~/.ssh` list the keys' names. `ls /` and `ls ~` are refused.
     hidden = [p for p in policy.hidden() if os.path.lexists(p)]
@@ -85,7 +89,7 @@ def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int
         hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
     readable = carve(Path("/"), [*hidden, Path("/dev")])
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
-    excluded = list(policy.protected())
+    excluded = [] if mount_protected else list(policy.protected())
     home = policy.home
     if home is not None and home != Path("/") and home not in policy.workspace.parents and home != policy.workspace:
         excluded.append(home)  # a HOME inside the temp dir stays read-only too
