@@ -154,3 +154,12 @@ def test_without_a_mount_namespace_the_root_is_carved_and_the_model_told(box: Pa
     roomy = SandboxInfo(mechanism="landlock", detail="Landlock", writable=(f"the workspace {box}",),
                         protected=(".git/", ".duet/"), network=False, root_writable=True)
     assert "workspace root" not in blocked_note(roomy, "touch: Read-only file system")
+
+
+@needs_mount_ns
+def test_doctor_says_the_mount_namespace_is_in_use(repo: Path) -> None:
+    from tests.e2e import run_agent
+
+    result = run_agent(["doctor"], repo, key=False)
+    assert result.returncode == 0, result.stderr
+    assert "mount ns" in result.stdout and "read-only mounts, the workspace root writable" in result.stdout
