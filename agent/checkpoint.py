@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from agent.errors import DuetError
+from agent.gitsafe import harden_repo
 from agent.transcript import DUET_DIR, duet_dir
 
 REF_PREFIX = "refs/duet/checkpoints/"
@@ -34,7 +35,7 @@ def _repo(workspace: Path):  # type: ignore[no-untyped-def]
     import git
 
     try:
-        repo = git.Repo(workspace, search_parent_directories=False)
+        repo = harden_repo(git.Repo(workspace, search_parent_directories=False))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
     return repo if Path(repo.working_tree_dir or "").resolve() == workspace.resolve() else None

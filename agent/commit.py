@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent.checkpoint import EXCLUDE_DUET
 from agent.errors import DuetError
+from agent.gitsafe import harden_repo
 
 
 def commit_work(workspace: Path, message: str, paths: list[str]) -> str | None:
@@ -13,7 +14,7 @@ def commit_work(workspace: Path, message: str, paths: list[str]) -> str | None:
     import git
 
     try:
-        repo = git.Repo(workspace)
+        repo = harden_repo(git.Repo(workspace))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise DuetError("--commit needs a git repository") from None
     if not paths:

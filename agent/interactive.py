@@ -14,6 +14,7 @@ from agent.checkpoint import undo
 from agent.config import Config
 from agent.errors import ConfigError
 from agent.events import Event, Notice
+from agent.gitsafe import git_argv
 from agent.messages import ImagePart
 from agent.outcome import Outcome
 from agent.router import PROFILES
@@ -109,7 +110,7 @@ class Interactive:
         """What the session changed: against its checkpoint in git, or the file list otherwise."""
         checkpoint = self.session.checkpoint
         if checkpoint.uses_git:
-            result = subprocess.run(["git", "diff", "--stat", "--patch", checkpoint.ref, "--", ".", ":!.duet"],
+            result = subprocess.run(git_argv("diff", "--stat", "--patch", checkpoint.ref, "--", ".", ":!.duet"),
                                     cwd=self.workspace, capture_output=True, text=True)
             if result.returncode == 0:
                 return result.stdout or "no changes"

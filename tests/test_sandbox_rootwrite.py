@@ -163,3 +163,16 @@ def test_doctor_says_the_mount_namespace_is_in_use(repo: Path) -> None:
     result = run_agent(["doctor"], repo, key=False)
     assert result.returncode == 0, result.stderr
     assert "mount ns" in result.stdout and "read-only mounts, the workspace root writable" in result.stdout
+
+
+@needs_mount_ns
+async def test_a_git_dir_made_at_a_repo_less_root_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    work = tmp_path / "plain"
+    work.mkdir()
+    session = session_for(work, approval="auto-edit")
+    code, output = await sh(session, "mkdir build && echo ok")
+    assert code == 0 and "nested git repository" not in output
+    code, output = await sh(session, "git init -q . && echo ok")
+    assert code == 0 and "nested git repository (.git)" in output, output
+    session.close()

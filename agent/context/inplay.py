@@ -7,6 +7,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+from agent.gitsafe import git_argv
+
 PATHISH = re.compile(r"[\w./-]+\.\w{1,5}")
 NAMEISH = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
 
@@ -36,7 +38,7 @@ def recently_changed(root: Path) -> list[str]:
         return []
     for base in ("HEAD~1", "HEAD"):  # HEAD~1 covers both; a repository with one commit has only HEAD
         try:
-            result = subprocess.run(["git", "diff", "--name-only", base], cwd=root, capture_output=True, text=True,
+            result = subprocess.run(git_argv("diff", "--name-only", base), cwd=root, capture_output=True, text=True,
                                     timeout=30)
         except (OSError, subprocess.SubprocessError):
             return []

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.gitsafe import git_argv
 from tools.secret_files import SecretFiles
 from tools.walk import walk_files
 from tools.workspace import is_binary
@@ -88,7 +89,7 @@ def list_candidates(root: Path) -> list[str]:
     """Tracked files plus untracked ones git does not ignore; a .gitignore-aware walk outside git."""
     if (root / ".git").exists():
         try:
-            out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root,
+            out = subprocess.run(git_argv("ls-files", "-co", "--exclude-standard", "-z"), cwd=root,
                                  capture_output=True, check=True, timeout=120).stdout
             return sorted({p for p in out.decode("utf-8", errors="replace").split("\0") if p})
         except (OSError, subprocess.SubprocessError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.config import Approval
+from agent.gitsafe import git_argv
 from agent.sandbox.policy import SandboxInfo
 
 MAX_DIRTY_FILES = 20
@@ -61,7 +62,7 @@ class SessionFacts:
 
 def _git(root: Path, *args: str) -> str | None:
     try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10,
+        done = subprocess.run(git_argv("-C", str(root), *args), capture_output=True, text=True, timeout=10,
                               stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None

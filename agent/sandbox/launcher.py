@@ -9,9 +9,11 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import prompts
 from agent.sandbox import landlock, mountns
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
+from agent.sandbox.nested_git import nested_git
 from agent.sandbox.notes import blocked_note
 from agent.sandbox.paths import rules_for, system_temp, writable_roots
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
@@ -50,6 +52,13 @@ class SandboxLauncher:
         self._markers: dict[int, str] = {}
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
         self.mount_ns = self._use_mount_ns()
+        self._nested_git = nested_git(policy.workspace) | self._root_git() if self.policy.workspace_writable \
+            else frozenset()
+
+    def _root_git(self) -> frozenset[str]:
+        """With a writable root, a command can make `.git` where there was none (nothing to bind-mount then)."""
+        return frozenset({".git"}) if self.mount_ns and os.path.lexists(self.policy.workspace / ".git") \
+            else frozenset()
 
     def _use_mount_ns(self) -> bool:
         """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says why not in `detail`."""
@@ -132,7 +141,13 @@ class SandboxLauncher:
             reap(pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, pid}))
 
     def note(self, output: str) -> str:
-        return blocked_note(self.info(), output)
+        notes = [blocked_note(self.info(), output)]
+        if self.policy.workspace_writable:  # a command may have made a nested repository: say so once
+            now = nested_git(self.policy.workspace) | self._root_git()
+            if fresh := sorted(now - self._nested_git):
+                notes.append(prompts.render("sandbox_nested_git", paths=", ".join(fresh)))
+            self._nested_git = now
+        return "\n".join(n for n in notes if n)
 
     def close(self) -> None:
         shutil.rmtree(self.private_tmp, ignore_errors=True)
