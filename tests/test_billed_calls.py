@@ -4,6 +4,7 @@ recorded call, marked estimated (real HTTP against the fake server)."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,16 @@ async def test_stream_cut_before_its_answer_is_still_retried(repo: Path, fake_ap
     await pool.aclose()
     assert len(server.requests) == 2 and of_type(events, "stream.reset")
     assert agent.session.messages[-1].content == "second try"
+
+
+async def test_running_estimate_never_goes_down_when_a_cut_stream_starts_over(repo: Path, fake_api) -> None:
+    # A long answer streams for a while and is cut; the retry starts from nothing. The estimate shown for the
+    # call keeps the higher figure until the retry passes it.
+    server = fake_api([Turn(fault="cut", content="A long first attempt. " * 40, chunk_delay_s=0.01),
+                       Turn(content="Short second try.", chunk_delay_s=0.3)])
+    agent, pool, events = make_agent(repo, server.base_url)
+    await agent.run("explain")
+    await pool.aclose()
+    assert of_type(events, "stream.reset")
+    shown = [Decimal(e.call_usd) for e in of_type(events, "usage.estimate")]
+    assert len(shown) >= 3 and shown == sorted(shown)
