@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from agent.config import Approval
 from agent.denylist import dangerous_reason
 
-__all__ = ["ApprovalRequest", "Approver", "Decision", "dangerous_reason", "needs_approval", "refuse_headless"]
+__all__ = ["ApprovalRequest", "Approver", "Decision", "approval_allowing", "dangerous_reason", "needs_approval",
+           "refuse_headless"]
 
 @dataclass(frozen=True)
 class ApprovalRequest:
@@ -23,6 +24,7 @@ class Decision:
     approved: bool
     reason: str = ""
     always: bool = False
+    by_user: bool = True  # False when no one was asked (a headless run refuses on its own)
 
 
 Approver = Callable[[ApprovalRequest], Awaitable[Decision]]
@@ -43,7 +45,13 @@ def needs_approval(policy: Approval, tool: str, mutates: bool, *, confined: bool
     return True
 
 
+def approval_allowing(tools: Iterable[str]) -> Approval:
+    """The least permissive approval mode under which a headless run may call all of `tools` (mutating ones)."""
+    modes: tuple[Approval, ...] = ("auto-edit", "full-auto")
+    return next((m for m in modes if all(needs_approval(m, t, True) is False for t in tools)), "full-auto")
+
+
 async def refuse_headless(request: ApprovalRequest) -> Decision:
     """Headless runs never wait for input: a call that needs approval is refused with a clear message."""
     return Decision(False, f"{request.tool} needs approval and this run cannot ask; rerun with "
-                           "--approval auto-edit (edits) or --approval full-auto (edits and commands)")
+                           f"--approval {approval_allowing([request.tool])}", by_user=False)

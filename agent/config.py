@@ -59,6 +59,8 @@ class SandboxConfig(BaseModel):
                                  description="Secret-named environment variables passed to commands anyway.")
     mechanism: Literal["auto", "landlock", "bwrap"] = Field(default="auto",
                                                             description="Force one sandbox mechanism.")
+    read_secret_files: bool = Field(default=False, description="Let commands read the workspace's secret files "
+                                    "(.env, credentials…), e.g. for tests that need them; their values stay redacted.")
 
 
 class Config(BaseModel):
@@ -143,6 +145,9 @@ ENV_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+ENV_NAMES: dict[str, str] = {".".join(keys): variable for variable, keys in ENV_SETTINGS.items()}
+
+
 def builtin_defaults() -> dict[str, Any]:
     return {"providers": copy.deepcopy(BUILTIN_PROVIDERS), "models": copy.deepcopy(BUILTIN_MODELS)}
 
@@ -165,11 +170,12 @@ def load_config(
     user = user_config_path(env)
     if user.is_file():
         layers.append((str(user), _read_toml(user)))
+    known_models = {*merged["models"], *(name for _, layer in layers for name in layer.get("models", {}) or {})}
     project = trust.project_config_path(workspace)
     if project.is_file():
         layer = _read_toml(project)
         if not trust.is_trusted(workspace, user):  # a cloned repository is untrusted input
-            layer, dropped = trust.untrusted_layer(layer)
+            layer, dropped = trust.untrusted_layer(layer, known_models)
             if dropped:
                 warnings.append(trust.untrusted_warning(project, dropped))
         layers.append((str(project), layer))
@@ -177,7 +183,7 @@ def load_config(
     layers.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
     for source, layer in layers:
         merged = deep_merge(merged, layer)
-        _validate(merged, source)
+        _validate(merged, source, ENV_NAMES if source == "environment" else {})
     config = _validate(merged, "configuration")
     config._warnings = warnings
     return config
@@ -218,12 +224,14 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
-def _validate(data: dict[str, Any], source: str) -> Config:
+def _validate(data: dict[str, Any], source: str, names: Mapping[str, str] | None = None) -> Config:
+    """The merged layers as a Config; an error names the key as the user wrote it (a variable for the environment)."""
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(part) for part in err["loc"])
+        key = (names or {}).get(key, key)
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"config error in {source}: unknown key {key!r}") from None
         raise ConfigError(f"config error in {source}: {key}: {err['msg']}") from None

@@ -32,12 +32,16 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
                                             output=head_tail(before.output, FAILURE_CHARS))
     after: TestRun | None = None
     for round_number in range(1, max_rounds + 1):
+        refused = len(agent.refused)
         outcome = await agent.run(task)
         if outcome is not Outcome.DONE:
             return FixTestsResult(outcome, before, after, agent.last_error)
         after = await _run(agent, command)
         if after.passed:
             return FixTestsResult(Outcome.DONE, before, after, "the tests pass")
+        if len(agent.refused) > refused:
+            # The model's changes were refused: another round, or a dearer model, would only be refused again.
+            return FixTestsResult(Outcome.PERMISSION, before, after, f"`{command}` still fails")
         if round_number < max_rounds:
             session.emit(Notice(message=f"the model stopped but `{command}` still fails; round {round_number + 1}"))
             escalation = agent.router.record_failed_attempt(round_number)

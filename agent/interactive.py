@@ -102,6 +102,14 @@ class Interactive:
                          budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt_tokens(model),
                          context_window=self.config.models[model].context_window, model=model)
 
+    def workspace_paths(self, limit: int = 20_000) -> list[str]:
+        """Files of the workspace (ignore rules honoured), relative and POSIX-style, for `@path` completion."""
+        from itertools import islice
+
+        from tools.walk import walk_files
+
+        return [p.relative_to(self.workspace).as_posix() for p in islice(walk_files(self.workspace), limit)]
+
     def spend_lines(self, explain: bool = False) -> list[str]:
         """The session's spend per model, and with `explain` every call with the price row that priced it."""
         return spend_lines(self.session.ledger, explain)

@@ -104,6 +104,8 @@ class Agent:
         self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
         self.run_turns = 0
         self.last_error = ""
+        self.refused: list[str] = []
+        """Tools of the calls the approval mode refused (not the dangerous-command list), in order."""
         self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
 
     async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> Outcome:
@@ -411,7 +413,7 @@ class Agent:
         if command is not None:
             reason = dangerous_reason(command, self.session.workspace, config.allow_commands)
             if reason:
-                self._decided(call, False, f"refused: this command {reason}")
+                self._decided(call, False, f"refused: this command {reason}", by_policy=False)
                 return (f"refused: this command {reason}. It is on Duet's list of dangerous commands; "
                         "the user can allow it in config (allow_commands). Find another way.")
         launcher = self.session.tool_context.launcher
@@ -425,9 +427,13 @@ class Agent:
             decision = await self._approver(ApprovalRequest(call.id, tool.name, summary, command))
             self._decided(call, decision.approved, decision.reason)
             if not decision.approved:
+                if not decision.by_user:
+                    return f"refused: {decision.reason}"
                 note = f": {decision.reason}" if decision.reason else ""
                 return f"denied by the user{note}"
         return None
 
-    def _decided(self, call: ToolCall, approved: bool, reason: str) -> None:
+    def _decided(self, call: ToolCall, approved: bool, reason: str, by_policy: bool = True) -> None:
+        if not approved and by_policy:
+            self.refused.append(call.name)  # a different approval mode would have let it run
         self.session.emit(ApprovalDecided(call_id=call.id, name=call.name, approved=approved, reason=reason))

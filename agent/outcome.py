@@ -8,6 +8,7 @@ from enum import StrEnum
 class Outcome(StrEnum):
     DONE = "done"
     NOT_DONE = "not_done"
+    PERMISSION = "permission_denied"  # changes the run needed were refused by the approval mode
     CONFIG_ERROR = "config_error"
     BUDGET = "budget_exhausted"
     TURN_LIMIT = "turn_limit"
@@ -19,6 +20,7 @@ class Outcome(StrEnum):
 EXIT_CODES: dict[Outcome, int] = {
     Outcome.DONE: 0,
     Outcome.NOT_DONE: 1,
+    Outcome.PERMISSION: 1,
     Outcome.CONFIG_ERROR: 2,
     Outcome.BUDGET: 3,
     Outcome.TURN_LIMIT: 4,

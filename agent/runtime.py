@@ -102,7 +102,9 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
     # Rendered once per session: the system prompt is the byte-stable prefix providers cache.
+    # cwd: where shell commands start (the user's directory inside the workspace, else the root).
     instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval,
+                                 cwd=session.tool_context.start_dir or session.workspace,
                                  sandbox=SandboxFacts.from_info(session.launcher.info()))
     agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, instructions, router, context)
     return agent, pool

@@ -43,7 +43,7 @@ class Session:
         self.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
                                         secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure,
-                                        launcher=self.launcher)
+                                        launcher=self.launcher, redact=self.redact)
 
     @classmethod
     def resume(cls, workspace: Path, config: Config, transcript: Path, *,

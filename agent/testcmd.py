@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ def detect_test_command(root: Path) -> str | None:
 
 
 async def run_tests(ctx: ToolContext, command: str) -> TestRun:
-    result = await ShellTool().run(ShellArgs(command=command, timeout_s=TEST_TIMEOUT_S), ctx)
+    at_root = dataclasses.replace(ctx, start_dir=None)  # the command was found at the root, so it runs there
+    result = await ShellTool().run(ShellArgs(command=command, timeout_s=TEST_TIMEOUT_S), at_root)
     code = int(result.data.get("exit_code", 1))
     return TestRun(command=command, exit_code=code if not result.data.get("timed_out") else 124,
                    output=result.output)

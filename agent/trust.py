@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 DANGEROUS_KEYS = ("providers", "approval", "allow_commands", "sandbox", "mcp_servers")
 DANGEROUS_NESTED = ("base_url", "api_key_env")  # wherever they appear (e.g. [models."x"] base_url)
+# What a model entry may not change: which endpoint and wire model a name is billed as (the ledger prices the
+# name, so `deepseek-v4-flash` remapped to gpt-5.5-pro would spend dearly while counted as cheap), and whether it
+# is sent images. New model entries are refused whole: they could only add such a mapping.
+DANGEROUS_MODEL_KEYS = ("provider", "api_model", "api", "images", "base_url")
 
 
 def project_config_path(workspace: Path) -> Path:
@@ -61,9 +65,20 @@ def record_trust(workspace: Path, user_config: Path) -> str | None:
     return digest
 
 
-def untrusted_layer(layer: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The layer without its dangerous keys, and the dotted names of those dropped."""
+def untrusted_layer(layer: Mapping[str, Any], known_models: Collection[str] = ()) -> tuple[dict[str, Any], list[str]]:
+    """The layer without its dangerous keys, and the dotted names of those dropped. `known_models`: the model
+    entries defined before this layer (built in or the user's); an untrusted layer may only tune those."""
     dropped: list[str] = []
+    models = layer.get("models")
+    if isinstance(models, Mapping):
+        kept: dict[str, Any] = {}
+        for name, entry in models.items():
+            if name not in known_models:
+                dropped.append(f"models.{name}")
+            elif isinstance(entry, Mapping):
+                dropped += [f"models.{name}.{key}" for key in entry if key in DANGEROUS_MODEL_KEYS]
+                kept[name] = {k: v for k, v in entry.items() if k not in DANGEROUS_MODEL_KEYS}
+        layer = {**layer, "models": kept}
 
     def clean(node: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -40,9 +40,14 @@ def sample(name: str, tmp_path: Path) -> Path:
 
 
 def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
-              key: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+              key: bool = True, timeout: float = 120, git_identity: bool = True,
+              env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in base_env().items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
-    env.update(GIT_ENV)
+    if git_identity:
+        env.update(GIT_ENV)
+    else:
+        env = {k: v for k, v in env.items() if k not in GIT_ENV and k not in ("EMAIL",)}
+    env.update(env_extra or {})
     if base_url:
         env.update(DEEPSEEK_BASE_URL=base_url, OPENAI_BASE_URL=base_url)
     if key:
@@ -51,9 +56,34 @@ def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin:
                           capture_output=True, text=True, timeout=timeout)
 
 
+def schema_for(name: str) -> dict:
+    """The committed JSON Schema of the headless output, pointed at one of its definitions."""
+    import agent
+
+    schema = json.loads((Path(agent.__file__).parent / "result.schema.json").read_text())
+    return {"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]}
+
+
+def validated(data: dict, name: str) -> dict:
+    import jsonschema
+
+    jsonschema.validate(data, schema_for(name))
+    return data
+
+
 def summary(result: subprocess.CompletedProcess[str]) -> dict:
-    return json.loads(result.stdout)
+    """The one result object `--output json` prints, validated against the schema."""
+    return validated(json.loads(result.stdout), "RunResult")
 
 
 def stream_events(result: subprocess.CompletedProcess[str]) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    """The lines of `--output stream-json`, each validated: init first (when the run started), result last."""
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines, result.stderr
+    validated(lines[-1], "RunResult")
+    if len(lines) > 1:
+        validated(lines[0], "SystemInit")
+    for line in lines[1:-1]:
+        validated(line, "StreamLine")
+    assert len({line["session_id"] for line in lines}) == 1
+    return lines

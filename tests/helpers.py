@@ -40,3 +40,15 @@ def tiny_png(path: Path, rgb: tuple[int, int, int] = (200, 30, 30)) -> Path:
            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
     path.write_bytes(png)
     return path
+
+
+def trust_project(workspace: Path) -> None:
+    """Trust the workspace's own .duet/config.toml (as `agent trust` would) for the configs tests build: the one
+    `make_config` loads (HOME = workspace/.home) and the one an `agent` subprocess loads (the test's HOME)."""
+    import os
+
+    from agent import trust
+    from agent.config import user_config_path
+
+    for env in ({"HOME": str(workspace / ".home")}, dict(os.environ)):
+        trust.record_trust(workspace, user_config_path(env))

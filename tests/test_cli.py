@@ -50,12 +50,19 @@ def test_task_from_stdin_and_stream_json(tmp_path: Path, fake_api) -> None:
     result = run_agent(["run", "-", "--output", "stream-json"], tmp_path, server.base_url, stdin="say hi\n")
     assert result.returncode == 0, result.stderr
     events = stream_events(result)
-    assert events[0]["type"] == "session.started" and events[0]["task"] == "say hi"
+    assert events[0]["type"] == "system" and events[0]["subtype"] == "init"
+    assert events[0]["approval"] == "ask" and "shell" in events[0]["tools"]
+    assert events[1]["type"] == "session.started" and events[1]["task"] == "say hi"
     kinds = [e.get("type") for e in events]
     assert "usage" in kinds and "run.finished" in kinds
-    assert events[-1]["outcome"] == "done" and events[-1]["exit_code"] == 0
-    transcript = (tmp_path / ".duet/sessions" / f"{events[0]['session_id']}.jsonl").read_text().splitlines()
-    assert len(transcript) == len(events) - 1  # the same events, plus the final summary line
+    completed = next(e for e in events if e["type"] == "turn.completed")
+    assert completed["usage"]["input_tokens"] > 0 and completed["usage"]["output_tokens"] > 0
+    last = events[-1]
+    assert last["type"] == "result" and last["subtype"] == "success" and last["is_error"] is False
+    assert last["result"] == "hello from the model" and last["num_turns"] == 1 and last["exit_code"] == 0
+    assert last["total_cost_usd"] > 0 and last["usage"]["output_tokens"] > 0 and last["duration_ms"] > 0
+    transcript = (tmp_path / ".duet/sessions" / f"{last['session_id']}.jsonl").read_text().splitlines()
+    assert len(transcript) == len(events) - 2  # the same events, between the init line and the result
 
 
 def test_turn_limit_exits_4(tmp_path: Path, fake_api) -> None:

@@ -69,7 +69,7 @@ def test_bad_toml_is_one_line(tmp_path: Path) -> None:
 
 
 def test_bad_environment_value_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="environment: route"):
+    with pytest.raises(ConfigError, match="environment: DUET_ROUTE"):
         load_config(tmp_path, environ={"HOME": str(tmp_path), "DUET_ROUTE": "fastest"})
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fixtures.fakeapi import ScriptedUsage, Turn
 from tests.e2e import run_agent, summary
-from tests.helpers import make_agent
+from tests.helpers import make_agent, trust_project
 from tests.pinned_prices import pin_launch_prices
 
 UNPRICED_MODEL = """
@@ -26,6 +26,7 @@ def test_unpriced_model_is_flagged_in_the_run_and_in_agent_cost(tmp_path: Path, 
     pin_launch_prices(tmp_path)
     with (tmp_path / ".duet/config.toml").open("a") as config:
         config.write(UNPRICED_MODEL)
+    trust_project(tmp_path)  # a new model entry applies only from a trusted project config
     server = fake_api([Turn(content="a", usage=USAGE), Turn(content="b", usage=USAGE)])
     run = run_agent(["run", "one", "--model", "local-coder", "--output", "json"], tmp_path, server.base_url)
     assert run.returncode == 0, run.stderr

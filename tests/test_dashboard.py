@@ -13,7 +13,7 @@ from agent.spend.prices import PriceTable
 from agent.spend.report import reference_cost
 from fixtures.fakeapi import ScriptedUsage, Turn
 from tests.e2e import run_agent
-from tests.helpers import make_agent
+from tests.helpers import make_agent, trust_project
 
 UNPRICED_MODEL = """
 [models.local-coder]
@@ -46,6 +46,7 @@ async def record_sessions(repo: Path, fake_api) -> list[Ledger]:  # type: ignore
     """Three real sessions over three days: peak and off-peak DeepSeek, GPT-5.5, and an unpriced model."""
     (repo / ".duet").mkdir(exist_ok=True)
     (repo / ".duet/config.toml").write_text(UNPRICED_MODEL)
+    trust_project(repo)  # a new model entry applies only from a trusted project config
     plan = [(at(22, 7), "deepseek-v4-pro", 120_000, 100_000, 3_000), (at(22, 20), "gpt-5.5", 50_000, 40_000, 2_000),
             (at(23, 2), "deepseek-v4-flash", 400_000, 390_000, 9_000),
             (at(24, 21), "deepseek-v4-pro", 80_000, 10_000, 1_000), (at(24, 22), "local-coder", 30_000, 0, 500)]

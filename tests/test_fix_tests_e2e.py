@@ -31,7 +31,7 @@ def test_fix_tests_python_detects_pytest_and_fixes_the_bug(tmp_path: Path, fake_
     assert out["tests_after"]["passed"] is True and "2 passed" in out["tests_after"]["summary"]
     assert out["tests_before"]["command"] == PY_TEST_CMD
     assert out["files_changed"] == {"calc.py": "modified"}
-    assert out["models"]["deepseek-v4-pro"]["calls"] == 5 and out["total_usd"] > 0
+    assert out["models"]["deepseek-v4-pro"]["calls"] == 5 and out["total_cost_usd"] > 0
     assert "return a + b" in (workspace / "calc.py").read_text()
     assert server.violations == []
     # the failing test output reached the model in the first request

@@ -12,10 +12,31 @@ IMPORT = re.compile(r"^\s*(?:import|from)\s+([a-zA-Z_][\w.]*)", re.M)
 
 
 def imports_in(folder: str) -> dict[str, set[str]]:
+    """Every module each file under `folder` imports, by its full dotted name."""
     found: dict[str, set[str]] = {}
     for path in (ROOT / folder).rglob("*.py"):
-        found[str(path.relative_to(ROOT))] = {m.split(".")[0] for m in IMPORT.findall(path.read_text())}
+        found[str(path.relative_to(ROOT))] = set(IMPORT.findall(path.read_text()))
+    assert found, f"no Python files under {folder}/"
     return found
+
+
+def offenders(folder: str, forbidden: set[str], allowed_under: str | None = None) -> dict[str, list[str]]:
+    """Files under `folder` importing a forbidden package or any of its submodules."""
+    bad: dict[str, list[str]] = {}
+    for file, modules in imports_in(folder).items():
+        if allowed_under and file.startswith(allowed_under):
+            continue
+        hits = sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden))
+        if hits:
+            bad[file] = hits
+    return bad
+
+
+def test_the_import_scanner_sees_what_it_checks() -> None:
+    """The layer tests below would pass vacuously if the scanner missed imports; it must not."""
+    assert "tools.registry" in imports_in("agent")["agent/runtime.py"]
+    assert offenders("agent", {"openai"}) != {}  # the provider layer does import it
+    assert offenders("agent", {"tools"}) != {}  # and agent/ does import tools/
 
 
 def test_ruff_is_clean() -> None:
@@ -30,16 +51,21 @@ def test_types_are_clean() -> None:
 
 
 def test_tools_know_nothing_of_agent_or_tui() -> None:
-    offenders = {f: m & {"agent", "tui"} for f, m in imports_in("tools").items() if m & {"agent", "tui"}}
-    assert offenders == {}
+    assert offenders("tools", {"agent", "tui"}) == {}
 
 
 def test_only_the_provider_layer_imports_the_sdk() -> None:
-    offenders = [f for f, m in imports_in("agent").items()
-                 if m & {"openai", "httpx", "httpx2"} and not f.startswith("agent/providers/")]
-    assert offenders == []
-    tui = [f for f, m in imports_in("tui").items() if m & {"openai", "httpx", "httpx2", "agent.providers"}]
-    assert tui == []
+    assert offenders("agent", {"openai", "httpx", "httpx2"}, allowed_under="agent/providers/") == {}
+
+
+def test_the_tui_goes_through_the_agents_public_surface() -> None:
+    """No provider, HTTP client or SDK in the TUI, and no tool: it asks the agent (agent/interactive.py)."""
+    assert offenders("tui", {"openai", "httpx", "httpx2", "agent.providers", "tools"}) == {}
+
+
+def test_nothing_imports_the_tui_but_the_cli_entry() -> None:
+    bad = {f: m for folder in ("agent", "tools") for f, m in offenders(folder, {"tui"}).items()}
+    assert bad == {"agent/cli/main.py": ["tui.app"]}
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -50,3 +76,15 @@ def test_help_imports_nothing_heavy() -> None:
             " if m in sys.modules)\nprint(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_ci_runs_exactly_the_readme_set_up_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    set_up = readme[readme.index("## Set up"):readme.index("## Using it")]
+    commands = re.findall(r"```sh\n(.+?)\n```", set_up)
+    assert len(commands) == 2 and commands[1] == ".venv/bin/python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text().replace(" \\\n  ", " ")
+    lines = [line.strip() for line in ci.splitlines()]
+    assert any(line.startswith(commands[0] + " ") or line == commands[0] for line in lines), commands[0]
+    assert commands[1] in lines
+    assert "no tests were collected" in ci  # pytest's exit 5 is a failure, not a pass

@@ -131,9 +131,10 @@ async def test_no_api_key_or_secret_in_the_environment(box: Path, monkeypatch: p
     monkeypatch.setenv("HARMLESS", "visible")
     monkeypatch.setenv("NPM_TOKEN", "npm-allowed")
     session = session_for(box, approval="full-auto", sandbox={"env_allow": ["NPM_TOKEN"]})
-    _, output = await sh(session, "env")
+    _, output = await sh(session, "env; test \"$NPM_TOKEN\" = npm-allowed && echo npm-token-passed")
     assert TEST_KEY not in output and "org-123" not in output and "ghp-secret" not in output
-    assert "HARMLESS=visible" in output and "NPM_TOKEN=npm-allowed" in output
+    # the allowed variable reaches the command; its value is still redacted from what the model reads
+    assert "HARMLESS=visible" in output and "npm-token-passed" in output and "npm-allowed" not in output
     session.close()
 
 

@@ -51,6 +51,8 @@ class ToolContext:
     """What a tool may touch and how. Built by the agent for one session."""
 
     root: Path
+    start_dir: Path | None = None
+    """Where `shell` commands start: the user's directory when it lies inside the workspace (None: the root)."""
     shell_timeout_s: float = 120.0
     allow_secret_files: bool = False
     secret_files: SecretFiles = field(default_factory=SecretFiles)
@@ -60,6 +62,9 @@ class ToolContext:
     """Called with absolute paths just before a tool changes them (checkpoints hook in here)."""
     vision: Callable[[str, str], Awaitable[str]] | None = None
     """Asks an image-capable model a question about an image (a data: URL); returns its answer."""
+    redact: Callable[[str], str] = field(default=lambda text: text)
+    """Removes known secret values from text (the session's redactor): tools apply it before cutting output, so a
+    value straddling the cut cannot leave half of itself behind."""
     launcher: Launcher | None = None
     """Starts the processes tools run for the model (the sandbox); None: unconfined (tools.spawn.PlainLauncher)."""
 

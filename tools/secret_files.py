@@ -57,5 +57,6 @@ class SecretFiles:
 
 # Environment variables whose values are secrets: never passed to model-run commands, and redacted by value
 # wherever they appear. (Variables of other names that carry credentials in a URL are caught by value too.)
+# PASS covers DB_PASS and PASSPHRASE; PWD covers MYSQL_PWD but not the working-directory variables PWD and OLDPWD.
 SECRET_ENV_NAME = re.compile(r"(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|_KEY$|"
-                             r"AUTH(?!OR)|_DSN$|COOKIE|SESSION_ID)", re.I)
+                             r"AUTH(?!OR)|_DSN$|COOKIE|SESSION_ID|PASS|WEBHOOK|^(?!(?:OLD)?PWD$).*PWD)", re.I)

@@ -17,7 +17,7 @@ DRAIN_GRACE_S = 1.0
 
 
 class ShellArgs(ToolArgs):
-    command: str = Field(description="A bash command, run in the workspace root.")
+    command: str = Field(description="A bash command.")
     timeout_s: float | None = Field(default=None, gt=0, le=3600,
                                     description="Seconds before the command is killed (default 120).")
 
@@ -37,8 +37,8 @@ class ShellTool(Tool):
         read_fd, write_fd = os.pipe()
         try:
             # Its own process group (so a timeout kills children too), inside the sandbox when there is one.
-            proc = await launcher.start(["bash", "-c", args.command], cwd=ctx.root, stdout=write_fd,
-                                        stderr=write_fd)
+            proc = await launcher.start(["bash", "-c", args.command], cwd=ctx.start_dir or ctx.root,
+                                        stdout=write_fd, stderr=write_fd)
         except BaseException:
             os.close(read_fd)
             raise
@@ -64,7 +64,7 @@ class ShellTool(Tool):
             transport.close()
         elapsed = time.monotonic() - started
         code = proc.returncode if not timed_out else -9
-        output = head_tail(buf.text(), MODEL_OUTPUT_CHARS)
+        output = head_tail(ctx.redact(buf.text()), MODEL_OUTPUT_CHARS)
         status = (f"timed out after {timeout:g} s; the command and its children were killed"
                   if timed_out else f"exit code {code}")
         text = f"{output.rstrip()}\n[{status}]" if output.strip() else f"[{status}, no output]"

@@ -22,7 +22,6 @@ from agent.instructions.starter import propose_or_write
 from agent.interactive import Interactive
 from agent.runtime import check_keys
 from agent.transcript import find_session
-from tools.walk import walk_files
 from tui.approval import ApprovalScreen
 from tui.commands import Command, help_text, parse
 from tui.conversation import ConversationView
@@ -206,8 +205,7 @@ class DuetApp(App[int]):
 
     def _workspace_paths(self) -> list[str]:
         if self._paths is None and self.duet is not None:
-            root = self.duet.workspace
-            self._paths = [p.relative_to(root).as_posix() for p in walk_files(root)][:20_000]
+            self._paths = self.duet.workspace_paths()
         return self._paths or []
 
     # keys

@@ -6,22 +6,30 @@ import argparse
 import asyncio
 import signal
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.approval import refuse_headless
-from agent.cli.render import make_renderer
+from agent import __version__
+from agent.approval import approval_allowing, refuse_headless
+from agent.cli.render import Renderer, make_renderer
+from agent.cli.step_summary import write_step_summary
+from agent.cli.watch import RunWatcher
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
-from agent.events import RunFinished
+from agent.events import Event, RunFinished
+from agent.loop import Agent
 from agent.messages import AssistantMessage
-from agent.outcome import Outcome
+from agent.outcome import EXIT_CODES, Outcome
+from agent.result import RunResult, SystemInit, TestsSummary, build_result, error_result
+from agent.router import Router
 from agent.runtime import build_agent, check_keys
 from agent.session import Session
-from agent.summary import RunSummary, TestsSummary, summarize
 from agent.testcmd import TestRun, detect_test_command
-from agent.transcript import find_session
+from agent.transcript import find_session, new_session_id
+from agent.workspace import find_workspace, start_dir_in
+from tools.registry import default_tools
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -50,14 +58,50 @@ def _tests(run: TestRun | None) -> TestsSummary | None:
 
 
 async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
-    """Run one headless command end to end; returns the exit code."""
-    workspace = Path(args.workspace).resolve()
+    """Run one headless command end to end; returns the exit code.
+
+    In the JSON modes an error that stops the run before it starts still ends with a result object.
+    """
+    started = time.monotonic()
+    renderer = make_renderer(args.output)
+    try:
+        return await _run(args, environ, renderer)
+    except DuetError as exc:
+        outcome = next((o for o, code in EXIT_CODES.items() if code == exc.exit_code), Outcome.CONFIG_ERROR)
+        result = error_result(outcome, str(exc), renderer.session_id or new_session_id(),
+                              int((time.monotonic() - started) * 1000))
+        write_step_summary(result, args.command, environ)
+        if args.output == "text":
+            raise
+        renderer.finish(result)
+        print(f"agent: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, renderer: Renderer) -> int:
+    cwd = Path.cwd()
+    workspace = find_workspace(args.workspace, cwd)
     if not workspace.is_dir():
-        raise ConfigError(f"workspace {workspace} is not a directory")
+        raise ConfigError(f"workspace {workspace} is not a directory (-C)")
     config = load_config(workspace, config_overrides(args), environ)
     check_keys(config, environ)  # before anything is written
-    renderer = make_renderer(args.output)
-    session, task = _open_session(args, workspace, config, renderer)
+    test_command = None
+    if args.command == "fix-tests":
+        test_command = args.test_cmd or detect_test_command(workspace)
+        if not test_command:
+            raise ConfigError("cannot tell how to run this project's tests; pass --test-cmd CMD")
+    watcher = RunWatcher()
+
+    def sink(event: Event) -> None:
+        watcher(event)
+        renderer(event)
+
+    session, task = _open_session(args, workspace, config, sink)
+    session.tool_context.start_dir = start_dir_in(workspace, cwd)
+    renderer.init(SystemInit(session_id=session.id, model=config.model or Router(config).profile.main,
+                             tools=[t.name for t in default_tools()], cwd=str(cwd), workspace=str(workspace),
+                             approval=config.approval, sandbox=session.launcher.info().mechanism,
+                             duet_version=__version__))
     try:
         agent, pool = build_agent(session, refuse_headless, environ=environ)
     except BaseException:
@@ -73,14 +117,11 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
     outcome, message = Outcome.NOT_DONE, ""
     try:
         async with asyncio.timeout(config.timeout_s):
-            if args.command == "fix-tests":
+            if test_command:
                 from agent.fixtests import fix_tests
 
-                command = args.test_cmd or detect_test_command(workspace)
-                if not command:
-                    raise ConfigError("cannot tell how to run this project's tests; pass --test-cmd CMD")
-                result = await fix_tests(agent, command, args.rounds)
-                outcome, message, before, after = result.outcome, result.message, result.before, result.after
+                fixed = await fix_tests(agent, test_command, args.rounds)
+                outcome, message, before, after = fixed.outcome, fixed.message, fixed.before, fixed.after
             else:
                 from agent.attach import attach_image
 
@@ -90,7 +131,7 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
                 if outcome is Outcome.DONE:
                     message = "the model finished"
     except TimeoutError:
-        outcome, message = Outcome.TIME_LIMIT, f"time limit of {config.timeout_s:g} s reached"
+        outcome, message = Outcome.TIME_LIMIT, f"time limit of {config.timeout_s:g} s reached (--timeout)"
     except asyncio.CancelledError:
         outcome, message = Outcome.INTERRUPTED, "interrupted"
         if stopped_by:
@@ -98,6 +139,7 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
     finally:
         session.launcher.finish_all()  # no command outlives the run
         await pool.aclose()
+    outcome, message = _no_silent_success(agent, config, outcome, message, verified=test_command is not None)
     if args.commit and outcome is Outcome.DONE:
         from agent.commit import commit_work
 
@@ -107,20 +149,40 @@ async def run_headless(args: argparse.Namespace, environ: Mapping[str, str] | No
             message += f"; committed {sha[:10]}" if sha else "; nothing to commit"
         except DuetError as exc:  # the work is done and on disk; only the commit is missing
             outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
-    summary = summarize(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
-                        _tests(before), _tests(after))
+    result = build_result(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
+                          watcher.facts(), _tests(before), _tests(after))
     if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
-        summary = summary.model_copy(update={"exit_code": 128 + stopped_by[0]})
-    _finish(session, renderer, summary)
-    return summary.exit_code
+        result = result.model_copy(update={"exit_code": 128 + stopped_by[0]})
+    _finish(session, renderer, result)
+    write_step_summary(result, args.command, environ)
+    return result.exit_code
 
 
-def _open_session(args: argparse.Namespace, workspace: Path, config: Config, renderer: Any) -> tuple[Session, str]:
+def _no_silent_success(agent: Agent, config: Config, outcome: Outcome, message: str,
+                       verified: bool) -> tuple[Outcome, str]:
+    """A run whose changes the approval mode refused has not done its job, whatever the model said.
+
+    Only `fix-tests` can prove it is done despite a refusal on the way: the tests pass by our own run.
+    """
+    if not agent.refused or outcome not in (Outcome.DONE, Outcome.NOT_DONE, Outcome.PERMISSION):
+        return outcome, message
+    if outcome is Outcome.DONE and verified:
+        return outcome, message
+    tools = sorted(set(agent.refused))
+    needed = approval_allowing(tools)
+    count = len(agent.refused)
+    what = f"{count} call{'s' if count != 1 else ''} ({', '.join(tools)})"
+    prefix = f"{message}: " if message and outcome is not Outcome.DONE else ""
+    return Outcome.PERMISSION, (f"{prefix}--approval {config.approval} refused {what}; "
+                                f"rerun with --approval {needed} to allow them")
+
+
+def _open_session(args: argparse.Namespace, workspace: Path, config: Config, sink: Any) -> tuple[Session, str]:
     if args.command == "resume":
         path = find_session(workspace, None if args.last else args.session)
         if path is None:
             raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
-        session = Session.resume(workspace, config, path, sink=renderer)
+        session = Session.resume(workspace, config, path, sink=sink)
         last = session.messages[-1] if session.messages else None
         if not args.message and (last is None or (isinstance(last, AssistantMessage) and not last.tool_calls)):
             session.close()
@@ -128,7 +190,7 @@ def _open_session(args: argparse.Namespace, workspace: Path, config: Config, ren
                               "agent resume --last \"next step\"")
         return session, args.message or ""
     task = read_task(args.task) if args.command == "run" else ""
-    return Session(workspace, config, sink=renderer), task
+    return Session(workspace, config, sink=sink), task
 
 
 def _stop_on_signals() -> list[int]:
@@ -149,7 +211,7 @@ def _stop_on_signals() -> list[int]:
     return received
 
 
-def _finish(session: Session, renderer: Any, summary: RunSummary) -> None:
-    session.emit(RunFinished(outcome=summary.outcome.value, exit_code=summary.exit_code, message=summary.message))
+def _finish(session: Session, renderer: Renderer, result: RunResult) -> None:
+    session.emit(RunFinished(outcome=result.outcome.value, exit_code=result.exit_code, message=result.message))
     session.close()
-    renderer.finish(summary)
+    renderer.finish(result)

@@ -17,18 +17,43 @@ EXIT_CODES_HELP = """exit codes:
   4    turn or time limit (--max-turns, --timeout)
   5    model provider unavailable after retries and fallback
   130  interrupted (Ctrl+C)
+  141  output pipe closed by the reader (e.g. piped into head)
 """
+WORKSPACE_HELP = "repository to work in (default: the git root of the current directory)"
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe
+
+
+def positive_int(text: str) -> int:
+    """A count given on the command line: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An amount (dollars, seconds) given on the command line: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-C", "--workspace", default=".", help="repository to work in (default: current directory)")
+    p.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
     p.add_argument("--model", help="pin every step to this model (e.g. deepseek-v4-flash, gpt-5.5)")
     p.add_argument("--route", choices=["cheap", "balanced", "best"], help="routing profile (default: balanced)")
     p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
                    help="which tool calls need approval; headless runs refuse what would need asking")
-    p.add_argument("--max-turns", type=int, metavar="N", help="most model calls in this run")
-    p.add_argument("--max-cost", type=float, metavar="USD", help="budget in dollars for this run")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit for this run")
+    p.add_argument("--max-turns", type=positive_int, metavar="N", help="most model calls in this run")
+    p.add_argument("--max-cost", type=positive_float, metavar="USD", help="budget in dollars for this run")
+    p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="wall-clock limit for this run")
     p.add_argument("--output", choices=["text", "json", "stream-json"], default="text",
                    help="text (default), json (one summary at the end), stream-json (one event per line)")
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
@@ -44,7 +69,17 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit code 2), not a usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+        line = f"{self.prog}: {message} (see `{self.prog} --help`)"
+        sys.stderr.write(line + "\n")
+        raise UsageExit(line)
+
+
+class UsageExit(SystemExit):
+    """A usage error already reported on stderr; exit code 2. Carries the line for JSON modes."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(2)
+        self.line = line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,12 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     fix = sub.add_parser("fix-tests", help="make the failing tests pass, verified by running them",
                          epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     fix.add_argument("--test-cmd", metavar="CMD", help="test command (default: detected)")
-    fix.add_argument("--rounds", type=int, default=3, metavar="N",
+    fix.add_argument("--rounds", type=positive_int, default=3, metavar="N",
                      help="times the model may stop with the tests still failing (default 3)")
     _add_run_options(fix)
 
     resume = sub.add_parser("resume", help="continue a session headlessly")
-    resume.add_argument("session", nargs="?", help="session id (default: the latest)")
+    resume.add_argument("session", nargs="?",
+                        help="session id (default: the latest); with --last, what to say to the model next")
     resume.add_argument("--last", action="store_true", help="the most recent session")
     resume.add_argument("-m", "--message", help="what to say to the model next")
     _add_run_options(resume)
@@ -77,14 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     undo = sub.add_parser("undo", help="restore the files a session changed")
     undo.add_argument("session", nargs="?", help="session id (default: the latest)")
     undo.add_argument("--last", action="store_true", help="the most recent session")
-    undo.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    undo.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     context = sub.add_parser("context", help="what goes into the prompt (pack or repo map) and its cost per turn")
     context.add_argument("--model", help="the model to plan for (default: the routed main model)")
     context.add_argument("--explain", action="store_true", help="list every file packed, mapped and skipped, and why")
     context.add_argument("--hint", action="append", metavar="TEXT",
                          help="text naming files in play (a task, a traceback); may be repeated")
-    context.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    context.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     cost = sub.add_parser("cost", help="what past sessions cost, per model and per day, and what routing saved")
     cost.add_argument("--session", metavar="ID", help="one session only")
@@ -92,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--output", choices=["text", "json"], default="text")
     cost.add_argument("--html", metavar="FILE", help="write a self-contained cost dashboard (HTML, no network)")
     cost.add_argument("--explain", action="store_true", help="every call with the price row and hours that priced it")
-    cost.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     trust = sub.add_parser("trust", help="trust this project's .duet/config.toml (as it is now)")
     trust.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
@@ -110,11 +146,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resume_message(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """`agent resume --last "next step"`: with --last, the positional is the next message, not a session id."""
+    if args.command != "resume" or not args.last or args.session is None:
+        return
+    if args.message:
+        parser.error("resume: give a session id or --last, not both")
+    args.message, args.session = args.session, None
+
+
+def _usage_error_result(argv: list[str], line: str) -> None:
+    """A bad flag in a JSON mode still ends with a result object on stdout (the one-line error is on stderr)."""
+    output = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--output"), None)
+    output = next((a.split("=", 1)[1] for a in argv if a.startswith("--output=")), output)
+    if output not in ("json", "stream-json"):
+        return
+    from agent.outcome import Outcome
+    from agent.result import error_result
+    from agent.transcript import new_session_id
+
+    result = error_result(Outcome.CONFIG_ERROR, line, new_session_id())
+    print(result.model_dump_json(indent=2 if output == "json" else None))
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`agent ... | head`): stop quietly, and keep Python from complaining at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return BROKEN_PIPE_EXIT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
+        _resume_message(args, parser)
+    except UsageExit as exc:
+        _usage_error_result(sys.argv[1:] if argv is None else list(argv), exc.line)
+        raise
+    try:
+        if hasattr(args, "workspace"):
+            from pathlib import Path
+
+            from agent.workspace import find_workspace
+
+            args.workspace = str(find_workspace(args.workspace, Path.cwd()))
         return _dispatch(args)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
         print("agent: interrupted", file=sys.stderr)
         return 130
@@ -182,9 +264,10 @@ def _tui(args: argparse.Namespace) -> int:
 
     from agent.errors import ConfigError
     from agent.transcript import find_session
+    from agent.workspace import find_workspace
     from tui.app import run_tui
 
-    workspace = Path(getattr(args, "workspace", ".")).resolve()
+    workspace = find_workspace(getattr(args, "workspace", None), Path.cwd())
     resume = None
     if args.command == "resume":
         resume = find_session(workspace, None if args.last else args.session)

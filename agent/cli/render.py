@@ -1,9 +1,13 @@
-"""Headless renderers of the event stream: human text (rich), one JSON summary, or JSONL events."""
+"""Headless renderers of the event stream: human text (rich), one JSON result, or JSONL events.
+
+Each gets `init` once the session exists, every event, then `finish` with the run's result.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import TextIO
+from typing import Any, Protocol, TextIO
 
 from agent.events import (
     EPHEMERAL,
@@ -17,41 +21,78 @@ from agent.events import (
     TestsRan,
     ToolFinished,
     ToolStarted,
+    TurnCompleted,
     TurnFailed,
     TurnStarted,
     UsageEvent,
 )
-from agent.summary import RunSummary
+from agent.result import RunResult, SystemInit
+
+
+class Renderer(Protocol):
+    """What headless runs write their output through."""
+
+    session_id: str | None
+
+    def init(self, init: SystemInit) -> None: ...
+
+    def __call__(self, event: Event) -> None: ...
+
+    def finish(self, result: RunResult) -> None: ...
 
 
 class StreamJsonRenderer:
-    """One event per line on stdout: the same events the transcript stores."""
+    """One JSON object per line: `system/init`, the events the transcript stores (each with the session id),
+    then the result object. `turn.completed` also carries the turn's usage, as Codex's `exec --json` does."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out or sys.stdout
+        self.session_id: str | None = None
+        self._turn_usage: dict[str, int] = {}
+
+    def init(self, init: SystemInit) -> None:
+        self.session_id = init.session_id
+        self._write(init.model_dump(mode="json"))
 
     def __call__(self, event: Event) -> None:
         if event.type in EPHEMERAL:
             return
-        self._out.write(event.model_dump_json() + "\n")
-        self._out.flush()
+        data: dict[str, Any] = event.model_dump(mode="json")
+        if isinstance(event, TurnStarted):
+            self._turn_usage = {}
+        elif isinstance(event, UsageEvent):
+            r = event.record
+            for key, value in (("input_tokens", r.input_tokens), ("cached_input_tokens", r.cache_hit_tokens),
+                               ("output_tokens", r.output_tokens), ("reasoning_output_tokens", r.reasoning_tokens)):
+                self._turn_usage[key] = self._turn_usage.get(key, 0) + value
+        elif isinstance(event, TurnCompleted):
+            data["usage"] = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0,
+                             "reasoning_output_tokens": 0, **self._turn_usage}
+        self._write({"type": data.pop("type"), "session_id": self.session_id, **data})
 
-    def finish(self, summary: RunSummary) -> None:
-        self._out.write(summary.model_dump_json() + "\n")
+    def finish(self, result: RunResult) -> None:
+        self._write(result.model_dump(mode="json"))
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self._out.write(json.dumps(data, ensure_ascii=False) + "\n")
         self._out.flush()
 
 
 class JsonRenderer:
-    """Nothing while running; one summary object at the end."""
+    """Nothing while running; exactly one result object at the end."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out or sys.stdout
+        self.session_id: str | None = None
+
+    def init(self, init: SystemInit) -> None:
+        self.session_id = init.session_id
 
     def __call__(self, event: Event) -> None:
         pass
 
-    def finish(self, summary: RunSummary) -> None:
-        self._out.write(summary.model_dump_json(indent=2) + "\n")
+    def finish(self, result: RunResult) -> None:
+        self._out.write(result.model_dump_json(indent=2) + "\n")
         self._out.flush()
 
 
@@ -63,6 +104,11 @@ class TextRenderer:
 
         self._console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
         self._streaming = False
+        self._refused: set[str] = set()
+        self.session_id: str | None = None
+
+    def init(self, init: SystemInit) -> None:
+        self.session_id = init.session_id
 
     def _line(self, text: str, style: str = "") -> None:
         if self._streaming:
@@ -83,7 +129,7 @@ class TextRenderer:
             self._line(f"── turn {event.turn} · {event.model} ({event.reason})", "dim")
         elif isinstance(event, ToolStarted):
             self._line(f"→ {event.name} {_short(event.arguments)}", "cyan")
-        elif isinstance(event, ToolFinished):
+        elif isinstance(event, ToolFinished) and event.call_id not in self._refused:  # a refusal shows once
             lines = event.output.strip().splitlines() or [""]
             shown = lines[-1] if event.name == "shell" else lines[0] + (
                 f" (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
@@ -93,6 +139,7 @@ class TextRenderer:
             minus = sum(1 for ln in event.diff.splitlines() if ln.startswith("-") and not ln.startswith("---"))
             self._line(f"  {event.action} {event.path} (+{plus} -{minus})", "magenta")
         elif isinstance(event, ApprovalDecided) and not event.approved:
+            self._refused.add(event.call_id)
             self._line(f"  refused {event.name}: {event.reason}", "yellow")
         elif isinstance(event, UsageEvent):
             r = event.record
@@ -106,7 +153,7 @@ class TextRenderer:
         elif isinstance(event, TurnFailed):
             self._line(f"turn {event.turn} failed: {event.error}", "red")
 
-    def finish(self, summary: RunSummary) -> None:
+    def finish(self, summary: RunResult) -> None:
         from rich.table import Table
 
         if self._streaming:
@@ -118,7 +165,7 @@ class TextRenderer:
             table.add_row(name, str(m.calls), f"{m.input_tokens:,}", f"{m.cache_hit_tokens:,}",
                           f"{m.output_tokens:,}", f"{m.reasoning_tokens:,}",
                           f"${m.usd:.4f}" if m.usd is not None else "no price")
-        table.add_row("total", "", "", "", "", "", f"${summary.total_usd:.4f}", style="bold")
+        table.add_row("total", "", "", "", "", "", f"${summary.total_cost_usd:.4f}", style="bold")
         self._console.print(table)
         if summary.unpriced_models:
             self._console.print(f"no price known for {', '.join(summary.unpriced_models)}: not counted in the "
@@ -134,7 +181,7 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def make_renderer(kind: str) -> TextRenderer | JsonRenderer | StreamJsonRenderer:
+def make_renderer(kind: str) -> Renderer:
     if kind == "json":
         return JsonRenderer()
     if kind == "stream-json":

@@ -30,4 +30,6 @@ def forms_of(value: str) -> set[str]:
     forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""),
              quote_plus(value, safe="")}
     forms |= base64_fragments(value.encode("utf-8"))
+    hexed = value.encode("utf-8").hex()  # `xxd -p`, `od -An -tx1` without spaces, `hexdump -ve '1/1 "%02x"'`
+    forms |= {hexed, hexed.upper()}
     return {f for f in forms if len(f) >= min(MIN_FORM_CHARS, len(value))}

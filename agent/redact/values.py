@@ -95,6 +95,11 @@ def _secret_files_in(root: Path, secret_files: SecretFiles) -> Iterator[Path]:
                 yield path
 
 
+def secret_file_paths(root: Path, secret_files: SecretFiles) -> tuple[Path, ...]:
+    """Every secret file under `root` (resolved paths), as the redactor finds them."""
+    return tuple(_secret_files_in(root.resolve(), secret_files))
+
+
 def secret_file_values(root: Path, secret_files: SecretFiles) -> set[str]:
     """Values held by every secret file under `root`, gitignored ones included (those most of all)."""
     found: set[str] = set()

@@ -26,7 +26,8 @@ def bwrap_path() -> str | None:
     return path if ok else None
 
 
-def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path, *, share_net: bool) -> list[str]:
+def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path, *, share_net: bool,
+               hidden: tuple[Path, ...] = ()) -> list[str]:
     """The bwrap prefix confining one command to `policy`."""
     argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent"]
     if policy.workspace_writable:
@@ -42,7 +43,7 @@ def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path,
     if private_tmp.parent.name == "runs":
         argv += ["--tmpfs", str(private_tmp.parent)]  # other runs' private temp dirs
     argv += ["--bind", str(private_tmp), str(private_tmp)]
-    for path in policy.hidden():
+    for path in (*policy.hidden(), *hidden):
         if path.is_dir() and not path.is_symlink():
             argv += ["--tmpfs", str(path)]
         elif os.path.lexists(path):

@@ -19,10 +19,13 @@ def is_secret_name(name: str) -> bool:
     return SECRET_NAME.search(name) is not None or SECRET_ENV_NAME.search(name) is not None
 
 
-def sandbox_env(environ: Mapping[str, str], allow: Iterable[str], private_tmp: Path, marker: str) -> dict[str, str]:
-    """The environment for one sandboxed command."""
-    allowed = set(allow)
-    env = {k: v for k, v in environ.items() if k in allowed or not is_secret_name(k)}
+def sandbox_env(environ: Mapping[str, str], allow: Iterable[str], private_tmp: Path, marker: str,
+                key_variables: Iterable[str] = ()) -> dict[str, str]:
+    """The environment for one sandboxed command. `key_variables` (the configured providers' API key variables,
+    whatever their names) are dropped even when allowed."""
+    allowed = set(allow) - set(key_variables)
+    keys = set(key_variables)
+    env = {k: v for k, v in environ.items() if k not in keys and (k in allowed or not is_secret_name(k))}
     env.update(QUIET_ENV)
     tmp = str(private_tmp)
     # HOME is read-only in the sandbox: tools that cache (go, pip, npm) cache in the run's temp dir instead.

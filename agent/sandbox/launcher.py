@@ -6,10 +6,12 @@ import asyncio
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import prompts
+from agent.redact.values import secret_file_paths
 from agent.sandbox import landlock, mountns
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
@@ -51,7 +53,11 @@ class SandboxLauncher:
         self.private_tmp = make_private_tmp(os.environ if environ is None else environ)
         self._markers: dict[int, str] = {}
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
+        files = policy.secret_files
+        # The workspace's secret files as they are at the start: commands cannot read them (see README, Safety).
+        self._secret_paths = secret_file_paths(policy.workspace, files) if files is not None else ()
         self.mount_ns = self._use_mount_ns()
+        self._blank: Path | None = None  # what secret files are covered with in the mount namespace
         self._nested_git = nested_git(policy.workspace) | self._root_git() if self.policy.workspace_writable \
             else frozenset()
 
@@ -76,7 +82,10 @@ class SandboxLauncher:
         if not os.path.lexists(duet):
             duet.mkdir(mode=0o700)
         protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
-        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd)
+        hide = [Path(os.path.realpath(p)) for p in self._secret_paths if os.path.lexists(p)]
+        if hide and self._blank is None:
+            self._blank = mountns.make_blank(Path(tempfile.mkdtemp(prefix="duet-blank-")))
+        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)), blank=self._blank)
 
     @property
     def confines(self) -> bool:
@@ -105,17 +114,19 @@ class SandboxLauncher:
                     connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
         marker = secrets.token_hex(8)
         environ = os.environ if self._environ is None else self._environ
-        env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker)
+        env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
         ruleset = None
         if self.mechanism == "landlock":
             mounts = self._mount_steps(cwd) if self.mount_ns else None
-            rules = rules_for(self.policy, self.private_tmp, connect_ports, mount_protected=mounts is not None)
+            rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths,
+                              mount_protected=mounts is not None)
             ruleset = landlock.build_ruleset(rules, self._abi)
             seccomp = None if self.policy.network else network_off_filter()
             hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
-            argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports)), *argv]
+            argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports),
+                                hidden=self._secret_paths), *argv]
             hook = landlock.ChildHook(None, no_new_privs=False)  # a setuid bwrap must keep working
         else:
             hook = landlock.ChildHook(None, no_new_privs=self.mechanism == "none")
@@ -151,3 +162,5 @@ class SandboxLauncher:
 
     def close(self) -> None:
         shutil.rmtree(self.private_tmp, ignore_errors=True)
+        if self._blank is not None:
+            shutil.rmtree(self._blank.parent, ignore_errors=True)

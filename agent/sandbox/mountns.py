@@ -47,11 +47,15 @@ def _kept_flags(path: Path) -> int:
 class MountSteps:
     """The syscalls that give a child its private mount namespace with `protect` read-only, prepared here.
 
-    `cwd` is entered again afterwards: the child chdir()ed before its hook ran, so a cwd beneath a protected
-    directory would otherwise still point into the writable mount underneath.
+    `hide`: secret files (covered by `blank`, an empty file of mode 000) and directories (by an empty read-only
+    tmpfs of mode 000): with no capabilities left, opening them gives EACCES, and Landlock need not carve them
+    out of the workspace grant. `cwd` is entered again afterwards: the
+    child chdir()ed before its hook ran, so a cwd beneath a protected directory would otherwise still point
+    into the writable mount underneath.
     """
 
-    def __init__(self, protect: Sequence[Path], cwd: Path | None = None) -> None:
+    def __init__(self, protect: Sequence[Path], cwd: Path | None = None, hide: Sequence[Path] = (),
+                 blank: Path | None = None) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         self._unshare, self._mount, self._chdir = libc.unshare, libc.mount, libc.chdir
         self._open, self._write, self._close = libc.open, libc.write, libc.close
@@ -71,6 +75,16 @@ class MountSteps:
         self._binds = tuple((ctypes.c_char_p(os.fsencode(p)), ctypes.c_ulong(MS_BIND | MS_REC),
                              ctypes.c_ulong(MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(p))) for p in protect)
         self._cwd = ctypes.c_char_p(os.fsencode(cwd)) if cwd is not None else None
+        if hide and blank is None:
+            raise ValueError("hiding files needs a blank file")
+        self._blank = ctypes.c_char_p(os.fsencode(blank) if blank is not None else None)
+        self._tmpfs = ctypes.c_char_p(b"tmpfs")
+        self._tmpfs_data = ctypes.c_char_p(b"mode=000,size=4k")
+        self._tmpfs_flags = ctypes.c_ulong(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        kept = _kept_flags(blank) if blank is not None else 0
+        self._hide = tuple((ctypes.c_char_p(os.fsencode(p)), p.is_dir(),
+                            ctypes.c_ulong(MS_REMOUNT | MS_BIND | MS_RDONLY | kept)) for p in hide)
+        self._plain_bind = ctypes.c_ulong(MS_BIND)
 
     def enter(self) -> None:
         """In the child: unshare, map ids, make mounts private, bind and remount read-only. Raises OSError."""
@@ -91,8 +105,23 @@ class MountSteps:
                 raise OSError("bind mount of a protected path failed")
             if self._mount(path, path, self._null, remount, self._null) != 0:
                 raise OSError("read-only remount of a protected path failed")
+        for path, is_dir, remount in self._hide:
+            if is_dir:
+                if self._mount(self._tmpfs, path, self._tmpfs, self._tmpfs_flags, self._tmpfs_data) != 0:
+                    raise OSError("hiding a secret directory failed")
+            elif (self._mount(self._blank, path, self._null, self._plain_bind, self._null) != 0
+                  or self._mount(path, path, self._null, remount, self._null) != 0):
+                raise OSError("hiding a secret file failed")
         if self._cwd is not None and self._chdir(self._cwd) != 0:
             raise OSError("chdir after mounting failed")
+
+
+def make_blank(directory: Path) -> Path:
+    """An empty file of mode 000 in `directory`, to bind over secret files."""
+    blank = directory / "blank"
+    blank.touch(mode=0o000)
+    blank.chmod(0o000)
+    return blank
 
 
 @functools.cache
@@ -102,11 +131,15 @@ def available() -> str:
         return "not Linux"
     probe = Path(tempfile.mkdtemp(prefix="duet-mountns-"))
     try:
-        (probe / "ro").mkdir()
-        steps = MountSteps([probe / "ro"])
-        # The test child must see EROFS in the read-only bind and be able to create a file next to it.
-        code = ("import os,sys\ntry: open(sys.argv[1]+'/ro/x','w')\nexcept OSError as e: "
-                "sys.exit(0 if e.errno==30 and open(sys.argv[1]+'/ok','w') else 3)\nsys.exit(4)")
+        for name in ("ro", "hidden"):
+            (probe / name).mkdir()
+        (probe / "secret").write_text("s")
+        steps = MountSteps([probe / "ro"], hide=[probe / "hidden", probe / "secret"], blank=make_blank(probe))
+        # The test child must see EROFS in the read-only bind, nothing of the hidden paths, and be able to
+        # create a file next to them.
+        code = ("import sys\nd=sys.argv[1]\ntry: s=open(d+'/secret').read()\nexcept PermissionError: s=''\n"
+                "if s: sys.exit(5)\ntry: open(d+'/ro/x','w')\nexcept OSError as e: "
+                "sys.exit(0 if e.errno==30 and open(d+'/ok','w') else 3)\nsys.exit(4)")
         try:
             done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(probe)], preexec_fn=steps.enter,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -77,19 +77,22 @@ def _holds_private(shared: Path, policy: SandboxPolicy) -> bool:
 
 
 def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = (),
-              mount_protected: bool = False) -> Rules:
+              secret_paths: tuple[Path, ...] = (), mount_protected: bool = False) -> Rules:
     """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off).
 
-    `mount_protected`: `.git/` and `.duet/` are read-only bind mounts in the child (see mountns), so the whole
-    workspace is granted, root included, instead of its entries one by one."""
+    `mount_protected`: `.git/` and `.duet/` are read-only bind mounts in the child and `secret_paths` covered
+    by mounts too (see mountns), so the whole workspace is granted, root included, instead of its entries one
+    by one."""
+    if mount_protected:
+        secret_paths = ()
     # The directories on the way to a hidden path get no right at all: Landlock rights reach everything beneath
     # a rule, so READ_DIR on / or HOME would let `ls ~/.ssh` list the keys' names. `ls /` and `ls ~` are refused.
-    hidden = [p for p in policy.hidden() if os.path.lexists(p)]
+    hidden = [p for p in (*policy.hidden(), *secret_paths) if os.path.lexists(p)]
     if private_tmp.parent.name == "runs":
         hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
     readable = carve(Path("/"), [*hidden, Path("/dev")])
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
-    excluded = [] if mount_protected else list(policy.protected())
+    excluded = [] if mount_protected else [*policy.protected(), *secret_paths]
     home = policy.home
     if home is not None and home != Path("/") and home not in policy.workspace.parents and home != policy.workspace:
         excluded.append(home)  # a HOME inside the temp dir stays read-only too

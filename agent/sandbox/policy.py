@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from agent.config import user_config_path
+from tools.secret_files import SecretFiles
 
 Mechanism = Literal["landlock", "bwrap", "none", "off"]
 """How commands are confined: a kernel mechanism, nothing available ("none"), or disabled by the user ("off")."""
@@ -36,6 +37,10 @@ class SandboxPolicy:
     mechanism: Literal["auto", "landlock", "bwrap"] = "auto"
     home: Path | None = None
     duet_config: Path | None = None
+    key_variables: tuple[str, ...] = ()
+    """The configured providers' API key variables: never in a command's environment, whatever their names."""
+    secret_files: SecretFiles | None = None
+    """Workspace files commands may not read (the secret-file list); None: commands may read them (opt-in)."""
     """The user's Duet config dir (XDG-aware; it may hold API keys): hidden like the credential stores."""
 
     @classmethod
@@ -47,7 +52,9 @@ class SandboxPolicy:
                    workspace_writable=config.approval != "read-only",  # type: ignore[attr-defined]
                    network=sandbox.network, env_allow=tuple(sandbox.env_allow), mechanism=sandbox.mechanism,
                    home=Path(home).resolve() if home else None,
-                   duet_config=user_config_path(environ).parent)
+                   duet_config=user_config_path(environ).parent,
+                   key_variables=tuple(sorted({p.api_key_env for p in config.providers.values()})),  # type: ignore[attr-defined]
+                   secret_files=None if sandbox.read_secret_files else config.secret_file_list())  # type: ignore[attr-defined]
 
     def protected(self) -> tuple[Path, ...]:
         return tuple(self.workspace / name for name in PROTECTED_DIRS)

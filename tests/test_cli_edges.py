@@ -1,0 +1,70 @@
+"""Sharp edges of the command line: closed pipes, resume's message, commits without an identity, bad counts."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fixtures.fakeapi import ScriptedCall, Turn
+from tests.conftest import TEST_KEY, git
+from tests.e2e import agent_bin, base_env, run_agent, sample, summary
+
+EDIT_CALC = ScriptedCall(name="edit_file", arguments={
+    "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})
+READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 0.5"})]),
+                       Turn(content="done")])
+    env = dict(base_env(), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=server.base_url)
+    proc = subprocess.Popen([agent_bin(), "run", "x", "--approval", "full-auto", "--output", "stream-json"],
+                            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # like `| head -1`: read one line, then go away
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=60)
+    assert first.strip()
+    assert err == ""
+    assert proc.returncode == 141
+
+
+def test_resume_last_takes_the_next_message_as_an_argument(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(content="first answer"), Turn(content="second answer")])
+    first = run_agent(["run", "hello", "--output", "json"], tmp_path, server.base_url)
+    assert first.returncode == 0, first.stderr
+    again = run_agent(["resume", "--last", "next step", "--output", "json"], tmp_path, server.base_url)
+    assert again.returncode == 0, again.stderr
+    assert summary(again)["session_id"] == summary(first)["session_id"]
+    assert server.requests[-1]["messages"][-1]["content"] == "next step"
+
+
+def test_commit_without_a_git_identity_says_how_and_stages_nothing(tmp_path: Path, fake_api) -> None:
+    workspace = sample("py_calc", tmp_path)
+    git(workspace, "config", "user.useConfigOnly", "true")  # no guessing an identity from the host name
+    server = fake_api([Turn(tool_calls=[READ_CALC, EDIT_CALC]), Turn(content="fixed")])
+    result = run_agent(["fix-tests", "--approval", "full-auto", "--commit", "--output", "json"], workspace,
+                       server.base_url, git_identity=False)
+    assert result.returncode == 1
+    message = summary(result)["message"]
+    assert "git config --global user.email" in message and "git config --global user.name" in message
+    assert "a + b" in (workspace / "calc.py").read_text()  # the work is kept on disk
+    assert git(workspace, "diff", "--cached", "--name-only") == ""
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--rounds", "-2"), ("--max-turns", "0"), ("--max-cost", "-0.5"),
+                                             ("--timeout", "0"), ("--max-cost", "nan")])
+def test_counts_and_amounts_must_be_positive(tmp_path: Path, flag: str, value: str) -> None:
+    result = run_agent(["fix-tests", flag, value], tmp_path)
+    assert result.returncode == 2
+    assert flag in result.stderr and result.stderr.strip().count("\n") == 0
+    assert not (tmp_path / ".duet").exists()
+
+
+def test_an_environment_error_names_the_variable(tmp_path: Path) -> None:
+    result = run_agent(["run", "x"], tmp_path, env_extra={"DUET_MAX_COST": "-1"})
+    assert result.returncode == 2 and "DUET_MAX_COST" in result.stderr and "max_cost" not in result.stderr
