@@ -67,6 +67,7 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
 
 @needs_mount_ns
 async def test_commands_create_delete_and_rename_at_the_root(box: Path) -> None:
+    (box / ".env").write_text("DB_PASSWORD=RootCanary-4242\n")  # a hidden secret file must not cost the root
     session = session_for(box, approval="auto-edit")
     assert "mount namespace" in session.launcher.info().detail
     code, output = await sh(session, "touch new_at_root && mkdir build && rm README.md && mv a b && echo ok")
@@ -75,6 +76,8 @@ async def test_commands_create_delete_and_rename_at_the_root(box: Path) -> None:
     assert not (box / "README.md").exists() and not (box / "a").exists() and (box / "b").read_text() == "a\n"
     code, output = await sh(session, "python3 -m venv --without-pip .venv && ls .venv/bin/python && echo venv-ok")
     assert code == 0 and "venv-ok" in output, output
+    code, output = await sh(session, "cat .env")
+    assert code != 0 and "RootCanary" not in output and "Permission denied" in output
     session.close()
 
 
