@@ -59,7 +59,7 @@ from agent.spend.estimate import CANCELLED, estimate_usage
 from agent.spend.prices import utc_now
 from agent.spend.usage import TokenUsage, price_usage
 from agent.tokens import count_tokens
-from agent.window import can_answer, fits, output_limit
+from agent.window import can_answer, compact_tools, fits, output_limit
 from prompts import render
 from tools.base import Tool, ToolError, ToolResult
 from tools.output_buffer import head_tail
@@ -99,7 +99,7 @@ class Agent:
         self.limits = limits
         self._system_prompt = system_prompt
         self._systems: dict[str, SystemMessage] = {}
-        self._tool_tokens: dict[str, int] = {}  # the tool schemas' tokens, per tokenizer
+        self._tool_tokens: dict[str, int] = {}  # the tool schemas' tokens, per tokenizer and compactness
         self._without_context: set[str] = set()  # models whose window cannot hold the repository as well
         self.context = context
         self._prices = session.config.price_table()
@@ -223,10 +223,16 @@ class Agent:
         spec = self.session.config.models.get(model)
         if spec is None:
             return estimate_prompt_tokens(messages)
-        if spec.tokenizer not in self._tool_tokens:
-            schemas = json.dumps(self.toolbox.schemas, ensure_ascii=False)
-            self._tool_tokens[spec.tokenizer] = count_tokens(schemas, spec.tokenizer)
-        return estimate_prompt_tokens(messages, self._tool_tokens[spec.tokenizer])
+        key = f"{spec.tokenizer}:{compact_tools(spec)}"
+        if key not in self._tool_tokens:
+            schemas = json.dumps(self._schemas_for(model), ensure_ascii=False)
+            self._tool_tokens[key] = count_tokens(schemas, spec.tokenizer)
+        return estimate_prompt_tokens(messages, self._tool_tokens[key])
+
+    def _schemas_for(self, model: str) -> list[dict[str, Any]]:
+        """The tool schemas `model` gets: short descriptions when its window is small."""
+        compact = compact_tools(self.session.config.models.get(model))
+        return self.toolbox.compact_schemas if compact else self.toolbox.schemas
 
     def _preflight(self, model: str) -> str:
         """Why the next prompt cannot be sent to `model` at all (empty if it can)."""
@@ -343,7 +349,7 @@ class Agent:
                                            session_usd=str(session.ledger.total_usd + shown[0])))
 
         limit = output_limit(spec, self._estimate(model, messages))
-        result = await self._complete(model, messages, self.toolbox.schemas, on_delta, started, effort=effort,
+        result = await self._complete(model, messages, self._schemas_for(model), on_delta, started, effort=effort,
                                       max_output_tokens=limit)
         if not result.message.content and not result.message.tool_calls and not result.truncated:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
@@ -351,7 +357,7 @@ class Agent:
             self._record_usage(model, result.usage, started)
             started = self.clock()
             shown[0] = Decimal(0)
-            result = await self._complete(model, messages, self.toolbox.schemas, on_delta, started,
+            result = await self._complete(model, messages, self._schemas_for(model), on_delta, started,
                                           effort=effort, max_output_tokens=limit)
         return result, started
 

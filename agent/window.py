@@ -10,6 +10,9 @@ from agent.catalog import ModelConfig
 WINDOW_RESERVE_TOKENS = 32_000
 # The smallest answer worth asking for; a prompt that leaves less is refused before it is sent.
 MIN_ANSWER_TOKENS = 256
+COMPACT_TOOLS_BELOW = 32_768
+"""Models with a smaller window get each tool's description cut to its first sentence: the full descriptions
+(about 2,400 tokens) would take most of a 4K window."""
 # The repository (pack aside) takes at most this share of the window.
 REPO_SHARE_DIVISOR = 8
 
@@ -37,3 +40,8 @@ def output_limit(spec: ModelConfig, prompt_tokens: int) -> int:
 def repo_budget(spec: ModelConfig) -> int:
     """Tokens the repository map (and whole files after it) may take in `spec`'s window."""
     return spec.context_window // REPO_SHARE_DIVISOR
+
+
+def compact_tools(spec: ModelConfig | None) -> bool:
+    """Should `spec` get the short tool descriptions?"""
+    return spec is not None and spec.context_window < COMPACT_TOOLS_BELOW

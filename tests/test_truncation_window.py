@@ -76,16 +76,16 @@ async def test_a_4k_window_model_gets_a_prompt_that_fits(repo: Path, fake_api) -
     many_files(repo)
     server = fake_api([Turn(tool_calls=[READ]), Turn(content="done")],
                       models={"tiny-local": FakeModel("compatible", context_window=4096)})
-    agent, pool, events = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url))
+    agent, pool, _ = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url))
     assert await agent.run("what does mod_001 do?") is Outcome.DONE, agent.last_error
     await pool.aclose()
     # The server refuses (400) any request whose prompt and max_tokens exceed the window.
     assert server.violations == [] and len(server.requests) == 2
     for request in server.requests:
         assert 0 < request["max_tokens"] < 4096
-    # Tools and instructions leave no room for a map in 4K: it is left out, and the user is told.
-    assert "<repo_map" not in server.requests[0]["messages"][0]["content"]
-    assert any("does not fit tiny-local's 4,096-token window" in e.message for e in of_type(events, "notice"))
+    # With the short tool descriptions a small map fits beside the instructions (the server checked the sizes).
+    system = server.requests[0]["messages"][0]["content"]
+    assert "<repo_map" in system and len(system) < 4 * 4096
 
 
 async def test_an_8k_window_model_gets_a_map_scaled_to_its_window(repo: Path, fake_api) -> None:
@@ -106,3 +106,20 @@ async def test_a_window_too_small_for_the_prompt_is_refused_before_sending(repo:
     assert await agent.run("hello") is Outcome.NOT_DONE
     await pool.aclose()
     assert "does not fit tiny-local's 1,024-token window" in agent.last_error and server.requests == []
+
+
+async def test_a_small_window_gets_short_tool_descriptions(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(content="done"), Turn(content="done")],
+                      models={"tiny-local": FakeModel("compatible", context_window=4096)})
+    agent, pool, _ = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url))
+    assert await agent.run("hi") is Outcome.DONE, agent.last_error
+    await pool.aclose()
+    big, pool, _ = make_agent(repo, server.base_url, model="deepseek-v4-flash", context={"enabled": False})
+    assert await big.run("hi") is Outcome.DONE, big.last_error
+    await pool.aclose()
+    small_tools, big_tools = ({t["function"]["name"]: t["function"]["description"] for t in r["tools"]}
+                              for r in server.requests)
+    assert small_tools.keys() == big_tools.keys()
+    for name, full in big_tools.items():
+        assert full.startswith(small_tools[name]) and small_tools[name].endswith(".")
+    assert sum(map(len, small_tools.values())) * 3 < sum(map(len, big_tools.values()))

@@ -34,6 +34,11 @@ def _clean_schema(node: Any) -> Any:
     return node
 
 
+def _compact(schema: dict[str, Any]) -> dict[str, Any]:
+    function = schema["function"]
+    return {**schema, "function": {**function, "description": first_sentence(function["description"])}}
+
+
 def wire_schema(tool: Tool) -> dict[str, Any]:
     """The Chat Completions `tools` entry for one tool, generated from its argument model."""
     params = _clean_schema(tool.Args.model_json_schema())
@@ -42,12 +47,22 @@ def wire_schema(tool: Tool) -> dict[str, Any]:
                                              "parameters": params}}
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of a description (up to its first full stop followed by a space or line break)."""
+    for end, char in enumerate(text):
+        if char == "." and (end + 1 == len(text) or text[end + 1] in " \n"):
+            return text[:end + 1]
+    return text
+
+
 class ToolBox:
     """The tools of one session, by name."""
 
     def __init__(self, tools: list[Tool]) -> None:
         self.tools = {t.name: t for t in tools}
         self.schemas = [wire_schema(t) for t in tools]  # built once: the prompt prefix must stay stable
+        # For small windows, where the full descriptions alone would take most of the room.
+        self.compact_schemas = [_compact(schema) for schema in self.schemas]
 
     def parse(self, name: str, raw: str) -> tuple[Tool, Any]:
         """The tool and its validated arguments, or ToolError with a message written for the model."""
