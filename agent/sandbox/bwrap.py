@@ -29,7 +29,9 @@ def bwrap_path() -> str | None:
 def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path, *, share_net: bool,
                hidden: tuple[Path, ...] = ()) -> list[str]:
     """The bwrap prefix confining one command to `policy`."""
-    argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent"]
+    # A PID namespace: /proc shows only the command's own processes, and when bwrap dies with Duet
+    # (--die-with-parent, even after kill -9) the kernel kills everything left in the namespace, setsid or not.
+    argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
     if policy.workspace_writable:
         for root in (system_temp(), Path("/dev/shm"), policy.workspace):
             if root.is_dir():
