@@ -234,3 +234,31 @@ def test_bwrap_commands_die_with_a_killed_duet(tmp_path: Path) -> None:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "a command's daemon outlived Duet"
+
+
+@pytest.mark.skipif(__import__("agent.sandbox.bwrap", fromlist=["bwrap_path"]).bwrap_path() is None,
+                    reason="bubblewrap (bwrap) is not installed or cannot run here")
+async def test_agent_sockets_are_out_of_reach_with_the_network_off(box: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    agent_dir = Path(tempfile.mkdtemp(prefix="ssh-duettest-", dir="/tmp"))
+    path = agent_dir / "agent.1"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(1)
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(path))
+    probe = (f"echo sock=$SSH_AUTH_SOCK; python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); "
+             f"s.connect('{path}'); print('connected')\"")
+    try:
+        landlock = session_for(box, approval="full-auto")
+        _, output = await sh(landlock, probe)
+        landlock.close()
+        assert f"sock={path}" not in output  # not handed to commands (Landlock cannot refuse the connect itself)
+        bwrap = session_for(box, approval="full-auto", sandbox={"mechanism": "bwrap"})
+        _, output = await sh(bwrap, probe)
+        bwrap.close()
+        assert "connected" not in output, output
+    finally:
+        listener.close()
+        path.unlink()
+        agent_dir.rmdir()

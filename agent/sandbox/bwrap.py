@@ -52,4 +52,25 @@ def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path,
             argv += ["--ro-bind", "/dev/null", str(path)]
     if not (policy.network or share_net):
         argv.append("--unshare-net")
+        argv += _hide_agent_sockets()
     return [*argv, "--chdir", str(cwd), "--"]
+
+
+# Pathname Unix sockets of agents and daemons that act with the user's authority (docker, ssh-agent, gpg-agent,
+# the D-Bus session bus, whose systemd-run --user would escape any sandbox; X11). Landlock cannot refuse a
+# connect() to them; in a mount namespace they can be covered. Only with the network off: with it on, the
+# user asked commands to reach things.
+AGENT_SOCKETS = ("/run/user", "/var/run/docker.sock", "/run/docker.sock", "/tmp/.X11-unix", "/run/dbus")
+AGENT_SOCKET_GLOBS = ("/tmp/ssh-*", "/tmp/gpg-*", "/tmp/tmux-*")
+
+
+def _hide_agent_sockets() -> list[str]:
+    import glob
+
+    argv: list[str] = []
+    for path in (*AGENT_SOCKETS, *(p for pattern in AGENT_SOCKET_GLOBS for p in glob.glob(pattern))):
+        if os.path.isdir(path) and not os.path.islink(path):
+            argv += ["--tmpfs", path]
+        elif os.path.exists(path):
+            argv += ["--ro-bind", "/dev/null", path]
+    return argv
