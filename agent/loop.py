@@ -38,6 +38,7 @@ from agent.events import (
     UsageEstimate,
     UsageEvent,
 )
+from agent.instructions.system import SystemPrompt
 from agent.messages import (
     AssistantMessage,
     ImagePart,
@@ -86,7 +87,7 @@ class Agent:
     """Runs a session's conversation until the model stops calling tools or a limit is hit."""
 
     def __init__(self, session: Session, clients: Callable[[str], ModelClient], toolbox: ToolBox,
-                 approver: Approver, limits: Limits, system_prompt: str, router: Router | None = None,
+                 approver: Approver, limits: Limits, system_prompt: SystemPrompt, router: Router | None = None,
                  context: ContextSource | None = None) -> None:
         self.session = session
         self._clients = clients
@@ -273,11 +274,12 @@ class Agent:
         return estimate_prompt_tokens([system, *self.session.messages] if system else self.session.messages)
 
     def system_for(self, model: str) -> SystemMessage:
-        """The fixed first message for `model`: instructions, then the repository (pack or map)."""
+        """The fixed first message for `model`: instructions, the repository (pack or map), the session's facts."""
         if model not in self._systems:
-            # Instructions and AGENTS.md redacted here; the repository context was redacted as it was rendered.
+            # Instructions, AGENTS.md and facts redacted here; the repository context was redacted as it was rendered.
             repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
-            text = self.session.redact(self._system_prompt) + repository
+            redact, prompt = self.session.redact, self._system_prompt
+            text = SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository)
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
         return self._systems[model]

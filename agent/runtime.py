@@ -13,6 +13,7 @@ from agent.errors import DuetError
 from agent.events import Notice
 from agent.instructions.agents_md import agents_section, discover
 from agent.instructions.facts import SandboxFacts, gather
+from agent.instructions.system import SystemPrompt
 from agent.instructions.system import system_prompt as render_system_prompt
 from agent.loop import Agent, Limits
 from agent.providers.base import ModelClient
@@ -75,10 +76,10 @@ def check_keys(config: Config, environ: Mapping[str, str] | None = None) -> None
 
 
 def system_prompt(workspace: Path, secret_files: SecretFiles | None = None, *, approval: Approval = "ask",
-                  cwd: Path | None = None, sandbox: SandboxFacts | None = None) -> str:
-    """The fixed system prompt of a session starting now: Duet's instructions with the session's facts
-    (OS, date, git state, approval mode, sandbox), then every AGENTS.md from the workspace root down to
-    `cwd` (never a secret file). The loop redacts the whole of it before it is sent."""
+                  cwd: Path | None = None, sandbox: SandboxFacts | None = None) -> SystemPrompt:
+    """The fixed system prompt of a session starting now: Duet's instructions and every AGENTS.md from the
+    workspace root down to `cwd` (never a secret file), and the session's facts (OS, date, git state,
+    approval mode, sandbox). The loop redacts all of it before it is sent."""
     facts = gather(workspace, approval, cwd=cwd, sandbox=sandbox)
     here = cwd or Path.cwd()
     return render_system_prompt(facts, agents_section(discover(workspace, here, secret_files)))

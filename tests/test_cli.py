@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.fakeapi import ScriptedCall, Turn
+from tests.conftest import git
 from tests.e2e import run_agent, sample, stream_events, summary
 
 READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
@@ -170,3 +171,22 @@ def test_agents_md_reaches_the_system_prompt(tmp_path: Path, fake_api) -> None:
     result = run_agent(["run", "hi", "--output", "json"], tmp_path, server.base_url)
     assert result.returncode == 0 and server.violations == []
     assert server.requests[0]["messages"][0]["role"] == "system"
+
+
+def test_packed_repository_is_a_prefix_shared_across_sessions(tmp_path: Path, fake_api) -> None:
+    """The session's facts (date, git state, approval, temp dir) come after the repository, so a second session
+    on the same repository starts with the same bytes up to the end of the pack: the provider's cache serves it."""
+    workspace = sample("py_calc", tmp_path)
+    server = fake_api([Turn(content="one"), Turn(content="two")])
+    first = run_agent(["run", "hi", "--model", "deepseek-v4-flash", "--output", "json"], workspace, server.base_url)
+    git(workspace, "checkout", "-q", "-b", "topic")  # the git facts change, the repository's files do not
+    second = run_agent(["run", "hi", "--model", "deepseek-v4-flash", "--approval", "read-only", "--output", "json"],
+                       workspace, server.base_url)
+    assert first.returncode == 0 and second.returncode == 0
+    systems = [request["messages"][0]["content"] for request in server.requests]
+    assert systems[0] != systems[1]
+    shared = next(i for i, (a, b) in enumerate(zip(*systems, strict=False)) if a != b)  # characters in common
+    pack_end = systems[0].index("def add(") + 1  # a line of the packed repository
+    assert shared > pack_end, "the repository must sit before anything that changes between sessions"
+    assert systems[0].find("Approval mode:") > pack_end and systems[0].find("today:") > pack_end
+    assert "topic" in systems[1][shared:]

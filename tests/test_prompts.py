@@ -63,7 +63,7 @@ def fixed_facts(mode: str) -> SessionFacts:
 def test_system_prompt_snapshot_per_approval_mode(mode: str) -> None:
     agents = agents_section([AgentsFile(".", "Run `make test` before finishing."),
                              AgentsFile("api", "Use type hints everywhere in api/.")])
-    text = system_prompt(fixed_facts(mode), agents) + "\n"
+    text = system_prompt(fixed_facts(mode), agents).text() + "\n"
     snapshot = SNAPSHOTS / f"{mode}.md"
     if os.environ.get("DUET_UPDATE_SNAPSHOTS"):
         snapshot.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def test_system_prompt_states_sandbox_and_clean_or_missing_git() -> None:
     facts = fixed_facts("ask")
     boxed = SessionFacts(**{**facts.__dict__, "git": GitFacts(),
                             "sandbox": SandboxFacts("landlock", ("/home/dev/shop", "/tmp"), network=False)})
-    text = system_prompt(boxed)
+    text = system_prompt(boxed).text()
     assert "Sandbox: landlock" in text and "/home/dev/shop, /tmp" in text and "network is blocked" in text
     assert "not a git repository" in text
 
@@ -115,8 +115,8 @@ def test_agents_md_cap_says_what_it_cut(tmp_path: Path) -> None:
 def test_session_prompt_reads_agents_md_but_never_a_linked_secret(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("TOKEN=abc\n")
     (tmp_path / "AGENTS.md").symlink_to(tmp_path / ".env")
-    assert "TOKEN" not in session_system_prompt(tmp_path, approval="ask", cwd=tmp_path)
+    assert "TOKEN" not in session_system_prompt(tmp_path, approval="ask", cwd=tmp_path).text()
     (tmp_path / "AGENTS.md").unlink()
     (tmp_path / "AGENTS.md").write_text("Use pnpm.\n")
-    text = session_system_prompt(tmp_path, approval="full-auto", cwd=tmp_path)
+    text = session_system_prompt(tmp_path, approval="full-auto", cwd=tmp_path).text()
     assert "Use pnpm." in text and "Approval mode: full-auto" in text
