@@ -30,6 +30,17 @@ def run_trust(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mount_ns_row(mechanism: str) -> str:
+    """Whether Landlock's commands get a private mount namespace (the workspace root writable) here."""
+    from agent.sandbox.mountns import available
+
+    if mechanism != "landlock":
+        return "not used (only with Landlock)"
+    if why := available():
+        return f"not available ({why}): commands cannot create, delete or rename entries in the workspace root"
+    return "in use when the workspace is writable: .git/ and .duet/ are read-only mounts, the workspace root writable"
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Report what confines the model's commands here, and what else Duet needs."""
     from agent.sandbox.bwrap import bwrap_path
@@ -47,6 +58,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         ("landlock", f"ABI {abi}" if abi else "not available in this kernel"),
         ("bwrap", bwrap_path() or "not installed or not usable here"),
         ("sandbox", f"{mechanism} ({detail})" + ("" if mechanism != "none" else "; approvals are the only guard")),
+        ("mount ns", _mount_ns_row(mechanism)),
         ("network", "on" if config.sandbox.network else "off for commands (--network to allow)"),
         ("ripgrep", shutil.which("rg") or "missing (search falls back to a slower Python scan)"),
         ("chromium", find_browser() or "missing (the screenshot tool is unavailable)"),

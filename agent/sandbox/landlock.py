@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.sandbox.mountns import MountSteps
 from agent.sandbox.seccomp import Filter
 
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
@@ -155,7 +156,7 @@ class ChildHook:
     """
 
     def __init__(self, ruleset_fd: int | None, *, no_new_privs: bool = True, seccomp: Filter | None = None,
-                 drop_caps: bool = False) -> None:
+                 drop_caps: bool = False, mounts: MountSteps | None = None) -> None:
         libc = _libc()
         self._prctl = libc.prctl
         self._capset = libc.capset
@@ -174,6 +175,10 @@ class ChildHook:
         # Root (or a process with capabilities) would keep them in the sandbox: CAP_SYS_ADMIN for TIOCSTI,
         # CAP_NET_RAW, CAP_SYS_PTRACE for other processes' /proc/PID/environ. Dropped before exec.
         self._caps = drop_caps and _has_capabilities()
+        # A private mount namespace (read-only .git/.duet) needs CAP_SYS_ADMIN there: entered before the drop,
+        # which then also removes the capabilities a new user namespace gave the child.
+        self._mounts = mounts
+        self._caps = self._caps or mounts is not None
         self._bounding = tuple((ctypes.c_int(PR_CAPBSET_DROP), ctypes.c_ulong(cap), ctypes.c_ulong(0),
                                 ctypes.c_ulong(0), ctypes.c_ulong(0)) for cap in range(_last_cap() + 1))
         self._ambient = (ctypes.c_int(PR_CAP_AMBIENT), ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), ctypes.c_ulong(0),
@@ -185,6 +190,8 @@ class ChildHook:
         self._prctl(*self._death)
         if self._nnp and self._prctl(*self._args) != 0:
             raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if self._mounts is not None:
+            self._mounts.enter()
         if self._caps:
             for args in self._bounding:
                 self._prctl(*args)  # needs CAP_SETPCAP; with no_new_privs the empty set below is enough anyway

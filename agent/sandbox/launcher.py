@@ -6,12 +6,13 @@ import asyncio
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import prompts
 from agent.redact.values import secret_file_paths
-from agent.sandbox import landlock
+from agent.sandbox import landlock, mountns
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
 from agent.sandbox.nested_git import nested_git
@@ -21,6 +22,7 @@ from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import reap
 from agent.sandbox.seccomp import network_off_filter, unavailable_reason
 from agent.sandbox.tempdir import make_private_tmp
+from agent.transcript import DUET_DIR
 
 
 def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
@@ -54,7 +56,36 @@ class SandboxLauncher:
         files = policy.secret_files
         # The workspace's secret files as they are at the start: commands cannot read them (see README, Safety).
         self._secret_paths = secret_file_paths(policy.workspace, files) if files is not None else ()
-        self._nested_git = nested_git(policy.workspace) if self.policy.workspace_writable else frozenset()
+        self.mount_ns = self._use_mount_ns()
+        self._blank: Path | None = None  # what secret files are covered with in the mount namespace
+        self._nested_git = nested_git(policy.workspace) | self._root_git() if self.policy.workspace_writable \
+            else frozenset()
+
+    def _root_git(self) -> frozenset[str]:
+        """With a writable root, a command can make `.git` where there was none (nothing to bind-mount then)."""
+        return frozenset({".git"}) if self.mount_ns and os.path.lexists(self.policy.workspace / ".git") \
+            else frozenset()
+
+    def _use_mount_ns(self) -> bool:
+        """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says why not in `detail`."""
+        if self.mechanism != "landlock" or not self.policy.workspace_writable:
+            return False
+        if why := mountns.available():
+            self.detail += f"; {why}: workspace root entries cannot be created, deleted or renamed"
+            return False
+        self.detail += "; .git/ and .duet/ read-only through a private mount namespace"
+        return True
+
+    def _mount_steps(self, cwd: Path) -> mountns.MountSteps:
+        """The child's mount steps: .duet/ made first (0700) so it can be protected; only what exists."""
+        duet = self.policy.workspace / DUET_DIR
+        if not os.path.lexists(duet):
+            duet.mkdir(mode=0o700)
+        protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
+        hide = [Path(os.path.realpath(p)) for p in self._secret_paths if os.path.lexists(p)]
+        if hide and self._blank is None:
+            self._blank = mountns.make_blank(Path(tempfile.mkdtemp(prefix="duet-blank-")))
+        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)), blank=self._blank)
 
     @property
     def confines(self) -> bool:
@@ -76,7 +107,8 @@ class SandboxLauncher:
                       if root == system_temp()]
             writable = [f"the workspace {self.policy.workspace}", *writable, *shared]
         return SandboxInfo(mechanism=self.mechanism, detail=self.detail, writable=tuple(writable) if self.confines
-                           else (), protected=(".git/", ".duet/"), network=self.policy.network)
+                           else (), protected=(".git/", ".duet/"), network=self.policy.network,
+                           root_writable=self.mount_ns or self.mechanism == "bwrap")
 
     async def start(self, argv: Sequence[str], *, cwd: Path, stdout: int, stderr: int,
                     connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
@@ -85,10 +117,12 @@ class SandboxLauncher:
         env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
         ruleset = None
         if self.mechanism == "landlock":
-            rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths)
+            mounts = self._mount_steps(cwd) if self.mount_ns else None
+            rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths,
+                              mount_protected=mounts is not None)
             ruleset = landlock.build_ruleset(rules, self._abi)
             seccomp = None if self.policy.network else network_off_filter()
-            hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True)
+            hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
             argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports),
@@ -120,7 +154,7 @@ class SandboxLauncher:
     def note(self, output: str) -> str:
         notes = [blocked_note(self.info(), output)]
         if self.policy.workspace_writable:  # a command may have made a nested repository: say so once
-            now = nested_git(self.policy.workspace)
+            now = nested_git(self.policy.workspace) | self._root_git()
             if fresh := sorted(now - self._nested_git):
                 notes.append(prompts.render("sandbox_nested_git", paths=", ".join(fresh)))
             self._nested_git = now
@@ -128,3 +162,5 @@ class SandboxLauncher:
 
     def close(self) -> None:
         shutil.rmtree(self.private_tmp, ignore_errors=True)
+        if self._blank is not None:
+            shutil.rmtree(self._blank.parent, ignore_errors=True)

@@ -77,8 +77,14 @@ def _holds_private(shared: Path, policy: SandboxPolicy) -> bool:
 
 
 def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int, ...] = (),
-              secret_paths: tuple[Path, ...] = ()) -> Rules:
-    """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off)."""
+              secret_paths: tuple[Path, ...] = (), mount_protected: bool = False) -> Rules:
+    """The Landlock rules of `policy` (`connect_ports`: TCP ports reachable even with the network off).
+
+    `mount_protected`: `.git/` and `.duet/` are read-only bind mounts in the child and `secret_paths` covered
+    by mounts too (see mountns), so the whole workspace is granted, root included, instead of its entries one
+    by one."""
+    if mount_protected:
+        secret_paths = ()
     # The directories on the way to a hidden path get no right at all: Landlock rights reach everything beneath
     # a rule, so READ_DIR on / or HOME would let `ls ~/.ssh` list the keys' names. `ls /` and `ls ~` are refused.
     hidden = [p for p in (*policy.hidden(), *secret_paths) if os.path.lexists(p)]
@@ -86,7 +92,7 @@ def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int
         hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
     readable = carve(Path("/"), [*hidden, Path("/dev")])
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
-    excluded = [*policy.protected(), *secret_paths]
+    excluded = [] if mount_protected else [*policy.protected(), *secret_paths]
     home = policy.home
     if home is not None and home != Path("/") and home not in policy.workspace.parents and home != policy.workspace:
         excluded.append(home)  # a HOME inside the temp dir stays read-only too

@@ -84,6 +84,8 @@ class SandboxInfo:
     writable: tuple[str, ...]
     protected: tuple[str, ...]
     network: bool
+    root_writable: bool = False
+    """Can commands create, delete and rename entries directly in the workspace root?"""
 
     @property
     def active(self) -> bool:
