@@ -182,3 +182,83 @@ async def test_credential_stores_hidden_through_symlinks_xdg_and_not_listable(
                                   f"~/.pgpass {xdg}/duet/config.toml; ls ~/.ssh; ls -a ~; ls {xdg}/duet")
     session.close()
     assert "CANARY" not in output and "id_rsa" not in output, output
+
+
+STAND_IN = """
+import asyncio, pathlib, sys
+from agent.sandbox.launcher import SandboxLauncher
+from agent.sandbox.policy import SandboxPolicy
+ws = pathlib.Path(sys.argv[1])
+async def main():
+    launcher = SandboxLauncher(SandboxPolicy(enabled=True, workspace=ws, workspace_writable=True, network=False,
+                                             mechanism="bwrap", home=ws))
+    assert launcher.mechanism == "bwrap", launcher.detail
+    await launcher.start(["bash", "-c", "env -i setsid sh -c 'sleep 4747' & sleep 4748"], cwd=ws, stdout=2, stderr=2)
+    print("started", flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+def _sleepers(tag: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and tag.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(__import__("agent.sandbox.bwrap", fromlist=["bwrap_path"]).bwrap_path() is None,
+                    reason="bubblewrap (bwrap) is not installed or cannot run here")
+def test_bwrap_commands_die_with_a_killed_duet(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    duet = subprocess.Popen([sys.executable, "-c", STAND_IN, str(tmp_path)], stdout=subprocess.PIPE)
+    assert duet.stdout is not None and duet.stdout.readline() == b"started\n"
+    deadline = time.monotonic() + 10
+    while len(_sleepers("sleep\x004747")) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sleepers("sleep\x004747"), "the daemon never started"
+    duet.send_signal(signal.SIGKILL)
+    duet.wait()
+    deadline = time.monotonic() + 5
+    while _sleepers("sleep\x004747") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _sleepers("sleep\x004747") + _sleepers("sleep\x004748")
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "a command's daemon outlived Duet"
+
+
+@pytest.mark.skipif(__import__("agent.sandbox.bwrap", fromlist=["bwrap_path"]).bwrap_path() is None,
+                    reason="bubblewrap (bwrap) is not installed or cannot run here")
+async def test_agent_sockets_are_out_of_reach_with_the_network_off(box: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    agent_dir = Path(tempfile.mkdtemp(prefix="ssh-duettest-", dir="/tmp"))
+    path = agent_dir / "agent.1"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(1)
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(path))
+    probe = (f"echo sock=$SSH_AUTH_SOCK; python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); "
+             f"s.connect('{path}'); print('connected')\"")
+    try:
+        landlock = session_for(box, approval="full-auto")
+        _, output = await sh(landlock, probe)
+        landlock.close()
+        assert f"sock={path}" not in output  # not handed to commands (Landlock cannot refuse the connect itself)
+        bwrap = session_for(box, approval="full-auto", sandbox={"mechanism": "bwrap"})
+        _, output = await sh(bwrap, probe)
+        bwrap.close()
+        assert "connected" not in output, output
+    finally:
+        listener.close()
+        path.unlink()
+        agent_dir.rmdir()

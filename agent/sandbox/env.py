@@ -10,6 +10,9 @@ from tools.secret_files import SECRET_ENV_NAME
 from tools.spawn import QUIET_ENV
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^DEEPSEEK_|^OPENAI_", re.I)
+AGENT_VARIABLES = ("SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "DOCKER_HOST", "XDG_RUNTIME_DIR",
+                   "DISPLAY", "WAYLAND_DISPLAY")
+"""Where the user's agents listen: not handed to commands (see README, Safety: Unix sockets)."""
 MARK_VARIABLE = "DUET_COMMAND_ID"
 """Set in every command's environment so its descendants can be found after it ends, even after setsid."""
 
@@ -25,7 +28,8 @@ def sandbox_env(environ: Mapping[str, str], allow: Iterable[str], private_tmp: P
     whatever their names) are dropped even when allowed."""
     allowed = set(allow) - set(key_variables)
     keys = set(key_variables)
-    env = {k: v for k, v in environ.items() if k not in keys and (k in allowed or not is_secret_name(k))}
+    env = {k: v for k, v in environ.items() if k not in keys and (k in allowed or not is_secret_name(k))
+           and (k in allowed or k not in AGENT_VARIABLES)}
     env.update(QUIET_ENV)
     tmp = str(private_tmp)
     # HOME is read-only in the sandbox: tools that cache (go, pip, npm) cache in the run's temp dir instead.
