@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +39,7 @@ class SandboxPolicy:
     duet_config: Path | None = None
     key_variables: tuple[str, ...] = ()
     """The configured providers' API key variables: never in a command's environment, whatever their names."""
-    secret_files: SecretFiles | None = None
+    secret_files: SecretFiles | None = field(default_factory=SecretFiles)
     """Workspace files commands may not read (the secret-file list); None: commands may read them (opt-in)."""
     """The user's Duet config dir (XDG-aware; it may hold API keys): hidden like the credential stores."""
 
