@@ -69,7 +69,7 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
 async def test_commands_create_delete_and_rename_at_the_root(box: Path) -> None:
     (box / ".env").write_text("DB_PASSWORD=RootCanary-4242\n")  # a hidden secret file must not cost the root
     session = session_for(box, approval="auto-edit")
-    assert "mount namespace" in session.launcher.info().detail
+    assert "+ mount namespace" in session.launcher.info().detail
     code, output = await sh(session, "touch new_at_root && mkdir build && rm README.md && mv a b && echo ok")
     assert code == 0 and "ok" in output, output
     assert (box / "new_at_root").is_file() and (box / "build").is_dir()

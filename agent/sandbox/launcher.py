@@ -67,13 +67,14 @@ class SandboxLauncher:
             else frozenset()
 
     def _use_mount_ns(self) -> bool:
-        """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says why not in `detail`."""
+        """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says which in `detail`."""
         if self.mechanism != "landlock" or not self.policy.workspace_writable:
             return False
-        if why := mountns.available():
-            self.detail += f"; {why}: workspace root entries cannot be created, deleted or renamed"
+        # Kept short: the detail is in the system prompt. `agent doctor` says why there is none.
+        if mountns.available():
+            self.detail += ", no mount namespace"
             return False
-        self.detail += "; .git/ and .duet/ read-only through a private mount namespace"
+        self.detail += " + mount namespace"  # .git/.duet read-only mounts, the workspace root writable
         return True
 
     def _mount_steps(self, cwd: Path) -> mountns.MountSteps:
