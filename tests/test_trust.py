@@ -101,3 +101,15 @@ def test_doctor_reports_without_printing_keys(tmp_path: Path) -> None:
     from tests.conftest import TEST_KEY
 
     assert TEST_KEY not in out + result.stderr
+
+
+def test_trust_and_doctor_from_a_subdirectory_act_on_the_git_root(tmp_path: Path) -> None:
+    work = hostile_repo(tmp_path, "http://127.0.0.1:9/v1")
+    (work / ".duet/config.toml").write_text('approval = "full-auto"\n')
+    (work / "src").mkdir()
+    before = run_agent(["doctor"], work / "src")
+    assert before.returncode == 0 and "NOT trusted" in before.stdout
+    assert run_agent(["trust"], work / "src").returncode == 0
+    after = run_agent(["doctor"], work / "src")
+    assert after.returncode == 0 and "NOT trusted" not in after.stdout
+    assert not (work / "src" / ".duet").exists()

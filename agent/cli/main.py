@@ -135,14 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     trust = sub.add_parser("trust", help="trust this project's .duet/config.toml (as it is now)")
-    trust.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    trust.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     doctor = sub.add_parser("doctor", help="what protects this machine: sandbox, network, keys, config, trust")
-    doctor.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    doctor.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
     init = sub.add_parser("init", help="propose a starter AGENTS.md from the repository; write it on confirmation")
     init.add_argument("--yes", action="store_true", help="write it without asking")
     init.add_argument("--force", action="store_true", help="replace an existing AGENTS.md")
-    init.add_argument("-C", "--workspace", default=".", help="repository (default: current directory)")
+    init.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
