@@ -44,16 +44,23 @@ class TestRun:
         return "passed" if self.passed else f"failed (exit code {self.exit_code})"
 
 
+def package_scripts(root: Path) -> dict[str, str] | None:
+    """The `scripts` of `root`'s package.json ({} when unreadable), or None when there is none."""
+    package = root / "package.json"
+    if not package.is_file():
+        return None
+    try:
+        scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts", {})
+    except (ValueError, OSError, AttributeError):
+        return {}
+    return scripts if isinstance(scripts, dict) else {}
+
+
 def detect_test_command(root: Path) -> str | None:
     """The usual test command for the project in `root`, or None."""
-    package = root / "package.json"
-    if package.is_file():
-        try:
-            scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts", {})
-        except (ValueError, OSError):
-            scripts = {}
-        if "test" in scripts:
-            return "npm test"
+    scripts = package_scripts(root)
+    if scripts is not None and "test" in scripts:
+        return "npm test"
     if (root / "go.mod").is_file():
         return "go test ./..."
     if (root / "Cargo.toml").is_file():

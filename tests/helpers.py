@@ -11,6 +11,7 @@ from agent.loop import Agent
 from agent.runtime import ProviderPool, build_agent
 from agent.session import Session
 from tests.conftest import KEYS, make_config
+from tools.shell import ShellArgs, ShellTool
 
 
 def make_agent(workspace: Path, base_url: str, *, approver: Approver = refuse_headless, max_turns: int = 20,
@@ -52,3 +53,14 @@ def trust_project(workspace: Path) -> None:
 
     for env in ({"HOME": str(workspace / ".home")}, dict(os.environ)):
         trust.record_trust(workspace, user_config_path(env))
+
+
+def shell_session(workspace: Path, **config: Any) -> Session:
+    """A session (with its sandbox launcher) whose provider is never reached: for running tools directly."""
+    return Session(workspace, make_config(workspace, "http://127.0.0.1:9", **config))
+
+
+async def sh(session: Session, command: str) -> tuple[int, str]:
+    """Run `command` through the session's shell tool (and so its sandbox): (exit code, output)."""
+    result = await ShellTool().run(ShellArgs(command=command, timeout_s=60), session.tool_context)
+    return int(result.data["exit_code"]), result.output

@@ -16,7 +16,7 @@ from agent.sandbox.landlock import abi_version
 from agent.session import Session
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import TEST_KEY, git, make_config
-from tools.shell import ShellArgs, ShellTool
+from tests.helpers import sh, shell_session
 
 pytestmark = pytest.mark.skipif(abi_version() < 1, reason="this kernel has no Landlock (the bwrap tests skip alone)")
 
@@ -33,17 +33,8 @@ def box(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return repo
 
 
-def session_for(workspace: Path, **config: object) -> Session:
-    return Session(workspace, make_config(workspace, "http://127.0.0.1:9", **config))
-
-
-async def sh(session: Session, command: str) -> tuple[int, str]:
-    result = await ShellTool().run(ShellArgs(command=command, timeout_s=60), session.tool_context)
-    return int(result.data["exit_code"]), result.output
-
-
 async def test_writes_outside_the_workspace_fail_inside_succeed(box: Path, tmp_path: Path) -> None:
-    session = session_for(box, approval="full-auto")
+    session = shell_session(box, approval="full-auto")
     outside = tmp_path / "outside"
     for command in ("echo x > ../outside/a", "cp README.md ../outside/b", "echo x | tee ../outside/c",
                     "python3 -c \"open('../outside/d', 'w').write('x')\"", f"touch {outside}/e",
@@ -59,7 +50,7 @@ async def test_writes_outside_the_workspace_fail_inside_succeed(box: Path, tmp_p
 
 
 async def test_refusal_reaches_the_model_with_what_to_change(box: Path) -> None:
-    session = session_for(box, approval="full-auto")
+    session = shell_session(box, approval="full-auto")
     _, output = await sh(session, "echo x > /etc/duet-test")
     assert "Duet's sandbox" in output and "--network" in output
     session.close()
@@ -69,7 +60,7 @@ async def test_find_home_delete_leaves_home_intact(box: Path, isolated_home: Pat
     (isolated_home / "keep.txt").write_text("mine")
     (isolated_home / ".ssh").mkdir()
     (isolated_home / ".ssh/id_ed25519").write_text("s3cr3t-key-material")
-    session = session_for(box, approval="full-auto")
+    session = shell_session(box, approval="full-auto")
     await sh(session, "find ~ -delete")
     assert (isolated_home / "keep.txt").read_text() == "mine"
     code, output = await sh(session, "cat ~/.ssh/id_ed25519")
@@ -79,7 +70,7 @@ async def test_find_home_delete_leaves_home_intact(box: Path, isolated_home: Pat
 
 async def test_protected_dirs_are_read_only_but_git_still_reads(box: Path) -> None:
     config_before = (box / ".git/config").read_text()
-    session = session_for(box, approval="full-auto")
+    session = shell_session(box, approval="full-auto")
     for command in ("echo '[core] fsmonitor = evil' >> .git/config", "echo 'approval = \"full-auto\"' >> "
                     ".duet/config.toml", "touch .git/hooks/pre-commit", "rm -rf .git", "mv .duet/config.toml x"):
         await sh(session, command)
@@ -97,7 +88,7 @@ async def test_protected_dirs_are_read_only_but_git_still_reads(box: Path) -> No
 
 
 async def test_read_only_mode_runs_commands_that_only_read(box: Path) -> None:
-    session = session_for(box, approval="read-only")
+    session = shell_session(box, approval="read-only")
     code, output = await sh(session, "grep -c hello README.md && touch $TMPDIR/scratch && echo tmp-ok")
     assert code == 0 and "tmp-ok" in output
     code, _ = await sh(session, "echo x > README.md; echo y > src/new")
@@ -112,11 +103,11 @@ async def test_network_is_off_by_default_and_on_with_the_setting(box: Path) -> N
     port = server.getsockname()[1]
     probe = f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 5); print('connected')\""
     try:
-        off = session_for(box, approval="full-auto")
+        off = shell_session(box, approval="full-auto")
         code, output = await sh(off, probe)
         assert code != 0 and "connected" not in output
         off.close()
-        on = session_for(box, approval="full-auto", sandbox={"network": True})
+        on = shell_session(box, approval="full-auto", sandbox={"network": True})
         code, output = await sh(on, probe)
         assert code == 0 and "connected" in output, output
         on.close()
@@ -130,7 +121,7 @@ async def test_no_api_key_or_secret_in_the_environment(box: Path, monkeypatch: p
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-secret")
     monkeypatch.setenv("HARMLESS", "visible")
     monkeypatch.setenv("NPM_TOKEN", "npm-allowed")
-    session = session_for(box, approval="full-auto", sandbox={"env_allow": ["NPM_TOKEN"]})
+    session = shell_session(box, approval="full-auto", sandbox={"env_allow": ["NPM_TOKEN"]})
     _, output = await sh(session, "env; test \"$NPM_TOKEN\" = npm-allowed && echo npm-token-passed")
     assert TEST_KEY not in output and "org-123" not in output and "ghp-secret" not in output
     # the allowed variable reaches the command; its value is still redacted from what the model reads
@@ -147,7 +138,7 @@ def _alive(pid: int) -> bool:
 
 
 async def test_a_setsid_daemon_is_gone_after_its_command(box: Path) -> None:
-    session = session_for(box, approval="full-auto")
+    session = shell_session(box, approval="full-auto")
     _, output = await sh(session, "setsid sleep 300 > /dev/null 2>&1 < /dev/null & echo $!")
     pid = int(output.split()[0])
     assert not _alive(pid)
@@ -198,7 +189,7 @@ def test_sigterm_kills_the_commands_and_exits_143(box: Path, fake_api) -> None:
 
 @pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap) is not installed or cannot run here")
 async def test_bwrap_fallback_keeps_the_same_policy(box: Path, tmp_path: Path) -> None:
-    session = session_for(box, approval="full-auto", sandbox={"mechanism": "bwrap"})
+    session = shell_session(box, approval="full-auto", sandbox={"mechanism": "bwrap"})
     assert session.launcher.mechanism == "bwrap"
     code, _ = await sh(session, "echo x > ../outside/a")
     assert code != 0 and not (tmp_path / "outside/a").exists()

@@ -10,9 +10,7 @@ import pytest
 
 from agent.sandbox.landlock import abi_version
 from agent.sandbox.seccomp import unavailable_reason
-from agent.session import Session
-from tests.conftest import make_config
-from tools.shell import ShellArgs, ShellTool
+from tests.helpers import sh, shell_session
 
 pytestmark = pytest.mark.skipif(abi_version() < 1, reason="this kernel has no Landlock")
 needs_seccomp = pytest.mark.skipif(bool(unavailable_reason()), reason=f"no seccomp here: {unavailable_reason()}")
@@ -24,15 +22,6 @@ def box(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TMPDIR", str(tmp_path / "systmp"))
     (tmp_path / "systmp").mkdir()
     return repo
-
-
-def session_for(workspace: Path, **config: object) -> Session:
-    return Session(workspace, make_config(workspace, "http://127.0.0.1:9", **config))
-
-
-async def sh(session: Session, command: str) -> tuple[int, str]:
-    result = await ShellTool().run(ShellArgs(command=command, timeout_s=60), session.tool_context)
-    return int(result.data["exit_code"]), result.output
 
 
 SOCKETS = """
@@ -72,7 +61,7 @@ async def test_network_off_refuses_udp_mptcp_raw_packet_netlink_and_io_uring(box
     tcp.listen(8)
     tcp.setblocking(False)
     try:
-        session = session_for(box, approval="full-auto")
+        session = shell_session(box, approval="full-auto")
         _, output = await sh(session, f"python3 sockets.py {udp.getsockname()[1]} {tcp.getsockname()[1]}")
         session.close()
         for name in ("udp", "mptcp", "raw", "packet", "netlink", "udp6", "io_uring"):
@@ -92,7 +81,7 @@ async def test_network_off_refuses_udp_mptcp_raw_packet_netlink_and_io_uring(box
 @needs_seccomp
 async def test_network_on_keeps_udp(box: Path) -> None:
     (box / "sockets.py").write_text(SOCKETS)
-    session = session_for(box, approval="full-auto", sandbox={"network": True})
+    session = shell_session(box, approval="full-auto", sandbox={"network": True})
     _, output = await sh(session, "python3 sockets.py 9 9")
     session.close()
     assert "udp ALLOWED" in output and "netlink ALLOWED" in output, output
@@ -101,7 +90,7 @@ async def test_network_on_keeps_udp(box: Path) -> None:
 @needs_root
 async def test_root_commands_run_without_capabilities(box: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DUET_CANARY_ENVIRON", "environ-canary-31337")
-    session = session_for(box, approval="full-auto")
+    session = shell_session(box, approval="full-auto")
     code, output = await sh(session, "grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status")
     assert code == 0 and output.count("0000000000000000") == 4, output
     code, output = await sh(session, f"xxd -p /proc/{os.getpid()}/environ || od -c /proc/{os.getpid()}/environ")
@@ -134,7 +123,7 @@ async def test_terminals_are_out_of_reach_and_devices_need_no_ioctls(box: Path) 
     master, slave = pty.openpty()
     name = os.ttyname(slave)
     try:
-        session = session_for(box, approval="full-auto")
+        session = shell_session(box, approval="full-auto")
         _, output = await sh(session, f"python3 terminal.py {name}")
         session.close()
     finally:
@@ -149,8 +138,8 @@ async def test_terminals_are_out_of_reach_and_devices_need_no_ioctls(box: Path) 
 
 async def test_private_temp_is_private_and_outside_the_system_temp(box: Path, isolated_home: Path,
                                                                    tmp_path: Path) -> None:
-    first = session_for(box, approval="full-auto")
-    second = session_for(box, approval="full-auto")
+    first = shell_session(box, approval="full-auto")
+    second = shell_session(box, approval="full-auto")
     mine, theirs = first.launcher.private_tmp, second.launcher.private_tmp
     assert mine.parent == theirs.parent == isolated_home / ".cache/duet/runs"
     assert (mine.stat().st_mode & 0o777, mine.parent.stat().st_mode & 0o777) == (0o700, 0o700)
@@ -177,7 +166,7 @@ async def test_credential_stores_hidden_through_symlinks_xdg_and_not_listable(
     (xdg / "duet").mkdir(parents=True)
     (xdg / "duet/config.toml").write_text("# DUET-CONFIG-CANARY\n")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
-    session = session_for(box, approval="full-auto")
+    session = shell_session(box, approval="full-auto")
     _, output = await sh(session, f"cat ~/.aws/credentials {dotfiles}/credentials ~/.config/gh/hosts.yml ~/.npmrc "
                                   f"~/.pgpass {xdg}/duet/config.toml; ls ~/.ssh; ls -a ~; ls {xdg}/duet")
     session.close()
@@ -250,11 +239,11 @@ async def test_agent_sockets_are_out_of_reach_with_the_network_off(box: Path, mo
     probe = (f"echo sock=$SSH_AUTH_SOCK; python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); "
              f"s.connect('{path}'); print('connected')\"")
     try:
-        landlock = session_for(box, approval="full-auto")
+        landlock = shell_session(box, approval="full-auto")
         _, output = await sh(landlock, probe)
         landlock.close()
         assert f"sock={path}" not in output  # not handed to commands (Landlock cannot refuse the connect itself)
-        bwrap = session_for(box, approval="full-auto", sandbox={"mechanism": "bwrap"})
+        bwrap = shell_session(box, approval="full-auto", sandbox={"mechanism": "bwrap"})
         _, output = await sh(bwrap, probe)
         bwrap.close()
         assert "connected" not in output, output

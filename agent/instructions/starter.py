@@ -6,13 +6,12 @@ top-level layout. The user sees it before it is written and is expected to edit 
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from collections import Counter
 from pathlib import Path
 
-from agent.testcmd import detect_test_command
+from agent.testcmd import detect_test_command, package_scripts
 from prompts import render
 from tools.walk import walk_files
 
@@ -28,12 +27,8 @@ def commands(root: Path) -> list[tuple[str, str]]:
     """(what, command) pairs the repository declares."""
     found: list[tuple[str, str]] = []
     test = detect_test_command(root)
-    package = root / "package.json"
-    if package.is_file():
-        try:
-            scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts", {})
-        except (ValueError, OSError):
-            scripts = {}
+    scripts = package_scripts(root)
+    if scripts is not None:
         runner = "pnpm" if (root / "pnpm-lock.yaml").is_file() else "yarn" if (root / "yarn.lock").is_file() else "npm"
         found += [(name, f"{runner} run {name}" if name not in ("test", "start") else f"{runner} {name}")
                   for name in _NPM_SCRIPTS if name in scripts]
