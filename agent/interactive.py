@@ -3,14 +3,16 @@ the live state. Everything the user sees still comes through the event stream; t
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from agent import trust
 from agent.approval import ApprovalRequest, Approver, Decision
-from agent.config import Config
+from agent.config import Config, user_config_path
 from agent.errors import ConfigError
 from agent.events import Event, Notice
 from agent.gitsafe import git_argv
@@ -83,6 +85,18 @@ class Interactive:
         part = await attach_image(self.agent, self.workspace, raw)
         self.pending_images.append(part)
         return Path(raw).name
+
+    def trust_question(self) -> str | None:
+        """What an untrusted project config tried to set, as a question for the user (None: nothing to ask)."""
+        if not self.config.warnings or trust.is_trusted(self.workspace, user_config_path(os.environ)):
+            return None
+        return " ".join(self.config.warnings)
+
+    def trust_project(self) -> str:
+        """Trust the project config as it is now (bound to its hash); its settings apply from the next session."""
+        trust.record_trust(self.workspace, user_config_path(os.environ))
+        return (f"trusted {trust.project_config_path(self.workspace)} as it is now; its settings apply from the "
+                "next session (a later change to the file asks again)")
 
     def set_model(self, name: str | None) -> str:
         if name:

@@ -14,6 +14,7 @@ from tui.approval import ApprovalScreen
 from tui.conversation import AnswerBlock, ConversationView, ToolItem
 from tui.prompt import PromptInput
 from tui.spend import SpendPanel
+from tui.trust import TrustScreen
 
 READ = ScriptedCall(name="read_file", arguments={"path": "README.md"})
 EDIT = ScriptedCall(name="edit_file", arguments={"path": "README.md", "old_string": "hello", "new_string": "bye"})
@@ -293,3 +294,29 @@ async def test_init_command_shows_the_proposal_then_writes_on_request(repo: Path
         await send(app, pilot, "/init write")
         await pilot.pause(0.3)
         assert "## Build and test" in (repo / "AGENTS.md").read_text()
+
+
+async def test_an_untrusted_project_config_is_asked_about_once(repo: Path, fake_api) -> None:
+    (repo / ".duet").mkdir(exist_ok=True)
+    (repo / ".duet/config.toml").write_text('approval = "full-auto"\n')
+    server = fake_api([])
+    app = make_app(repo, server.base_url)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, TrustScreen) and "approval" in app.screen.question
+        await pilot.press("t")
+        await pilot.pause()
+        assert not isinstance(app.screen, TrustScreen)
+        assert "trusted" in texts(app)
+    again = make_app(repo, server.base_url)  # the same file, now trusted: no question
+    async with again.run_test() as pilot:
+        await pilot.pause()
+        assert not isinstance(again.screen, TrustScreen)
+    (repo / ".duet/config.toml").write_text('approval = "full-auto"\nmax_turns = 9\n')  # changed: asked again
+    third = make_app(repo, server.base_url)
+    async with third.run_test() as pilot:
+        await pilot.pause()
+        assert isinstance(third.screen, TrustScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(third.screen, TrustScreen)

@@ -27,6 +27,7 @@ from tui.commands import Command, help_text, parse
 from tui.conversation import ConversationView
 from tui.prompt import PromptInput
 from tui.spend import SpendPanel
+from tui.trust import TrustScreen
 
 QUIT_WINDOW_S = 2.0
 
@@ -76,6 +77,13 @@ class DuetApp(App[int]):
         self._refresh_spend()
         self.query_one(PromptInput).focus()
         self.sub_title = str(self.duet.workspace)
+        question = self.duet.trust_question()
+        if question:  # asked once: trusting records the file's hash, so the question returns only if it changes
+            self.push_screen(TrustScreen(question), callback=self._trust_answered)
+
+    async def _trust_answered(self, trusted: bool | None) -> None:
+        if trusted and self.duet is not None:
+            await self.query_one(ConversationView).add_line(self.duet.trust_project())
 
     async def _replay(self, events: list[Event]) -> None:
         view = self.query_one(ConversationView)
