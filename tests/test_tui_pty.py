@@ -12,6 +12,7 @@ import pexpect
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.conftest import GIT_ENV, TEST_KEY
 from tests.e2e import agent_bin, base_env, sample
+from tests.helpers import trust_project
 from tests.pinned_prices import pin_launch_prices
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][A-Z0-9]|\x1b[=>]")
@@ -54,6 +55,7 @@ def test_tui_in_a_real_terminal(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
     (workspace / ".duet/config.toml").write_text('approval = "ask"\nmodel = "deepseek-v4-pro"\n')
     pin_launch_prices(workspace)
+    trust_project(workspace)  # the user's own project config: no trust question in this run
     usage = ScriptedUsage(prompt_tokens=20_000, cache_hit_tokens=0, completion_tokens=1_000)
     server = fake_api([Turn(tool_calls=[READ_CALC, ScriptedCall(name="edit_file", arguments={
         "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})], usage=usage),
