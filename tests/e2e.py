@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,18 @@ def stream_events(result: subprocess.CompletedProcess[str]) -> list[dict]:
         validated(line, "StreamLine")
     assert len({line["session_id"] for line in lines}) == 1
     return lines
+
+
+def start_run_until_tool(cwd: Path, base_url: str) -> subprocess.Popen[str]:
+    """`agent run` with stream-json output, returned once its first tool call has started (so a signal sent now
+    lands while a command runs). SIGINT is reset to its default in the child: a suite started in the background
+    inherits it ignored, and Python then never turns Ctrl+C into KeyboardInterrupt."""
+    env = dict(base_env(), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=base_url)
+    proc = subprocess.Popen([agent_bin(), "run", "wait", "--approval", "full-auto", "--output", "stream-json"],
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if '"tool.started"' in line:
+            break
+    return proc

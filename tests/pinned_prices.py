@@ -33,3 +33,12 @@ def pin_launch_prices(workspace: Path) -> Path:
     before = config.read_text() if config.exists() else ""
     config.write_text(before + LAUNCH_PRICES)
     return workspace
+
+# A model with no price row anywhere: its calls must never count as free.
+UNPRICED_MODEL = """
+[models.local-coder]
+provider = "deepseek"
+api_model = "deepseek-v4-flash"
+context_window = 1000000
+max_output_tokens = 8000
+"""

@@ -52,17 +52,9 @@ def test_empty_and_unknown_tool_names_go_back_to_the_model_and_resume_works(tmp_
 
 
 def _start_and_stop(tmp_path: Path, base_url: str, sig: int) -> None:
-    import subprocess
+    from tests.e2e import start_run_until_tool
 
-    from tests.e2e import TEST_KEY, agent_bin, base_env
-
-    env = dict(base_env(), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=base_url)
-    proc = subprocess.Popen([agent_bin(), "run", "wait", "--approval", "full-auto", "--output", "stream-json"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if '"tool.started"' in line:
-            break
+    proc = start_run_until_tool(tmp_path, base_url)
     proc.send_signal(sig)
     proc.communicate(timeout=20)
 

@@ -131,19 +131,12 @@ def test_resume_and_undo(tmp_path: Path, fake_api) -> None:
 
 def test_ctrl_c_exits_130_and_keeps_the_transcript(tmp_path: Path, fake_api) -> None:
     import signal
-    import subprocess
 
-    from tests.e2e import TEST_KEY, agent_bin, base_env
+    from tests.e2e import start_run_until_tool
 
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 60"})]),
                        Turn(content="never")])
-    env = dict(base_env(), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=server.base_url)
-    proc = subprocess.Popen([agent_bin(), "run", "wait", "--approval", "full-auto", "--output", "stream-json"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if '"tool.started"' in line:
-            break
+    proc = start_run_until_tool(tmp_path, server.base_url)
     proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=20)
     assert proc.returncode == 130

@@ -10,15 +10,8 @@ from pathlib import Path
 from fixtures.fakeapi import ScriptedUsage, Turn
 from tests.e2e import run_agent, summary
 from tests.helpers import make_agent, trust_project
-from tests.pinned_prices import pin_launch_prices
+from tests.pinned_prices import UNPRICED_MODEL, pin_launch_prices
 
-UNPRICED_MODEL = """
-[models.local-coder]
-provider = "deepseek"
-api_model = "deepseek-v4-flash"
-context_window = 1000000
-max_output_tokens = 8000
-"""
 USAGE = ScriptedUsage(prompt_tokens=120_000, cache_hit_tokens=100_000, completion_tokens=3_000)
 
 

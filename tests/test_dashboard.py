@@ -14,14 +14,7 @@ from agent.spend.report import reference_cost
 from fixtures.fakeapi import ScriptedUsage, Turn
 from tests.e2e import run_agent
 from tests.helpers import make_agent, trust_project
-
-UNPRICED_MODEL = """
-[models.local-coder]
-provider = "deepseek"
-api_model = "deepseek-v4-flash"
-context_window = 1000000
-max_output_tokens = 8000
-"""
+from tests.pinned_prices import UNPRICED_MODEL
 
 
 class Marks(HTMLParser):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -160,19 +158,13 @@ async def test_sandbox_off_is_said_at_the_start_and_recorded(box: Path) -> None:
 
 
 def test_sigterm_kills_the_commands_and_exits_143(box: Path, fake_api) -> None:
-    from tests.e2e import agent_bin
+    from tests.e2e import start_run_until_tool
 
     marker = box / "src/pid"
     command = f"sleep 120 & echo $! > {marker}; setsid sleep 121 & wait"
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": command})]),
                        Turn(content="never")])
-    env = dict(os.environ, DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=server.base_url)
-    proc = subprocess.Popen([agent_bin(), "run", "wait", "--approval", "full-auto", "--output", "stream-json"],
-                            cwd=box, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if '"tool.started"' in line:
-            break
+    proc = start_run_until_tool(box, server.base_url)
     deadline = time.monotonic() + 20
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
