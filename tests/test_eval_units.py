@@ -175,3 +175,20 @@ def test_the_overall_budget_stops_new_runs(tmp_path: Path) -> None:
     assert done.returncode == 3, done.stderr
     assert len(rows_of(tmp_path / "out")) == 1 and "2 runs not started" in done.stderr
     assert json.loads((tmp_path / "out" / "results.jsonl").read_text())["cost_usd"] > 0
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_progress_shows_runs_done_passing_and_dollars(live: bool) -> None:
+    import io
+
+    from agent.eval.progress import EvalProgress
+
+    stream = io.StringIO()
+    with EvalProgress(3, [row("a", "m", True, "0.01")], stream=stream, live=live) as progress:
+        progress.finished(row("b", "m", False, "0.02"))
+        progress.failed(RunKey("c", "m", 1), "setup exited 1")
+    text = stream.getvalue()
+    assert "[2/3] b · m · #1 FAILED $0.0200" in text and "passing 1 · $0.0300 so far" in text
+    assert "c · m · #1: harness error: setup exited 1" in text
+    if live:
+        assert "2/3" in text and "1 harness errors" in text

@@ -6,10 +6,13 @@ from __future__ import annotations
 import sys
 import threading
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agent.eval.plan import RunKey
 from agent.eval.results import EvalRow
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def _money(value: Decimal) -> str:
@@ -29,19 +32,19 @@ class EvalProgress:
         self.failed_runs = 0
         self._lock = threading.Lock()
         self._live = self.stream.isatty() if live is None else live
-        self._bar = None
-        self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> EvalProgress:
         if self._live:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._bar = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.description}"), TimeElapsedColumn(),
-                                 console=Console(file=self.stream), transient=False)
-            self._bar.start()
-            self._task = self._bar.add_task(self._status(), total=self.total, completed=self.done)
+            bar = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                           TimeElapsedColumn(), console=Console(file=self.stream), transient=False)
+            bar.start()
+            self._task = bar.add_task(self._status(), total=self.total, completed=self.done)
+            self._bar = bar
         elif self.done:
             self._line(f"eval: resuming, {self.done} of {self.total} runs already in results")
         return self
@@ -56,7 +59,7 @@ class EvalProgress:
 
     def _line(self, text: str) -> None:
         if self._bar is not None:
-            self._bar.console.print(text, markup=False, highlight=False)
+            self._bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:
             print(text, file=self.stream, flush=True)
 
