@@ -19,7 +19,7 @@ from agent.eval.results import EvalRow, ResultsFile, read_rows, unique_rows
 from agent.eval.stats import config_stats, pareto_front
 from agent.eval.suite import load_suite
 from fixtures import FIXTURES_DIR
-from fixtures.fakeapi import FakeAPI, Script
+from fixtures.fakeapi import FakeAPI, Script, Turn
 from tests.e2e import agent_bin
 from tests.test_eval import MODELS, SUITE, eval_env, rows_of
 
@@ -192,3 +192,30 @@ def test_progress_shows_runs_done_passing_and_dollars(live: bool) -> None:
     assert "c · m · #1: harness error: setup exited 1" in text
     if live:
         assert "2/3" in text and "1 harness errors" in text
+
+
+def test_a_worktree_task_gets_a_repository_of_its_own(tmp_path: Path) -> None:
+    from tests.conftest import git
+    from tests.test_eval import tree_hash
+
+    main = tmp_path / "main"
+    main.mkdir()
+    git(main, "init", "-q", "-b", "main")
+    (main / "a.txt").write_text("a\n")
+    git(main, "add", "-A")
+    git(main, "commit", "-qm", "init")
+    git(main, "worktree", "add", "-q", str(tmp_path / "wt"))
+    assert (tmp_path / "wt" / ".git").is_file()
+    suite = tmp_path / "suite.toml"
+    suite.write_text('[[task]]\nid = "wt"\nrepo = "wt"\nkind = "run"\nprompt = "Worktree task: say hi."\n'
+                     'check = "test -d .git && test \\"$(git log --format=%s)\\" = \\"eval: task as given\\""\n')
+    before = tree_hash(main / ".git")
+    fake = FakeAPI(conversations={"Worktree task": [Turn(content="hi")]}).start()
+    try:
+        done = subprocess.run([agent_bin(), "eval", str(suite), "--model", MODELS[0], "--out", str(tmp_path / "out")],
+                              env=eval_env(fake.base_url), capture_output=True, text=True, timeout=120)
+    finally:
+        fake.stop()
+    assert done.returncode == 0, done.stderr
+    assert rows_of(tmp_path / "out")[0]["passed"] is True
+    assert tree_hash(main / ".git") == before and (tmp_path / "wt" / ".git").is_file()

@@ -166,8 +166,13 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
 
 
 def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
-    if (copy / ".git").exists():
-        return
+    dot_git = copy / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink():
+        return  # a repository of its own, copied whole
+    if dot_git.exists() or dot_git.is_symlink():
+        # A worktree's or submodule's `.git` file points at the suite's own repository: the run's checkpoints
+        # would be written there. The copy gets a repository of its own instead.
+        dot_git.unlink()
     for argv in (["git", "init", "-q"], ["git", "add", "-A"],
                  ["git", *GIT_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "eval: task as given"]):
         try:
