@@ -219,3 +219,23 @@ def test_a_worktree_task_gets_a_repository_of_its_own(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert rows_of(tmp_path / "out")[0]["passed"] is True
     assert tree_hash(main / ".git") == before and (tmp_path / "wt" / ".git").is_file()
+
+
+def test_each_run_is_a_headless_full_auto_agent_in_its_copy(tmp_path: Path) -> None:
+    from agent.eval.runner import RunSettings, agent_command
+    from tests.helpers import tiny_png
+
+    (tmp_path / "shots").mkdir()
+    tiny_png(tmp_path / "shots" / "error.png")
+    path = write_suite(tmp_path, '[[task]]\nid = "ui"\nrepo = "repo"\nkind = "run"\nprompt = "Fix the layout"\n'
+                                 'check = "true"\nimages = ["shots/error.png"]\nmax_cost = 0.25\ntimeout = 90\n'
+                                 '[[task]]\nid = "fix"\nrepo = "repo"\ntest_cmd = "make test"\n')
+    suite = load_suite(path)
+    settings = RunSettings(suite=suite, out_dir=tmp_path / "out", env={}, sandbox="on", agent_argv=["agent"])
+    copy = tmp_path / "copy"
+    run = agent_command(settings, suite.task("ui"), EvalConfig(name="cheap", route="cheap"), copy)
+    assert run == ["agent", "run", "Fix the layout", "--output", "json", "--approval", "full-auto", "-C", str(copy),
+                   "--route", "cheap", "--max-cost", "0.25", "--timeout", "90.0", "--sandbox", "on",
+                   "--image", str(tmp_path / "shots" / "error.png")]
+    fix = agent_command(settings, suite.task("fix"), EvalConfig(name="m", model="m"), copy)
+    assert fix[:4] == ["agent", "fix-tests", "--test-cmd", "make test"] and fix[-4:] == ["--model", "m", "--sandbox", "on"]
