@@ -78,6 +78,16 @@ def test_the_plan_is_every_run_sorted_whatever_the_order_of_the_flags() -> None:
         configurations(["cheap"], ["cheap"])
 
 
+def test_a_shard_with_nothing_to_run_still_merges(tmp_path: Path) -> None:
+    shard = subprocess.run([agent_bin(), "eval", str(SUITE), "--shard", "5/5", "--out", str(tmp_path / "s5")],
+                           capture_output=True, text=True, timeout=60)  # 3 runs over 5 shards: the 5th is empty
+    assert shard.returncode == 0, shard.stderr
+    merged = subprocess.run([agent_bin(), "eval", "merge", str(tmp_path / "s5"), "--out", str(tmp_path / "all")],
+                            capture_output=True, text=True, timeout=60)
+    assert merged.returncode == 0, merged.stderr
+    assert "0 runs from 1 directories" in merged.stderr
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 7, 40])
 def test_shards_are_disjoint_and_together_complete(count: int) -> None:
     runs = plan_runs([f"t{i}" for i in range(7)], configurations(["cheap", "best"], ["m"]), 2)
@@ -150,7 +160,7 @@ def test_a_failed_setup_is_a_harness_error_and_runs_again_later(tmp_path: Path) 
         assert done.returncode == 1, done.stderr
         assert "a · default · #1: not run: setup exited 3: nope" in done.stderr
         assert "Traceback" not in done.stderr
-    assert not (tmp_path / "out" / "results.jsonl").exists()
+    assert (tmp_path / "out" / "results.jsonl").read_text() == ""
     assert "No finished runs yet" in (tmp_path / "out" / "report.md").read_text()
 
 
@@ -238,4 +248,5 @@ def test_each_run_is_a_headless_full_auto_agent_in_its_copy(tmp_path: Path) -> N
                    "--route", "cheap", "--max-cost", "0.25", "--timeout", "90.0", "--sandbox", "on",
                    "--image", str(tmp_path / "shots" / "error.png")]
     fix = agent_command(settings, suite.task("fix"), EvalConfig(name="m", model="m"), copy)
-    assert fix[:4] == ["agent", "fix-tests", "--test-cmd", "make test"] and fix[-4:] == ["--model", "m", "--sandbox", "on"]
+    assert fix[:4] == ["agent", "fix-tests", "--test-cmd", "make test"]
+    assert fix[-4:] == ["--model", "m", "--sandbox", "on"]
