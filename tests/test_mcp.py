@@ -107,3 +107,82 @@ async def test_embedded_resource_and_tool_errors_go_back_as_text(repo: Path, tmp
     assert invalid.startswith("error: invalid arguments for mcp__tickets__lookup_ticket")
     assert "ticket_id" in invalid
     assert [e.ok for e in of_type(events, "tool.finished")] == [True, False, False]
+
+
+async def test_a_crashing_server_is_restarted_once_then_left_out(repo: Path, tmp_path: Path, fake_api) -> None:
+    marker = tmp_path / "started"
+    crash = Turn(tool_calls=[ScriptedCall(name="mcp__tickets__crash")])
+    lookup = Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket", arguments={"ticket_id": "T-2"})])
+    server = fake_api([crash, Turn(content="it crashed"), lookup, Turn(content="found"),
+                       crash, Turn(content="crashed again"), lookup, Turn(content="gone")])
+    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={"tickets": stdio_server(marker)})
+    state = None
+    try:
+        assert await agent.run("crash it") is Outcome.DONE
+        assert agent.session.mcp is not None
+        state = agent.session.mcp.servers["tickets"]
+        assert wait_until(lambda: state.status == "ready"), state
+        assert await agent.run("look up T-2") is Outcome.DONE
+        assert await agent.run("crash it again") is Outcome.DONE
+        assert wait_until(lambda: state.status == "failed"), state
+        assert await agent.run("look up T-2 again") is Outcome.DONE
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    [crashed] = tool_answers(server.requests[1])
+    assert crashed.startswith("error: MCP server tickets stopped during the call") and "restarted" in crashed
+    assert tool_answers(server.requests[3])[-1].startswith("Ticket T-2: login page")
+    assert tool_answers(server.requests[7])[-1].startswith("error: MCP server tickets is not available")
+    assert len(starts(marker)) == 2  # restarted once, not twice
+    notices = [e.message for e in of_type(events, "notice") if "MCP" in e.message]
+    assert notices == ["MCP server tickets stopped; restarting it once",
+                       "MCP server tickets stopped again; its tools are left out for this session"]
+    assert not any(alive(pid) for pid in starts(marker))
+
+
+async def test_a_failing_server_is_reported_once_and_the_session_goes_on(repo: Path, tmp_path: Path,
+                                                                        fake_api) -> None:
+    marker = tmp_path / "started"
+    server = fake_api([
+        Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket", arguments={"ticket_id": "T-3"})]),
+        Turn(content="done"), Turn(content="still here")])
+    broken = {"command": "python3", "args": ["-c", "import sys; print('no database', file=sys.stderr); sys.exit(3)"]}
+    missing = {"command": str(tmp_path / "no-such-program")}
+    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={
+        "broken": broken, "missing": missing, "tickets": stdio_server(marker)})
+    try:
+        assert await agent.run("look up T-3") is Outcome.DONE
+        assert await agent.run("and then?") is Outcome.DONE
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    names = tool_names(server.requests[0])
+    assert "mcp__tickets__lookup_ticket" in names and not any("broken" in n or "missing" in n for n in names)
+    assert tool_names(server.requests[2]) == names  # the same tools, turn after turn (a stable prompt prefix)
+    assert tool_answers(server.requests[1])[0].startswith("Ticket T-3")
+    notices = sorted(e.message for e in of_type(events, "notice") if "MCP" in e.message)
+    assert len(notices) == 2
+    assert notices[0].startswith("MCP server broken failed to start:") and "no database" in notices[0]
+    assert notices[1].startswith("MCP server missing failed to start:")
+    assert all(n.endswith("its tools are left out") for n in notices)
+
+
+async def test_slow_starts_and_slow_calls_are_bounded(repo: Path, tmp_path: Path, fake_api) -> None:
+    hung_marker = tmp_path / "hung"
+    hung = {"command": "python3", "startup_timeout_s": 1,
+            "args": ["-c", "import os, sys, time; open(sys.argv[1], 'a').write(f'{os.getpid()}\\n'); time.sleep(60)",
+                     str(hung_marker)]}
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__slow", arguments={"seconds": 30})]),
+                       Turn(content="done")])
+    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={
+        "hung": hung, "tickets": stdio_server(tmp_path / "started", tool_timeout_s=1)})
+    try:
+        assert await agent.run("be slow") is Outcome.DONE
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    assert tool_answers(server.requests[1]) == ["error: tickets gave no answer within 1 s (tool_timeout_s)"]
+    [notice] = [e.message for e in of_type(events, "notice") if "MCP" in e.message]
+    assert notice.startswith("MCP server hung failed to start: no answer within 1 s (startup_timeout_s)")
+    [pid] = starts(hung_marker)
+    assert wait_until(lambda: not alive(pid), 10), "the hung server was not stopped"
