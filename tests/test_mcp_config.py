@@ -69,7 +69,7 @@ def test_a_server_entry_needs_exactly_one_transport(tmp_path: Path) -> None:
         load_config(tmp_path, {"mcp_servers": {"x": {"command": "a", "url": "http://127.0.0.1/mcp"}}}, {})
     with pytest.raises(ConfigError, match="exactly one of `command`"):
         load_config(tmp_path, {"mcp_servers": {"x": {"args": ["a"]}}}, {})
-    with pytest.raises(ConfigError, match="unknown key 'mcp_servers.x.comand'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'mcp_servers\.x\.comand'"):
         load_config(tmp_path, {"mcp_servers": {"x": {"comand": "a"}}}, {})
 
 
@@ -108,7 +108,7 @@ async def test_calls_follow_the_shell_approval_rules(repo: Path, tmp_path: Path,
 
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket",
                                                      arguments={"ticket_id": "T-5"})]), Turn(content="done")])
-    agent, pool, events = make_agent(repo, server.base_url, approver=approve, approval=mode,
+    agent, pool, _ = make_agent(repo, server.base_url, approver=approve, approval=mode,
                                      mcp_servers={"tickets": stdio_server(tmp_path / "started")})
     try:
         await agent.run("look up T-5")

@@ -10,10 +10,10 @@ from agent.mcp.names import wire_name
 MAX_ABOUT = 80
 
 
-def status_lines(manager: McpManager, taken: Collection[str] = ()) -> list[str]:
+def status_lines(manager: McpManager | None, taken: Collection[str] = ()) -> list[str]:
     """One line per server (name, transport, status, tool count or error), then its tools: the server's name,
-    the name the models see, and the first line of the description."""
-    if not manager.servers:
+    the name the models see, and the first line of the description. `taken`: the built-in tools' names."""
+    if manager is None or not manager.servers:
         return ["no MCP servers configured (see README, \"MCP servers\")"]
     used = set(taken)
     lines: list[str] = []
