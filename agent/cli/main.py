@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     add_mcp_parser(sub, WORKSPACE_HELP)
+    from agent.cli.eval import add_eval_parser
+
+    add_eval_parser(sub)
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
     demo.add_argument("--keep", action="store_true", help="keep the temporary sample repository")
@@ -260,6 +263,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_init(args)
     if args.command == "mcp":
         return run_mcp(args)
+    if args.command == "eval":
+        from agent.cli.eval import run_eval
+
+        return run_eval(args)
     if args.command == "demo":
         from agent.cli.demo import run_demo
 
