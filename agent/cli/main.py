@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from agent import __version__
+from agent.cli.mcp import add_mcp_parser, run_mcp
 
 EXIT_CODES_HELP = """exit codes:
   0    done (for fix-tests: the tests pass)
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing AGENTS.md")
     init.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
+    add_mcp_parser(sub, WORKSPACE_HELP)
     from agent.cli.eval import add_eval_parser
 
     add_eval_parser(sub)
@@ -259,6 +261,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.init import run_init
 
         return run_init(args)
+    if args.command == "mcp":
+        return run_mcp(args)
     if args.command == "eval":
         from agent.cli.eval import run_eval
 
