@@ -181,6 +181,13 @@ class ConversationView(VerticalScroll):
         elif isinstance(event, SessionStarted) and event.resumed:
             await self.add_line(f"resumed session {event.session_id}", "route")
 
+    async def interrupted(self) -> None:
+        """The turn was cancelled: settle a half-streamed answer where it stopped and mark the turn."""
+        if self._answer is not None:
+            await self._settle(self._answer)
+        self._answer, self._reasoning, self._reasoning_text, self._settled = None, None, "", []
+        await self.add_line("⏹ interrupted: the turn stopped here; the session is kept", "warning")
+
     async def _delta(self, event: MessageDelta) -> None:
         if event.kind == "reasoning":
             if self._reasoning is None:
