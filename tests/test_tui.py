@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, Static
 
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.helpers import tiny_png
 from tests.pinned_prices import pin_launch_prices
 from tests.tui_helpers import make_app, type_text, wait_idle
 from tui.approval import ApprovalScreen
-from tui.conversation import AnswerBlock, ConversationView, ToolItem
+from tui.conversation import AnswerBlock, AssistantItem, ConversationView, ToolItem
 from tui.prompt import PromptInput
 from tui.spend import SpendBar, SpendPanel
 from tui.trust import TrustScreen
@@ -51,7 +51,7 @@ async def test_answer_streams_as_markdown_with_reasoning_collapsed(repo: Path, f
         await wait_idle(app, pilot)
         answer = app.query_one(ConversationView).query(AnswerBlock).last()
         assert answer.markdown_source == "# Hi\n\nHello **there**."
-        assert not app.query_one(ConversationView).query(Markdown)  # the live widget was settled
+        assert not app.query_one(ConversationView).query(AssistantItem)  # the live part was settled
         reasoning = app.query_one(ConversationView).query(".reasoning").first(Collapsible)
         assert reasoning.collapsed and "greetings" in str(reasoning.query_one(".reasoning-body", Static).render())
         assert "greet me" in texts(app, ".user")

@@ -50,7 +50,7 @@ class DuetApp(App[int]):
     AUTO_FOCUS = "#prompt"  # typing goes to the input from the first frame
     ENABLE_COMMAND_PALETTE = False  # slash commands are the palette; the footer keeps its room at 80 columns
     # Under 100 columns the spend panel folds into a one-line bar (see app.tcss).
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (App declares it an instance var)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "interrupt", "interrupt", priority=True),
                 Binding("shift+tab", "cycle_approval", "approval", priority=True),
                 Binding("ctrl+t", "toggle_theme", "theme"),
@@ -123,6 +123,8 @@ class DuetApp(App[int]):
         self.post_message(AgentEvent(event))  # thread-safe: tools in worker threads report here too
 
     async def on_agent_event(self, message: AgentEvent) -> None:
+        if not self.screen_stack:  # closing: the transcript has the event
+            return
         event = message.event
         await self.view.apply(event)
         if isinstance(event, UsageEstimate):
@@ -138,7 +140,7 @@ class DuetApp(App[int]):
         self._refresh_spend()
 
     def _refresh_spend(self) -> None:
-        if self.duet is not None:
+        if self.duet is not None and self.screen_stack:
             view, main = self.duet.spend(), self.screen_stack[0]
             main.query_one(SpendPanel).show(view, self._estimate)
             main.query_one(SpendBar).show(view, self._estimate)
@@ -317,7 +319,7 @@ class DuetApp(App[int]):
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             try:
-                loop.add_signal_handler(signum, lambda s=signum: self.call_later(self._stop_by_signal, s))
+                loop.add_signal_handler(signum, self.call_later, self._stop_by_signal, signum)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
 
@@ -328,8 +330,9 @@ class DuetApp(App[int]):
         self._stop_turn()
         agent_workers = [w for w in self.workers if w.group == "agent"]
         try:
-            async with asyncio.timeout(5):
-                await self.workers.wait_for_complete(agent_workers)
+            async with asyncio.timeout(5):  # the turn's own cleanup: pending calls answered, usage recorded
+                while any(not w.is_finished for w in agent_workers):
+                    await asyncio.sleep(0.02)
         except TimeoutError:
             pass
         code = 128 + signum  # the shell convention: 143 for SIGTERM, 129 for SIGHUP
@@ -367,5 +370,8 @@ def run_tui(workspace: Path, resume: Path | None = None, overrides: dict[str, An
     app = DuetApp(make, launch)
     app.run()
     if app.duet is not None:
-        print("\n".join(app.duet.farewell()))
+        try:
+            print("\n".join(app.duet.farewell()))
+        except OSError:  # the terminal went away (SIGHUP): the transcript has it all
+            pass
     return app.return_code or 0
