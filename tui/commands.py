@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "/undo": "restore the files this session changed, not later edits (/undo --force: those too)",
     "/image": "/image PATH attaches an image to your next message (GPT-5.5 describes it)",
     "/compact": "summarise older turns to free the context window",
+    "/mcp": "MCP servers of this session: status and tools",
     "/init": "propose a starter AGENTS.md for this repository; /init write writes it, /init force replaces one",
     "/clear": "start a new conversation in this session (the earlier one stays in the transcript)",
     "/resume": "/resume [ID] reopens a past session (default: the latest)",

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tui.app import DuetApp
 
 # Run at once even while a turn runs: they only read, or change what the next step uses.
-IMMEDIATE = frozenset({"/help", "/cost", "/context", "/diff", "/approval", "/quit"})
+IMMEDIATE = frozenset({"/help", "/cost", "/context", "/diff", "/mcp", "/approval", "/quit"})
 
 
 class SlashCommands:
@@ -51,6 +51,8 @@ class SlashCommands:
                                     f"({spend.model})")
             elif name == "/diff":
                 await view.add_line(await asyncio.to_thread(duet.diff))  # git runs off the UI loop
+            elif name == "/mcp":
+                await view.add_line(duet.mcp_status())
             elif name == "/undo":
                 await asyncio.to_thread(duet.undo, arg == "--force")  # the report arrives as a notice
             elif name == "/image":
