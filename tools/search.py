@@ -128,6 +128,7 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
 class SearchTool(Tool):
     name = "search"
     Args = SearchArgs
+    runs_in_thread = True
 
     async def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
         rg = shutil.which("rg")
