@@ -147,10 +147,11 @@ def scan_workspace(root: Path, index_path: Path | None = None, secret_files: Sec
     index = _load_index(index_path)
     fresh: dict[str, list[object]] = {}
     racy_after = time.time_ns() - RACY_NS
+    base = str(root)
     for relative in list_candidates(root):
-        path = root / relative
+        path = f"{base}/{relative}"  # a string, not a Path: this loop runs once per file of a monorepo
         try:
-            st = path.lstat()
+            st = os.lstat(path)
         except OSError:
             continue
         if not stat.S_ISREG(st.st_mode):
@@ -166,7 +167,8 @@ def scan_workspace(root: Path, index_path: Path | None = None, secret_files: Sec
             file_digest = None
             if reason is None:
                 try:
-                    data = path.read_bytes()
+                    with open(path, "rb") as handle:
+                        data = handle.read()
                 except OSError as exc:
                     scan.skipped.append(Skipped(relative, f"unreadable ({os.strerror(exc.errno or 0)})"))
                     continue
