@@ -191,3 +191,43 @@ async def test_search_output_is_in_ripgreps_path_order(tmp_path: Path) -> None:
                          f"{line.split(':', 2)[2]}" for line in sorted_rg.splitlines())
     assert result.output == expected
     assert result.data["hits"] == 27
+
+
+def test_large_strings_are_encoded_once_and_bodies_stay_byte_identical() -> None:
+    from openai._utils._json import openapi_dumps
+
+    from agent.providers.fastbody import LARGE, EncodedStrings
+
+    pack = "<file path=\"ü.py\">\n" + "def f(x):\n    return \"é\\u2028\" + x  # 中文\n" * (LARGE // 20) + "</file>"
+    body = {"model": "m", "messages": [{"role": "system", "content": pack}, {"role": "user", "content": "hi"},
+                                       {"role": "user", "content": [{"type": "text", "text": pack}]}],
+            "stream": True, "temperature": 0.5, "stop": None}
+    strings = EncodedStrings()
+    assert strings.dumps(body) == openapi_dumps(body)
+    first = strings.encoded(pack)
+    assert strings.encoded(pack) is first  # the same string object: not encoded again
+    assert strings.dumps(body) == openapi_dumps(body)
+    small = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    assert strings.dumps(small) == openapi_dumps(small)
+
+
+async def test_a_pack_larger_than_its_characters_suggest_stays_in_the_prompt(repo: Path, fake_api) -> None:
+    """A pack's characters / 3 exceed the window while its real tokens fit: it is sent, not dropped."""
+    from fixtures.fakeapi import Turn
+    from tests.helpers import make_agent
+
+    text = "".join(f"value_{i} = compute_total(alpha={i}, beta='{i}')\n" for i in range(3000))
+    (repo / "big.py").write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "big")
+    chars = len(text)
+    tokens = count_o200k(text)
+    window = (chars // 3 + tokens) // 2 + 40_000  # between the real count and the character guess
+    assert tokens + 40_000 < window < chars // 3 + 40_000
+    server = fake_api([Turn(content="done")])
+    overrides = {"models": {"deepseek-v4-flash": {"context_window": window}},
+                 "context": {"pack_min_window": 1_000, "reserve_tokens": 1_000}}
+    agent, pool, _ = make_agent(repo, server.base_url, model="deepseek-v4-flash", **overrides)
+    await agent.run("look")
+    await pool.aclose()
+    assert '<file path="big.py">' in server.requests[0]["messages"][0]["content"]
