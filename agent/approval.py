@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from agent.config import Approval
 from agent.denylist import dangerous_reason
+from agent.mcp.names import is_mcp_name
 
 __all__ = ["ApprovalRequest", "Approver", "Decision", "approval_allowing", "dangerous_reason", "needs_approval",
            "refuse_headless"]
@@ -30,18 +31,23 @@ class Decision:
 Approver = Callable[[ApprovalRequest], Awaitable[Decision]]
 
 
-def needs_approval(policy: Approval, tool: str, mutates: bool, *, confined: bool = False) -> bool | None:
+def needs_approval(policy: Approval, tool: str, mutates: bool, *, confined: bool = False,
+                   preapproved: bool = False) -> bool | None:
     """True: ask; False: go ahead; None: refused by the policy itself.
 
     `confined`: commands run in an OS sandbox, which in read-only mode makes the workspace read-only, so the
-    shell can still read (grep, run the tests) without changing anything.
+    shell can still read (grep, run the tests) without changing anything. MCP tools follow the shell's rules
+    (their effects are unknown and outside the sandbox), but never run in read-only mode; `preapproved`: the
+    config lets this one run without asking.
     """
     if not mutates or policy == "full-auto":
         return False
     if policy == "read-only":
         return False if (tool == "shell" and confined) else None
+    if preapproved:
+        return False
     if policy == "auto-edit":
-        return tool == "shell"
+        return tool == "shell" or is_mcp_name(tool)
     return True
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from agent import trust
 from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, Dialect, ModelConfig, ProviderConfig, WireApi
 from agent.errors import ConfigError, MissingKeyError
+from agent.mcp.config import McpServerConfig
 from agent.spend.prices import PriceRow, PriceTable
 from tools.secret_files import SecretFiles
 
@@ -88,6 +89,8 @@ class Config(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    mcp_servers: dict[str, McpServerConfig] = Field(
+        default_factory=dict, description="MCP servers started with each session (never from an untrusted project).")
     _warnings: list[str] = PrivateAttr(default_factory=list)
 
     @property

@@ -139,6 +139,13 @@ class Interactive:
         changed = self.session.files_changed
         return "\n".join(f"{action} {path}" for path, action in changed.items()) or "no changes"
 
+    def mcp_status(self) -> str:
+        """The session's MCP servers, their status and tools (`/mcp`)."""
+        from agent.mcp.report import status_lines
+        from tools.registry import default_tools
+
+        return "\n".join(status_lines(self.session.mcp, {t.name for t in default_tools()}))
+
     def undo(self, force: bool = False) -> UndoReport:
         """The same rules as `agent undo`: only files still as this session left them, unless forced."""
         plan = plan_undo(self.workspace, self.session.id)

@@ -134,6 +134,7 @@ class Agent:
         session = self.session
         if self.run_turns >= self.limits.max_turns:
             return StepOutcome(Outcome.TURN_LIMIT, f"turn limit of {self.limits.max_turns} reached")
+        await self.toolbox.ready()  # MCP servers' tools, once: the first call waits at most their startup time
         route = self._route()
         await self._context_ready(route.model)
         if self._near_window(route.model):
@@ -439,12 +440,12 @@ class Agent:
                         "the user can allow it in config (allow_commands). Find another way.")
         launcher = self.session.tool_context.launcher
         verdict = needs_approval(config.approval, tool.name, tool.mutates,
-                                 confined=launcher is not None and launcher.confines)
+                                 confined=launcher is not None and launcher.confines, preapproved=tool.preapproved)
         if verdict is None:
             self._decided(call, False, "read-only mode")
             return f"denied: the session is read-only; {tool.name} would change the workspace"
         if verdict:
-            summary = command if command is not None else f"{tool.name} {getattr(args, 'path', '')}".strip()
+            summary = command if command is not None else tool.approval_summary(args)
             decision = await self._approver(ApprovalRequest(call.id, tool.name, summary, command))
             self._decided(call, decision.approved, decision.reason)
             if not decision.approved:

@@ -107,5 +107,9 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
     instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval,
                                  cwd=session.tool_context.start_dir or session.workspace,
                                  sandbox=SandboxFacts.from_info(session.launcher.info()))
-    agent = Agent(session, pool, ToolBox(default_tools()), approver, limits, instructions, router, context)
+    builtin = default_tools()
+    from agent.mcp.startup import start_servers  # light: the SDK loads on the MCP thread, only when needed
+
+    later = start_servers(session, {t.name for t in builtin})
+    agent = Agent(session, pool, ToolBox(builtin, later=later), approver, limits, instructions, router, context)
     return agent, pool

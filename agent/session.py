@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.checkpoint import Checkpoint
 from agent.config import Config
@@ -17,6 +18,9 @@ from agent.sandbox.policy import SandboxPolicy
 from agent.spend.ledger import Ledger
 from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
 from tools.base import ToolContext
+
+if TYPE_CHECKING:
+    from agent.mcp.manager import McpManager
 
 EventSink = Callable[[Event], None]
 
@@ -42,6 +46,8 @@ class Session:
         self.checkpoint = Checkpoint(self.workspace, self.id,
                                      lambda text: self.emit(Notice(level="warning", message=text)))
         self.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
+        self.mcp: McpManager | None = None
+        """The session's MCP servers (started by the runtime when config names some)."""
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
                                         secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure,
                                         launcher=self.launcher, redact=self.redact)
@@ -97,6 +103,8 @@ class Session:
                 self.emit(ToolFinished(call_id=call.id, name=call.name, ok=False, output=result))
 
     def close(self) -> None:
+        if self.mcp is not None:  # no server process outlives the session
+            self.mcp.close()
         self.launcher.finish_all()
         self.launcher.close()
         self.transcript.close()

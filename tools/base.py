@@ -72,11 +72,26 @@ class ToolContext:
 class Tool:
     """One callable tool. Subclasses set the class attributes and implement `run`."""
 
-    name: ClassVar[str]
+    name: str
     Args: ClassVar[type[ToolArgs]]
     mutates: ClassVar[bool] = False
     names_its_changes: ClassVar[bool] = True
     """False for a tool that may change files it cannot name beforehand (shell): undo without git must say so."""
+    preapproved: bool = False
+    """The user's config lets this tool run without asking (outside read-only mode): an allow-listed MCP tool."""
+
+    def input_schema(self) -> dict[str, Any] | None:
+        """The wire JSON schema of the arguments when it does not come from `Args` (a tool adapted from
+        elsewhere, e.g. an MCP server's); None: generated from `Args`."""
+        return None
+
+    def parse_arguments(self, data: dict[str, Any]) -> Any:
+        """The validated arguments (pydantic's ValidationError, or ToolError with a message for the model)."""
+        return self.Args.model_validate(data)
+
+    def approval_summary(self, args: Any) -> str:
+        """The one line the user reads when asked to approve this call."""
+        return f"{self.name} {getattr(args, 'path', '')}".strip()
 
     @property
     def description(self) -> str:

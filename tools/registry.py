@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -41,7 +42,7 @@ def _compact(schema: dict[str, Any]) -> dict[str, Any]:
 
 def wire_schema(tool: Tool) -> dict[str, Any]:
     """The Chat Completions `tools` entry for one tool, generated from its argument model."""
-    params = _clean_schema(tool.Args.model_json_schema())
+    params = tool.input_schema() or _clean_schema(tool.Args.model_json_schema())
     params.setdefault("properties", {})
     return {"type": "function", "function": {"name": tool.name, "description": tool.description,
                                              "parameters": params}}
@@ -56,13 +57,29 @@ def first_sentence(text: str) -> str:
 
 
 class ToolBox:
-    """The tools of one session, by name."""
+    """The tools of one session, by name. `later`: tools that arrive once, before the first model call (those of
+    MCP servers starting in the background); `ready` waits for them."""
 
-    def __init__(self, tools: list[Tool]) -> None:
-        self.tools = {t.name: t for t in tools}
-        self.schemas = [wire_schema(t) for t in tools]  # built once: the prompt prefix must stay stable
+    def __init__(self, tools: list[Tool], later: Callable[[], Awaitable[list[Tool]]] | None = None) -> None:
+        self.tools: dict[str, Tool] = {}
+        self.schemas: list[dict[str, Any]] = []
+        self.compact_schemas: list[dict[str, Any]] = []
+        self._later = later
+        self._add(tools)
+
+    def _add(self, tools: list[Tool]) -> None:
+        fresh = [t for t in tools if t.name not in self.tools]
+        self.tools.update((t.name, t) for t in fresh)
+        schemas = [wire_schema(t) for t in fresh]
+        self.schemas = [*self.schemas, *schemas]  # built once: the prompt prefix must stay stable
         # For small windows, where the full descriptions alone would take most of the room.
-        self.compact_schemas = [_compact(schema) for schema in self.schemas]
+        self.compact_schemas = [*self.compact_schemas, *(_compact(schema) for schema in schemas)]
+
+    async def ready(self) -> None:
+        """Add the tools that arrive later, once (the schemas stay the same from then on)."""
+        if self._later is not None:
+            later, self._later = self._later, None
+            self._add(await later())
 
     def parse(self, name: str, raw: str) -> tuple[Tool, Any]:
         """The tool and its validated arguments, or ToolError with a message written for the model."""
@@ -78,7 +95,7 @@ class ToolBox:
         if not isinstance(data, dict):
             raise ToolError(f"arguments for {name} must be a JSON object")
         try:
-            return tool, tool.Args.model_validate(data)
+            return tool, tool.parse_arguments(data)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
             raise ToolError(f"invalid arguments for {name}: {problems}") from None

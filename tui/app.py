@@ -165,6 +165,8 @@ class DuetApp(App[int]):
                                     f"({spend.model})")
             elif name == "/diff":
                 await view.add_line(self.duet.diff())
+            elif name == "/mcp":
+                await view.add_line(self.duet.mcp_status())
             elif name == "/undo":
                 self.duet.undo(force=arg == "--force")  # the report arrives as a notice
             elif name == "/image":

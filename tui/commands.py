@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "/undo": "restore the files this session changed, not later edits (/undo --force: those too)",
     "/image": "/image PATH attaches an image to your next message (GPT-5.5 describes it)",
     "/compact": "summarise older turns to free the context window",
+    "/mcp": "MCP servers of this session: status and tools",
     "/init": "propose a starter AGENTS.md for this repository; /init write writes it, /init force replaces one",
     "/clear": "clear the conversation view",
     "/resume": "/resume [ID] reopens a past session (default: the latest)",

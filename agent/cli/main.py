@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from agent import __version__
+from agent.cli.mcp import add_mcp_parser, run_mcp
 
 EXIT_CODES_HELP = """exit codes:
   0    done (for fix-tests: the tests pass)
@@ -149,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing AGENTS.md")
     init.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
+    add_mcp_parser(sub, WORKSPACE_HELP)
+    from agent.cli.eval import add_eval_parser
+
+    add_eval_parser(sub)
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
     demo.add_argument("--keep", action="store_true", help="keep the temporary sample repository")
@@ -261,6 +266,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.init import run_init
 
         return run_init(args)
+    if args.command == "mcp":
+        return run_mcp(args)
+    if args.command == "eval":
+        from agent.cli.eval import run_eval
+
+        return run_eval(args)
     if args.command == "demo":
         import asyncio
 

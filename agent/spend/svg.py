@@ -123,3 +123,83 @@ def lines(columns: Sequence[str], series: Mapping[str, Sequence[Decimal]], color
                      f"{escape(column[5:])}</text>")
     parts.append(_legend(list(series), colors))
     return _svg("".join(parts), label)
+
+
+def _x_axis(right: Decimal) -> str:
+    """An x axis of dollars from 0 to `right` with four labelled ticks."""
+    plot_w = WIDTH - LEFT - RIGHT
+    parts = []
+    for k in range(4):
+        x = LEFT + plot_w * k / 3
+        parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#eee"/>'
+                     f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" text-anchor="middle">'
+                     f"{_money(right * k / 3)}</text>")
+    return "".join(parts)
+
+
+def scatter(points: Mapping[str, tuple[Decimal, float]], front: Sequence[str], colors: Mapping[str, str],
+            label: str) -> str:
+    """One dot per series at (dollars, share 0..1); the series in `front` (in order) are ringed and joined by a
+    dashed line: the Pareto front."""
+    if not points:
+        return "<p>No runs yet.</p>"
+    right = max(cost for cost, _ in points.values()) * Decimal("1.1") or Decimal(1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def at(cost: Decimal, share: float) -> tuple[float, float]:
+        return LEFT + float(cost / right) * plot_w, TOP + plot_h - share * plot_h
+
+    parts = [_x_axis(right)]
+    for k in range(5):
+        y = TOP + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{k * 25}%</text>')
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (at(*points[name]) for name in front if name in points))
+    if path:
+        parts.append(f'<polyline class="pareto-front" points="{path}" fill="none" stroke="#555" '
+                     f'stroke-dasharray="4 3" data-series="{escape(" ".join(front))}"/>')
+    for name, (cost, share) in points.items():
+        x, y = at(cost, share)
+        on_front = name in front
+        ring = (f'<circle class="pareto" cx="{x:.1f}" cy="{y:.1f}" r="9" fill="none" stroke="#222" '
+                f'data-series="{escape(name)}"/>') if on_front else ""
+        parts.append(f'{ring}<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colors[name]}" '
+                     f'data-series="{escape(name)}" data-usd="{cost}" data-share="{share}" '
+                     f'data-front="{str(on_front).lower()}"><title>{escape(name)}: {share:.0%} at '
+                     f"{_money(cost)}</title></circle>")
+    parts.append(_legend(list(points), colors))
+    return _svg("".join(parts), label)
+
+
+def grouped_bars(groups: Mapping[str, Mapping[str, Decimal | None]], colors: Mapping[str, str],
+                 label: str) -> str:
+    """One group per column (a tag), one bar per series (a configuration); a None value (nothing to divide by)
+    leaves a gap marked "–"."""
+    if not groups:
+        return "<p>No runs yet.</p>"
+    names = sorted({name for bars in groups.values() for name in bars})
+    values = [v for bars in groups.values() for v in bars.values() if v is not None]
+    top = max(values, default=Decimal(0)) or Decimal(1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / len(groups)
+    bar_w = max(min(step * 0.8 / max(len(names), 1), 40), 2)
+    parts = [_axis(top)]
+    for i, (column, bars) in enumerate(groups.items()):
+        left = LEFT + i * step + (step - bar_w * len(names)) / 2
+        for j, name in enumerate(names):
+            x = left + j * bar_w
+            value = bars.get(name)
+            if value is None:
+                if name in bars:
+                    parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{TOP + plot_h - 3}" font-size="10" '
+                                 f'text-anchor="middle">–</text>')
+                continue
+            h = float(value / top) * plot_h
+            parts.append(f'<rect class="bar" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w:.1f}" '
+                         f'height="{h:.1f}" fill="{colors[name]}" data-column="{escape(column)}" '
+                         f'data-series="{escape(name)}" data-usd="{value}"><title>{escape(column)} '
+                         f"{escape(name)}: {_money(value)}</title></rect>")
+        parts.append(f'<text x="{LEFT + i * step + step / 2:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" '
+                     f'text-anchor="middle">{escape(column)}</text>')
+    parts.append(_legend(names, colors))
+    return _svg("".join(parts), label)

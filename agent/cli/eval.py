@@ -1,0 +1,159 @@
+"""`agent eval SUITE.toml ... --out DIR` and `agent eval merge DIR... --out DIR`: the same tasks under several
+models or routing profiles, pass rate against dollars, with a report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.eval.runner import Children
+
+EVAL_EXIT_CODES = """exit codes:
+  0    every run of this eval (or shard) has finished, whatever passed
+  1    the harness could not carry out some runs (listed; rerun to retry them)
+  2    usage error, bad suite file, or a configuration the agent refuses (e.g. a missing API key)
+  3    --max-cost reached before every run started
+  130  interrupted (Ctrl+C); 143 stopped by SIGTERM. Finished runs are kept: rerun the same command to resume
+"""
+ROUTES = ("cheap", "balanced", "best")
+EXIT_HARNESS, EXIT_BUDGET = 1, 3
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register `agent eval` (with `merge`) on the top-level subcommands."""
+    from agent.cli.main import positive_float, positive_int
+
+    p = sub.add_parser("eval", help="run a task suite across models or routing profiles; report pass rate "
+                                    "against cost", epilog=EVAL_EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       usage="agent eval SUITE.toml --out DIR [options]\n       agent eval merge DIR... --out DIR")
+    p.add_argument("suite", metavar="SUITE.toml", help="the suite file (or `merge`, then shards' output directories)")
+    p.add_argument("dirs", nargs="*", metavar="DIR", help=argparse.SUPPRESS)
+    p.add_argument("--out", required=True, metavar="DIR", help="where results.jsonl and the reports go")
+    p.add_argument("--route", metavar="R1,R2", help="routing profiles to compare (cheap, balanced, best)")
+    p.add_argument("--model", metavar="M1,M2", help="models to compare, each pinned for every step")
+    p.add_argument("--repeat", type=positive_int, default=1, metavar="K", help="runs of each task per configuration")
+    p.add_argument("--jobs", type=positive_int, default=1, metavar="N", help="runs at once (default 1)")
+    p.add_argument("--shard", metavar="I/N", help="run only the I-th of N disjoint slices of the runs (for CI)")
+    p.add_argument("--max-cost", type=positive_float, metavar="USD",
+                   help="start no new run once the eval's results add up to this")
+    p.add_argument("--sandbox", choices=["on", "off"], help="confine the runs' commands (default: as configured)")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """`agent eval`: dispatch to a suite run or a merge."""
+    out_dir = Path(args.out).resolve()
+    if args.suite == "merge":
+        if not args.dirs:
+            raise ConfigError("eval merge: name the output directories to merge (agent eval merge DIR... --out DIR)")
+        extra = [flag for flag in ("route", "model", "shard", "max_cost", "sandbox") if getattr(args, flag)]
+        if extra:
+            raise ConfigError(f"eval merge: --{extra[0].replace('_', '-')} means nothing to a merge")
+        return _merge([Path(d) for d in args.dirs], out_dir)
+    if args.dirs:
+        raise ConfigError(f"eval: unexpected argument {args.dirs[0]!r} (one suite file per eval)")
+    return _run_suite(args, out_dir)
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
+    from agent.eval.plan import Shard, configurations, plan_runs
+    from agent.eval.progress import EvalProgress
+    from agent.eval.report import write_reports
+    from agent.eval.results import ResultsFile, unique_rows
+    from agent.eval.runner import Children, RunSettings
+    from agent.eval.schedule import run_all
+    from agent.eval.suite import load_suite
+
+    suite = load_suite(Path(args.suite))
+    routes = _split(args.route)
+    bad = [r for r in routes if r not in ROUTES]
+    if bad:
+        raise ConfigError(f"--route {bad[0]!r}: choose from {', '.join(ROUTES)}")
+    configs = configurations(routes, _split(args.model))
+    runs = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
+    if args.shard:
+        runs = Shard.parse(args.shard).select(runs)
+    results = ResultsFile(out_dir)
+    before = results.read()
+    finished = {row.key for row in before}
+    todo = [key for key in runs if key not in finished]
+    settings = RunSettings(suite=suite, out_dir=out_dir, env=dict(os.environ), sandbox=args.sandbox)
+    children = Children()
+    budget = Decimal(str(args.max_cost)) if args.max_cost else None
+    spent = sum((row.cost for row in before), Decimal(0))
+    ours = [row for row in before if row.key in set(runs)]
+    with _signals_stop(children) as received, EvalProgress(len(runs), ours) as progress:
+        outcome = run_all(settings, todo, {c.name: c for c in configs}, results, jobs=args.jobs,
+                          children=children, progress=progress, max_cost=budget, spent=spent)
+    rows = unique_rows(results.read())
+    paths = write_reports(out_dir, rows)
+    print(f"eval: {len(rows)} runs in {results.path}; report: {paths[0]}, {paths[1]}", file=sys.stderr)
+    if received:
+        print(f"eval: stopped by {signal.Signals(received[0]).name}; {len(outcome.finished)} runs finished this "
+              "time; rerun the same command to resume", file=sys.stderr)
+        return 128 + received[0]
+    for key, message in outcome.failures:
+        print(f"eval: {key.label()}: not run: {message}", file=sys.stderr)
+    if outcome.halted:
+        return 2
+    if outcome.failures:
+        return EXIT_HARNESS
+    if outcome.budget_reached and outcome.not_started:
+        print(f"eval: --max-cost ${args.max_cost:g} reached (${outcome.spent:.4f} spent); {len(outcome.not_started)} "
+              "runs not started", file=sys.stderr)
+        return EXIT_BUDGET
+    return 0
+
+
+@contextmanager
+def _signals_stop(children: Children) -> Iterator[list[int]]:
+    """Ctrl+C, SIGTERM and SIGHUP stop the eval: no new run starts, running ones are passed the signal and their
+    results are not kept (they will run again on resume). The list yielded receives the signal's number."""
+    received: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if not received:
+            received.append(signum)
+        children.stop(signal.SIGTERM if signum != signal.SIGINT else signal.SIGINT)
+
+    wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _merge(dirs: list[Path], out_dir: Path) -> int:
+    from agent.eval.report import write_reports
+    from agent.eval.results import RESULTS_FILE, ResultsFile, read_rows, unique_rows
+
+    rows = []
+    for directory in dirs:
+        path = directory / RESULTS_FILE
+        if not path.is_file():
+            raise ConfigError(f"eval merge: {directory} has no {RESULTS_FILE}")
+        rows += read_rows(path)
+    merged = unique_rows(rows)
+    ResultsFile(out_dir).rewrite(merged)
+    paths = write_reports(out_dir, merged)
+    dropped = len(rows) - len(merged)
+    note = f" ({dropped} duplicate rows dropped)" if dropped else ""
+    print(f"eval merge: {len(merged)} runs from {len(dirs)} directories{note}; report: {paths[0]}, {paths[1]}",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,25 @@
+"""Writing an eval's reports (report.md and report.html) beside its results, each replaced whole."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from agent.eval.report_html import render_html
+from agent.eval.report_md import render_markdown
+from agent.eval.results import EvalRow
+
+REPORT_MD, REPORT_HTML = "report.md", "report.html"
+
+
+def write_reports(out_dir: Path, rows: list[EvalRow]) -> list[Path]:
+    """Both reports of `rows`; returns their paths. Never a half-written report: written aside, then renamed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in ((REPORT_MD, render_markdown(rows)), (REPORT_HTML, render_html(rows))):
+        path = out_dir / name
+        temp = path.with_name(name + ".tmp")
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+        written.append(path)
+    return written

@@ -1,0 +1,80 @@
+"""`report.md`: the eval's tables (per configuration, per tag) and its recommendation, as Markdown."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from agent.eval.recommend import Recommendation, recommend
+from agent.eval.results import EvalRow
+from agent.eval.stats import ConfigStats, config_stats, pareto_front, tag_stats
+
+
+def money(value: Decimal | str | None) -> str:
+    """Dollars for a table: more digits for the small amounts evals of cheap models produce."""
+    if value is None:
+        return "—"
+    amount = Decimal(value)
+    return f"${amount:.4f}" if abs(amount) < 1 else f"${amount:,.2f}"
+
+
+def headline(rows: list[EvalRow]) -> str:
+    tasks = len({r.task for r in rows})
+    configs = len({r.config for r in rows})
+    total = sum((r.cost for r in rows), Decimal(0))
+    passed = sum(1 for r in rows if r.passed)
+    return (f"{len(rows)} runs of {tasks} tasks under {configs} configurations: {passed} passed, "
+            f"{money(total)} spent.")
+
+
+def _config_table(stats: list[ConfigStats], front: list[str]) -> list[str]:
+    lines = ["| configuration | runs | pass rate | mean cost | total cost | cost per solved task | mean turns "
+             "| mean time |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in stats:
+        mark = " ◆" if s.config in front else ""
+        lower = "*" if s.unpriced else ""
+        lines.append(f"| {s.config}{mark} | {s.runs} | {s.pass_rate:.0%} ({s.passed}/{s.runs}) | "
+                     f"{money(s.mean_cost)}{lower} | {money(s.total_cost)}{lower} | "
+                     f"{money(s.cost_per_solved)}{lower} | {s.mean_turns:.1f} | {s.mean_seconds:.1f} s |")
+    return lines
+
+
+def _tag_table(stats: list[ConfigStats]) -> list[str]:
+    lines = ["| configuration | runs | pass rate | mean cost | cost per solved task |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {s.config} | {s.runs} | {s.pass_rate:.0%} ({s.passed}/{s.runs}) | {money(s.mean_cost)} | "
+              f"{money(s.cost_per_solved)} |" for s in stats]
+    return lines
+
+
+def recommendation_lines(recommendations: list[Recommendation]) -> list[str]:
+    lines = ["| tasks | use | pass rate | mean cost per run | why |", "|---|---|---:|---:|---|"]
+    for r in recommendations:
+        use = f"**{r.config}**" if r.config else "—"
+        lines.append(f"| {r.tag} | {use} | {r.pass_rate:.0%} | {money(r.mean_cost) if r.config else '—'} | "
+                     f"{r.reason} |")
+    return lines
+
+
+def render_markdown(rows: list[EvalRow]) -> str:
+    """The whole report."""
+    if not rows:
+        return "# Eval report\n\nNo finished runs yet.\n"
+    stats = config_stats(rows)
+    front = pareto_front(stats)
+    out = ["# Eval report", "", headline(rows), "", "## Recommendation", "",
+           "For each tag, the cheapest configuration within the best pass rate.", "",
+           *recommendation_lines(recommend(rows)), "", "## By configuration", "",
+           *_config_table(stats, front), "",
+           "◆ on the Pareto front (no other configuration passes as often for less). Cost per solved task: "
+           "all the runs' dollars over the runs that passed."]
+    if any(s.unpriced for s in stats):
+        out += ["", "\\* some runs used models without a price: these dollars are a lower bound."]
+    out += ["", "## By tag"]
+    for tag, tag_rows in tag_stats(rows).items():
+        out += ["", f"### {tag}", "", *_tag_table(tag_rows)]
+    failed = [r for r in rows if not r.passed]
+    if failed:
+        out += ["", "## Runs that failed their check", "",
+                "| task | configuration | repeat | agent ended | check exit |", "|---|---|---:|---|---:|"]
+        out += [f"| {r.task} | {r.config} | {r.repeat} | {r.subtype} (exit {r.exit_code}) | {r.check_exit_code} |"
+                for r in failed]
+    return "\n".join(out) + "\n"

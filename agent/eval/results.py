@@ -1,0 +1,110 @@
+"""`results.jsonl`: one line per finished run, appended and synced as each run ends, so an interrupted eval
+loses nothing it finished and resumes by key. Merging shards is reading several files and keeping each key once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.errors import ConfigError
+from agent.eval.plan import RunKey
+from agent.result import ModelSummary
+
+RESULTS_FILE = "results.jsonl"
+
+
+class EvalRow(BaseModel):
+    """One run of one task under one configuration."""
+
+    task: str
+    config: str
+    repeat: int
+    passed: bool = Field(description="The task's check exited 0 after the run.")
+    exit_code: int = Field(description="The agent's exit code.")
+    subtype: str = Field(description="The agent's result subtype (success, error_max_budget_usd, ...).")
+    cost_usd: float
+    cost_usd_exact: str = Field(description="Exact dollars of the priced models, as text.")
+    models: dict[str, ModelSummary] = Field(default_factory=dict, description="Per-model cost and tokens.")
+    unpriced_models: list[str] = Field(default_factory=list)
+    num_turns: int
+    duration_ms: int = Field(description="The agent's own time for the run.")
+    wall_ms: int = Field(description="The harness's time for the run: copy, setup, agent, check, clean-up.")
+    agent_wall_ms: int = Field(default=0, description="The agent process's time, start to exit.")
+    check_ms: int = Field(default=0, description="The check command's time.")
+    session_id: str
+    tags: list[str] = Field(default_factory=list)
+    check_exit_code: int | None = None
+    check_output: str = Field(default="", description="The check's last lines.")
+    duet_version: str = ""
+
+    @property
+    def key(self) -> RunKey:
+        return RunKey(self.task, self.config, self.repeat)
+
+    @property
+    def cost(self) -> Decimal:
+        return Decimal(self.cost_usd_exact)
+
+
+class ResultsFile:
+    """The results of one output directory: read once, then appended to line by line (thread-safe)."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / RESULTS_FILE
+        self._lock = threading.Lock()
+
+    def read(self) -> list[EvalRow]:
+        return read_rows(self.path)
+
+    def append(self, row: EvalRow) -> None:
+        """Write one line and sync it to disk before returning: a run reported done is a run kept."""
+        line = row.model_dump_json() + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def rewrite(self, rows: list[EvalRow]) -> None:
+        """Replace the file whole (for merge): written beside it, then renamed over it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(self.path.name + ".tmp")
+        with temp.open("w", encoding="utf-8") as handle:
+            handle.writelines(row.model_dump_json() + "\n" for row in rows)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.path)
+
+
+def read_rows(path: Path) -> list[EvalRow]:
+    """Every complete row of a results file. A torn last line (the machine died mid-write) is skipped: that run
+    simply runs again. A bad line elsewhere means the file is not ours: ConfigError."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows: list[EvalRow] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(EvalRow.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError):
+            if number == len(lines):
+                break
+            raise ConfigError(f"{path}:{number}: not a result line of `agent eval`") from None
+    return rows
+
+
+def unique_rows(rows: list[EvalRow]) -> list[EvalRow]:
+    """Each run key once (the first seen wins), sorted by key."""
+    kept: dict[RunKey, EvalRow] = {}
+    for row in rows:
+        kept.setdefault(row.key, row)
+    return [kept[key] for key in sorted(kept)]

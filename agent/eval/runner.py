@@ -1,0 +1,228 @@
+"""One eval run: a fresh copy of the task's repository, its setup, a whole headless `agent` process with
+`--output json` and full-auto approval inside that copy, then the task's check. The suite's own directories are
+only ever read.
+
+A run that could not be carried out (setup failed, the agent printed no result, a configuration error) raises
+`HarnessError`: it is not a result, and a later eval runs it again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from agent import __version__
+from agent.eval.plan import EvalConfig, RunKey
+from agent.eval.results import EvalRow
+from agent.eval.suite import EvalTask, Suite
+from agent.result import RunResult
+from agent.testcmd import detect_test_command
+
+CHECK_TIMEOUT_S = 900.0
+CHECK_TAIL_CHARS = 2000
+CONFIG_ERROR_EXIT = 2
+# The copy is committed as found, so checkpoints and undo inside the run behave as in a user's repository.
+GIT_IDENTITY = ["-c", "user.name=duet-eval", "-c", "user.email=eval@localhost", "-c", "commit.gpgsign=false"]
+
+
+class HarnessError(Exception):
+    """The harness could not carry out a run (not a verdict on the model). `fatal`: no run can succeed either
+    (the agent refused its configuration: a missing key, an unknown model), so the eval starts no more."""
+
+    def __init__(self, message: str, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class Interrupted(Exception):
+    """The eval is stopping: this run's result, if any, is not kept."""
+
+
+class Children:
+    """The processes the eval has running, each in its own session, so a stop reaches their whole trees."""
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def run(self, argv: list[str] | str, *, cwd: Path, env: dict[str, str], timeout: float | None = None,
+            shell: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run to completion; `Interrupted` if the eval stops meanwhile."""
+        if self.stopping.is_set():
+            raise Interrupted
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, shell=shell, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                                start_new_session=True)
+        with self._lock:
+            self._procs.add(proc)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            out, err = proc.communicate()
+            err += f"\n(stopped after {timeout:g} s)"
+        finally:
+            with self._lock:
+                self._procs.discard(proc)
+        if self.stopping.is_set():
+            raise Interrupted
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Stop starting work and pass the signal on to every running process group."""
+        self.stopping.set()
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            _signal_group(proc, signum)
+
+
+def _signal_group(proc: subprocess.Popen[str], signum: int) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every run of one eval shares."""
+
+    suite: Suite
+    out_dir: Path
+    env: dict[str, str]
+    sandbox: str | None = None
+    agent_argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "agent.cli.main"])
+
+
+def agent_command(settings: RunSettings, task: EvalTask, config: EvalConfig, copy: Path) -> list[str]:
+    """The `agent` command line for one run of `task` under `config`, working in `copy`."""
+    argv = [*settings.agent_argv]
+    if task.kind == "run":
+        argv += ["run", task.prompt or ""]
+    else:
+        argv += ["fix-tests", *(["--test-cmd", task.test_cmd] if task.test_cmd else [])]
+    argv += ["--output", "json", "--approval", "full-auto", "-C", str(copy), *config.agent_flags()]
+    if task.max_cost is not None:
+        argv += ["--max-cost", repr(task.max_cost)]
+    if task.timeout is not None:
+        argv += ["--timeout", repr(task.timeout)]
+    if settings.sandbox:
+        argv += ["--sandbox", settings.sandbox]
+    for image in settings.suite.images_of(task):
+        argv += ["--image", str(image)]
+    return argv
+
+
+def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Children) -> EvalRow:
+    """Carry out one run and return its row (HarnessError, Interrupted otherwise)."""
+    started = time.monotonic()
+    task = settings.suite.task(key.task)
+    work = Path(tempfile.mkdtemp(prefix="duet-eval-"))
+    try:
+        copy = work / "repo"
+        try:
+            shutil.copytree(settings.suite.repo_of(task), copy, symlinks=True)
+        except (OSError, shutil.Error) as exc:
+            raise HarnessError(f"cannot copy {task.repo}: {exc}") from None
+        _commit_copy(copy, settings.env, children)
+        if task.setup:
+            setup = children.run(task.setup, cwd=copy, env=settings.env, shell=True, timeout=CHECK_TIMEOUT_S)
+            if setup.returncode != 0:
+                raise HarnessError(f"setup exited {setup.returncode}: {_last_line(setup.stderr or setup.stdout)}")
+        agent_started = time.monotonic()
+        done = children.run(agent_command(settings, task, config, copy), cwd=copy, env=settings.env)
+        agent_ms = _ms_since(agent_started)
+        result = _parse_result(done)
+        if result.exit_code == CONFIG_ERROR_EXIT:  # the eval is misconfigured (a key, a model name): not a verdict
+            raise HarnessError(f"agent: {result.message}", fatal=True)
+        check_cmd = _check_command(task, copy)
+        check_started = time.monotonic()
+        check = children.run(check_cmd, cwd=copy, env=settings.env, shell=True, timeout=CHECK_TIMEOUT_S)
+        check_ms = _ms_since(check_started)
+        _keep_logs(settings.out_dir, key, copy, result, done, check)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return EvalRow(task=key.task, config=key.config, repeat=key.repeat, passed=check.returncode == 0,
+                   exit_code=result.exit_code, subtype=result.subtype, cost_usd=result.total_cost_usd,
+                   cost_usd_exact=result.total_usd_exact, models=result.models,
+                   unpriced_models=result.unpriced_models, num_turns=result.num_turns,
+                   duration_ms=result.duration_ms, agent_wall_ms=agent_ms, check_ms=check_ms,
+                   wall_ms=_ms_since(started), session_id=result.session_id, tags=list(task.tags),
+                   check_exit_code=check.returncode, check_output=_tail(check.stdout + check.stderr),
+                   duet_version=__version__)
+
+
+def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
+    if (copy / ".git").exists():
+        return
+    for argv in (["git", "init", "-q"], ["git", "add", "-A"],
+                 ["git", *GIT_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "eval: task as given"]):
+        try:
+            done = children.run(argv, cwd=copy, env=env)
+        except FileNotFoundError:
+            raise HarnessError("git is not installed (each run's copy is made a git repository)") from None
+        if done.returncode != 0:
+            raise HarnessError(f"{' '.join(argv[:2])} failed in the copy: {_last_line(done.stderr)}")
+
+
+def _parse_result(done: subprocess.CompletedProcess[str]) -> RunResult:
+    try:
+        return RunResult.model_validate_json(done.stdout)
+    except ValidationError:
+        why = _last_line(done.stderr) or "no output"
+        raise HarnessError(f"the agent printed no result (exit {done.returncode}): {why}") from None
+
+
+def _check_command(task: EvalTask, copy: Path) -> str:
+    command = task.check or task.test_cmd or detect_test_command(copy)
+    if not command:
+        raise HarnessError(f"task {task.id!r}: no check and no test command could be detected; set check")
+    return command
+
+
+def _keep_logs(out_dir: Path, key: RunKey, copy: Path, result: RunResult,
+               done: subprocess.CompletedProcess[str], check: subprocess.CompletedProcess[str]) -> None:
+    """What a reader needs to see why a run failed: the agent's stderr and result, the check's output, and the
+    session's transcript (the copy it lived in is deleted)."""
+    from agent.transcript import find_session
+
+    logs = out_dir / "runs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stem = run_stem(key)
+    (logs / f"{stem}.log").write_text(
+        f"$ agent ... (exit {done.returncode})\n{done.stderr}\n{result.model_dump_json(indent=2)}\n\n"
+        f"$ check (exit {check.returncode})\n{check.stdout}{check.stderr}", encoding="utf-8")
+    transcript = find_session(copy, result.session_id) if result.session_id else None
+    if transcript is not None and transcript.is_file():
+        shutil.copyfile(transcript, logs / f"{stem}.transcript.jsonl")
+
+
+def run_stem(key: RunKey) -> str:
+    """A file name for a run (model names may hold slashes)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{key.task}.{key.config}.{key.repeat}")
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
+
+
+def _tail(text: str) -> str:
+    return text[-CHECK_TAIL_CHARS:]

@@ -1,0 +1,49 @@
+"""One live connection to an MCP server (a stdio child process or a streamable HTTP endpoint), via the SDK."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+from mcp.types import Implementation, PaginatedRequestParams
+
+from agent import __version__
+from agent.mcp.config import McpServerConfig
+
+CLIENT = Implementation(name="duet", version=__version__)
+
+
+@contextlib.asynccontextmanager
+async def connect(config: McpServerConfig, workspace: Path, errlog: TextIO) -> AsyncIterator[ClientSession]:
+    """An initialised session with the server; leaving the block ends it (a stdio server's process tree is
+    stopped by the SDK: stdin closed, then SIGTERM, then SIGKILL). Must be entered and left in one task."""
+    async with contextlib.AsyncExitStack() as stack:
+        if config.command is not None:
+            cwd = workspace / config.cwd if config.cwd else workspace
+            params = StdioServerParameters(command=config.command, args=config.args, env=config.env or None,
+                                           cwd=cwd)
+            read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
+        else:
+            assert config.url is not None
+            http = await stack.enter_async_context(create_mcp_http_client(headers=config.headers or None))
+            read, write = await stack.enter_async_context(streamable_http_client(config.url, http_client=http))
+        session = await stack.enter_async_context(ClientSession(read, write, client_info=CLIENT))
+        await session.initialize()
+        yield session
+
+
+async def list_tools(session: ClientSession) -> list[Any]:
+    """Every tool the server offers (all pages)."""
+    tools: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = await session.list_tools(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools

@@ -1,0 +1,250 @@
+"""Every MCP server of a session, owned by one thread with its own event loop.
+
+The SDK is anyio-based and a client session must be entered and left in one task, so each server lives in one
+supervising task of this loop for its whole life (start, restart once, stop). Callers on any other loop (the
+headless run's, the TUI's) reach it through `run_coroutine_threadsafe`, awaited with `asyncio.wrap_future`.
+Notices (a server that failed or died) are queued here and handed to the caller's loop, which emits them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO, TypeVar
+
+from agent.mcp.config import McpServerConfig
+
+Status = Literal["starting", "ready", "restarting", "failed", "stopped"]
+T = TypeVar("T")
+CLOSE_TIMEOUT_S = 15.0  # the SDK's own stop sequence takes at most ~6 s per stdio server
+MAX_DEATHS = 2  # a server that stops mid-session is started once more; stopped again, it is left out
+
+
+class McpCallError(Exception):
+    """A call that did not reach a result (server unavailable, stopped mid-call, no answer in time)."""
+
+
+@dataclass
+class ServerState:
+    """What one server is doing now, as the manager's loop last saw it."""
+
+    name: str
+    config: McpServerConfig
+    status: Status = "starting"
+    error: str = ""
+    tools: list[Any] = field(default_factory=list)
+    """The SDK's tool entries the models are offered (after the config's allow-list)."""
+    starts: int = 0
+    session: Any = None
+    died: asyncio.Event | None = None
+
+
+class McpManager:
+    """Starts the configured servers in the background; lists their tools; calls them; stops them all."""
+
+    def __init__(self, servers: Mapping[str, McpServerConfig], workspace: Path,
+                 notify: Callable[[str], None] = lambda _text: None) -> None:
+        self.servers = {name: ServerState(name, cfg) for name, cfg in servers.items() if cfg.enabled}
+        self._workspace = workspace
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._settled: dict[str, asyncio.Event] = {}
+        self._stop: asyncio.Event | None = None
+        self._notices: list[str] = []
+        self._lock = threading.Lock()
+        self._notify = notify
+
+    def start(self) -> None:
+        """Start every server in the background (returns at once)."""
+        if self._thread is not None or not self.servers:
+            return
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run_loop, args=(ready,), name="duet-mcp", daemon=True)
+        self._thread.start()
+        ready.wait()
+
+    def _run_loop(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        self._stop = asyncio.Event()
+        for name in self.servers:
+            self._settled[name] = asyncio.Event()
+            self._tasks[name] = loop.create_task(self._supervise(self.servers[name]))
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _in_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the manager's loop and await it from the caller's loop (cancelling it with the caller)."""
+        assert self._loop is not None
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    def flush_notices(self) -> None:
+        """Say the notices queued since the last flush, on the caller's loop (each said once)."""
+        with self._lock:
+            out, self._notices = self._notices, []
+        for text in out:
+            self._notify(text)
+
+    def _notice(self, text: str) -> None:
+        with self._lock:
+            self._notices.append(text)
+
+    async def wait_started(self) -> None:
+        """Until every server is ready or has failed (each bounded by its startup_timeout_s)."""
+        if self._loop is not None:
+            await self._in_loop(self._all_settled())
+        self.flush_notices()
+
+    async def _all_settled(self) -> None:
+        for event in self._settled.values():
+            await event.wait()
+
+    async def _supervise(self, state: ServerState) -> None:
+        try:
+            await self._lives(state)
+        finally:
+            self._settled[state.name].set()  # whatever happened, no one waits for this server any longer
+
+    async def _lives(self, state: ServerState) -> None:
+        deaths = 0
+        while True:
+            state.starts += 1
+            state.died = died = asyncio.Event()
+            with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
+                try:
+                    stopping = await self._serve(state, died, errlog)
+                except Exception as exc:  # the SDK's errors come as groups, OS errors, timeouts
+                    first = deaths == 0
+                    state.status, state.session, state.error = "failed", None, _reason(exc, errlog)
+                    what = "failed to start" if first else "could not be restarted"
+                    self._notice(f"MCP server {state.name} {what}: {state.error}; its tools are left out")
+                    return
+            state.session = None
+            if stopping:
+                state.status = "stopped"
+                return
+            deaths += 1
+            if deaths >= MAX_DEATHS:
+                state.status, state.error = "failed", "stopped twice during the session"
+                self._notice(f"MCP server {state.name} stopped again; its tools are left out for this session")
+                return
+            state.status = "restarting"
+            self._notice(f"MCP server {state.name} stopped; restarting it once")
+
+    async def _serve(self, state: ServerState, died: asyncio.Event, errlog: TextIO) -> bool:
+        """One life of a server: True when the session is ending, False when the server died."""
+        from agent.mcp.connection import connect, list_tools  # the SDK loads on the manager's thread only
+
+        assert self._stop is not None
+        cfg = state.config
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                async with asyncio.timeout(cfg.startup_timeout_s):
+                    session = await stack.enter_async_context(connect(cfg, self._workspace, errlog))
+                    tools = await list_tools(session)
+            except TimeoutError:
+                raise TimeoutError(f"no answer within {cfg.startup_timeout_s:g} s (startup_timeout_s)") from None
+            if state.starts == 1:
+                state.tools = [t for t in tools if cfg.offers(t.name)]
+            state.session, state.status, state.error = session, "ready", ""
+            self._settled[state.name].set()
+            stop = asyncio.ensure_future(self._stop.wait())
+            death = asyncio.ensure_future(died.wait())
+            await asyncio.wait({stop, death}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            death.cancel()
+            state.session = None
+            return self._stop.is_set()
+
+    async def call(self, server: str, tool: str, arguments: dict[str, Any]) -> Any:
+        """The server's `CallToolResult`, or McpCallError with a message for the model."""
+        try:
+            return await self._in_loop(self._call(server, tool, arguments))
+        finally:
+            self.flush_notices()
+
+    async def _call(self, server: str, tool: str, arguments: dict[str, Any]) -> Any:
+        from mcp import MCPError
+        from mcp.types import CONNECTION_CLOSED
+
+        state = self.servers[server]
+        session, died = state.session, state.died
+        if state.status != "ready" or session is None or died is None:
+            why = {"restarting": "is restarting after it stopped; try again shortly",
+                   "starting": "is still starting; try again shortly"}.get(state.status, "is not available "
+                                                                            f"({state.error or state.status})")
+            raise McpCallError(f"MCP server {server} {why}")
+        timeout = state.config.tool_timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                return await session.call_tool(tool, arguments)
+        except TimeoutError:
+            raise McpCallError(f"{server} gave no answer within {timeout:g} s (tool_timeout_s)") from None
+        except MCPError as exc:
+            if exc.error.code != CONNECTION_CLOSED:
+                raise McpCallError(f"{server}: {exc.error.message}") from None
+            error: Exception = exc
+        except Exception as exc:  # the transport broke (HTTP server gone, pipe closed)
+            error = exc
+        if state.died is died and not died.is_set():
+            state.status = "restarting"
+            died.set()
+        raise McpCallError(f"MCP server {server} stopped during the call ({_one_line(error)}); it is being "
+                           "restarted once")
+
+    async def aclose(self) -> None:
+        """Stop every server (stdio processes ended, HTTP sessions closed) and the manager's thread."""
+        if self._loop is None or self._thread is None:
+            return
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """The blocking form of `aclose`, for code without an event loop."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        self._loop = None
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(CLOSE_TIMEOUT_S)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(CLOSE_TIMEOUT_S)
+
+    async def _shutdown(self) -> None:
+        assert self._stop is not None
+        self._stop.set()
+        for name, task in self._tasks.items():
+            if self.servers[name].status in ("starting", "restarting"):
+                task.cancel()  # still starting: leaving its block stops it just the same
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        for state in self.servers.values():
+            if state.status != "failed":
+                state.status = "stopped"
+
+
+def _one_line(exc: BaseException) -> str:
+    """The innermost message of an exception (groups unwrapped), on one line."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc).strip().splitlines()
+    return text[0] if text and text[0] else type(exc).__name__
+
+
+def _reason(exc: BaseException, errlog: TextIO) -> str:
+    """Why a server could not start: the error, and the last line it wrote to stderr (if any)."""
+    reason = _one_line(exc)
+    errlog.flush()
+    errlog.seek(0)
+    lines = [line.strip() for line in errlog.read()[-4000:].splitlines() if line.strip()]
+    return f"{reason} (stderr: {lines[-1][:300]})" if lines else reason
+

@@ -1,0 +1,80 @@
+"""An MCP server's tool seen as one of Duet's tools: the server's schema (adapted) on the wire, arguments
+checked against the original, the call bridged to the manager's thread, the result turned into text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent.mcp.manager import McpCallError, McpManager
+from agent.mcp.names import wire_name
+from agent.mcp.results import result_text
+from agent.mcp.schema import adapt_schema, argument_problems
+from prompts import render
+from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+
+MAX_DESCRIPTION = 1_024
+SUMMARY_CHARS = 300
+
+
+class McpArgs(ToolArgs):
+    """Unused: an MCP tool's arguments are checked against the server's JSON schema instead."""
+
+
+class McpTool(Tool):
+    """One tool of one MCP server. Its effects are unknown, so it is treated like a shell command."""
+
+    Args = McpArgs
+    mutates = True
+    names_its_changes = False
+
+    def __init__(self, manager: McpManager, server: str, remote: Any, name: str, preapproved: bool) -> None:
+        self.name = name
+        self.server = server
+        self.remote_name: str = remote.name
+        self._manager = manager
+        self._schema: dict[str, Any] = remote.input_schema if isinstance(remote.input_schema, dict) else {}
+        self._wire = adapt_schema(self._schema)
+        self._about = " ".join((remote.description or "").split())[:MAX_DESCRIPTION]
+        self.preapproved = preapproved
+
+    @property
+    def description(self) -> str:
+        return render("mcp_tool", server=self.server, tool=self.remote_name,
+                      description=self._about or self.remote_name).strip()
+
+    def input_schema(self) -> dict[str, Any]:
+        return self._wire
+
+    def parse_arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        problems = argument_problems(self._schema, data)
+        if problems:
+            raise ToolError(f"invalid arguments for {self.name}: {'; '.join(problems)}")
+        return data
+
+    def approval_summary(self, args: Any) -> str:
+        text = json.dumps(args, ensure_ascii=False)
+        return f"{self.server}: {self.remote_name} {text[:SUMMARY_CHARS]}"
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        try:
+            result = await self._manager.call(self.server, self.remote_name, args)
+        except McpCallError as exc:
+            raise ToolError(str(exc)) from None
+        task = ctx.redact(json.dumps(args, ensure_ascii=False))[:SUMMARY_CHARS]
+        text = await result_text(result, tool=self.name, task=task, vision=ctx.vision, redact=ctx.redact)
+        data = {"server": self.server, "tool": self.remote_name}
+        if result.is_error:
+            return ToolResult(False, f"error: {text}", data=data)
+        return ToolResult(True, text, data=data)
+
+
+def mcp_tools(manager: McpManager, taken: set[str]) -> list[McpTool]:
+    """The tools of every server that started, named uniquely (`taken`: names already in use, updated)."""
+    tools = []
+    for server, state in manager.servers.items():
+        for remote in state.tools:
+            name = wire_name(server, remote.name, taken)
+            taken.add(name)
+            tools.append(McpTool(manager, server, remote, name, state.config.approves(remote.name)))
+    return tools
