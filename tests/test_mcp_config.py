@@ -148,3 +148,19 @@ async def test_allow_listed_tools_run_without_asking(repo: Path, tmp_path: Path,
     looked, log = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert looked.startswith("Ticket T-6") and log == "denied by the user: no"
     assert [e.approved for e in of_type(events, "approval")] == [False]
+
+
+async def test_a_headless_run_refuses_mcp_calls_it_cannot_ask_about(repo: Path, tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket",
+                                                     arguments={"ticket_id": "T-4"})]), Turn(content="done")])
+    agent, pool, _ = make_agent(repo, server.base_url, approval="auto-edit",
+                                mcp_servers={"tickets": stdio_server(tmp_path / "started")})
+    try:
+        await agent.run("look up T-4")
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    [answer] = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
+    assert answer == ("refused: mcp__tickets__lookup_ticket needs approval and this run cannot ask; rerun with "
+                      "--approval full-auto")
+    assert agent.refused == ["mcp__tickets__lookup_ticket"]

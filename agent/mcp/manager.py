@@ -243,6 +243,8 @@ def _one_line(exc: BaseException) -> str:
 def _reason(exc: BaseException, errlog: TextIO) -> str:
     """Why a server could not start: the error, and the last line it wrote to stderr (if any)."""
     reason = _one_line(exc)
+    if reason == "Connection closed":  # the SDK's words when a stdio server exits before answering
+        reason = "the server exited before it answered"
     errlog.flush()
     errlog.seek(0)
     lines = [line.strip() for line in errlog.read()[-4000:].splitlines() if line.strip()]
