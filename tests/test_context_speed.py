@@ -231,3 +231,40 @@ async def test_a_pack_larger_than_its_characters_suggest_stays_in_the_prompt(rep
     await agent.run("look")
     await pool.aclose()
     assert '<file path="big.py">' in server.requests[0]["messages"][0]["content"]
+
+
+def test_python_definitions_read_lexically_match_the_parser() -> None:
+    from tools.pysymbols import python_definitions
+    from tools.symbols import definitions
+
+    source = (b"import x\n\n\n@decorate(name='a (b)')\n@other\nclass Shop(Base, metaclass=Meta):\n"
+              b"    \"\"\"def not_a_def(): inside a docstring line that does not start the line\"\"\"\n\n"
+              b"    def __init__(self, items: list[str] = (), *, label: str = \"(x)\",  # a comment\n"
+              b"                 other=None) -> None:\n"
+              b"        def helper(y):\n            return y\n        self.items = items\n\n"
+              b"    @property\n    async def total(self) -> int:\n        return 1\n\n\n"
+              b"def top_level(a, b={'k': (1, 2)}) -> dict[str, int]:\n    return {}\n")
+    lexical = python_definitions(source)
+    parsed = definitions(source, "python")
+    assert [(d.name, d.parent, d.line, d.start_line, d.end_line) for d in lexical] == [
+        (d.name, d.parent, d.line, d.start_line, d.end_line) for d in parsed]
+    by_name = {d.name: d for d in lexical}
+    assert by_name["Shop"].signature == "@decorate(name='a (b)')\n@other\nclass Shop(Base, metaclass=Meta):"
+    assert by_name["__init__"].signature == ("def __init__(self, items: list[str] = (), *, label: str = \"(x)\", "
+                                             "other=None) -> None:")
+    assert by_name["total"].signature == "@property\nasync def total(self) -> int:"
+    assert by_name["top_level"].signature == "def top_level(a, b={'k': (1, 2)}) -> dict[str, int]:"
+    assert "helper" not in by_name  # a helper inside a function is not part of the interface
+
+
+def test_a_secret_pattern_added_later_hides_a_file_already_indexed(shop: Path) -> None:
+    (shop / "shop/vault.data").write_text("token = 1\n")
+    os.utime(shop / "shop/vault.data", (1_000_000_000, 1_000_000_000))  # old enough to be indexed
+    first = ContextBuilder(shop, config(shop))
+    assert "shop/vault.data" in first.scan.files
+    import marshal
+
+    assert "shop/vault.data" in marshal.loads((shop / ".duet/cache/index.json").read_bytes())[2]  # indexed
+    stricter = ContextBuilder(shop, config(shop, secret_files=["*.data"]))
+    assert "shop/vault.data" not in stricter.scan.files
+    assert ("shop/vault.data", "secret file (never sent)") in {(s.path, s.reason) for s in stricter.scan.skipped}

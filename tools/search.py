@@ -60,7 +60,7 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
         relative = rel(ctx, path)
         if args.glob and not glob_match(relative, args.glob):
             continue
-        if ctx.secret_files.match(relative):
+        if ctx.secret_files.match_relative(relative):
             skipped.setdefault(SECRET, []).append(relative)
             continue
         try:
@@ -109,7 +109,7 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
     secret: dict[str, bool] = {}  # per path, asked once: a file may have hundreds of hits
     for name in sorted(listed.decode("utf-8", errors="replace").splitlines(), key=path_order):
         relative = name.removeprefix("./")  # ripgrep prints '/'-separated paths relative to its target
-        secret[relative] = ctx.secret_files.match(relative)
+        secret[relative] = ctx.secret_files.match_relative(relative)
         if secret[relative]:
             skipped.setdefault(SECRET, []).append(relative)
         else:
@@ -127,7 +127,7 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
         relative = path.removeprefix("./")
         is_secret = secret.get(relative)
         if is_secret is None:
-            is_secret = secret[relative] = ctx.secret_files.match(relative)
+            is_secret = secret[relative] = ctx.secret_files.match_relative(relative)
         if number.isdigit() and not is_secret:
             hits.append((relative, int(number), text))
     hits.sort(key=lambda hit: path_order(hit[0]))  # stable: each file's lines stay in ripgrep's (line) order

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from agent.context.rank import build_graph, pagerank, personalization_for, rank_definitions
+from agent.context.rank import build_graph_ids, pagerank, personalization_for, rank_definitions
 from agent.context.render import CHARS_PER_TOKEN_GUESS, CLASS_KINDS, class_index, fit, render_excerpts, render_pack
 from agent.context.tags import FileNames
 from agent.redact import Redactor
@@ -19,6 +19,7 @@ FILE_HEADER_TOKENS = 12  # <file path="..."> ... </file> around each whole file
 RELEVANCE_FLOOR = 0.01  # a file shown whole (or in part) ranks at least this share of the best-ranked file
 MAX_EXCERPT_DEFS = 12  # a large relevant file contributes at most this many definitions with their bodies
 MAP_FRAME_TOKENS = 32  # the <repo_map> tags around the signatures
+PAIRS_LIMIT = 20_000  # ranked names considered: far more than any map shows
 
 
 @dataclass
@@ -30,16 +31,20 @@ class MapResult:
     excerpted: list[str] = field(default_factory=list)
 
 
-def rank_names(names: Mapping[str, FileNames], in_play: list[str], mentioned: set[str]
-               ) -> tuple[list[tuple[str, str]], dict[str, float]]:
-    """(file, defined name) pairs best first (unreferenced files' names after the rest), and file ranks."""
-    defined = {p: set(t.defined) for p, t in names.items()}
-    graph = build_graph(defined, {p: t.mentions for p, t in names.items()}, mentioned)
+def rank_names(names: Mapping[str, FileNames], vocab: list[str], in_play: list[str], mentioned: set[str],
+               limit: int) -> tuple[list[tuple[str, str]], dict[str, float]]:
+    """(file, defined name) pairs best first, at most `limit` (unreferenced files' names after the rest),
+    and file ranks."""
+    files = sorted(names)
+    graph = build_graph_ids(files, [names[p].defined for p in files], [names[p].mentioned for p in files],
+                            [names[p].counts for p in files], vocab, mentioned)
     ranks = pagerank(graph, personalization_for(graph.files, in_play))
     pairs = [(p, n) for p, n, _ in rank_definitions(ranks, graph)]
     seen = set(pairs)
     for path in sorted(names, key=lambda p: (-ranks.get(p, 0.0), p)):  # files nobody references still appear
-        pairs += [(path, n) for n in names[path].defined if (path, n) not in seen]
+        if len(pairs) >= limit:
+            break
+        pairs += [(path, vocab[int(i)]) for i in names[path].defined if (path, vocab[int(i)]) not in seen]
     return pairs, ranks
 
 
@@ -48,14 +53,14 @@ def realize(pairs: list[tuple[str, str]], define: Callable[[list[str]], Mapping[
     """Ranked definitions for the best pairs, parsing files only as far down the ranking as a map of
     `limit_chars` can reach (batches that grow by half until the signatures' length passes the limit)."""
     parsed: dict[str, tuple[Definition, ...]] = {}
-    want = 256
+    want = 192
     while True:
         head = pairs[:want]
         parsed.update(define([p for p, _ in head if p not in parsed]))
         ranked = _ranked(head, parsed)
         if want >= len(pairs) or sum(len(d.signature) + 12 for _, d in ranked) > limit_chars:
             return ranked, parsed
-        want = want * 3 // 2
+        want = want * 5 // 4
 
 
 def _ranked(pairs: list[tuple[str, str]], parsed: Mapping[str, tuple[Definition, ...]]
@@ -68,6 +73,7 @@ def _ranked(pairs: list[tuple[str, str]], parsed: Mapping[str, tuple[Definition,
 
 
 def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, int], names: Mapping[str, FileNames],
+              vocab: list[str],
               define: Callable[[list[str]], Mapping[str, tuple[Definition, ...]]],
               in_play: list[str], mentioned: set[str], budgets: tuple[int, int],
               count_text: Callable[[str], int], count_files: Callable[[list[str]], dict[str, int]],
@@ -77,7 +83,7 @@ def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, in
     Whole files go in while they rank above the relevance floor; a relevant file too big to go in whole
     gives its ranked definitions with their bodies instead (a part of the right file beats a whole wrong one).
     """
-    pairs, ranks = rank_names(names, in_play, mentioned)
+    pairs, ranks = rank_names(names, vocab, in_play, mentioned, PAIRS_LIMIT)
     map_tokens, files_tokens = budgets
     ranked, parsed = realize(pairs, define, int(map_tokens * CHARS_PER_TOKEN_GUESS * 1.5))
     classes = class_index(parsed)

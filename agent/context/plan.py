@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.catalog import Tokenizer
 from agent.config import Config
@@ -15,13 +15,15 @@ from agent.context.inplay import files_named_in, names_mentioned, recently_chang
 from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
-from agent.context.tags import TagCache
 from agent.context.tokencount import TokenCounter
 from agent.redact import Redactor
 from agent.tokens import count_exact, scale_o200k
 from agent.transcript import duet_dir
 from agent.window import repo_budget
 from tools.symbols import Definition
+
+if TYPE_CHECKING:
+    from agent.context.tags import TagCache
 
 PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
 MIN_MAP_TOKENS = 128  # below this a map says too little to be worth its tokens
@@ -111,6 +113,7 @@ class ContextBuilder:
     def tags(self) -> TagCache:
         """The definitions cache, loaded only when a map is actually built (tree-sitter and all)."""
         if self._tags is None:
+            from agent.context.tags import TagCache  # numpy and tree-sitter: only when a map is built
 
             self._tags = TagCache(self._tags_path)
         return self._tags
@@ -212,7 +215,8 @@ class ContextBuilder:
         def define(paths: list[str]) -> Mapping[str, tuple[Definition, ...]]:
             return self.tags.definitions(scan.files, scan.digests, paths)
 
-        result = build_map(self.root.name, scan.files, scan.sizes, names, define, in_play, mentioned, budgets,
+        result = build_map(self.root.name, scan.files, scan.sizes, names, self.tags.vocab, define, in_play,
+                           mentioned, budgets,
                            count_text, count_files, self._redact)
         self.plans.put(key, {"text": result.text, "tokens": result.tokens, "packed": result.packed,
                              "mapped": result.mapped, "exact": deepseek_exact})

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 KEEP = 8  # maps for a few models / hint sets; the oldest goes first
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump whenever ranking or rendering changes: old maps must miss
 
 
 def workspace_fingerprint(digests: Mapping[str, str]) -> str:
