@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from agent.outcome import Outcome
+from agent.transcript import sessions_dir
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.helpers import make_agent, of_type
 from tests.mcp_helpers import alive, http_server, starts, stdio_server, wait_until
@@ -43,6 +44,10 @@ async def test_stdio_tool_answer_reaches_the_next_request(repo: Path, tmp_path: 
     assert tool_answers(server.requests[1]) == ["Ticket T-7: login page returns 500 since deploy 4521 (status: open)"]
     finished = of_type(events, "tool.finished")
     assert finished[0].name == "mcp__tickets__lookup_ticket" and finished[0].ok
+    transcript = (sessions_dir(repo) / f"{agent.session.id}.jsonl").read_text()
+    recorded = [json.loads(line) for line in transcript.splitlines()]
+    assert any(e["type"] == "tool.finished" and e["name"] == "mcp__tickets__lookup_ticket" and "T-7" in e["output"]
+               for e in recorded)
     assert server.violations == []
     [pid] = starts(marker)
     assert wait_until(lambda: not alive(pid), 5), "the stdio server outlived the session"
@@ -186,3 +191,41 @@ async def test_slow_starts_and_slow_calls_are_bounded(repo: Path, tmp_path: Path
     assert notice.startswith("MCP server hung failed to start: no answer within 1 s (startup_timeout_s)")
     [pid] = starts(hung_marker)
     assert wait_until(lambda: not alive(pid), 10), "the hung server was not stopped"
+
+
+async def test_gpt55_over_the_responses_api_calls_mcp_tools_too(repo: Path, tmp_path: Path, fake_api) -> None:
+    server = fake_api([
+        Turn(model="gpt-5.5", tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket",
+                                                       arguments={"ticket_id": "R-1"})]),
+        Turn(model="gpt-5.5", content="done", expect_in_prompt=["Ticket R-1: login page returns 500"])])
+    agent, pool, _ = make_agent(repo, server.base_url, model="gpt-5.5",
+                                mcp_servers={"tickets": stdio_server(tmp_path / "started")})
+    try:
+        assert await agent.run("look up R-1") is Outcome.DONE
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    tools = {t["name"]: t for t in server.requests[0]["tools"]}
+    assert tools["mcp__tickets__lookup_ticket"]["parameters"]["required"] == ["ticket_id"]
+    assert server.violations == []
+
+
+async def test_a_server_that_dies_while_idle_is_restarted_before_the_next_call(tmp_path: Path) -> None:
+    from agent.mcp.config import McpServerConfig
+    from agent.mcp.manager import McpManager
+
+    marker = tmp_path / "started"
+    said: list[str] = []
+    manager = McpManager({"tickets": McpServerConfig(**stdio_server(marker))}, tmp_path, notify=said.append,
+                         ping_every_s=0.2)
+    manager.start()
+    try:
+        await manager.wait_started()
+        assert (await manager.call("tickets", "exit_soon", {})).content[0].text == "bye"
+        assert wait_until(lambda: len(starts(marker)) == 2 and manager.servers["tickets"].status == "ready")
+        result = await manager.call("tickets", "lookup_ticket", {"ticket_id": "I-1"})
+        assert result.content[0].text.startswith("Ticket I-1")
+    finally:
+        await manager.aclose()
+    assert said == ["MCP server tickets stopped; restarting it once"]
+    assert not any(alive(pid) for pid in starts(marker))

@@ -55,7 +55,7 @@ def test_mcp_list_prints_servers_status_and_tools(tmp_path: Path) -> None:
     result = run_agent(["mcp", "list"], tmp_path, env_extra={"HOME": str(home)})
     assert result.returncode == 1, result.stderr  # one server failed
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("tickets (stdio: ") and lines[0].endswith("ready, 7 tools")
+    assert lines[0].startswith("tickets (stdio: ") and lines[0].endswith("ready, 8 tools")
     assert "  lookup_ticket → mcp__tickets__lookup_ticket [approved]  Look up a ticket by its id." in lines
     assert any(line.startswith("broken (stdio: python3) failed: ") for line in lines)
     listed = json.loads(run_agent(["mcp", "list", "--output", "json"], tmp_path,

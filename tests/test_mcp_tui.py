@@ -31,7 +31,7 @@ async def test_mcp_command_and_calls_in_the_tui(repo: Path, tmp_path: Path, fake
         await send(app, pilot, "/mcp")
         await pilot.pause()
         shown = texts(app)
-        assert "tickets (stdio: " in shown and "ready, 7 tools" in shown
+        assert "tickets (stdio: " in shown and "ready, 8 tools" in shown
         assert "lookup_ticket → mcp__tickets__lookup_ticket" in shown
     tool_answer = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert tool_answer == ["Ticket T-8: login page returns 500 since deploy 4521 (status: open)"]

@@ -23,6 +23,8 @@ Status = Literal["starting", "ready", "restarting", "failed", "stopped"]
 T = TypeVar("T")
 CLOSE_TIMEOUT_S = 15.0  # the SDK's own stop sequence takes at most ~6 s per stdio server
 MAX_DEATHS = 2  # a server that stops mid-session is started once more; stopped again, it is left out
+PING_EVERY_S = 10.0  # how often an idle server is checked, so one that died is restarted before it is needed
+PING_TIMEOUT_S = 30.0  # a slow answer is not a death (a server may answer one request at a time)
 
 
 class McpCallError(Exception):
@@ -48,7 +50,7 @@ class McpManager:
     """Starts the configured servers in the background; lists their tools; calls them; stops them all."""
 
     def __init__(self, servers: Mapping[str, McpServerConfig], workspace: Path,
-                 notify: Callable[[str], None] = lambda _text: None) -> None:
+                 notify: Callable[[str], None] = lambda _text: None, ping_every_s: float = PING_EVERY_S) -> None:
         self.servers = {name: ServerState(name, cfg) for name, cfg in servers.items() if cfg.enabled}
         self._workspace = workspace
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -59,6 +61,7 @@ class McpManager:
         self._notices: list[str] = []
         self._lock = threading.Lock()
         self._notify = notify
+        self._ping_every_s = ping_every_s
 
     def start(self) -> None:
         """Start every server in the background (returns at once)."""
@@ -159,12 +162,14 @@ class McpManager:
                 state.tools = [t for t in tools if cfg.offers(t.name)]
             state.session, state.status, state.error = session, "ready", ""
             self._settled[state.name].set()
-            stop = asyncio.ensure_future(self._stop.wait())
-            death = asyncio.ensure_future(died.wait())
-            await asyncio.wait({stop, death}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            death.cancel()
+            waits = {asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(died.wait()),
+                     asyncio.ensure_future(_watch(session, died, self._ping_every_s))}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
             state.session = None
+            if not self._stop.is_set():
+                state.status = "restarting"
             return self._stop.is_set()
 
     async def call(self, server: str, tool: str, arguments: dict[str, Any]) -> Any:
@@ -230,6 +235,28 @@ class McpManager:
         for state in self.servers.values():
             if state.status != "failed":
                 state.status = "stopped"
+
+
+async def _watch(session: Any, died: asyncio.Event, every_s: float) -> None:
+    """Ping the server now and then; a closed connection (a stdio server that exited, an HTTP server gone) is
+    a death. A ping that is merely slow, or answered with an error, is not."""
+    from mcp import MCPError
+    from mcp.types import CONNECTION_CLOSED
+
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                await session.send_ping()
+        except TimeoutError:
+            continue
+        except MCPError as exc:
+            if exc.error.code == CONNECTION_CLOSED:
+                died.set()
+                return
+        except Exception:  # the transport's own error
+            died.set()
+            return
 
 
 def _one_line(exc: BaseException) -> str:
