@@ -18,6 +18,8 @@ class ApprovalRequest:
     tool: str
     summary: str
     command: str | None = None
+    arguments: str = ""
+    """The call's arguments as the model sent them (JSON), so a front end can show what is approved."""
 
 
 @dataclass(frozen=True)

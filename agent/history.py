@@ -51,6 +51,9 @@ def rebuild(events: Iterable[Event]) -> History:
     for event in events:
         if isinstance(event, SessionStarted) and history.started is None:
             history.started = event
+        elif isinstance(event, SessionStarted) and event.command == "clear":  # the TUI's /clear: a fresh start
+            _close_pending(history, pending, started)
+            history.messages = []
         elif isinstance(event, UserMessageEvent):
             _close_pending(history, pending, started)
             images = tuple(ImagePart(data_url="", description=d) for d in event.images)

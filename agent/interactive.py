@@ -12,19 +12,33 @@ from pathlib import Path
 
 from agent import trust
 from agent.approval import ApprovalRequest, Approver, Decision
-from agent.config import Config, user_config_path
+from agent.config import Approval, Config, user_config_path
 from agent.errors import ConfigError
-from agent.events import Event, Notice
+from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv
 from agent.messages import ImagePart
 from agent.outcome import Outcome
 from agent.router import PROFILES
 from agent.runtime import build_agent
+from agent.sandbox.launcher import SandboxLauncher
+from agent.sandbox.policy import SandboxPolicy
 from agent.session import EventSink, Session
 from agent.spend.explain import spend_lines
 from agent.spend.ledger import ModelSpend
 from agent.transcript import read_transcript
 from agent.undo import UndoReport, apply_plan, forced_diffs, plan_undo
+
+APPROVAL_CYCLE: tuple[Approval, ...] = ("ask", "auto-edit", "full-auto", "read-only")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How the TUI was started: a first prompt and images for it (`agent "fix the tests" --image x.png`),
+    and the user's directory inside the workspace, where shell commands start (None: the root)."""
+
+    prompt: str | None = None
+    images: tuple[str, ...] = ()
+    start_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +64,8 @@ class Interactive:
     """One session driven by a person. Approvals go through `ask`; "always" answers are remembered."""
 
     def __init__(self, workspace: Path, config: Config, sink: EventSink, ask: Approver, *,
-                 environ: Mapping[str, str] | None = None, resume: Path | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, resume: Path | None = None,
+                 start_dir: Path | None = None) -> None:
         self.workspace = workspace.resolve()
         self.config = config
         self._ask = ask
@@ -58,6 +73,8 @@ class Interactive:
         self.past: list[Event] = list(read_transcript(resume)) if resume else []
         self.session = (Session.resume(workspace, config, resume, sink=sink) if resume
                         else Session(workspace, config, sink=sink))
+        # Shell commands start where the user is, as in headless runs (set before the system prompt is built).
+        self.session.tool_context.start_dir = start_dir
         self.agent, self._pool = build_agent(self.session, self._approve, environ=environ)
         self.pending_images: list[ImagePart] = []
         if not resume:
@@ -104,6 +121,40 @@ class Interactive:
         self.config.model = name or None
         return name or f"routing ({self.config.route})"
 
+    def set_approval(self, mode: str, *, busy: bool = False) -> Approval:
+        """Change which tool calls need asking. Into or out of read-only, the sandbox changes too (the workspace
+        becomes writable or not for commands), so that waits until no command runs."""
+        if mode not in APPROVAL_CYCLE:
+            raise ConfigError(f"unknown approval mode {mode!r}; choose {', '.join(APPROVAL_CYCLE)}")
+        chosen: Approval = mode  # type: ignore[assignment]
+        writable = chosen != "read-only"
+        if writable != (self.config.approval != "read-only"):
+            if busy:
+                raise ConfigError("switching into or out of read-only waits until the turn ends")
+            self.config.approval = chosen
+            old = self.session.launcher
+            old.finish_all()
+            old.close()
+            self.session.launcher = SandboxLauncher(SandboxPolicy.from_config(self.config, self.workspace,
+                                                                               os.environ))
+            self.session.tool_context.launcher = self.session.launcher
+        self.config.approval = chosen
+        return chosen
+
+    def next_approval(self) -> Approval:
+        """The mode after the current one in the Shift+Tab cycle."""
+        modes = APPROVAL_CYCLE
+        return modes[(modes.index(self.config.approval) + 1) % len(modes)]
+
+    def new_conversation(self) -> None:
+        """`/clear`: the model starts from nothing; the old conversation stays in the transcript (a resume
+        continues from this point) and the session's spend goes on."""
+        self.session.close_pending_calls()
+        self.session.messages = []
+        self.pending_images = []
+        self.session.emit(SessionStarted(session_id=self.session.id, workspace=str(self.workspace),
+                                         command="clear", task=""))
+
     def set_route(self, profile: str) -> str:
         if profile not in PROFILES:
             raise ConfigError(f"unknown route {profile!r}; choose {', '.join(PROFILES)}")
@@ -117,7 +168,8 @@ class Interactive:
                          context_window=self.config.models[model].context_window, model=model)
 
     def workspace_paths(self, limit: int = 20_000) -> list[str]:
-        """Files of the workspace (ignore rules honoured), relative and POSIX-style, for `@path` completion."""
+        """Files of the workspace (ignore rules honoured), relative and POSIX-style, for `@path` completion.
+        The walk stops at `limit` files; it blocks, so a front end calls it off its UI loop."""
         from itertools import islice
 
         from tools.walk import walk_files
@@ -154,6 +206,13 @@ class Interactive:
         report = apply_plan(plan, self.workspace, force=force)
         self.session.emit(Notice(message="\n".join(report.lines()), level="info" if report.complete else "warning"))
         return report
+
+    def farewell(self) -> list[str]:
+        """What the terminal shows after the TUI closes: the session, how to come back to it, its spend."""
+        ledger = self.session.ledger
+        per_model = ", ".join(f"{name} ${spend.cost_usd:.4f}" for name, spend in sorted(ledger.by_model().items()))
+        return [f"session {self.session.id}: spent ${ledger.total_usd:.4f}" + (f" ({per_model})" if per_model else ""),
+                f"continue it with: agent resume {self.session.id}"]
 
     async def compact(self) -> bool:
         return await self.agent.compact()

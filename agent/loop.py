@@ -416,9 +416,10 @@ class Agent:
             if refusal:
                 result = ToolResult(False, refusal)
             else:
+                # Git and file work run off the event loop, so a screen driven by it never freezes.
                 if tool.mutates:
-                    session.checkpoint.ensure([], opaque=not tool.names_its_changes)
-                result = await self.toolbox.run(tool, args, session.tool_context)
+                    await asyncio.to_thread(session.checkpoint.ensure, [], opaque=not tool.names_its_changes)
+                result = await self._run_tool(tool, args)
         for change in result.changes:
             session.files_changed[change.path] = change.action
             session.emit(FileChanged(path=change.path, action=change.action, diff=change.diff))
@@ -427,6 +428,13 @@ class Agent:
         session.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=output))
         session.emit(ToolFinished(call_id=call.id, name=call.name, ok=result.ok, output=output,
                                   duration_s=round(time.monotonic() - started, 3), data=result.data))
+
+    async def _run_tool(self, tool: Tool, args: Any) -> ToolResult:
+        """A tool that works synchronously (file edits, the Python search, parsing) runs in a thread with its own
+        event loop; one that awaits this loop's resources (processes, the vision model) runs here."""
+        if not tool.runs_in_thread:
+            return await self.toolbox.run(tool, args, self.session.tool_context)
+        return await asyncio.to_thread(asyncio.run, self.toolbox.run(tool, args, self.session.tool_context))
 
     async def _authorize(self, call: ToolCall, tool: Tool, args: Any) -> str | None:
         """None when the call may run; otherwise the refusal the model reads."""
@@ -446,7 +454,7 @@ class Agent:
             return f"denied: the session is read-only; {tool.name} would change the workspace"
         if verdict:
             summary = command if command is not None else tool.approval_summary(args)
-            decision = await self._approver(ApprovalRequest(call.id, tool.name, summary, command))
+            decision = await self._approver(ApprovalRequest(call.id, tool.name, summary, command, call.arguments))
             self._decided(call, decision.approved, decision.reason)
             if not decision.approved:
                 if not decision.by_user:

@@ -19,7 +19,7 @@ from agent.eval.results import EvalRow, ResultsFile, read_rows, unique_rows
 from agent.eval.stats import config_stats, pareto_front
 from agent.eval.suite import load_suite
 from fixtures import FIXTURES_DIR
-from fixtures.fakeapi import FakeAPI, Script
+from fixtures.fakeapi import FakeAPI, Script, Turn
 from tests.e2e import agent_bin
 from tests.test_eval import MODELS, SUITE, eval_env, rows_of
 
@@ -76,6 +76,16 @@ def test_the_plan_is_every_run_sorted_whatever_the_order_of_the_flags() -> None:
     assert configurations([], []) == [EvalConfig(name="default")]
     with pytest.raises(ConfigError, match="given twice"):
         configurations(["cheap"], ["cheap"])
+
+
+def test_a_shard_with_nothing_to_run_still_merges(tmp_path: Path) -> None:
+    shard = subprocess.run([agent_bin(), "eval", str(SUITE), "--shard", "5/5", "--out", str(tmp_path / "s5")],
+                           capture_output=True, text=True, timeout=60)  # 3 runs over 5 shards: the 5th is empty
+    assert shard.returncode == 0, shard.stderr
+    merged = subprocess.run([agent_bin(), "eval", "merge", str(tmp_path / "s5"), "--out", str(tmp_path / "all")],
+                            capture_output=True, text=True, timeout=60)
+    assert merged.returncode == 0, merged.stderr
+    assert "0 runs from 1 directories" in merged.stderr
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 7, 40])
@@ -150,7 +160,7 @@ def test_a_failed_setup_is_a_harness_error_and_runs_again_later(tmp_path: Path) 
         assert done.returncode == 1, done.stderr
         assert "a · default · #1: not run: setup exited 3: nope" in done.stderr
         assert "Traceback" not in done.stderr
-    assert not (tmp_path / "out" / "results.jsonl").exists()
+    assert (tmp_path / "out" / "results.jsonl").read_text() == ""
     assert "No finished runs yet" in (tmp_path / "out" / "report.md").read_text()
 
 
@@ -192,3 +202,51 @@ def test_progress_shows_runs_done_passing_and_dollars(live: bool) -> None:
     assert "c · m · #1: harness error: setup exited 1" in text
     if live:
         assert "2/3" in text and "1 harness errors" in text
+
+
+def test_a_worktree_task_gets_a_repository_of_its_own(tmp_path: Path) -> None:
+    from tests.conftest import git
+    from tests.test_eval import tree_hash
+
+    main = tmp_path / "main"
+    main.mkdir()
+    git(main, "init", "-q", "-b", "main")
+    (main / "a.txt").write_text("a\n")
+    git(main, "add", "-A")
+    git(main, "commit", "-qm", "init")
+    git(main, "worktree", "add", "-q", str(tmp_path / "wt"))
+    assert (tmp_path / "wt" / ".git").is_file()
+    suite = tmp_path / "suite.toml"
+    suite.write_text('[[task]]\nid = "wt"\nrepo = "wt"\nkind = "run"\nprompt = "Worktree task: say hi."\n'
+                     'check = "test -d .git && test \\"$(git log --format=%s)\\" = \\"eval: task as given\\""\n')
+    before = tree_hash(main / ".git")
+    fake = FakeAPI(conversations={"Worktree task": [Turn(content="hi")]}).start()
+    try:
+        done = subprocess.run([agent_bin(), "eval", str(suite), "--model", MODELS[0], "--out", str(tmp_path / "out")],
+                              env=eval_env(fake.base_url), capture_output=True, text=True, timeout=120)
+    finally:
+        fake.stop()
+    assert done.returncode == 0, done.stderr
+    assert rows_of(tmp_path / "out")[0]["passed"] is True
+    assert tree_hash(main / ".git") == before and (tmp_path / "wt" / ".git").is_file()
+
+
+def test_each_run_is_a_headless_full_auto_agent_in_its_copy(tmp_path: Path) -> None:
+    from agent.eval.runner import RunSettings, agent_command
+    from tests.helpers import tiny_png
+
+    (tmp_path / "shots").mkdir()
+    tiny_png(tmp_path / "shots" / "error.png")
+    path = write_suite(tmp_path, '[[task]]\nid = "ui"\nrepo = "repo"\nkind = "run"\nprompt = "Fix the layout"\n'
+                                 'check = "true"\nimages = ["shots/error.png"]\nmax_cost = 0.25\ntimeout = 90\n'
+                                 '[[task]]\nid = "fix"\nrepo = "repo"\ntest_cmd = "make test"\n')
+    suite = load_suite(path)
+    settings = RunSettings(suite=suite, out_dir=tmp_path / "out", env={}, sandbox="on", agent_argv=["agent"])
+    copy = tmp_path / "copy"
+    run = agent_command(settings, suite.task("ui"), EvalConfig(name="cheap", route="cheap"), copy)
+    assert run == ["agent", "run", "Fix the layout", "--output", "json", "--approval", "full-auto", "-C", str(copy),
+                   "--route", "cheap", "--max-cost", "0.25", "--timeout", "90.0", "--sandbox", "on",
+                   "--image", str(tmp_path / "shots" / "error.png")]
+    fix = agent_command(settings, suite.task("fix"), EvalConfig(name="m", model="m"), copy)
+    assert fix[:4] == ["agent", "fix-tests", "--test-cmd", "make test"]
+    assert fix[-4:] == ["--model", "m", "--sandbox", "on"]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, Static
 
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.helpers import tiny_png
 from tests.pinned_prices import pin_launch_prices
 from tests.tui_helpers import make_app, type_text, wait_idle
 from tui.approval import ApprovalScreen
-from tui.conversation import AnswerBlock, ConversationView, ToolItem
+from tui.conversation import AnswerBlock, AssistantItem, ConversationView, ToolItem
 from tui.prompt import PromptInput
-from tui.spend import SpendPanel
+from tui.spend import SpendBar, SpendPanel
 from tui.trust import TrustScreen
 
 READ = ScriptedCall(name="read_file", arguments={"path": "README.md"})
@@ -51,7 +51,7 @@ async def test_answer_streams_as_markdown_with_reasoning_collapsed(repo: Path, f
         await wait_idle(app, pilot)
         answer = app.query_one(ConversationView).query(AnswerBlock).last()
         assert answer.markdown_source == "# Hi\n\nHello **there**."
-        assert not app.query_one(ConversationView).query(Markdown)  # the live widget was settled
+        assert not app.query_one(ConversationView).query(AssistantItem)  # the live part was settled
         reasoning = app.query_one(ConversationView).query(".reasoning").first(Collapsible)
         assert reasoning.collapsed and "greetings" in str(reasoning.query_one(".reasoning-body", Static).render())
         assert "greet me" in texts(app, ".user")
@@ -165,9 +165,12 @@ async def test_slash_commands(repo: Path, fake_api, tmp_path: Path) -> None:
         assert "A red square." in server.requests[3]["messages"][-1]["content"]
         await send(app, pilot, "/compact")
         await wait_idle(app, pilot)
-        assert "nothing to compact" in str(app.query_one("#hint").render())
+        assert "nothing to compact" in texts(app)  # said in the conversation, where it stays
+        await send(app, pilot, "/image missing.png")
+        await wait_idle(app, pilot)
+        assert "/image: " in texts(app) and "missing.png" in texts(app)
         await send(app, pilot, "/clear")
-        assert not app.query_one(ConversationView).children
+        assert "new conversation" in texts(app) and "A red square" not in texts(app)
         await send(app, pilot, "/frobnicate")
         assert "unknown command /frobnicate" in texts(app)
         assert server.violations == []
@@ -217,7 +220,8 @@ async def test_ctrl_c_interrupts_then_quits_and_keeps_the_session(repo: Path, fa
         await pilot.pause(0.2)
         await pilot.press("ctrl+c")
         await wait_idle(app, pilot, timeout=5)
-        assert not app._busy() and app.is_running
+        assert not app.busy() and app.is_running
+        assert "interrupted: the turn stopped here" in texts(app)
         session = app.duet.session  # type: ignore[union-attr]
         assert [m.role for m in session.messages] == ["user", "assistant", "tool"]
         await send(app, pilot, "go on")
@@ -254,8 +258,14 @@ async def test_theme_toggles_and_small_terminal_works(repo: Path, fake_api) -> N
         before = app.theme
         await pilot.press("ctrl+t")
         assert app.theme != before
-        assert app.query_one(SpendPanel).region.width >= 26
-        assert app.query_one(PromptInput).region.width >= 40
+        # Under 100 columns the panel folds into a one-line bar and the input gets the whole width.
+        assert app.query_one(SpendPanel).region.width == 0
+        bar = app.query_one(SpendBar)
+        assert bar.region.height == 1 and "$0.0000" in str(bar.render()) and "ctx" in str(bar.render())
+        assert app.query_one(PromptInput).region.width >= 76
+        await pilot.resize_terminal(120, 30)
+        await pilot.pause()
+        assert app.query_one(SpendPanel).region.width >= 26 and app.query_one(SpendBar).region.height == 0
 
 
 async def test_slash_resume_reopens_a_past_session(repo: Path, fake_api) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.approval import ApprovalRequest
+from agent.approval_preview import ApprovalPreview
 from agent.events import MessageDelta, TurnStarted, UsageEstimate, UserMessageEvent
 from fixtures.fakeapi import ScriptedUsage, Turn
 from tests.pinned_prices import pin_launch_prices
 from tests.tui_helpers import make_app, type_text, wait_idle
 from tui.app import AgentEvent
 from tui.approval import ApprovalScreen
+from tui.queue import QueuedInput
 
 
 def test_idle(snap_compare, repo: Path, fake_api) -> None:
@@ -64,3 +66,43 @@ def test_spend_panel_with_two_models(snap_compare, repo: Path, fake_api) -> None
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=two_models)
+
+
+def test_approval_modal_with_a_diff(snap_compare, repo: Path, fake_api) -> None:
+    app = make_app(repo, fake_api([]).base_url)
+    diff = ("--- a/calc/ops.py\n+++ b/calc/ops.py\n@@ -1,6 +1,6 @@\n def add(a, b):\n-    return a - b\n"
+            "+    return a + b\n \n \n def mul(a, b):\n     return a * b\n")
+
+    async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
+        app.push_screen(ApprovalScreen(ApprovalRequest("c1", "edit_file", "edit_file calc/ops.py"),
+                                       ApprovalPreview("diff", diff)))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
+
+
+def test_narrow_layout_folds_the_spend_panel(snap_compare, repo: Path, fake_api) -> None:
+    usage = ScriptedUsage(prompt_tokens=42_000, cache_hit_tokens=40_960, completion_tokens=900, reasoning_tokens=300)
+    server = fake_api([Turn(model="deepseek-v4-pro", content="Found it: an off-by-one in `parse()`.", usage=usage)])
+    app = make_app(pin_launch_prices(repo), server.base_url, max_cost=0.5)
+
+    async def one_turn(pilot) -> None:  # type: ignore[no-untyped-def]
+        await type_text(pilot, "find the bug")
+        await pilot.press("enter")
+        await wait_idle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=one_turn)
+
+
+def test_queued_input(snap_compare, repo: Path, fake_api) -> None:
+    app = make_app(repo, fake_api([]).base_url)
+
+    async def queue(pilot) -> None:  # type: ignore[no-untyped-def]
+        app.post_message(AgentEvent(UserMessageEvent(content="run the whole test suite")))
+        app.post_message(AgentEvent(TurnStarted(turn=1, model="deepseek-v4-pro", reason="drives the conversation")))
+        app.queue.extend(["then fix the flaky test in test_io.py", "/compact"])
+        app.query_one(QueuedInput).show(app.queue)
+        app.hint("/compact waits until the turn ends (Esc takes it back)")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=queue)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.interactive import Interactive
+from agent.interactive import Interactive, Launch
 from tests.conftest import KEYS, make_config
 from tui.app import DuetApp
 
 
-def make_app(workspace: Path, base_url: str, resume: Path | None = None, **config: Any) -> DuetApp:
+def make_app(workspace: Path, base_url: str, resume: Path | None = None, launch: Launch | None = None,
+             **config: Any) -> DuetApp:
     config.setdefault("approval", "ask")
     config.setdefault("model", "deepseek-v4-pro")
     settings = make_config(workspace, base_url, **config)
@@ -18,22 +19,41 @@ def make_app(workspace: Path, base_url: str, resume: Path | None = None, **confi
 
     def make(sink, ask, path):  # type: ignore[no-untyped-def]
         chosen = path if path is not None else first.pop() if first else None
-        return Interactive(workspace, settings, sink, ask, environ=KEYS, resume=chosen)
+        return Interactive(workspace, settings, sink, ask, environ=KEYS, resume=chosen,
+                           start_dir=launch.start_dir if launch else None)
 
-    return DuetApp(make)
+    return DuetApp(make, launch)
 
 
 async def type_text(pilot: Any, text: str) -> None:
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
+    """Type `text` into the focused input in one step (as a paste would), not key by key."""
+    from textual.widgets import Input, TextArea
+
+    await wait_until(pilot, lambda: isinstance(pilot.app.focused, TextArea | Input), 5, "an input to have focus")
+    focused = pilot.app.focused
+    if isinstance(focused, TextArea):
+        focused.insert(text)
+    elif isinstance(focused, Input):
+        focused.insert_text_at_cursor(text)
+    else:
+        raise AssertionError(f"nothing to type into: focus is on {focused!r}")
+    await pilot.pause()
 
 
-async def wait_idle(app: DuetApp, pilot: Any, timeout: float = 10.0) -> None:
+async def wait_until(pilot: Any, condition: Any, timeout: float = 10.0, what: str = "the condition") -> None:
+    """Let the app run until `condition()` holds (checked after each message-queue drain), or fail."""
     import asyncio
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     await pilot.pause()
-    while app._busy() and loop.time() < deadline:
-        await pilot.pause(0.05)
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.01)
+
+
+async def wait_idle(app: DuetApp, pilot: Any, timeout: float = 10.0) -> None:
+    """Until the agent's turn (and anything queued behind it) is done and its events are shown."""
+    await wait_until(pilot, lambda: not app.busy() and not app.queue, timeout, "the agent to finish")
     await pilot.pause()

@@ -32,6 +32,7 @@ class _Planned:
 class ApplyPatchTool(Tool):
     name = "apply_patch"
     Args = ApplyPatchArgs
+    runs_in_thread = True
     mutates = True
 
     async def run(self, args: ApplyPatchArgs, ctx: ToolContext) -> ToolResult:

@@ -76,6 +76,10 @@ class Tool:
     Args: ClassVar[type[ToolArgs]]
     mutates: ClassVar[bool] = False
     names_its_changes: ClassVar[bool] = True
+    runs_in_thread: ClassVar[bool] = False
+    """True when `run` does blocking work (files, parsing, a Python search) and needs nothing of the agent's event
+    loop: the agent then runs it in a worker thread with its own loop. False (the default) for a tool that awaits
+    the agent's loop (its processes, the vision model, an MCP session)."""
     """False for a tool that may change files it cannot name beforehand (shell): undo without git must say so."""
     preapproved: bool = False
     """The user's config lets this tool run without asking (outside read-only mode): an allow-listed MCP tool."""

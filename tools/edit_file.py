@@ -26,6 +26,7 @@ class EditFileArgs(ToolArgs):
 class EditFileTool(Tool):
     name = "edit_file"
     Args = EditFileArgs
+    runs_in_thread = True
     mutates = True
 
     async def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:

@@ -19,6 +19,7 @@ class ListFilesArgs(ToolArgs):
 class ListFilesTool(Tool):
     name = "list_files"
     Args = ListFilesArgs
+    runs_in_thread = True
 
     async def run(self, args: ListFilesArgs, ctx: ToolContext) -> ToolResult:
         start = resolve(ctx, args.path, must_exist=True)

@@ -20,6 +20,7 @@ class ReadFileArgs(ToolArgs):
 class ReadFileTool(Tool):
     name = "read_file"
     Args = ReadFileArgs
+    runs_in_thread = True
 
     async def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
         path = resolve(ctx, args.path, must_exist=True)

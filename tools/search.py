@@ -142,6 +142,7 @@ def path_order(path: str) -> list[str]:
 class SearchTool(Tool):
     name = "search"
     Args = SearchArgs
+    runs_in_thread = True
 
     async def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
         rg = shutil.which("rg")

@@ -19,6 +19,7 @@ class WriteFileArgs(ToolArgs):
 class WriteFileTool(Tool):
     name = "write_file"
     Args = WriteFileArgs
+    runs_in_thread = True
     mutates = True
 
     async def run(self, args: WriteFileArgs, ctx: ToolContext) -> ToolResult:

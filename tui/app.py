@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -14,22 +15,25 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Collapsible, Footer, Label
+from textual.worker import Worker, WorkerState
 
 from agent.approval import ApprovalRequest, Decision
+from agent.approval_preview import preview
 from agent.errors import DuetError
-from agent.events import Event, StepRouted, TurnStarted, UsageEstimate, UsageEvent
-from agent.instructions.starter import propose_or_write
-from agent.interactive import Interactive
+from agent.events import Event, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
+from agent.interactive import Interactive, Launch
 from agent.runtime import check_keys
-from agent.transcript import find_session
 from tui.approval import ApprovalScreen
-from tui.commands import Command, help_text, parse
+from tui.commands import Command, parse
 from tui.conversation import ConversationView
 from tui.prompt import PromptInput
-from tui.spend import SpendPanel
+from tui.queue import QueuedInput
+from tui.slash import IMMEDIATE, SlashCommands
+from tui.spend import SpendBar, SpendPanel
 from tui.trust import TrustScreen
 
 QUIT_WINDOW_S = 2.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class AgentEvent(Message):
@@ -43,60 +47,86 @@ class AgentEvent(Message):
 class DuetApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Duet"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "interrupt", "interrupt / quit", priority=True),
-                Binding("ctrl+t", "toggle_theme", "light/dark"),
-                Binding("ctrl+o", "toggle_details", "expand/collapse details"),
+    AUTO_FOCUS = "#prompt"  # typing goes to the input from the first frame
+    ENABLE_COMMAND_PALETTE = False  # slash commands are the palette; the footer keeps its room at 80 columns
+    # Under 100 columns the spend panel folds into a one-line bar (see app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (App declares it an instance var)
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "interrupt", "interrupt", priority=True),
+                Binding("shift+tab", "cycle_approval", "approval", priority=True),
+                Binding("ctrl+t", "toggle_theme", "theme"),
+                Binding("ctrl+o", "toggle_details", "details"),
                 Binding("ctrl+q", "quit", "quit", show=False)]
 
-    def __init__(self, make_session: object) -> None:
+    def __init__(self, make_session: Any, launch: Launch | None = None) -> None:
         """`make_session(sink, ask, resume)` builds the Interactive session (an agent-side factory)."""
         super().__init__()
         self._make = make_session
+        self._launch = launch or Launch()
         self.duet: Interactive | None = None
         self._last_interrupt = 0.0
         self._estimate: tuple[str, Decimal] | None = None
         self._paths: list[str] | None = None
+        self._indexing = False
+        self.queue: list[str] = []
+        self.stopped_by: int | None = None
+        self.slash = SlashCommands(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="main"):
             yield ConversationView(id="conversation")
+            yield QueuedInput(id="queued")
             yield Label("", id="hint")
             yield PromptInput(self._workspace_paths, id="prompt")
+            yield SpendBar(id="spend-bar")
             yield Footer()
         yield SpendPanel(id="spend")
 
     async def on_mount(self) -> None:
-        self.duet = self._make(self._on_event, self._ask, None)  # type: ignore[operator]
+        self._q(QueuedInput).show([])
+        self.duet = self._make(self._on_event, self._ask, None)
         if self.duet.past:
             await self._replay(self.duet.past)
         else:
             route = self.duet.config.model or f"routing: {self.duet.config.route}"
-            await self.query_one(ConversationView).add_line(
-                f"Duet in {self.duet.workspace.name} ({route}, approval: {self.duet.config.approval}). "
-                "Type a task; /help lists commands.")
+            await self.view.add_line(f"Duet in {self.duet.workspace.name} ({route}). Type a task; /help lists "
+                                     "commands; Shift+Tab changes the approval mode.")
         self._refresh_spend()
-        self.query_one(PromptInput).focus()
+        self.show_approval()
+        self._q(PromptInput).focus()
         self.sub_title = str(self.duet.workspace)
+        self._catch_stop_signals()
         question = self.duet.trust_question()
         if question:  # asked once: trusting records the file's hash, so the question returns only if it changes
             self.push_screen(TrustScreen(question), callback=self._trust_answered)
+        if self._launch.prompt or self._launch.images:
+            self._start(self._launch)
+
+    def _q(self, selector: Any, expect: Any = None) -> Any:
+        """A widget of the main screen, found even while a modal screen is on top."""
+        main = self.screen_stack[0]
+        return main.query_one(selector) if expect is None else main.query_one(selector, expect)
+
+    @property
+    def view(self) -> ConversationView:
+        return self.screen_stack[0].query_one(ConversationView)  # the main screen, even under a modal
 
     async def _trust_answered(self, trusted: bool | None) -> None:
         if trusted and self.duet is not None:
-            await self.query_one(ConversationView).add_line(self.duet.trust_project())
+            await self.view.add_line(self.duet.trust_project())
 
     async def _replay(self, events: list[Event]) -> None:
-        view = self.query_one(ConversationView)
         for event in events:
-            await view.apply(event)
+            await self.view.apply(event)
 
     # events, up from the agent
     def _on_event(self, event: Event) -> None:
-        self.post_message(AgentEvent(event))
+        self.post_message(AgentEvent(event))  # thread-safe: tools in worker threads report here too
 
     async def on_agent_event(self, message: AgentEvent) -> None:
+        if not self.screen_stack:  # closing: the transcript has the event
+            return
         event = message.event
-        await self.query_one(ConversationView).apply(event)
+        await self.view.apply(event)
         if isinstance(event, UsageEstimate):
             self._estimate = (event.model, Decimal(event.call_usd))
             self._refresh_spend()
@@ -104,136 +134,173 @@ class DuetApp(App[int]):
             self._estimate = None
             self._refresh_spend()
         elif isinstance(event, TurnStarted | StepRouted):
-            self.query_one(SpendPanel).route(event.model, event.reason)
+            self.screen_stack[0].query_one(SpendPanel).route(event.model, event.reason)
+
+    def refresh_spend(self) -> None:
+        self._refresh_spend()
 
     def _refresh_spend(self) -> None:
-        if self.duet is not None:
-            self.query_one(SpendPanel).show(self.duet.spend(), self._estimate)
+        if self.duet is not None and self.screen_stack:
+            view, main = self.duet.spend(), self.screen_stack[0]
+            main.query_one(SpendPanel).show(view, self._estimate)
+            main.query_one(SpendBar).show(view, self._estimate)
 
     # input, down to the agent
     async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
         command = parse(message.text)
+        if self.busy() and not (command is not None and command.name in IMMEDIATE):
+            self.queue.append(message.text)
+            self._q(QueuedInput).show(self.queue)
+            what = f"{command.name} waits" if command is not None else "queued; it is sent"
+            self.hint(f"{what} until the turn ends (Esc takes it back)")
+            return
+        await self._run(message.text, command)
+
+    async def _run(self, text: str, command: Command | None) -> None:
         if command is not None:
-            await self._command(command)
-        elif self._busy():
-            self._hint("the agent is working; Ctrl+C interrupts it")
+            await self.slash.run(command)
         else:
-            self._send(message.text)
+            self._send(text)
 
     def on_prompt_input_hint(self, message: PromptInput.Hint) -> None:
-        self._hint(message.text)
+        self.hint(message.text)
 
-    def _hint(self, text: str) -> None:
-        self.query_one("#hint", Label).update(text)
+    def on_prompt_input_scroll(self, message: PromptInput.Scroll) -> None:
+        self.view.scroll_page_down() if message.pages > 0 else self.view.scroll_page_up()
 
-    def _busy(self) -> bool:
-        return any(w.group == "agent" and w.is_running for w in self.workers)
+    def on_prompt_input_take_back(self, message: PromptInput.TakeBack) -> None:
+        if not self.queue:
+            return
+        prompt = self._q(PromptInput)
+        taken = self.queue.pop()
+        prompt.load_text(taken + (f"\n{prompt.text}" if prompt.text.strip() else ""))
+        prompt.move_cursor(prompt.document.end)
+        self._q(QueuedInput).show(self.queue)
+        self.hint("taken back from the queue")
 
-    @work(group="agent", exclusive=True)
-    async def _send(self, text: str) -> None:
+    def hint(self, text: str) -> None:
+        self._q("#hint", Label).update(text)
+
+    def busy(self) -> bool:
+        return any(w.group == "agent" and not w.is_finished for w in self.workers)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "agent" and event.state == WorkerState.SUCCESS and not self.busy():
+            self.call_later(self._drain)
+
+    async def _drain(self) -> None:
+        """The turn ended: send what was queued, in order, until something starts a new turn."""
+        while self.queue and not self.busy():
+            text = self.queue.pop(0)
+            self._q(QueuedInput).show(self.queue)
+            await self._run(text, parse(text))
+
+    @work(group="agent")
+    async def _start(self, launch: Launch) -> None:
+        """`agent "prompt" --image x.png`: attach the images, then start on the prompt."""
         assert self.duet is not None
-        self._hint("working… (Ctrl+C interrupts)")
+        for raw in launch.images:
+            try:
+                name = await self.duet.attach_image(raw)
+                await self.view.add_line(f"attached {name}")
+            except DuetError as exc:
+                await self.view.add_line(f"error: {exc}", "error")
+                if launch.prompt:  # not sent without its image; kept in the input to edit or send
+                    self._q(PromptInput).load_text(launch.prompt)
+                return
+        if launch.prompt:
+            await self._turn(launch.prompt)
+
+    @work(group="agent")
+    async def _send(self, text: str) -> None:
+        await self._turn(text)
+
+    async def _turn(self, text: str) -> None:
+        assert self.duet is not None
+        self.hint("working… (Ctrl+C interrupts; what you type now is queued)")
         try:
             outcome = await self.duet.send(text)
-            self._hint(f"{outcome.value}")
+            self.hint(f"{outcome.value}")
         except DuetError as exc:
-            self._hint(f"error: {exc}")
-        self._estimate = None
-        self._refresh_spend()
+            self.hint("")
+            await self.view.add_line(f"error: {exc}", "error")
+        except asyncio.CancelledError:
+            await self.view.interrupted()
+            raise
+        finally:
+            self._estimate = None
+            self._refresh_spend()
 
     async def _ask(self, request: ApprovalRequest) -> Decision:
-        return await self.push_screen_wait(ApprovalScreen(request))
-
-    async def _command(self, command: Command) -> None:
         assert self.duet is not None
-        view = self.query_one(ConversationView)
-        name, arg = command.name, command.argument
-        try:
-            if name == "/help":
-                await view.add_line(help_text())
-            elif name == "/quit":
-                await self.action_quit()
-            elif name == "/model":
-                await view.add_line(f"model: {self.duet.set_model(None if arg in ('', 'auto') else arg)}", "route")
-            elif name == "/route":
-                await view.add_line(f"route: {self.duet.set_route(arg)}", "route")
-            elif name == "/cost":
-                await view.add_line("\n".join(self.duet.spend_lines(explain=arg == "explain")))
-            elif name == "/context":
-                spend = self.duet.spend()
-                await view.add_line(f"context in use: ~{spend.context_tokens:,} of {spend.context_window:,} tokens "
-                                    f"({spend.model})")
-            elif name == "/diff":
-                await view.add_line(self.duet.diff())
-            elif name == "/mcp":
-                await view.add_line(self.duet.mcp_status())
-            elif name == "/undo":
-                self.duet.undo(force=arg == "--force")  # the report arrives as a notice
-            elif name == "/image":
-                self._attach_image(arg)
-            elif name == "/compact":
-                self._compact()
-            elif name == "/init":
-                # Walking the repository runs off the UI loop.
-                await view.add_line(await asyncio.to_thread(propose_or_write, self.duet.workspace, arg.strip()))
-            elif name == "/clear":
-                await view.remove_children()
-            elif name == "/resume":
-                await self._resume(arg or None)
-            else:
-                await view.add_line(f"unknown command {name}; /help lists them", "warning")
-        except DuetError as exc:
-            await view.add_line(str(exc), "error")
-        self._refresh_spend()
+        cwd = self.duet.session.tool_context.start_dir or self.duet.workspace
+        shown = await asyncio.to_thread(preview, request, self.duet.workspace, cwd)  # reads the file off the loop
+        return await self.push_screen_wait(ApprovalScreen(request, shown))
 
-    @work(group="agent", exclusive=True)
-    async def _attach_image(self, path: str) -> None:
+    def _workspace_paths(self) -> list[str] | None:
+        """The `@path` index: built on first use, in a thread, bounded; None while it is being built."""
+        if self._paths is None and not self._indexing and self.duet is not None:
+            self._indexing = True
+            self._index_paths()
+        return self._paths
+
+    @work(thread=True, group="index")
+    def _index_paths(self) -> None:
         assert self.duet is not None
-        try:
-            name = await self.duet.attach_image(path)
-            self._hint(f"{name} will go with your next message")
-        except DuetError as exc:
-            self._hint(f"error: {exc}")
+        paths = self.duet.workspace_paths()
+        self.call_from_thread(self._paths_ready, paths)
 
-    @work(group="agent", exclusive=True)
-    async def _compact(self) -> None:
-        assert self.duet is not None
-        if not await self.duet.compact():
-            self._hint("nothing to compact yet")
-
-    async def _resume(self, session_id: str | None) -> None:
-        assert self.duet is not None
-        path = find_session(self.duet.workspace, session_id)
-        if path is None:
-            raise DuetError("no such session")
-        await self.duet.aclose()
-        self.duet = self._make(self._on_event, self._ask, path)  # type: ignore[operator]
-        view = self.query_one(ConversationView)
-        await view.remove_children()
-        await self._replay(self.duet.past)
-
-    def _workspace_paths(self) -> list[str]:
-        if self._paths is None and self.duet is not None:
-            self._paths = self.duet.workspace_paths()
-        return self._paths or []
+    def _paths_ready(self, paths: list[str]) -> None:
+        self._paths, self._indexing = paths, False
+        self._q(PromptInput).complete_again()
 
     # keys
     def action_interrupt(self) -> None:
         now = time.monotonic()
-        if self._busy() and now - self._last_interrupt > QUIT_WINDOW_S:
-            self.workers.cancel_group(self, "agent")
-            self._hint("interrupted; the session is kept (Ctrl+C again to quit)")
+        if self.busy() and now - self._last_interrupt > QUIT_WINDOW_S:
+            self._stop_turn()
+            self.hint("interrupted; the session is kept (Ctrl+C again to quit)")
             self._last_interrupt = now
             return
         if now - self._last_interrupt <= QUIT_WINDOW_S:
             self.exit(0)
             return
         self._last_interrupt = now
-        self._hint("press Ctrl+C again to quit")
+        self.hint("press Ctrl+C again to quit")
+
+    def _stop_turn(self) -> None:
+        """Cancel the turn and leave a clean screen: no modal left open, the queue back in the input."""
+        if isinstance(self.screen, ApprovalScreen):
+            self.screen.dismiss(Decision(False, "interrupted by the user"))
+        self.workers.cancel_group(self, "agent")
+        if self.queue:  # not sent into a turn the user just stopped: back in the input, nothing lost
+            prompt = self._q(PromptInput)
+            prompt.load_text("\n".join([*self.queue, *([prompt.text] if prompt.text.strip() else [])]))
+            prompt.move_cursor(prompt.document.end)
+            self.queue.clear()
+            self._q(QueuedInput).show(self.queue)
+
+    def action_cycle_approval(self) -> None:
+        if self.duet is None:
+            return
+        try:
+            self.duet.set_approval(self.duet.next_approval(), busy=self.busy())
+        except DuetError:  # read-only is next and a command may run: skip to the mode after it
+            self.duet.set_approval("ask")
+        self.show_approval()
+        self.hint(f"approval: {self.duet.config.approval}")
+
+    def show_approval(self) -> None:
+        """The approval mode, in the footer beside the key that changes it."""
+        if self.duet is None:
+            return
+        self._bindings.key_to_bindings["shift+tab"] = [
+            Binding("shift+tab", "cycle_approval", f"approval: {self.duet.config.approval}", priority=True)]
+        self.refresh_bindings()
 
     def action_toggle_details(self) -> None:
-        """Expand every tool call and reasoning block, or collapse them all (no mouse needed)."""
-        blocks = list(self.query_one(ConversationView).query(Collapsible))
+        """Expand every tool call (not reasoning), or collapse them all (no mouse needed)."""
+        blocks = list(self.view.query(".tool").results(Collapsible))
         expand = any(block.collapsed for block in blocks)
         for block in blocks:
             block.collapsed = not expand
@@ -245,22 +312,66 @@ class DuetApp(App[int]):
         self.workers.cancel_group(self, "agent")
         self.exit(0)
 
+    # SIGTERM / SIGHUP: stop like headless runs do (children killed, run.finished written, 128 + signal)
+    def _catch_stop_signals(self) -> None:
+        if self.is_headless:  # tests run many apps in one process: its signals stay its own
+            return
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self.call_later, self._stop_by_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    async def _stop_by_signal(self, signum: int) -> None:
+        if self.stopped_by is not None:
+            return
+        self.stopped_by = signum
+        self._stop_turn()
+        agent_workers = [w for w in self.workers if w.group == "agent"]
+        try:
+            async with asyncio.timeout(5):  # the turn's own cleanup: pending calls answered, usage recorded
+                while any(not w.is_finished for w in agent_workers):
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            pass
+        code = 128 + signum  # the shell convention: 143 for SIGTERM, 129 for SIGHUP
+        if self.duet is not None:
+            self.duet.session.launcher.finish_all()
+            self.duet.session.emit(RunFinished(outcome="interrupted", exit_code=code,
+                                               message=f"stopped by {signal.Signals(signum).name}"))
+        self.exit(code, return_code=code)
+
     async def on_unmount(self) -> None:
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
         if self.duet is not None:
             await self.duet.aclose()
 
 
-def run_tui(workspace: Path, resume: Path | None = None) -> int:
-    """Start the TUI on `workspace` (optionally resuming a stored session)."""
+def run_tui(workspace: Path, resume: Path | None = None, overrides: dict[str, Any] | None = None,
+            launch: Launch | None = None) -> int:
+    """Start the TUI on `workspace` (optionally resuming a stored session) with the command line's settings;
+    when it closes, print the session id, how to resume it, and what it cost."""
     from agent.config import load_config
 
-    config = load_config(workspace)
+    launch = launch or Launch()
+    config = load_config(workspace, overrides)
     first = [resume]
 
     def make(sink, ask, path):  # type: ignore[no-untyped-def]
         chosen = path if path is not None else first.pop() if first else None
-        return Interactive(workspace, config, sink, ask, resume=chosen)
+        return Interactive(workspace, config, sink, ask, resume=chosen, start_dir=launch.start_dir)
 
     # Fail before the screen opens (missing key, bad config): one clear line, like every other command.
     check_keys(config)
-    return DuetApp(make).run() or 0
+    app = DuetApp(make, launch)
+    app.run()
+    if app.duet is not None:
+        try:
+            print("\n".join(app.duet.farewell()))
+        except OSError:  # the terminal went away (SIGHUP): the transcript has it all
+            pass
+    return app.return_code or 0

@@ -8,6 +8,7 @@ COMMANDS: dict[str, str] = {
     "/help": "this list",
     "/model": "/model NAME pins a model (deepseek-v4-flash, deepseek-v4-pro, gpt-5.5, gpt-5.5-pro); /model auto routes",
     "/route": "/route cheap|balanced|best picks the routing profile",
+    "/approval": "/approval ask|auto-edit|full-auto|read-only sets which tool calls need asking (Shift+Tab cycles)",
     "/cost": "spend so far, per model; /cost explain lists each call and the price row and hours that priced it",
     "/context": "what of the repository is in the prompt",
     "/diff": "what this session changed",
@@ -16,13 +17,15 @@ COMMANDS: dict[str, str] = {
     "/compact": "summarise older turns to free the context window",
     "/mcp": "MCP servers of this session: status and tools",
     "/init": "propose a starter AGENTS.md for this repository; /init write writes it, /init force replaces one",
-    "/clear": "clear the conversation view",
+    "/clear": "start a new conversation in this session (the earlier one stays in the transcript)",
     "/resume": "/resume [ID] reopens a past session (default: the latest)",
     "/quit": "leave (the session is saved as it goes)",
 }
 
-KEYS_HELP = ("Enter sends · Ctrl+J new line · ↑/↓ history · Tab completes /commands and @paths · "
-             "Ctrl+O expands tool output · Ctrl+C interrupts, twice quits · Ctrl+T light/dark")
+KEYS_HELP = ("Enter sends (queued while the agent works; Esc takes it back) · Ctrl+J new line · ↑/↓ history · "
+             "Tab completes /commands and @paths · PageUp/PageDown scroll · Shift+Tab approval mode · "
+             "Ctrl+O expands tool output · Ctrl+C interrupts, twice quits · Ctrl+T light/dark\n"
+             "During a turn /help /cost /context /diff /approval run at once; other commands wait for it.")
 
 
 @dataclass(frozen=True)

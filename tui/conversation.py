@@ -8,8 +8,8 @@ from rich.markdown import Markdown as RichMarkdown
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Collapsible, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.timer import Timer
+from textual.widgets import Collapsible, Static
 
 from agent.events import (
     ApprovalDecided,
@@ -31,9 +31,10 @@ from agent.events import (
 from agent.terminal_text import safe_event
 
 MAX_SHOWN_OUTPUT = 6_000
-# A long answer is streamed into several Markdown widgets, cut at paragraph breaks outside code fences:
-# each append then re-renders a small document, so a fast stream never falls behind as the answer grows.
-SPLIT_AFTER_CHARS = 4_000
+# A long answer is streamed into several parts, cut at paragraph breaks outside code fences: each redraw then
+# renders a small document, so a fast stream never falls behind as the answer grows.
+SPLIT_AFTER_CHARS = 600
+REFRESH_S = 0.04  # the streaming answer's redraw interval: ~25 frames a second
 
 
 def split_point(current: str, fragment: str) -> int | None:
@@ -95,24 +96,32 @@ class ToolItem(Collapsible):
             self.body.update(Text(text))
 
 
-class AssistantItem(Markdown):
-    """The answer, streamed as Markdown without freezing the screen."""
+class AssistantItem(Static):
+    """The answer while it streams: Markdown rendered by Rich, redrawn at most every REFRESH_S, so tokens arriving
+    faster than the screen can draw are batched and typing stays responsive. Kept short (see SPLIT_AFTER_CHARS):
+    each redraw costs time in proportion to the part's length."""
 
     def __init__(self) -> None:
         super().__init__("", classes="assistant")
-        self._stream: MarkdownStream | None = None
         self.text = ""
+        self.source = ""  # the text on screen
+        self._timer: Timer | None = None
 
     async def write(self, fragment: str) -> None:
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self)
         self.text += fragment
-        await self._stream.write(fragment)
+        if self._timer is None:
+            self._timer = self.set_timer(REFRESH_S, self._redraw)
+
+    def _redraw(self) -> None:
+        self._timer = None
+        if self.source != self.text:
+            self.source = self.text
+            self.update(RichMarkdown(self.text, code_theme="monokai"))
 
     async def close_stream(self) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        if self._timer is not None:
+            self._timer.stop()
+        self._redraw()
 
 
 class AnswerBlock(Static):
@@ -180,6 +189,13 @@ class ConversationView(VerticalScroll):
             await self.add_line(f"turn failed: {event.error}", "error")
         elif isinstance(event, SessionStarted) and event.resumed:
             await self.add_line(f"resumed session {event.session_id}", "route")
+
+    async def interrupted(self) -> None:
+        """The turn was cancelled: settle a half-streamed answer where it stopped and mark the turn."""
+        if self._answer is not None:
+            await self._settle(self._answer)
+        self._answer, self._reasoning, self._reasoning_text, self._settled = None, None, "", []
+        await self.add_line("⏹ interrupted: the turn stopped here; the session is kept", "warning")
 
     async def _delta(self, event: MessageDelta) -> None:
         if event.kind == "reasoning":

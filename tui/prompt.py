@@ -27,11 +27,22 @@ class PromptInput(TextArea):
             super().__init__()
             self.text = text
 
-    def __init__(self, paths: Callable[[], list[str]], **kwargs: object) -> None:
+    class Scroll(Message):
+        """PageUp/PageDown: scroll the conversation by a page without leaving the input."""
+
+        def __init__(self, pages: int) -> None:
+            super().__init__()
+            self.pages = pages
+
+    class TakeBack(Message):
+        """Esc: take the last queued input back into the input area."""
+
+    def __init__(self, paths: Callable[[], list[str] | None], **kwargs: object) -> None:
         super().__init__(soft_wrap=True, show_line_numbers=False, **kwargs)  # type: ignore[arg-type]
         self._paths = paths
         self.sent: list[str] = []
         self._cursor: int | None = None
+        self._waiting = False
 
     def on_mount(self) -> None:
         # A blinking cursor makes headless screenshots (tests, snapshots) depend on timing.
@@ -52,6 +63,16 @@ class PromptInput(TextArea):
             event.stop()
             event.prevent_default()
             self.insert("\n")
+            return
+        if event.key in ("pageup", "pagedown"):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Scroll(-1 if event.key == "pageup" else 1))
+            return
+        if event.key == "escape":
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.TakeBack())
             return
         if event.key == "tab":
             event.stop()
@@ -83,6 +104,12 @@ class PromptInput(TextArea):
         self.move_cursor(self.document.end)
         return True
 
+    def complete_again(self) -> None:
+        """The `@path` index is ready: finish the completion asked for while it was built."""
+        if self._waiting:
+            self._waiting = False
+            self._complete()
+
     def _complete(self) -> None:
         text = self.text
         if text.startswith("/") and " " not in text:
@@ -92,7 +119,12 @@ class PromptInput(TextArea):
             if not match:
                 return
             stem = match.group(1)
-            options = ["@" + p for p in complete(stem, self._paths())]
+            paths = self._paths()
+            if paths is None:  # the index is being built off the UI loop; completes when it is ready
+                self._waiting = True
+                self.post_message(self.Hint("indexing the workspace's files…"))
+                return
+            options = ["@" + p for p in complete(stem, paths)]
             text = text[: match.start()]
         if not options:
             self.post_message(self.Hint("no completion"))

@@ -91,3 +91,24 @@ class SpendPanel(Vertical):
 
     def route(self, model: str, reason: str) -> None:
         self.query_one("#route", Label).update(Text(f"{model}: {reason}", style="italic"))
+
+
+class SpendBar(Static):
+    """The spend panel folded into one line, for terminals under 100 columns: total, dollars per model, and
+    the context gauge."""
+
+    def show(self, view: SpendView, estimate: tuple[str, Decimal] | None = None) -> None:
+        total = view.total_usd + (estimate[1] if estimate else 0)
+        line = Text()
+        line.append(f"{'~' if estimate else ''}${total:.4f}", style="bold")
+        if view.budget_usd:
+            line.append(f" of ${view.budget_usd}", style="dim")
+        models = {name: spend.cost_usd for name, spend in sorted(view.models.items())}
+        if estimate is not None:
+            models[estimate[0]] = models.get(estimate[0], Decimal(0)) + estimate[1]
+        for name, dollars in models.items():
+            line.append(f" · {name} ", style="dim")
+            line.append(f"${dollars:.4f}", style="green")
+        line.append(" · ctx ", style="dim")
+        line.append_text(bar(view.context_tokens / view.context_window, width=8))
+        self.update(line)

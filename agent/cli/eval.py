@@ -88,6 +88,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     if args.shard:
         runs = Shard.parse(args.shard).select(runs)
     results = ResultsFile(out_dir)
+    results.create()  # even a shard with nothing to run leaves a file for `eval merge`
     before = results.read()
     finished = {row.key for row in before}
     todo = [key for key in runs if key not in finished]
@@ -95,7 +96,8 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     children = Children()
     budget = Decimal(str(args.max_cost)) if args.max_cost else None
     spent = sum((row.cost for row in before), Decimal(0))
-    ours = [row for row in before if row.key in set(runs)]
+    planned = set(runs)
+    ours = [row for row in before if row.key in planned]
     with _signals_stop(children) as received, EvalProgress(len(runs), ours) as progress:
         outcome = run_all(settings, todo, {c.name: c for c in configs}, results, jobs=args.jobs,
                           children=children, progress=progress, max_cost=budget, spent=spent)

@@ -46,22 +46,27 @@ def positive_float(text: str) -> float:
     return value
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def _add_session_options(p: argparse.ArgumentParser) -> None:
+    """The settings of a session, the same for the TUI (`agent [PROMPT]`) and headless runs."""
     p.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
     p.add_argument("--model", help="pin every step to this model (e.g. deepseek-v4-flash, gpt-5.5)")
     p.add_argument("--route", choices=["cheap", "balanced", "best"], help="routing profile (default: balanced)")
     p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
                    help="which tool calls need approval; headless runs refuse what would need asking")
-    p.add_argument("--max-turns", type=positive_int, metavar="N", help="most model calls in this run")
     p.add_argument("--max-cost", type=positive_float, metavar="USD", help="budget in dollars for this run")
-    p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="wall-clock limit for this run")
-    p.add_argument("--output", choices=["text", "json", "stream-json"], default="text",
-                   help="text (default), json (one summary at the end), stream-json (one event per line)")
-    p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
     p.add_argument("--image", action="append", default=[], metavar="PATH",
                    help="attach an image (a screenshot, a mock-up); may be repeated")
     p.add_argument("--sandbox", choices=["on", "off"],
                    help="confine the model's commands (default on; off runs them with your permissions)")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    _add_session_options(p)
+    p.add_argument("--max-turns", type=positive_int, metavar="N", help="most model calls in this run")
+    p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="wall-clock limit for this run")
+    p.add_argument("--output", choices=["text", "json", "stream-json"], default="text",
+                   help="text (default), json (one summary at the end), stream-json (one event per line)")
+    p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
     p.add_argument("--network", action="store_true", default=None,
                    help="let the model's commands use the network (default: off)")
 
@@ -86,10 +91,14 @@ class UsageExit(SystemExit):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="agent",
+        usage="agent [options] [PROMPT]  |  agent COMMAND ...",
         description="Duet: a coding agent that routes each step to DeepSeek V4 or GPT-5.5 and shows what "
-                    "each model costs. Try `agent demo` (no API key needed).",
+                    "each model costs. `agent` opens the TUI (given a PROMPT, it starts on it); the options "
+                    "below set the TUI's session. Try `agent demo` (no API key needed).",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"duet {__version__}")
+    _add_session_options(parser)  # `agent [PROMPT] [options]` opens the TUI with these settings
+    parser.set_defaults(prompt=None, max_turns=None, timeout=None, network=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", help="do a task headlessly", epilog=EXIT_CODES_HELP,
@@ -160,6 +169,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Top-level options that take a value: their value is not a prompt or a command name.
+_VALUE_OPTIONS = {"-C", "--workspace", "--model", "--route", "--approval", "--max-cost", "--image", "--sandbox"}
+
+
+def split_prompt(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], str | None]:
+    """`agent [options] PROMPT`: the first word that is not an option (or an option's value) is a command
+    when it names one (`agent run ...`), otherwise the TUI's first prompt. Returns the rest and the prompt."""
+    commands = _command_names(parser)
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            rest = argv[i + 1:]
+            if len(rest) > 1:
+                parser.error("give the prompt as one quoted argument: agent \"fix the tests\"")
+            return argv[:i], rest[0] if rest else None
+        if word.startswith("-") and word != "-":
+            i += 2 if word in _VALUE_OPTIONS else 1
+            continue
+        if word in commands:
+            if i > 0:  # `agent --model X run ...`: the command's own options would silently win
+                parser.error(f"options go after the command: agent {word} {' '.join(argv[:i])} ...")
+            return argv, None
+        rest = argv[:i] + argv[i + 1:]
+        if any(not w.startswith("-") and not _is_value(rest, j) for j, w in enumerate(rest) if j >= i):
+            parser.error("give the prompt as one quoted argument: agent \"fix the tests\"")
+        return rest, word
+    return argv, None
+
+
+def _is_value(argv: list[str], index: int) -> bool:
+    return index > 0 and argv[index - 1] in _VALUE_OPTIONS
+
+
+def _command_names(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._subparsers._group_actions  # type: ignore[union-attr]
+            for name in getattr(action, "choices", {}) or {}}
+
+
 def _resume_message(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """`agent resume --last "next step"`: with --last, the positional is the next message, not a session id."""
     if args.command != "resume" or not args.last or args.session is None:
@@ -196,7 +244,9 @@ def _quiet_broken_pipe() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        rest, prompt = split_prompt(sys.argv[1:] if argv is None else list(argv), parser)
+        args = parser.parse_args(rest)
+        args.prompt = prompt
         _resume_message(args, parser)
     except UsageExit as exc:
         _usage_error_result(sys.argv[1:] if argv is None else list(argv), exc.line)
@@ -233,8 +283,12 @@ def _interactive() -> bool:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None or (args.command == "resume" and not args.message and _interactive()):
         if not _interactive():
-            build_parser().print_help()
-            return 0
+            if args.prompt is None:
+                build_parser().print_help()
+                return 0
+            from agent.errors import ConfigError
+
+            raise ConfigError("the TUI needs a terminal; for scripts use: agent run \"...\"")
         return _tui(args)
     if args.command in ("run", "fix-tests", "resume"):
         import asyncio  # only the commands that run a loop pay for importing it
@@ -284,18 +338,24 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _tui(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from agent.cli.headless import config_overrides
     from agent.errors import ConfigError
+    from agent.interactive import Launch
     from agent.transcript import find_session
-    from agent.workspace import find_workspace
+    from agent.workspace import find_workspace, start_dir_in
     from tui.app import run_tui
 
-    workspace = find_workspace(getattr(args, "workspace", None), Path.cwd())
+    cwd = Path.cwd()
+    workspace = find_workspace(getattr(args, "workspace", None), cwd)
+    if not workspace.is_dir():
+        raise ConfigError(f"workspace {workspace} is not a directory (-C)")
     resume = None
     if args.command == "resume":
         resume = find_session(workspace, None if args.last else args.session)
         if resume is None:
-            raise ConfigError("no session to resume in this workspace")
-    return run_tui(workspace, resume)
+            raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
+    launch = Launch(prompt=args.prompt, images=tuple(args.image), start_dir=start_dir_in(workspace, cwd))
+    return run_tui(workspace, resume, config_overrides(args), launch)
 
 
 if __name__ == "__main__":

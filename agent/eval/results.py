@@ -59,6 +59,11 @@ class ResultsFile:
         self.path = out_dir / RESULTS_FILE
         self._lock = threading.Lock()
 
+    def create(self) -> None:
+        """Make the (empty) file if there is none yet."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch(exist_ok=True)
+
     def read(self) -> list[EvalRow]:
         return read_rows(self.path)
 

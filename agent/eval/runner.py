@@ -30,6 +30,7 @@ from agent.result import RunResult
 from agent.testcmd import detect_test_command
 
 CHECK_TIMEOUT_S = 900.0
+AGENT_GRACE_S = 60.0
 CHECK_TAIL_CHARS = 2000
 CONFIG_ERROR_EXIT = 2
 # The copy is committed as found, so checkpoints and undo inside the run behave as in a user's repository.
@@ -67,6 +68,8 @@ class Children:
                                 start_new_session=True)
         with self._lock:
             self._procs.add(proc)
+        if self.stopping.is_set():  # the stop came between the check above and the registration
+            _signal_group(proc, signal.SIGTERM)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -143,7 +146,9 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
             if setup.returncode != 0:
                 raise HarnessError(f"setup exited {setup.returncode}: {_last_line(setup.stderr or setup.stdout)}")
         agent_started = time.monotonic()
-        done = children.run(agent_command(settings, task, config, copy), cwd=copy, env=settings.env)
+        # The agent enforces the task's timeout itself; the harness only stops one that outlives it by a margin.
+        limit = task.timeout + AGENT_GRACE_S if task.timeout else None
+        done = children.run(agent_command(settings, task, config, copy), cwd=copy, env=settings.env, timeout=limit)
         agent_ms = _ms_since(agent_started)
         result = _parse_result(done)
         if result.exit_code == CONFIG_ERROR_EXIT:  # the eval is misconfigured (a key, a model name): not a verdict
@@ -166,8 +171,13 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
 
 
 def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
-    if (copy / ".git").exists():
-        return
+    dot_git = copy / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink():
+        return  # a repository of its own, copied whole
+    if dot_git.exists() or dot_git.is_symlink():
+        # A worktree's or submodule's `.git` file points at the suite's own repository: the run's checkpoints
+        # would be written there. The copy gets a repository of its own instead.
+        dot_git.unlink()
     for argv in (["git", "init", "-q"], ["git", "add", "-A"],
                  ["git", *GIT_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "eval: task as given"]):
         try:
