@@ -74,7 +74,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     from agent.eval.progress import EvalProgress
     from agent.eval.report import write_reports
     from agent.eval.results import ResultsFile, unique_rows
-    from agent.eval.runner import Children, RunSettings
+    from agent.eval.runner import Children, RunSettings, command_sandbox
     from agent.eval.schedule import run_all
     from agent.eval.suite import load_suite
 
@@ -92,7 +92,11 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     before = results.read()
     finished = {row.key for row in before}
     todo = [key for key in runs if key not in finished]
-    settings = RunSettings(suite=suite, out_dir=out_dir, env=dict(os.environ), sandbox=args.sandbox)
+    env = dict(os.environ)
+    commands = command_sandbox(env, args.sandbox, suite.root)
+    if warning := commands.warning(suite.root):
+        print(warning, file=sys.stderr)
+    settings = RunSettings(suite=suite, out_dir=out_dir, env=env, sandbox=args.sandbox, commands=commands)
     children = Children()
     budget = Decimal(str(args.max_cost)) if args.max_cost else None
     spent = sum((row.cost for row in before), Decimal(0))

@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from agent import __version__
+from agent.eval.confined import CommandSandbox, run_confined
 from agent.eval.plan import EvalConfig, RunKey
 from agent.eval.results import EvalRow
 from agent.eval.suite import EvalTask, Suite
@@ -54,9 +55,24 @@ class Children:
     """The processes the eval has running, each in its own session, so a stop reaches their whole trees."""
 
     def __init__(self) -> None:
-        self._procs: set[subprocess.Popen[str]] = set()
+        self._pids: set[int] = set()
         self._lock = threading.Lock()
         self.stopping = threading.Event()
+
+    def add(self, pid: int) -> None:
+        """Track a process (the leader of its own group); signalled at once if the eval is already stopping."""
+        with self._lock:
+            self._pids.add(pid)
+        if self.stopping.is_set():  # the stop came between the caller's check and the registration
+            _signal_group(pid, signal.SIGTERM)
+
+    def discard(self, pid: int) -> None:
+        with self._lock:
+            self._pids.discard(pid)
+
+    def pids(self) -> frozenset[int]:
+        with self._lock:
+            return frozenset(self._pids)
 
     def run(self, argv: list[str] | str, *, cwd: Path, env: dict[str, str], timeout: float | None = None,
             shell: bool = False) -> subprocess.CompletedProcess[str]:
@@ -66,19 +82,15 @@ class Children:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, shell=shell, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
                                 start_new_session=True)
-        with self._lock:
-            self._procs.add(proc)
-        if self.stopping.is_set():  # the stop came between the check above and the registration
-            _signal_group(proc, signal.SIGTERM)
+        self.add(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
+            _signal_group(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
             err += f"\n(stopped after {timeout:g} s)"
         finally:
-            with self._lock:
-                self._procs.discard(proc)
+            self.discard(proc.pid)
         if self.stopping.is_set():
             raise Interrupted
         return subprocess.CompletedProcess(argv, proc.returncode, out, err)
@@ -86,15 +98,13 @@ class Children:
     def stop(self, signum: int = signal.SIGTERM) -> None:
         """Stop starting work and pass the signal on to every running process group."""
         self.stopping.set()
-        with self._lock:
-            procs = list(self._procs)
-        for proc in procs:
-            _signal_group(proc, signum)
+        for pid in self.pids():
+            _signal_group(pid, signum)
 
 
-def _signal_group(proc: subprocess.Popen[str], signum: int) -> None:
+def _signal_group(pid: int, signum: int) -> None:
     try:
-        os.killpg(proc.pid, signum)
+        os.killpg(pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
 
@@ -107,6 +117,8 @@ class RunSettings:
     out_dir: Path
     env: dict[str, str]
     sandbox: str | None = None
+    commands: CommandSandbox | None = None
+    """How setup and check are confined; None: the user's configuration as loaded from `env`."""
     agent_argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "agent.cli.main"])
 
 
@@ -141,10 +153,12 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
         except (OSError, shutil.Error) as exc:
             raise HarnessError(f"cannot copy {task.repo}: {exc}") from None
         _commit_copy(copy, settings.env, children)
+        commands = settings.commands or command_sandbox(settings.env, settings.sandbox, settings.suite.root)
         if task.setup:
-            setup = children.run(task.setup, cwd=copy, env=settings.env, shell=True, timeout=CHECK_TIMEOUT_S)
+            setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S)
             if setup.returncode != 0:
-                raise HarnessError(f"setup exited {setup.returncode}: {_last_line(setup.stderr or setup.stdout)}")
+                why = commands.redactor(copy)(_last_line(setup.stderr or setup.stdout))
+                raise HarnessError(f"setup exited {setup.returncode}: {why}")
         agent_started = time.monotonic()
         # The agent enforces the task's timeout itself; the harness only stops one that outlives it by a margin.
         limit = task.timeout + AGENT_GRACE_S if task.timeout else None
@@ -155,9 +169,11 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
             raise HarnessError(f"agent: {result.message}", fatal=True)
         check_cmd = _check_command(task, copy)
         check_started = time.monotonic()
-        check = children.run(check_cmd, cwd=copy, env=settings.env, shell=True, timeout=CHECK_TIMEOUT_S)
+        check = run_confined(children, commands, check_cmd, copy=copy, timeout=CHECK_TIMEOUT_S)
         check_ms = _ms_since(check_started)
-        _keep_logs(settings.out_dir, key, copy, result, done, check)
+        redact = commands.redactor(copy)
+        check_output = redact(_tail(check.stdout + check.stderr))
+        _keep_logs(settings.out_dir, key, copy, redact(_log_text(result, done, check)), result.session_id)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return EvalRow(task=key.task, config=key.config, repeat=key.repeat, passed=check.returncode == 0,
@@ -166,7 +182,7 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
                    unpriced_models=result.unpriced_models, num_turns=result.num_turns,
                    duration_ms=result.duration_ms, agent_wall_ms=agent_ms, check_ms=check_ms,
                    wall_ms=_ms_since(started), session_id=result.session_id, tags=list(task.tags),
-                   check_exit_code=check.returncode, check_output=_tail(check.stdout + check.stderr),
+                   check_exit_code=check.returncode, check_output=check_output,
                    duet_version=__version__)
 
 
@@ -203,19 +219,31 @@ def _check_command(task: EvalTask, copy: Path) -> str:
     return command
 
 
-def _keep_logs(out_dir: Path, key: RunKey, copy: Path, result: RunResult,
-               done: subprocess.CompletedProcess[str], check: subprocess.CompletedProcess[str]) -> None:
-    """What a reader needs to see why a run failed: the agent's stderr and result, the check's output, and the
-    session's transcript (the copy it lived in is deleted)."""
+def command_sandbox(env: dict[str, str], sandbox: str | None, root: Path) -> CommandSandbox:
+    """The user's configuration (read as the agent would in `root`, with `--sandbox` applied) for confining
+    setup and check commands. ConfigError when it cannot be read."""
+    from agent.config import load_config
+
+    overrides = {"sandbox": {"mode": sandbox}} if sandbox else None
+    return CommandSandbox(load_config(root, overrides, env), env)
+
+
+def _log_text(result: RunResult, done: subprocess.CompletedProcess[str],
+              check: subprocess.CompletedProcess[str]) -> str:
+    return (f"$ agent ... (exit {done.returncode})\n{done.stderr}\n{result.model_dump_json(indent=2)}\n\n"
+            f"$ check (exit {check.returncode})\n{check.stdout}{check.stderr}")
+
+
+def _keep_logs(out_dir: Path, key: RunKey, copy: Path, text: str, session_id: str | None) -> None:
+    """What a reader needs to see why a run failed (already redacted): the agent's stderr and result, the
+    check's output, and the session's transcript (the copy it lived in is deleted)."""
     from agent.transcript import find_session
 
     logs = out_dir / "runs"
     logs.mkdir(parents=True, exist_ok=True)
     stem = run_stem(key)
-    (logs / f"{stem}.log").write_text(
-        f"$ agent ... (exit {done.returncode})\n{done.stderr}\n{result.model_dump_json(indent=2)}\n\n"
-        f"$ check (exit {check.returncode})\n{check.stdout}{check.stderr}", encoding="utf-8")
-    transcript = find_session(copy, result.session_id) if result.session_id else None
+    (logs / f"{stem}.log").write_text(text, encoding="utf-8")
+    transcript = find_session(copy, session_id) if session_id else None
     if transcript is not None and transcript.is_file():
         shutil.copyfile(transcript, logs / f"{stem}.transcript.jsonl")
 

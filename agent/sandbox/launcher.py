@@ -141,10 +141,13 @@ class SandboxLauncher:
         self._markers[proc.pid] = marker
         return proc
 
-    def finish(self, proc: asyncio.subprocess.Process) -> None:
+    def finish(self, proc: asyncio.subprocess.Process, keep: frozenset[int] = frozenset()) -> None:
+        """Reap what is left of `proc`'s command. `keep`: other children of this process not to touch (the eval
+        runs several launchers side by side)."""
         marker = self._markers.pop(proc.pid, "")
         # The command's own process is asyncio's to wait for; everything else of it is ours to reap.
-        reap(proc.pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, proc.pid}))
+        reap(proc.pid, marker, sandboxed=self.mechanism == "landlock",
+             keep=frozenset({*self._markers, proc.pid, *keep}))
 
     def finish_all(self) -> None:
         """Kill every command still running (Duet is stopping)."""
