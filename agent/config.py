@@ -91,6 +91,7 @@ class Config(BaseModel):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     mcp_servers: dict[str, McpServerConfig] = Field(
         default_factory=dict, description="MCP servers started with each session (never from an untrusted project).")
+    mcp: bool = Field(default=True, description="Start the MCP servers of `mcp_servers` (`--no-mcp`: none).")
     _warnings: list[str] = PrivateAttr(default_factory=list)
 
     @property

@@ -110,6 +110,6 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
     builtin = default_tools()
     from agent.mcp.startup import start_servers  # light: the SDK loads on the MCP thread, only when needed
 
-    later = start_servers(session, {t.name for t in builtin})
+    later = start_servers(session, {t.name for t in builtin}) if config.mcp else None
     agent = Agent(session, pool, ToolBox(builtin, later=later), approver, limits, instructions, router, context)
     return agent, pool

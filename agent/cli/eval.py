@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
+    from agent.eval.plan import RunKey
     from agent.eval.runner import Children
 
 EVAL_EXIT_CODES = """exit codes:
   0    every run of this eval (or shard) has finished, whatever passed
-  1    the harness could not carry out some runs (listed; rerun to retry them)
+  1    the harness could not carry out some runs (listed; rerun to retry them); for merge: planned runs are
+       missing from every directory given (a shard not given or not finished)
   2    usage error, bad suite file, or a configuration the agent refuses (e.g. a missing API key)
   3    --max-cost reached before every run started
   130  interrupted (Ctrl+C); 143 stopped by SIGTERM. Finished runs are kept: rerun the same command to resume
@@ -71,6 +73,7 @@ def _split(text: str | None) -> list[str]:
 
 def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     from agent.eval.plan import Shard, configurations, plan_runs
+    from agent.eval.planned import write_plan
     from agent.eval.progress import EvalProgress
     from agent.eval.report import write_reports
     from agent.eval.results import ResultsFile, unique_rows
@@ -84,11 +87,11 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     if bad:
         raise ConfigError(f"--route {bad[0]!r}: choose from {', '.join(ROUTES)}")
     configs = configurations(routes, _split(args.model))
-    runs = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
-    if args.shard:
-        runs = Shard.parse(args.shard).select(runs)
+    whole = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
+    runs = Shard.parse(args.shard).select(whole) if args.shard else whole
     results = ResultsFile(out_dir)
-    results.create()  # even a shard with nothing to run leaves a file for `eval merge`
+    results.create()  # before any run is paid for; even a shard with nothing to run leaves a file for merge
+    write_plan(out_dir, whole)
     before = results.read()
     finished = {row.key for row in before}
     todo = [key for key in runs if key not in finished]
@@ -146,20 +149,35 @@ def _signals_stop(children: Children) -> Iterator[list[int]]:
 
 
 def _merge(dirs: list[Path], out_dir: Path) -> int:
+    from agent.eval.coverage import coverage
+    from agent.eval.planned import read_plan, write_plan
     from agent.eval.report import write_reports
     from agent.eval.results import RESULTS_FILE, ResultsFile, read_rows, unique_rows
 
     rows = []
+    planned: set[RunKey] = set()
     for directory in dirs:
         path = directory / RESULTS_FILE
         if not path.is_file():
             raise ConfigError(f"eval merge: {directory} has no {RESULTS_FILE}")
         rows += read_rows(path)
+        planned |= read_plan(directory) or set()
     merged = unique_rows(rows)
-    ResultsFile(out_dir).rewrite(merged)
+    results = ResultsFile(out_dir)
+    results.create()
+    results.rewrite(merged)
+    if planned:
+        write_plan(out_dir, sorted(planned))  # so a merge of merges still knows the whole plan
     paths = write_reports(out_dir, merged)
     dropped = len(rows) - len(merged)
     note = f" ({dropped} duplicate rows dropped)" if dropped else ""
     print(f"eval merge: {len(merged)} runs from {len(dirs)} directories{note}; report: {paths[0]}, {paths[1]}",
           file=sys.stderr)
+    if unequal := coverage(merged).note():
+        print(f"eval merge: {unequal}", file=sys.stderr)
+    missing = sorted(planned - {row.key for row in merged})
+    if missing:
+        print(f"eval merge: incomplete: {len(missing)} of the {len(planned)} planned runs are in none of these "
+              f"directories (a shard not given or not finished?), e.g. {missing[0].label()}", file=sys.stderr)
+        return EXIT_HARNESS
     return 0

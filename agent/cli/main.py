@@ -69,6 +69,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
     p.add_argument("--network", action="store_true", default=None,
                    help="let the model's commands use the network (default: off)")
+    p.add_argument("--no-mcp", dest="mcp", action="store_false", default=None,
+                   help="start none of the configured MCP servers (agent eval's runs, unless the suite opts in)")
 
 
 class _Parser(argparse.ArgumentParser):

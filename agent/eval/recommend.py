@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent.eval.coverage import comparable
 from agent.eval.results import EvalRow
 from agent.eval.stats import ConfigStats, config_stats, tag_stats
 
@@ -22,8 +23,13 @@ class Recommendation:
 
 
 def recommend(rows: list[EvalRow]) -> list[Recommendation]:
-    """One recommendation for all tasks, then one per tag."""
-    groups = {ALL_TASKS: config_stats(rows), **tag_stats(rows)}
+    """One recommendation for all tasks, then one per tag, made on the (task, repeat) pairs every configuration
+    finished (see agent/eval/coverage.py)."""
+    shared = comparable(rows)
+    if rows and not shared:
+        return [Recommendation(ALL_TASKS, None, 0.0, "0", "no (task, repeat) was finished by every configuration: "
+                                                         "nothing to compare")]
+    groups = {ALL_TASKS: config_stats(shared), **tag_stats(shared)}
     return [_pick(tag, stats) for tag, stats in groups.items() if stats]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from agent.eval.coverage import coverage
 from agent.eval.recommend import recommend
 from agent.eval.report_md import headline, money
 from agent.eval.results import EvalRow
@@ -47,6 +48,7 @@ def render_html(rows: list[EvalRow]) -> str:
         f"<style>{STYLE}</style></head><body>",
         "<h1>Eval report</h1>",
         f"<p>{escape(headline(rows))}</p>" if rows else "<p>No finished runs yet.</p>",
+        f"<p class=\"warning\"><b>⚠ {escape(note)}</b></p>" if (note := coverage(rows).note()) else "",
         "<h2>Recommendation</h2><p class=\"muted\">For each tag, the cheapest configuration within the best "
         "pass rate.</p>",
         _table(["tasks", "use", "pass rate", "mean cost per run", "why"], recommendations),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from agent.eval.coverage import coverage
 from agent.eval.recommend import Recommendation, recommend
 from agent.eval.results import EvalRow
 from agent.eval.stats import ConfigStats, config_stats, pareto_front, tag_stats
@@ -60,7 +61,10 @@ def render_markdown(rows: list[EvalRow]) -> str:
         return "# Eval report\n\nNo finished runs yet.\n"
     stats = config_stats(rows)
     front = pareto_front(stats)
-    out = ["# Eval report", "", headline(rows), "", "## Recommendation", "",
+    out = ["# Eval report", "", headline(rows), ""]
+    if note := coverage(rows).note():
+        out += [f"**⚠ {note}**", ""]
+    out += ["## Recommendation", "",
            "For each tag, the cheapest configuration within the best pass rate.", "",
            *recommendation_lines(recommend(rows)), "", "## By configuration", "",
            *_config_table(stats, front), "",

@@ -60,9 +60,21 @@ class ResultsFile:
         self._lock = threading.Lock()
 
     def create(self) -> None:
-        """Make the (empty) file if there is none yet."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.touch(exist_ok=True)
+        """Make the (empty) file if there is none yet, and drop a torn last line (the machine died mid-write)
+        so the next row starts on a line of its own. ConfigError (exit 2, before any run is paid for) when the
+        output directory or the file cannot be made or written."""
+        where = self.path.parent
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            (where / "runs").mkdir(exist_ok=True)
+            self.path.touch(exist_ok=True)
+            _drop_torn_tail(self.path)
+        except (FileExistsError, NotADirectoryError):
+            raise ConfigError(f"--out {where}: not a directory (or a file is in the way)") from None
+        except IsADirectoryError:
+            raise ConfigError(f"--out {where}: {RESULTS_FILE} is a directory") from None
+        except OSError as exc:
+            raise ConfigError(f"--out {where}: cannot write there ({exc.strerror or exc})") from None
 
     def read(self) -> list[EvalRow]:
         return read_rows(self.path)
@@ -93,7 +105,14 @@ def read_rows(path: Path) -> list[EvalRow]:
     simply runs again. A bad line elsewhere means the file is not ours: ConfigError."""
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    # Line by line, so a line torn inside a multi-byte character spoils only itself.
+    lines = [line.decode("utf-8", errors="replace") for line in data.split(b"\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
     rows: list[EvalRow] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -105,6 +124,16 @@ def read_rows(path: Path) -> list[EvalRow]:
                 break
             raise ConfigError(f"{path}:{number}: not a result line of `agent eval`") from None
     return rows
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut the file back to the end of its last complete line."""
+    with path.open("r+b") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def unique_rows(rows: list[EvalRow]) -> list[EvalRow]:

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from agent import __version__
 from agent.eval.confined import CommandSandbox, run_confined
+from agent.eval.copying import copy_repo
 from agent.eval.plan import EvalConfig, RunKey
 from agent.eval.results import EvalRow
 from agent.eval.suite import EvalTask, Suite
@@ -136,6 +137,8 @@ def agent_command(settings: RunSettings, task: EvalTask, config: EvalConfig, cop
         argv += ["--timeout", repr(task.timeout)]
     if settings.sandbox:
         argv += ["--sandbox", settings.sandbox]
+    if not settings.suite.mcp:  # the user's servers live outside the copy and the sandbox; full-auto would approve them
+        argv.append("--no-mcp")
     for image in settings.suite.images_of(task):
         argv += ["--image", str(image)]
     return argv
@@ -149,7 +152,7 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
     try:
         copy = work / "repo"
         try:
-            shutil.copytree(settings.suite.repo_of(task), copy, symlinks=True)
+            copy_notes = copy_repo(settings.suite.repo_of(task), copy)
         except (OSError, shutil.Error) as exc:
             raise HarnessError(f"cannot copy {task.repo}: {exc}") from None
         _commit_copy(copy, settings.env, children)
@@ -165,15 +168,16 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
         done = children.run(agent_command(settings, task, config, copy), cwd=copy, env=settings.env, timeout=limit)
         agent_ms = _ms_since(agent_started)
         result = _parse_result(done)
-        if result.exit_code == CONFIG_ERROR_EXIT:  # the eval is misconfigured (a key, a model name): not a verdict
-            raise HarnessError(f"agent: {result.message}", fatal=True)
+        if result.exit_code == CONFIG_ERROR_EXIT:  # misconfigured: not a verdict on the model
+            raise _config_error(result.message, copy, settings.suite.repo_of(task))
         check_cmd = _check_command(task, copy)
         check_started = time.monotonic()
         check = run_confined(children, commands, check_cmd, copy=copy, timeout=CHECK_TIMEOUT_S)
         check_ms = _ms_since(check_started)
         redact = commands.redactor(copy)
         check_output = redact(_tail(check.stdout + check.stderr))
-        _keep_logs(settings.out_dir, key, copy, redact(_log_text(result, done, check)), result.session_id)
+        log = "".join(f"note: {note}\n" for note in copy_notes) + _log_text(result, done, check)
+        _keep_logs(settings.out_dir, key, copy, redact(log), result.session_id)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return EvalRow(task=key.task, config=key.config, repeat=key.repeat, passed=check.returncode == 0,
@@ -202,6 +206,17 @@ def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
             raise HarnessError("git is not installed (each run's copy is made a git repository)") from None
         if done.returncode != 0:
             raise HarnessError(f"{' '.join(argv[:2])} failed in the copy: {_last_line(done.stderr)}")
+
+
+def _config_error(message: str, copy: Path, repo: Path) -> HarnessError:
+    """The agent refused its configuration. When the file it names is inside the copy (the task repository's own
+    `.duet/config.toml`), only this task's runs can fail so; otherwise (a key, a model name) no run can succeed
+    and the eval starts no more."""
+    places = {str(copy), str(copy.resolve())}
+    inside = any(place in message for place in places)
+    for place in places:
+        message = message.replace(place, str(repo))
+    return HarnessError(f"agent: {message}", fatal=not inside)
 
 
 def _parse_result(done: subprocess.CompletedProcess[str]) -> RunResult:

@@ -56,6 +56,8 @@ class EvalTask(BaseModel):
 class SuiteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    mcp: bool = Field(default=False, description="Start the user's MCP servers in the runs (their tools are then "
+                                                 "auto-approved like every tool of an eval run).")
     task: list[EvalTask] = Field(min_length=1)
 
 
@@ -66,6 +68,8 @@ class Suite(BaseModel):
 
     path: Path
     tasks: list[EvalTask]
+    mcp: bool = False
+    """Runs start the user's configured MCP servers (default: none, `agent run --no-mcp`)."""
 
     @property
     def root(self) -> Path:
@@ -93,10 +97,11 @@ def load_suite(path: Path) -> Suite:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"suite {path}: not valid TOML ({exc})") from None
     try:
-        tasks = SuiteFile.model_validate(data).task
+        parsed = SuiteFile.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"suite {path}: {_first_error(exc, data)}") from None
-    suite = Suite(path=path, tasks=tasks)
+    tasks = parsed.task
+    suite = Suite(path=path, tasks=tasks, mcp=parsed.mcp)
     seen: set[str] = set()
     for task in tasks:
         if task.id in seen:
