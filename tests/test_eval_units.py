@@ -84,8 +84,8 @@ def test_a_shard_with_nothing_to_run_still_merges(tmp_path: Path) -> None:
     assert shard.returncode == 0, shard.stderr
     merged = subprocess.run([agent_bin(), "eval", "merge", str(tmp_path / "s5"), "--out", str(tmp_path / "all")],
                             capture_output=True, text=True, timeout=60)
-    assert merged.returncode == 0, merged.stderr
-    assert "0 runs from 1 directories" in merged.stderr
+    assert merged.returncode == 1, merged.stderr  # merged, but the other shards' runs are missing: said
+    assert "0 runs from 1 directories" in merged.stderr and "incomplete: 3 of the 3 planned runs" in merged.stderr
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 7, 40])
@@ -246,7 +246,7 @@ def test_each_run_is_a_headless_full_auto_agent_in_its_copy(tmp_path: Path) -> N
     run = agent_command(settings, suite.task("ui"), EvalConfig(name="cheap", route="cheap"), copy)
     assert run == ["agent", "run", "Fix the layout", "--output", "json", "--approval", "full-auto", "-C", str(copy),
                    "--route", "cheap", "--max-cost", "0.25", "--timeout", "90.0", "--sandbox", "on",
-                   "--image", str(tmp_path / "shots" / "error.png")]
+                   "--no-mcp", "--image", str(tmp_path / "shots" / "error.png")]
     fix = agent_command(settings, suite.task("fix"), EvalConfig(name="m", model="m"), copy)
     assert fix[:4] == ["agent", "fix-tests", "--test-cmd", "make test"]
-    assert fix[-4:] == ["--model", "m", "--sandbox", "on"]
+    assert fix[-5:] == ["--model", "m", "--sandbox", "on", "--no-mcp"]

@@ -80,8 +80,9 @@ def run_confined(children: Children, sandbox: CommandSandbox, command: str, *, c
 
 async def _run(launcher: SandboxLauncher, children: Children, command: str, cwd: Path, timeout: float,
                out: IO[bytes], err: IO[bytes]) -> tuple[int, str]:
-    proc = await launcher.start(["bash", "-c", command], cwd=cwd, stdout=out.fileno(), stderr=err.fileno())
-    children.add(proc.pid)
+    with children.spawning:
+        proc = await launcher.start(["bash", "-c", command], cwd=cwd, stdout=out.fileno(), stderr=err.fileno())
+        children.add(proc.pid)
     note = ""
     try:
         try:
@@ -91,8 +92,9 @@ async def _run(launcher: SandboxLauncher, children: Children, command: str, cwd:
             code = await proc.wait()
             note = f"\n(stopped after {timeout:g} s)"
     finally:
-        children.discard(proc.pid)
-        launcher.finish(proc, keep=children.pids())  # what the shell left running (a `server &`) is killed
+        with children.spawning:  # what the shell left running (a `server &`) is killed, nothing of other runs
+            children.discard(proc.pid)
+            launcher.finish(proc, keep=children.pids())
     return code, note
 
 

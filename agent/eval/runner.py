@@ -59,6 +59,9 @@ class Children:
         self._pids: set[int] = set()
         self._lock = threading.Lock()
         self.stopping = threading.Event()
+        self.spawning = threading.Lock()
+        """Held while a process is started and tracked, and while a finished command's leftovers are reaped: a
+        reap kills this process's untracked sandboxed children, which must not include another run's command."""
 
     def add(self, pid: int) -> None:
         """Track a process (the leader of its own group); signalled at once if the eval is already stopping."""
@@ -80,10 +83,11 @@ class Children:
         """Run to completion; `Interrupted` if the eval stops meanwhile."""
         if self.stopping.is_set():
             raise Interrupted
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, shell=shell, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-                                start_new_session=True)
-        self.add(proc.pid)
+        with self.spawning:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, shell=shell, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                                    start_new_session=True)
+            self.add(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
