@@ -35,7 +35,7 @@ from agent.transcript import read_transcript
 from fixtures.fakeapi import FakeAPI, ScriptedCall, Turn
 from tests.tui_helpers import make_app
 from tui.app import AgentEvent
-from tui.conversation import AnswerBlock, AssistantItem, ConversationView
+from tui.conversation import AnswerBlock, ConversationView
 from tui.prompt import PromptInput
 
 CHARS_PER_TOKEN = 4
@@ -60,6 +60,7 @@ async def run(tokens: int, rate: float) -> None:
         repo.mkdir()
         subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
         app = make_app(repo, server.base_url)
+        app.gc_control = True  # as in a real terminal (tui.gc_pause)
         text = markdown_text(tokens)
         chunk = TOKENS_PER_CHUNK * CHARS_PER_TOKEN
         pieces = [text[i:i + chunk] for i in range(0, len(text), chunk)]
@@ -75,8 +76,7 @@ async def run(tokens: int, rate: float) -> None:
 
             def rendered() -> int:
                 view = app.query_one(ConversationView)
-                return (sum(len(block.markdown_source) for block in view.query(AnswerBlock))
-                        + sum(len(item.source) for item in view.query(AssistantItem)))
+                return sum(len(block.markdown_source) for block in view.query(AnswerBlock))
 
             async def monitor() -> None:
                 while not done.is_set() or rendered() < len(text):
@@ -172,6 +172,7 @@ async def run_tools(files: int, lines: int) -> None:
                                              if not (Path(p) / "rg").exists())
         with FakeAPI([Turn(tool_calls=calls), Turn(content="done")]) as server:
             app = make_app(repo, server.base_url, approval="full-auto")
+            app.gc_control = True  # as in a real terminal (tui.gc_pause)
             keys: list[float] = []
             finished: dict[str, float] = {}
             async with app.run_test(size=(120, 40)) as pilot:
