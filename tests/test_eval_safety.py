@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 from agent.config import load_config
+from agent.sandbox.landlock import abi_version
 from agent.sandbox.launcher import choose_mechanism
 from agent.sandbox.policy import SandboxPolicy
 from fixtures.fakeapi import FakeAPI, Script, ScriptedCall, Turn
@@ -64,6 +66,24 @@ def test_the_check_runs_model_written_code_confined_to_the_copy_without_keys(tmp
         assert "sandbox" not in done.stderr
     else:
         assert "no sandbox available" in done.stderr
+
+
+def test_setup_may_use_the_network_the_check_as_configured(tmp_path: Path) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    connect = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 5).close()\n"
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\nsetup = "python connect.py && echo yes > net.txt"\n'
+                       'check = "echo setup connected: $(cat net.txt); python connect.py && echo check connected"\n',
+                       {"connect.py": connect})
+    try:
+        done, _ = run_suite(suite, tmp_path / "out", [Turn(content="done")])
+    finally:
+        listener.close()
+    assert done.returncode == 0, done.stderr  # the setup reached the port (dependencies can be installed)
+    [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert "setup connected: yes" in row["check_output"]
+    if sandbox_confines(tmp_path) and abi_version() >= 4:  # network off by default: the check may not connect
+        assert "check connected" not in row["check_output"] and not row["passed"]
 
 
 def test_sandbox_off_still_removes_keys_and_says_so_once(tmp_path: Path) -> None:

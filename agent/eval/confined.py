@@ -37,9 +37,11 @@ class CommandSandbox:
     config: Config
     environ: Mapping[str, str]
 
-    def policy(self, copy: Path) -> SandboxPolicy:
-        """The policy for commands in one run's copy: writable, whatever the configured approval mode."""
-        return dataclasses.replace(SandboxPolicy.from_config(self.config, copy, self.environ), workspace_writable=True)
+    def policy(self, copy: Path, network: bool = False) -> SandboxPolicy:
+        """The policy for commands in one run's copy: writable, whatever the configured approval mode. `network`:
+        the network even when the configuration keeps commands off it (a setup installing dependencies)."""
+        policy = SandboxPolicy.from_config(self.config, copy, self.environ)
+        return dataclasses.replace(policy, workspace_writable=True, network=policy.network or network)
 
     def warning(self, root: Path) -> str | None:
         """One line to say when setup and check commands will run unconfined, else None."""
@@ -59,14 +61,14 @@ class CommandSandbox:
         return Redactor.for_run(copy, self.config.secret_file_list(), self.environ, keys)
 
 
-def run_confined(children: Children, sandbox: CommandSandbox, command: str, *, copy: Path,
-                 timeout: float) -> subprocess.CompletedProcess[str]:
+def run_confined(children: Children, sandbox: CommandSandbox, command: str, *, copy: Path, timeout: float,
+                 network: bool = False) -> subprocess.CompletedProcess[str]:
     """Run `command` with bash in `copy`, confined to it; `Interrupted` if the eval stops meanwhile."""
     from agent.eval.runner import Interrupted
 
     if children.stopping.is_set():
         raise Interrupted
-    launcher = SandboxLauncher(sandbox.policy(copy), sandbox.environ)
+    launcher = SandboxLauncher(sandbox.policy(copy, network), sandbox.environ)
     try:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             code, note = asyncio.run(_run(launcher, children, command, copy, timeout, out, err))

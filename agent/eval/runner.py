@@ -162,7 +162,8 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
         _commit_copy(copy, settings.env, children)
         commands = settings.commands or command_sandbox(settings.env, settings.sandbox, settings.suite.root)
         if task.setup:
-            setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S)
+            # The suite's own command, before the model: it may fetch dependencies (the check may not).
+            setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S, network=True)
             if setup.returncode != 0:
                 why = commands.redactor(copy)(_last_line(setup.stderr or setup.stdout))
                 raise HarnessError(f"setup exited {setup.returncode}: {why}")
