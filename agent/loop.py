@@ -100,6 +100,7 @@ class Agent:
         self._system_prompt = system_prompt
         self._systems: dict[str, SystemMessage] = {}
         self._tool_tokens: dict[str, int] = {}  # the tool schemas' tokens, per tokenizer and compactness
+        self._system_tokens: dict[str, int] = {}  # the system message's tokens: the repository's own count
         self._without_context: set[str] = set()  # models whose window cannot hold the repository as well
         self.context = context
         self._prices = session.config.price_table()
@@ -228,6 +229,11 @@ class Agent:
         if key not in self._tool_tokens:
             schemas = json.dumps(self._schemas_for(model), ensure_ascii=False)
             self._tool_tokens[key] = count_tokens(schemas, spec.tokenizer)
+        system = self._systems.get(model)
+        if messages and system is not None and messages[0] is system and model in self._system_tokens:
+            # The repository in the system message has its own count (a 900K-token pack is 4M characters:
+            # the three-characters-per-token guess would call it 1.3M tokens and drop it from a 1M window).
+            return self._tool_tokens[key] + self._system_tokens[model] + estimate_prompt_tokens(messages[1:], 0)
         return estimate_prompt_tokens(messages, self._tool_tokens[key])
 
     def _schemas_for(self, model: str) -> list[dict[str, Any]]:
@@ -245,6 +251,7 @@ class Agent:
             # A small window: the task itself matters more than the repository map.
             self._without_context.add(model)
             self._systems.pop(model, None)
+            self._system_tokens.pop(model, None)
             self.session.emit(Notice(level="warning", message=f"the repository context does not fit {model}'s "
                                      f"{spec.context_window:,}-token window; sending the conversation without it"))
             tokens = self._estimate(model, [self.system_for(model), *self.session.messages])
@@ -292,6 +299,9 @@ class Agent:
             text = SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository)
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
+            counted = self.context.plan_for(model).tokens if repository and self.context else 0
+            self._system_tokens[model] = estimate_prompt_tokens([SystemMessage(content=text[:len(text) - len(
+                repository)])], 0) + counted
         return self._systems[model]
 
     def _route(self, announce: bool = True) -> Route:

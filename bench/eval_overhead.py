@@ -1,9 +1,9 @@
 """What `agent eval` itself adds to each run, against running the same `agent` commands directly.
 
-The sample suite (fixtures/eval, 3 tasks) runs under one configuration against the fake server, `--jobs 1`,
-K repeats. Then the very same agent command lines run directly, one after another, each in a copy prepared
-beforehand (untimed), as a user would type them in a checked-out repository. Interleaving is not possible
-(the eval is one process), so the direct side runs right after, on the same server.
+The sample suite (fixtures/eval, 3 tasks) runs under one configuration against the fake server, `--jobs 1`;
+after each eval the very same agent command lines run directly, one after another, each in a copy prepared
+beforehand (untimed), as a user would type them in a checked-out repository. K rounds alternate the two, so
+the machine's load hits both alike.
 
 Printed per run: the eval's wall time, the agent process's wall time inside it, their difference (the harness's
 overhead: copy, git init, the check, clean-up, bookkeeping, plus the eval's own start-up and report spread over
@@ -60,28 +60,30 @@ def _prepared_copy(source: Path, into: Path, env: dict[str, str]) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=4, help="runs of each task (default 4)")
+    parser.add_argument("--repeat", type=int, default=4, help="evals of the suite, each followed by the same "
+                                                                 "commands run directly (default 4)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="duet-bench-eval-"))
     server = FakeAPI(Script.load(FIXTURES_DIR / "eval" / "fakeapi.json")).start()
     try:
         env = _env(server.base_url, scratch / "home")
-        out = scratch / "out"
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "agent.cli.main", "eval", str(SUITE), "--model", MODEL,
-                               "--repeat", str(args.repeat), "--jobs", "1", "--out", str(out)],
-                              env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        eval_s = time.perf_counter() - started
-        if done.returncode != 0:
-            print(done.stderr, file=sys.stderr)
-            return 1
-        rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-
         suite = load_suite(SUITE)
         settings = RunSettings(suite=suite, out_dir=scratch / "direct-out", env=env)
+        rows: list[dict] = []
         direct: list[float] = []
-        for task in suite.tasks:
-            for _ in range(args.repeat):
+        eval_s = 0.0
+        for round_ in range(args.repeat):  # alternate, so the machine's load hits both sides alike
+            out = scratch / f"out{round_}"
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "agent.cli.main", "eval", str(SUITE), "--model", MODEL,
+                                   "--jobs", "1", "--out", str(out)],
+                                  env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            eval_s += time.perf_counter() - started
+            if done.returncode != 0:
+                print(done.stderr, file=sys.stderr)
+                return 1
+            rows += [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+            for task in suite.tasks:
                 work = Path(tempfile.mkdtemp(dir=scratch))
                 copy = _prepared_copy(suite.repo_of(task), work, env)
                 argv = agent_command(settings, task, EvalConfig(name=MODEL, model=MODEL), copy)
@@ -102,7 +104,7 @@ def main() -> int:
     outside = eval_s * ms - sum(wall)
     per_run = eval_s * ms / runs
     direct_ms = [d * ms for d in direct]
-    print(f"eval overhead: {runs} runs (3 tasks x {args.repeat} repeats, --model {MODEL}, --jobs 1), "
+    print(f"eval overhead: {runs} runs (3 tasks x {args.repeat} evals, --model {MODEL}, --jobs 1), "
           f"fake server, {os.cpu_count()} cores")
     print(f"  eval wall per run                 {per_run:6.0f} ms   (whole `agent eval` / runs)")
     print(f"  agent process inside the eval     {statistics.mean(agent):6.0f} ms   (sd {statistics.stdev(agent):.0f})")
@@ -110,7 +112,8 @@ def main() -> int:
     print(f"    of which the task's check       {statistics.mean(check):6.0f} ms")
     median_rest = statistics.median(rest)
     print(f"    copy + git init + clean-up      {statistics.mean(rest):6.0f} ms   (median {median_rest:.0f})")
-    print(f"    eval start-up + plan + report   {outside / runs:6.0f} ms   ({outside:.0f} ms once, spread over runs)")
+    print(f"    eval start-up + plan + report   {outside / runs:6.0f} ms   "
+          f"({outside / args.repeat:.0f} ms once per eval, spread over its runs)")
     print(f"  same agent commands run directly  {statistics.mean(direct_ms):6.0f} ms   "
           f"(sd {statistics.stdev(direct_ms):.0f}; a sanity check: the eval does not slow the agent itself)")
     return 0

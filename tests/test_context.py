@@ -132,7 +132,7 @@ def test_counts_and_tags_are_cached_and_only_changed_files_reparsed(project: Pat
     first.plan("gpt-5.5")
     first.wait()
     cache = project / ".duet/cache"
-    assert json.loads((cache / "tokens.json").read_text())
+    assert json.loads((cache / "counts.json").read_text())["o200k"]
     (project / "app/views.py").write_text("def show_invoice(request):\n    return None\n")
     builder = ContextBuilder(project, config(project))
     builder.plan("gpt-5.5")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
-from pathlib import Path
 
 from pydantic import Field
 
@@ -60,7 +60,7 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
         relative = rel(ctx, path)
         if args.glob and not glob_match(relative, args.glob):
             continue
-        if ctx.secret_files.match(relative):
+        if ctx.secret_files.match_relative(relative):
             skipped.setdefault(SECRET, []).append(relative)
             continue
         try:
@@ -93,36 +93,50 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
                          skipped: Skips | None = None) -> list[tuple[str, int, str]]:
     skipped = {} if skipped is None else skipped
     start = resolve(ctx, args.path, must_exist=True)
-    common = [rg, "--no-require-git", "--sort=path", "--color=never"]
+    # No --sort: it makes ripgrep single-threaded. Results are put in path order here instead (path_order).
+    common = [rg, "--no-require-git", "--color=never"]
     common += ["--glob", args.glob] if args.glob else []
     target = rel(ctx, start) if start != ctx.root.resolve() else "."
-    # ripgrep skips secret files unopened (the globs) and big files silently: list both so the answer can say so.
-    _, listed, _ = await _rg([*common, "--files", "--", target], ctx)
-    for name in listed.decode("utf-8", errors="replace").splitlines():
-        relative = Path(name).as_posix().removeprefix("./")
-        if ctx.secret_files.match(relative):
-            skipped.setdefault(SECRET, []).append(relative)
-        else:
-            try:
-                if (ctx.root / relative).stat().st_size > MAX_FILE_BYTES:
-                    skipped.setdefault(TOO_BIG, []).append(relative)
-            except OSError:
-                continue
     cmd = [*common, "--with-filename", "--line-number", "--no-heading", f"--max-filesize={MAX_FILE_BYTES}",
            "--max-columns=2000", *ctx.secret_files.rg_globs()]
     cmd += ["--ignore-case"] if args.ignore_case else []
     cmd += ["-e", args.pattern, "--", target]
-    code, out, err = await _rg(cmd, ctx)
+    # ripgrep skips secret files unopened (the globs) and big files silently: list both so the answer can say so.
+    # Both walks run at once.
+    (_, listed, _), (code, out, err) = await asyncio.gather(_rg([*common, "--files", "--", target], ctx),
+                                                             _rg(cmd, ctx))
+    root = str(ctx.root)
+    secret: dict[str, bool] = {}  # per path, asked once: a file may have hundreds of hits
+    for name in sorted(listed.decode("utf-8", errors="replace").splitlines(), key=path_order):
+        relative = name.removeprefix("./")  # ripgrep prints '/'-separated paths relative to its target
+        secret[relative] = ctx.secret_files.match_relative(relative)
+        if secret[relative]:
+            skipped.setdefault(SECRET, []).append(relative)
+        else:
+            try:
+                if os.stat(f"{root}/{relative}").st_size > MAX_FILE_BYTES:
+                    skipped.setdefault(TOO_BIG, []).append(relative)
+            except OSError:
+                continue
     if code == 2 and not out:
         raise ToolError(f"search failed: {err.decode(errors='replace').strip().splitlines()[-1]}")
     hits: list[tuple[str, int, str]] = []
     for line in out.decode("utf-8", errors="replace").splitlines():
         path, _, rest = line.partition(":")
         number, _, text = rest.partition(":")
-        relative = Path(path).as_posix().removeprefix("./")
-        if number.isdigit() and not ctx.secret_files.match(relative):
+        relative = path.removeprefix("./")
+        is_secret = secret.get(relative)
+        if is_secret is None:
+            is_secret = secret[relative] = ctx.secret_files.match_relative(relative)
+        if number.isdigit() and not is_secret:
             hits.append((relative, int(number), text))
+    hits.sort(key=lambda hit: path_order(hit[0]))  # stable: each file's lines stay in ripgrep's (line) order
     return hits
+
+
+def path_order(path: str) -> list[str]:
+    """The order `rg --sort=path` gives: by path components (`a/b` before `a-b`), as ripgrep walks."""
+    return path.removeprefix("./").split("/")
 
 
 class SearchTool(Tool):

@@ -39,7 +39,12 @@ class SecretFiles:
 
     def match(self, path: str | PurePath) -> bool:
         """True when `path` (a relative path or a bare name) is a secret file."""
-        text = PurePath(path).as_posix().lower()
+        return self.match_relative(PurePath(path).as_posix())
+
+    def match_relative(self, relative: str) -> bool:
+        """`match` for a path already relative and '/'-separated, as git and ripgrep list them: no path
+        parsing (a scan asks this for every file of a monorepo)."""
+        text = relative.lower()
         name = text.rsplit("/", 1)[-1]
         if name in NOT_SECRET:
             return False

@@ -53,12 +53,27 @@ DEFINITION_QUERIES = {
 }
 
 
+MAX_SIGNATURE = 1_000
+# Node types that hold methods (a definition inside one is shown under it) and that hide helpers
+# (a function defined inside a function is an implementation detail, not part of the map).
+CONTAINERS = frozenset({"class_definition", "class_declaration", "interface_declaration", "impl_item",
+                        "trait_item", "class", "abstract_class_declaration", "enum_declaration"})
+FUNCTIONS = frozenset({"function_definition", "function_declaration", "method_definition", "function_item",
+                       "method_declaration", "arrow_function", "function_expression"})
+
+
 @dataclass(frozen=True)
 class Definition:
+    """One definition: its name, kind, first line (of the name), the full signature (decorators, parameters,
+    return annotation; whitespace folded), its last line, and the class it belongs to (methods)."""
+
     name: str
     kind: str
     line: int
     signature: str = ""
+    end_line: int = 0
+    parent: str = ""
+    start_line: int = 0  # first line of the signature, decorators included
 
 
 @functools.cache
@@ -88,15 +103,52 @@ def definitions(source: bytes, lang: str) -> list[Definition]:
     from tree_sitter import Parser, QueryCursor
 
     tree = Parser(_language(lang)).parse(source)
-    lines = source.splitlines()
     found: list[Definition] = []
     for _pattern, captures in QueryCursor(_query(lang)).matches(tree.root_node):
         names = captures.get("name", [])
         kind = next((k for k in captures if k != "name"), "definition")
+        whole = captures[kind][0] if kind in captures else None
         for node in names:
             text = node.text.decode("utf-8", errors="replace") if node.text else ""
-            row = node.start_point[0]
-            signature = lines[row].decode("utf-8", errors="replace").rstrip() if row < len(lines) else ""
-            found.append(Definition(name=text, kind=kind, line=row + 1, signature=signature[:200]))
+            outer = whole if whole is not None else node
+            parent, inside_function = _enclosing(outer)
+            if inside_function:
+                continue  # a helper inside a function is not part of the file's interface
+            start = outer.parent if outer.parent is not None and outer.parent.type == "decorated_definition" \
+                else outer
+            found.append(Definition(name=text, kind=kind, line=node.start_point[0] + 1,
+                                    signature=_signature(source, start, outer), end_line=outer.end_point[0] + 1,
+                                    parent=parent, start_line=start.start_point[0] + 1))
     found.sort(key=lambda d: d.line)
     return found
+
+
+def _enclosing(node: Any) -> tuple[str, bool]:
+    """(name of the class/impl holding `node` or "", whether a function holds it first)."""
+    current = node.parent
+    while current is not None:
+        if current.type in FUNCTIONS and current is not node:
+            return "", True
+        if current.type in CONTAINERS:
+            name = current.child_by_field_name("name") or current.child_by_field_name("type")
+            text = name.text.decode("utf-8", errors="replace") if name is not None and name.text else ""
+            return text, False
+        current = current.parent
+    return "", False
+
+
+def _signature(source: bytes, start: Any, outer: Any) -> str:
+    """From the first decorator to the body (or the first line when there is none), whitespace folded."""
+    body = outer.child_by_field_name("body")
+    end = body.start_byte if body is not None and body.start_byte > outer.start_byte else None
+    colon = [c.end_byte for c in outer.children if c.type == ":" and (end is None or c.end_byte <= end)]
+    end = colon[-1] if colon else end  # Python: stop at the colon, before any comment ahead of the body
+    if end is None:
+        line_end = source.find(b"\n", outer.start_byte)
+        end = len(source) if line_end < 0 else line_end
+    text = source[start.start_byte:end].decode("utf-8", errors="replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    decorators = [line for line in lines if line.startswith("@")] if start is not outer else []
+    rest = " ".join(line for line in lines[len(decorators):])
+    rest = rest.replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(",)", ")").rstrip(" {")
+    return "\n".join([*decorators, rest])[:MAX_SIGNATURE]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _CONTROL = frozenset(range(0, 32)) - {9, 10, 12, 13, 27, 8}
+_CONTROL_BYTES = bytes(sorted(_CONTROL))
 
 
 class NotTextError(ValueError):
@@ -27,7 +28,7 @@ def looks_binary(data: bytes) -> bool:
         return False  # UTF-16 with a BOM: NULs are expected
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b in _CONTROL)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))  # counted in C: scans read every file
     return bool(head) and controls / len(head) > 0.3
 
 

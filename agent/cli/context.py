@@ -1,8 +1,12 @@
-"""`agent context`: what Duet would put in the prompt for a model, and what that costs per turn."""
+"""`agent context`: what Duet would put in the prompt for a model, and what that costs per turn.
+
+One plan per run (for the chosen model); the other models' rows come from the same scan and cached counts.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -14,53 +18,74 @@ from agent.spend.prices import cost_usd
 
 
 def run_context(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     workspace = Path(args.workspace).resolve()
     config = load_config(workspace)
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
     builder = ContextBuilder(workspace, config)
-    plan = builder.plan(model, args.hint or [])
-    console = Console(highlight=False)
-    console.print(_headline(plan), markup=False)
+    plan = builder.plan(model, args.hint or [], exact=args.exact, whole=args.whole)
+    if args.out:
+        _write(Path(args.out), plan.text)
+    lines = [_headline(plan)]
     if plan.kind == "map":
-        console.print(f"  map of {len(plan.mapped)} files; whole files after it: {len(plan.packed)}", markup=False)
+        lines.append(f"  map of {len(plan.mapped)} files; whole files after it: {len(plan.packed)}")
     if plan.in_play:
-        console.print("  files in play: " + ", ".join(plan.in_play[:10]), markup=False)
+        lines.append("  files in play: " + ", ".join(plan.in_play[:10]))
     reasons = Counter(s.reason for s in plan.skipped)
-    console.print(f"  skipped {len(plan.skipped)} files: " + (", ".join(f"{n} {r}" for r, n in reasons.most_common())
-                                                               or "none"), markup=False)
+    lines.append(f"  skipped {len(plan.skipped)} files: "
+                 + (", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "none"))
     if args.explain:
         for label, paths in (("packed", plan.packed), ("mapped", plan.mapped)):
             if paths:
-                console.print(f"\n{label}:", markup=False)
-                console.print("\n".join(f"  {p}" for p in paths), markup=False)
+                lines += ["", f"{label}:", *(f"  {p}" for p in paths)]
         if plan.skipped:
-            console.print("\nskipped:", markup=False)
-            console.print("\n".join(f"  {s.path}: {s.reason}" for s in plan.skipped), markup=False)
-    table = Table(title="\nOne turn with this context (context only, before the conversation)", title_justify="left")
-    for column in ("model", "tokens", "uncached turn", "cached turn"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+            lines += ["", "skipped:", *(f"  {s.path}: {s.reason}" for s in plan.skipped)]
+    lines += ["", *_cost_table(builder, config, plan)]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _cost_table(builder: ContextBuilder, config, plan: ContextPlan) -> list[str]:  # type: ignore[no-untyped-def]
+    """Rows for every priced model: this plan's figure for its model, an estimate from the same scan for the
+    others (`≤` a map's budget, `~` a pack's cached counts plus bytes / 4)."""
+    rows = [("model", "tokens", "uncached turn", "cached turn")]
     prices = config.price_table()
     for name in config.models:
         price = prices.price_for(name)
         if price is None:
             continue
-        tokens = builder.plan(name, args.hint or []).tokens if name != model else plan.tokens
-        table.add_row(name, f"{tokens:,}", _usd(cost_usd(price, cache_miss=tokens, cache_hit=0, output=0)),
-                      _usd(cost_usd(price, cache_miss=0, cache_hit=tokens, output=0)))
-    console.print(table)
-    return 0
+        if name == plan.model:
+            tokens, mark = plan.tokens, "" if plan.exact else "≤"
+        else:
+            estimate = builder.estimate(name)
+            tokens, mark = estimate.tokens, "≤" if estimate.upper_bound else "~"
+        rows.append((name, f"{mark}{tokens:,}", _usd(cost_usd(price, cache_miss=tokens, cache_hit=0, output=0)),
+                     _usd(cost_usd(price, cache_miss=0, cache_hit=tokens, output=0))))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    out = ["One turn with this context (context only, before the conversation); "
+           f"{plan.model}'s row is this plan, the others are estimated from the same scan:"]
+    for i, row in enumerate(rows):
+        cells = (c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True)))
+        out.append("  " + "  ".join(cells))
+        if i == 0:
+            out.append("  " + "  ".join("-" * w for w in widths))
+    return out
+
+
+def _write(path: Path, text: str) -> None:
+    """Write whole or not at all (a temporary file renamed over the target)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def _headline(plan: ContextPlan) -> str:
     what = ("the whole workspace is packed" if plan.kind == "pack"
             else "the workspace does not fit the pack budget: ranked repo map")
     approx = "~" if plan.workspace_estimated else ""
+    unit = "tokens" if plan.exact else "tokens (estimated high: o200k × 1.12; --exact counts them)"
     return (f"{plan.model}: {what}; workspace {approx}{plan.workspace_tokens:,} tokens, context {plan.tokens:,} "
-            f"tokens (budget {plan.budget:,})")
+            f"{unit} (budget {plan.budget:,})")
 
 
 def _usd(value: Decimal) -> str:

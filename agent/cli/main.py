@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     context.add_argument("--explain", action="store_true", help="list every file packed, mapped and skipped, and why")
     context.add_argument("--hint", action="append", metavar="TEXT",
                          help="text naming files in play (a task, a traceback); may be repeated")
+    context.add_argument("--exact", action="store_true",
+                         help="count DeepSeek V4 tokens with its own tokenizer (default: exact where cached, "
+                              "else an upper estimate)")
+    context.add_argument("--whole", action="store_true", help="pack the whole workspace, whatever the budget")
+    context.add_argument("--out", metavar="FILE", help="also write the context text to FILE")
     context.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
     cost = sub.add_parser("cost", help="what past sessions cost, per model and per day, and what routing saved")
@@ -276,8 +281,6 @@ def _interactive() -> bool:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    import asyncio
-
     if args.command is None or (args.command == "resume" and not args.message and _interactive()):
         if not _interactive():
             if args.prompt is None:
@@ -288,6 +291,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise ConfigError("the TUI needs a terminal; for scripts use: agent run \"...\"")
         return _tui(args)
     if args.command in ("run", "fix-tests", "resume"):
+        import asyncio  # only the commands that run a loop pay for importing it
+
         from agent.cli.headless import run_headless
 
         return asyncio.run(run_headless(args))
@@ -322,6 +327,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_eval(args)
     if args.command == "demo":
+        import asyncio
+
         from agent.cli.demo import run_demo
 
         return asyncio.run(run_demo(args))

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from agent.catalog import Tokenizer
 from agent.config import Config
 from agent.context.inplay import files_named_in, names_mentioned, recently_changed
-from agent.context.rank import build_graph, pagerank, personalization_for, rank_definitions
-from agent.context.render import fit, render_pack
+from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
+from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
-from agent.context.tags import TagCache
 from agent.context.tokencount import TokenCounter
 from agent.redact import Redactor
-from agent.tokens import DEEPSEEK_OVER_O200K, count_o200k
+from agent.tokens import count_exact, scale_o200k
 from agent.transcript import duet_dir
 from agent.window import repo_budget
+from tools.symbols import Definition
+
+if TYPE_CHECKING:
+    from agent.context.tags import TagCache
 
 PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
-FILE_HEADER_TOKENS = 12  # <file path="..."> ... </file> around each whole file
 MIN_MAP_TOKENS = 128  # below this a map says too little to be worth its tokens
+# A workspace whose guessed size (bytes / 4) is over this many times the pack budget gets the map without a
+# count: code would need over 8 bytes per token to fit after all.
+CLEARLY_TOO_BIG = 2.0
 
 
 @dataclass
@@ -39,6 +45,17 @@ class ContextPlan:
     skipped: list[Skipped] = field(default_factory=list)
     in_play: list[str] = field(default_factory=list)
     workspace_estimated: bool = False  # the map needs no full count: cached counts plus bytes / 4
+    exact: bool = True  # figures counted with the model's own tokenizer (False: DeepSeek estimated high)
+
+
+@dataclass(frozen=True)
+class PlanEstimate:
+    """What another model's context would cost, derived from the same scan without planning it."""
+
+    model: str
+    kind: Literal["pack", "map"]
+    tokens: int
+    upper_bound: bool  # a map's figure is its budget: the map itself comes in at or under it
 
 
 def pack_budget(config: Config, model: str) -> int:
@@ -70,7 +87,7 @@ def map_budgets(config: Config, model: str) -> tuple[int, int]:
 
 
 class ContextBuilder:
-    """Scans once, counts and tags with on-disk caches, and plans for any model on demand."""
+    """Scans once, counts and tags with on-disk caches (by content hash), and plans for any model on demand."""
 
     def __init__(self, root: Path, config: Config, redact: Redactor | None = None, *, cache: bool = True) -> None:
         self.root = root.resolve()
@@ -78,10 +95,12 @@ class ContextBuilder:
         self._redact = redact or Redactor.from_environ()
         cache_dir = duet_dir(self.root) / "cache" if cache else None
         self._index = cache_dir / "index.json" if cache_dir else None
-        self.counter = TokenCounter(cache_dir / "tokens.json" if cache_dir else None)
-        self.tags = TagCache(cache_dir / "tags.pickle" if cache_dir else None)
+        self.counter = TokenCounter(cache_dir / "counts.json" if cache_dir else None)
+        self._tags_path = cache_dir / "tags.pickle" if cache_dir else None
+        self._tags: TagCache | None = None
+        self.plans = PlanCache(cache_dir / "maps.json" if cache_dir else None)
         self._scan: Scan | None = None
-        self._ratio: float | None = None
+        self._estimates: dict[str, int] = {}
         self._writer: threading.Thread | None = None
 
     @property
@@ -90,32 +109,61 @@ class ContextBuilder:
             self._scan = scan_workspace(self.root, self._index, self.config.secret_file_list())
         return self._scan
 
-    def plan(self, model: str, hints: Iterable[str] = ()) -> ContextPlan:
-        """The context for `model`; `hints` are texts (task, test failures) that name files in play."""
+    @property
+    def tags(self) -> TagCache:
+        """The definitions cache, loaded only when a map is actually built (tree-sitter and all)."""
+        if self._tags is None:
+            from agent.context.tags import TagCache  # numpy and tree-sitter: only when a map is built
+
+            self._tags = TagCache(self._tags_path)
+        return self._tags
+
+    def plan(self, model: str, hints: Iterable[str] = (), *, exact: bool = False, whole: bool = False
+             ) -> ContextPlan:
+        """The context for `model`; `hints` are texts (task, test failures) that name files in play.
+
+        `exact` counts DeepSeek V4 tokens with its own tokenizer even where an upper estimate would decide;
+        `whole` packs the whole workspace whatever the budget (an export).
+        """
         hints = list(hints)
         scan = self.scan
         budget = pack_budget(self.config, model)
+        tokenizer = self.config.model_spec(model).tokenizer
         in_play = files_named_in(hints, scan.files) + [p for p in recently_changed(self.root) if p in scan.files]
         in_play = list(dict.fromkeys(in_play))
-        if not budget:  # no pack possible: the map needs token counts only for the files it shows whole
-            total = self._scale(self.counter.estimate_total(scan.files, scan.digests, scan.sizes), model,
-                                self._ratio or DEEPSEEK_OVER_O200K)
-            plan = self._map(model, total, in_play, names_mentioned(hints))
+        guess = self._estimate_total(tokenizer)
+        if not whole and (not budget or guess * PACK_OVERHEAD > budget * CLEARLY_TOO_BIG):
+            plan = self._map(model, guess, in_play, names_mentioned(hints), exact)
             plan.workspace_estimated = True
-            self._persist()
-            return plan
-        o200k = self.counter.o200k(scan.files, scan.digests)
-        upper = self._scale(sum(o200k.values()), model, DEEPSEEK_OVER_O200K)
-        if upper * PACK_OVERHEAD > budget and self.config.model_spec(model).tokenizer == "deepseek-v4":
-            upper = self._scale(sum(o200k.values()), model, self._calibrated())  # close call: measure
-        if upper * PACK_OVERHEAD <= budget:
-            text = render_pack(self.root.name, scan.files, self._redact)
-            plan = ContextPlan("pack", model, text, self._tokens(text, model, o200k), upper, budget,
-                               packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play)
         else:
-            plan = self._map(model, upper, in_play, names_mentioned(hints))
+            counts = self.counter.count(scan.files, tokenizer, scan.digests, exact=exact)
+            total = sum(counts.values())
+            close = tokenizer == "deepseek-v4" and total * PACK_OVERHEAD > budget and not exact
+            if close and not whole:  # o200k × 1.12 says no; the real count may say yes
+                counts = self.counter.count(scan.files, tokenizer, scan.digests, exact=True)
+                total, exact = sum(counts.values()), True
+            if whole or total * PACK_OVERHEAD <= budget:
+                text = render_pack(self.root.name, scan.files, self._redact)
+                plan = ContextPlan("pack", model, text, self._pack_tokens(text, counts), total, budget,
+                                   packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play,
+                                   exact=exact or tokenizer != "deepseek-v4")
+            else:
+                plan = self._map(model, total, in_play, names_mentioned(hints), exact)
         self._persist()
         return plan
+
+    def estimate(self, model: str) -> PlanEstimate:
+        """`model`'s context size from the cached counts of this scan (no counting, no ranking)."""
+        budget = pack_budget(self.config, model)
+        total = self._estimate_total(self.config.model_spec(model).tokenizer)
+        if budget and total * PACK_OVERHEAD <= budget:
+            return PlanEstimate(model, "pack", int(total * PACK_OVERHEAD) + 1, upper_bound=False)
+        return PlanEstimate(model, "map", sum(map_budgets(self.config, model)), upper_bound=True)
+
+    def _estimate_total(self, tokenizer: Tokenizer) -> int:
+        if tokenizer not in self._estimates:
+            self._estimates[tokenizer] = self.counter.estimate_total(self.scan.digests, self.scan.sizes, tokenizer)
+        return self._estimates[tokenizer]
 
     def _persist(self) -> None:
         """Write the caches in the background: the plan is ready now, and the process still waits for the
@@ -127,66 +175,57 @@ class ContextBuilder:
 
     def _save_caches(self) -> None:
         self.counter.save()
-        self.tags.save()
+        self.plans.save()
+        if self._tags is not None:
+            self._tags.save()
 
     def wait(self) -> None:
         """Block until the caches are on disk (tests and benchmarks that read them)."""
         if self._writer is not None:
             self._writer.join()
 
-    def _calibrated(self) -> float:
-        if self._ratio is None:
-            self._ratio = self.counter.deepseek_ratio(self.scan.files, self.scan.digests)
-        return self._ratio
+    def _pack_tokens(self, text: str, counts: dict[str, int]) -> int:
+        """Tokens of a rendered pack holding exactly the files in `counts`: their counts plus the tree and
+        headers around them (short tokens, counted generously at three characters each)."""
+        frame = len(text) - sum(len(self.scan.files[p]) for p in counts)
+        return sum(counts.values()) + max(frame, 0) // 3
 
-    def _scale(self, o200k: int, model: str, ratio: float) -> int:
-        tokenizer = self.config.model_spec(model).tokenizer
-        return int(o200k * ratio) + 1 if tokenizer == "deepseek-v4" else o200k
+    def _map(self, model: str, total: int, in_play: list[str], mentioned: set[str], exact: bool) -> ContextPlan:
+        from agent.context.mapbuild import build_map
 
-    def _tokens(self, text: str, model: str, o200k: dict[str, int]) -> int:
-        """Tokens of a rendered context holding exactly the files in `o200k`: their cached counts plus the
-        tree and headers around them."""
-        body = sum(o200k.values())
-        frame = len(text) - sum(len(self.scan.files[p]) for p in o200k)
-        estimate = body + max(frame, 0) // 3  # headers and tree: short tokens, counted generously
-        ratio = self._ratio or DEEPSEEK_OVER_O200K
-        return self._scale(estimate, model, ratio)
-
-    def _map(self, model: str, total: int, in_play: list[str], mentioned: set[str]) -> ContextPlan:
         scan = self.scan
-        tags = self.tags.tags(scan.files, scan.digests)
-        defined = {p: {d.name for d in t.defs} for p, t in tags.items()}
-        graph = build_graph(defined, {p: t.mentions for p, t in tags.items()}, mentioned)
-        ranks = pagerank(graph, personalization_for(graph.files, in_play))
-        scored = rank_definitions(ranks, graph)
-        by_name = {(p, d.name): d for p, t in tags.items() for d in t.defs}
-        ranked = [(p, by_name[(p, n)]) for p, n, _ in scored if (p, n) in by_name]
-        seen = {(p, n) for p, n, _ in scored}
-        for path in sorted(tags, key=lambda p: -ranks.get(p, 0.0)):  # files nobody references still appear
-            ranked += [(path, d) for d in tags[path].defs if (path, d.name) not in seen]
-        map_tokens, files_tokens = map_budgets(self.config, model)
-        map_text, used_defs = fit(ranked, map_tokens, count_o200k) if map_tokens else ("", 0)
-        map_text = self._redact(map_text)  # signatures hold default values: `connect(url="postgres://u:pw@h")`
-        mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
-        whole: list[str] = []
-        counts: dict[str, int] = {}
-        used = 0
-        order = list(dict.fromkeys([*in_play, *sorted(tags, key=lambda p: -ranks.get(p, 0.0))]))
-        for path in order:
-            if path not in scan.files or scan.sizes[path] // 5 > files_tokens - used:
-                continue  # cannot fit: not worth counting
-            body = self.counter.o200k({path: scan.files[path]}, {path: scan.digests[path]})[path]
-            cost = body + len(path) // 3 + FILE_HEADER_TOKENS
-            if body and used + cost <= files_tokens:
-                whole.append(path)
-                counts[path] = body
-                used += cost
-            if files_tokens - used < FILE_HEADER_TOKENS * 2:
-                break
-        files_text = render_pack(self.root.name, scan.files, self._redact, whole, tree=False) if whole else ""
-        text = (f"<repo_map note=\"signatures of the most relevant definitions, ranked\">\n{map_text}</repo_map>\n"
-                if map_text else "") + files_text
-        tokens = self._scale(count_o200k(map_text), model, self._ratio or DEEPSEEK_OVER_O200K) + self._tokens(
-            files_text, model, counts)
-        return ContextPlan("map", model, text, tokens, total, map_tokens + files_tokens,
-                           packed=whole, mapped=mapped, skipped=scan.skipped, in_play=in_play)
+        tokenizer = self.config.model_spec(model).tokenizer
+        budgets = map_budgets(self.config, model)
+        key = plan_key(tokenizer, budgets, exact, in_play=in_play, mentioned=mentioned,
+                       fingerprint=workspace_fingerprint(scan.digests))
+        hit = self.plans.get(key)
+        deepseek_exact = exact or tokenizer != "deepseek-v4"
+        count_text = _text_counter(tokenizer, deepseek_exact)
+        if hit is not None:
+            text = self._redact(hit["text"])  # stored redacted; this run may know more secrets
+            tokens = hit["tokens"] if text == hit["text"] else count_text(text)
+            return ContextPlan("map", model, text, tokens, total, sum(budgets), packed=hit["packed"],
+                               mapped=hit["mapped"], skipped=scan.skipped, in_play=in_play, exact=hit["exact"])
+
+        def count_files(paths: list[str]) -> dict[str, int]:
+            return self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=exact)
+
+        names = self.tags.names(scan.files, scan.digests)
+
+        def define(paths: list[str]) -> Mapping[str, tuple[Definition, ...]]:
+            return self.tags.definitions(scan.files, scan.digests, paths)
+
+        result = build_map(self.root.name, scan.files, scan.sizes, names, self.tags.vocab, define, in_play,
+                           mentioned, budgets,
+                           count_text, count_files, self._redact)
+        self.plans.put(key, {"text": result.text, "tokens": result.tokens, "packed": result.packed,
+                             "mapped": result.mapped, "exact": deepseek_exact})
+        return ContextPlan("map", model, result.text, result.tokens, total, sum(budgets), packed=result.packed,
+                           mapped=result.mapped, skipped=scan.skipped, in_play=in_play, exact=deepseek_exact)
+
+
+def _text_counter(tokenizer: Tokenizer, exact: bool) -> Callable[[str], int]:
+    """Counts text in `tokenizer`'s tokens: exactly, or (DeepSeek, not exact) as o200k × 1.12, an upper bound."""
+    if exact:
+        return lambda text: count_exact(text, tokenizer)
+    return lambda text: scale_o200k(count_exact(text, "o200k"), tokenizer)

@@ -7,7 +7,6 @@ referenced for.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ UBIQUITY_MIN_FILES = 20      # (only judged in repositories big enough for share
 DISTINCTIVE_LENGTH = 8
 IN_PLAY_SHARE = 1.0          # personalisation mass given to the files in play, spread evenly
 SELF_EDGE = 0.1              # files with no links still get a little rank
+MAX_NAME_EDGES = 5_000       # a name linking more (mentioning files × defining files) is too generic to rank by
 
 
 
@@ -64,38 +64,61 @@ def name_weight(name: str, definers: int, mentioned: set[str]) -> float:
 
 def build_graph(defined: Mapping[str, set[str]], mentions: Mapping[str, Mapping[str, int]],
                 mentioned: set[str]) -> Graph:
-    """Every (referencing file, defining file, name) link, weighted by the name and how often it is used.
-
-    Names defined in more than MAX_DEFINERS files (`get`, `__init__`, `save`) link everything to everything
-    and say nothing about this task: they are left out, which also keeps the graph small.
-    """
+    """Every (referencing file, defining file, name) link, from names as strings (see build_graph_ids)."""
     import numpy as np
 
     files = sorted(set(defined) | set(mentions))
-    file_id = {p: i for i, p in enumerate(files)}
-    definers: dict[str, list[int]] = defaultdict(list)
-    for path, defs in defined.items():
-        for n in defs:
-            definers[n].append(file_id[path])
-    names = sorted(n for n, where in definers.items() if len(where) <= MAX_DEFINERS)
-    name_id = {n: i for i, n in enumerate(names)}
-    per_name = np.array([name_weight(n, len(definers[n]), mentioned) for n in names] or [0.0])
-    # definers of each name, flattened (CSR): name i is defined in flat[start[i]:start[i] + degree[i]]
-    degree = np.array([len(definers[n]) for n in names] or [0], dtype=np.int64)
-    start = np.concatenate(([0], np.cumsum(degree)[:-1])).astype(np.int64)
-    flat = np.array([f for n in names for f in definers[n]] or [0], dtype=np.int64)
-    src_l: list[int] = []
-    name_l: list[int] = []
-    count_l: list[int] = []
-    known = name_id.keys()
-    for path, used in mentions.items():
-        s = file_id[path]
-        common = used.keys() & known  # a C-level set intersection: most identifiers are not definitions
-        src_l += [s] * len(common)
-        name_l += [name_id[n] for n in common]
-        count_l += [used[n] for n in common]
-    src0 = np.array(src_l, dtype=np.int64)
-    name0 = np.array(name_l, dtype=np.int64)
+    vocab: dict[str, int] = {}
+    def_ids = [np.array([vocab.setdefault(n, len(vocab)) for n in sorted(defined.get(p, ()))], dtype=np.int32)
+               for p in files]
+    used = [mentions.get(p, {}) for p in files]
+    mention_ids = [np.array([vocab.setdefault(n, len(vocab)) for n in u], dtype=np.int32) for u in used]
+    counts = [np.array(list(u.values()), dtype=np.int32) for u in used]
+    return build_graph_ids(files, def_ids, mention_ids, counts, list(vocab), mentioned)
+
+
+def build_graph_ids(files: list[str], defined: list[Any], mention_ids: list[Any], mention_counts: list[Any],
+                    vocab: list[str], mentioned: set[str]) -> Graph:
+    """Every (referencing file, defining file, name) link, weighted by the name and how often it is used.
+
+    Names are ids into `vocab`; per file (in `files` order) the ids it defines and the ids it mentions with
+    their counts, as int arrays. Names defined in more than MAX_DEFINERS files (`get`, `__init__`, `save`)
+    link everything to everything and say nothing about this task: they are left out, which also keeps the
+    graph small. All of it is array work: a monorepo has millions of (file, identifier) mentions.
+    """
+    import numpy as np
+
+    n = len(files)
+    size = max(len(vocab), 1)
+    lens = np.array([len(d) for d in defined], dtype=np.int64)
+    def_file = np.repeat(np.arange(n, dtype=np.int64), lens)
+    def_name = np.concatenate(defined) if n else np.zeros(0, dtype=np.int32)
+    definers_all = np.bincount(def_name, minlength=size)
+    linkable = (definers_all > 0) & (definers_all <= MAX_DEFINERS)
+    kept = np.nonzero(linkable)[0]
+    local = np.full(size, -1, dtype=np.int32)
+    local[kept] = np.arange(len(kept))
+    names = [vocab[int(i)] for i in kept]
+    keep_def = linkable[def_name]
+    dn, df = local[def_name[keep_def]], def_file[keep_def]
+    order = np.argsort(dn, kind="stable")
+    flat = df[order]  # definers of each name, flattened (CSR): name i is in flat[start[i]:start[i] + degree[i]]
+    degree = np.bincount(dn, minlength=len(names)).astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(degree)[:-1])).astype(np.int64) if len(names) else degree
+    m_lens = np.array([len(m) for m in mention_ids], dtype=np.int64)
+    m_src = np.repeat(np.arange(n, dtype=np.int32), m_lens)
+    m_id = np.concatenate(mention_ids) if n else np.zeros(0, dtype=np.int32)
+    hit = linkable[m_id] if len(m_id) else np.zeros(0, dtype=bool)
+    src0, name0 = m_src[hit].astype(np.int64), local[m_id[hit]].astype(np.int64)
+    count0 = (np.concatenate(mention_counts)[hit] if n else np.zeros(0)).astype(np.float64)
+    mentioning = np.bincount(name0, minlength=len(names)) if len(name0) else np.zeros(len(names), dtype=np.int64)
+    # A generic name (`data`, `path`, `value`) mentioned by thousands of files and defined in dozens links
+    # everything to everything: hundreds of thousands of edges that carry almost no weight. Left out.
+    narrow = (mentioning * degree <= MAX_NAME_EDGES)[name0] if len(name0) else np.zeros(0, dtype=bool)
+    src0, name0, count0 = src0[narrow], name0[narrow], count0[narrow]
+    per_name = np.zeros(max(len(names), 1))
+    for i in np.unique(name0).tolist():  # only names that link anything get a weight
+        per_name[i] = name_weight(names[i], int(degree[i]), mentioned)
     reps = degree[name0] if len(name0) else np.zeros(0, dtype=np.int64)
     src = np.repeat(src0, reps)
     name = np.repeat(name0, reps)
@@ -104,12 +127,12 @@ def build_graph(defined: Mapping[str, set[str]], mentions: Mapping[str, Mapping[
     dst = flat[np.repeat(start[name0], reps) + offsets] if len(src) else np.zeros(0, dtype=np.int64)
     # Names that almost every file mentions (`django` in `import django`) link nothing in particular:
     # an inverse document frequency takes them down smoothly.
-    mentioning = np.bincount(name0, minlength=len(names)) if len(name0) else np.zeros(len(names))
-    share = mentioning / max(len(mentions), 1)
+    mentioning_files = int(np.count_nonzero(m_lens))
+    share = mentioning / max(mentioning_files, 1)
     idf = np.log1p(1 / np.maximum(share, 1e-9))
-    if len(mentions) >= UBIQUITY_MIN_FILES:
+    if mentioning_files >= UBIQUITY_MIN_FILES:
         idf = np.where(share > UBIQUITOUS_SHARE, idf * WEIGHT_UBIQUITOUS, idf)
-    weight = per_name[name] * idf[name] * np.sqrt(np.repeat(np.array(count_l, dtype=np.float64), reps))
+    weight = per_name[name] * idf[name] * np.sqrt(np.repeat(count0, reps))
     keep = src != dst
     return Graph(files, names, src[keep], dst[keep], name[keep], weight[keep])
 

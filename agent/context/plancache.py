@@ -1,0 +1,64 @@
+"""Finished repo maps, kept on disk by everything they depend on: an unchanged workspace re-plans in a lookup.
+
+The key covers the model's tokenizer and budgets, the files in play, the names mentioned and the digest of
+every included file (path and content), so any edit, rename, new hint or config change misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+KEEP = 8  # maps for a few models / hint sets; the oldest goes first
+CACHE_VERSION = 2  # bump whenever ranking or rendering changes: old maps must miss
+
+
+def workspace_fingerprint(digests: Mapping[str, str]) -> str:
+    """One digest of every included path and its content digest."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(digests):
+        h.update(path.encode("utf-8", "surrogateescape") + b"\0" + digests[path].encode() + b"\n")
+    return h.hexdigest()
+
+
+def plan_key(*parts: object, in_play: Iterable[str], mentioned: Iterable[str], fingerprint: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps([CACHE_VERSION, [str(p) for p in parts], list(in_play), sorted(mentioned), fingerprint])
+             .encode())
+    return h.hexdigest()
+
+
+class PlanCache:
+    """A small JSON file of recent maps by key."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+        if path and path.is_file():
+            try:
+                data = json.loads(path.read_text())
+                self._entries = data["entries"] if data.get("version") == CACHE_VERSION else {}
+            except (OSError, ValueError, KeyError, AttributeError):  # torn: rebuilt, never trusted
+                self._entries = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        self._entries.pop(key, None)
+        self._entries[key] = entry
+        while len(self._entries) > KEEP:
+            self._entries.pop(next(iter(self._entries)))
+        self._dirty = True
+
+    def save(self) -> None:
+        if self._path and self._dirty:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "entries": self._entries}))
+            tmp.replace(self._path)
+            self._dirty = False
