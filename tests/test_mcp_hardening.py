@@ -100,7 +100,7 @@ async def test_malformed_schemas_never_end_a_session(repo: Path, tmp_path: Path,
     assert {"mcp__raw__bad_defs", "mcp__raw__dangling", "mcp__raw__fine"} <= set(names)
     assert "mcp__raw__broken" not in names
     assert tool_answers(server.requests[1]) == ["ok", "ok", "ok"]
-    assert [n for n in mcp_notices(events) if "broken" in n][0].startswith(
+    assert next(n for n in mcp_notices(events) if "broken" in n).startswith(
         "MCP tool raw/broken left out: its input schema cannot be read")
 
 
