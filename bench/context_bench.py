@@ -80,7 +80,9 @@ def fetch(corpora: Path) -> None:
 def whole(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     """Wall time of one whole process; its output is discarded, a failure stops the bench."""
     started = time.perf_counter()
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+    # stdin closed: ripgrep given a readable stdin searches it instead of the directory
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800,
+                            stdin=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{result.stderr[-2000:]}")

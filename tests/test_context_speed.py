@@ -268,3 +268,27 @@ def test_a_secret_pattern_added_later_hides_a_file_already_indexed(shop: Path) -
     stricter = ContextBuilder(shop, config(shop, secret_files=["*.data"]))
     assert "shop/vault.data" not in stricter.scan.files
     assert ("shop/vault.data", "secret file (never sent)") in {(s.path, s.reason) for s in stricter.scan.skipped}
+
+
+def test_the_export_renders_the_same_pack_and_counts_every_file(tmp_path: Path) -> None:
+    from agent.context.packrender import pack_frame_chars, render_pack_counted
+    from agent.context.render import render_pack
+    from agent.redact import Redactor
+
+    files = {f"pkg/m_{i:04}.py": (f"SECRET_TOKEN = 'sk-live-{i:024d}'\n" if i % 97 == 0 else "")
+             .encode() + f"def f_{i}(x):\n    return 'é' * {i}".encode() + (b"\n" if i % 2 else b"")
+             for i in range(450)}
+    redact = Redactor()
+    text, counts = render_pack_counted("proj", files, redact)
+    assert text == render_pack("proj", files, redact)
+    assert "sk-live-" not in text
+    assert counts == {p: count_o200k(d.decode()) for p, d in files.items()}
+    frame = len(text) - sum(len(redact(d.decode())) for d in files.values())
+    assert frame <= pack_frame_chars("proj", list(files)) <= frame + len(files)
+
+
+def test_a_pack_is_sized_without_rendering_and_rendered_when_read(shop: Path) -> None:
+    plan = ContextBuilder(shop, config(shop), cache=False).plan("deepseek-v4-pro")
+    assert plan.kind == "pack" and plan.rendered is None  # `agent context` never needs the text
+    assert '<file path="shop/billing.py">' in plan.text and plan.rendered is not None
+    assert plan.tokens >= count_o200k(plan.text)  # o200k × 1.12 plus a generous frame: an upper bound

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from agent.catalog import Tokenizer
 from agent.config import Config
 from agent.context.inplay import files_named_in, names_mentioned, recently_changed
+from agent.context.packrender import pack_frame_chars, render_pack_counted
 from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
@@ -34,9 +35,12 @@ CLEARLY_TOO_BIG = 2.0
 
 @dataclass
 class ContextPlan:
+    """The context for one model. A pack's text is rendered on first use: `agent context` reports a pack's
+    size from its counts without redacting megabytes it would not show."""
+
     kind: Literal["pack", "map", "none"]
     model: str
-    text: str
+    rendered: str | None
     tokens: int
     workspace_tokens: int
     budget: int
@@ -46,6 +50,13 @@ class ContextPlan:
     in_play: list[str] = field(default_factory=list)
     workspace_estimated: bool = False  # the map needs no full count: cached counts plus bytes / 4
     exact: bool = True  # figures counted with the model's own tokenizer (False: DeepSeek estimated high)
+    render: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        if self.rendered is None:
+            self.rendered = self.render() if self.render is not None else ""
+        return self.rendered
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,11 @@ class ContextBuilder:
             plan = self._map(model, guess, in_play, names_mentioned(hints), exact)
             plan.workspace_estimated = True
         else:
+            exported = None
+            if whole:  # an export: rendered now, in two processes, counting every file on the way
+                exported, o200k = render_pack_counted(self.root.name, scan.files, self._redact,
+                                                      getattr(scan.files, "on_disk", None))
+                self.counter.remember_o200k(scan.digests, o200k)
             counts = self.counter.count(scan.files, tokenizer, scan.digests, exact=exact)
             total = sum(counts.values())
             close = tokenizer == "deepseek-v4" and total * PACK_OVERHEAD > budget and not exact
@@ -143,10 +159,11 @@ class ContextBuilder:
                 counts = self.counter.count(scan.files, tokenizer, scan.digests, exact=True)
                 total, exact = sum(counts.values()), True
             if whole or total * PACK_OVERHEAD <= budget:
-                text = render_pack(self.root.name, scan.files, self._redact)
-                plan = ContextPlan("pack", model, text, self._pack_tokens(text, counts), total, budget,
+                frame = pack_frame_chars(self.root.name, list(scan.files))
+                plan = ContextPlan("pack", model, exported, sum(counts.values()) + frame // 3, total, budget,
                                    packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play,
-                                   exact=exact or tokenizer != "deepseek-v4")
+                                   exact=exact or tokenizer != "deepseek-v4",
+                                   render=lambda: render_pack(self.root.name, scan.files, self._redact))
             else:
                 plan = self._map(model, total, in_play, names_mentioned(hints), exact)
         self._persist()
@@ -183,12 +200,6 @@ class ContextBuilder:
         """Block until the caches are on disk (tests and benchmarks that read them)."""
         if self._writer is not None:
             self._writer.join()
-
-    def _pack_tokens(self, text: str, counts: dict[str, int]) -> int:
-        """Tokens of a rendered pack holding exactly the files in `counts`: their counts plus the tree and
-        headers around them (short tokens, counted generously at three characters each)."""
-        frame = len(text) - sum(len(self.scan.files[p]) for p in counts)
-        return sum(counts.values()) + max(frame, 0) // 3
 
     def _map(self, model: str, total: int, in_play: list[str], mentioned: set[str], exact: bool) -> ContextPlan:
         from agent.context.mapbuild import build_map

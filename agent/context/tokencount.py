@@ -56,6 +56,13 @@ class TokenCounter:
             counts[path] = n
         return counts
 
+    def remember_o200k(self, digests: Mapping[str, str], counts: Mapping[str, int]) -> None:
+        """Counts made elsewhere (the parallel pack export), per path, kept by content like the rest."""
+        for path, n in counts.items():
+            if self._o200k.get(digests[path]) != n:
+                self._o200k[digests[path]] = n
+                self._dirty = True
+
     def deepseek(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None,
                  paths: Iterable[str] | None = None) -> dict[str, int]:
         """Exact DeepSeek V4 tokens per file, counted in parallel batches; o200k × 1.12 without its tokenizer."""
