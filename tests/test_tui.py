@@ -9,9 +9,9 @@ from textual.widgets import Collapsible, Static
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
 from tests.helpers import tiny_png
 from tests.pinned_prices import pin_launch_prices
-from tests.tui_helpers import make_app, type_text, wait_idle
+from tests.tui_helpers import make_app, type_text, wait_idle, wait_until
 from tui.approval import ApprovalScreen
-from tui.conversation import AnswerBlock, AssistantItem, ConversationView, ToolItem
+from tui.conversation import AnswerBlock, ConversationView, ToolItem
 from tui.prompt import PromptInput
 from tui.spend import SpendBar, SpendPanel
 from tui.trust import TrustScreen
@@ -51,7 +51,7 @@ async def test_answer_streams_as_markdown_with_reasoning_collapsed(repo: Path, f
         await wait_idle(app, pilot)
         answer = app.query_one(ConversationView).query(AnswerBlock).last()
         assert answer.markdown_source == "# Hi\n\nHello **there**."
-        assert not app.query_one(ConversationView).query(AssistantItem)  # the live part was settled
+        assert not any(b.live for b in app.query_one(ConversationView).query(AnswerBlock))  # all settled
         reasoning = app.query_one(ConversationView).query(".reasoning").first(Collapsible)
         assert reasoning.collapsed and "greetings" in str(reasoning.query_one(".reasoning-body", Static).render())
         assert "greet me" in texts(app, ".user")
@@ -101,8 +101,9 @@ async def test_approval_modal_once_always_and_deny_with_note(repo: Path, fake_ap
         await pilot.press("y")  # the edit, once
         await wait_for_modal(app, pilot)
         await pilot.press("a")  # shell `touch a.txt`, always
-        await pilot.pause(0.3)  # the second identical command must not ask again
-        await wait_for_modal(app, pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
+                         and app.screen.request.tool == "write_file",  # type: ignore[attr-defined]
+                         what="the write's modal (the same command did not ask again)")
         assert app.screen.request.tool == "write_file"  # type: ignore[attr-defined]
         await pilot.click("#note")
         await type_text(pilot, "not now")
@@ -299,10 +300,10 @@ async def test_init_command_shows_the_proposal_then_writes_on_request(repo: Path
     app = make_app(repo, server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "/init")
-        await pilot.pause(0.3)
-        assert "/init write writes it" in texts(app) and not (repo / "AGENTS.md").exists()
+        await wait_until(pilot, lambda: "/init write writes it" in texts(app), what="the proposal")
+        assert not (repo / "AGENTS.md").exists()
         await send(app, pilot, "/init write")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: (repo / "AGENTS.md").exists(), what="AGENTS.md")
         assert "## Build and test" in (repo / "AGENTS.md").read_text()
 
 

@@ -23,6 +23,7 @@ from agent.errors import DuetError
 from agent.events import Event, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
 from agent.interactive import Interactive, Launch
 from agent.runtime import check_keys
+from tui import gc_pause
 from tui.approval import ApprovalScreen
 from tui.commands import Command, parse
 from tui.conversation import ConversationView
@@ -70,6 +71,8 @@ class DuetApp(App[int]):
         self.queue: list[str] = []
         self.stopped_by: int | None = None
         self.slash = SlashCommands(self)
+        self.gc_control = False
+        """Time garbage collection to the stream (tui.gc_pause); on in a real terminal, off in tests by default."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="main"):
@@ -82,6 +85,8 @@ class DuetApp(App[int]):
         yield SpendPanel(id="spend")
 
     async def on_mount(self) -> None:
+        self.gc_control = self.gc_control or not self.is_headless
+        self.view.settled = self._part_settled
         self._q(QueuedInput).show([])
         self.duet = self._make(self._on_event, self._ask, None)
         if self.duet.past:
@@ -184,9 +189,16 @@ class DuetApp(App[int]):
     def busy(self) -> bool:
         return any(w.group == "agent" and not w.is_finished for w in self.workers)
 
+    def _part_settled(self) -> None:
+        if self.gc_control:
+            gc_pause.hold_back()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "agent" and event.state == WorkerState.SUCCESS and not self.busy():
-            self.call_later(self._drain)
+        if event.worker.group == "agent" and event.worker.is_finished and not self.busy():
+            if self.gc_control:
+                gc_pause.collect_now()
+            if event.state == WorkerState.SUCCESS:
+                self.call_later(self._drain)
 
     async def _drain(self) -> None:
         """The turn ended: send what was queued, in order, until something starts a new turn."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from rich.markdown import Markdown as RichMarkdown
 from rich.syntax import Syntax
@@ -96,15 +97,18 @@ class ToolItem(Collapsible):
             self.body.update(Text(text))
 
 
-class AssistantItem(Static):
-    """The answer while it streams: Markdown rendered by Rich, redrawn at most every REFRESH_S, so tokens arriving
-    faster than the screen can draw are batched and typing stays responsive. Kept short (see SPLIT_AFTER_CHARS):
-    each redraw costs time in proportion to the part's length."""
+class AnswerBlock(Static):
+    """A piece of an answer: one widget rendering Markdown with Rich, cheap to lay out however long the
+    conversation grows. While `live` (streaming) it is redrawn at most every REFRESH_S, so tokens arriving faster
+    than the screen can draw are batched and typing stays responsive; a part is kept short (SPLIT_AFTER_CHARS)
+    because each redraw costs time in proportion to its length. Settling it only stops the redraws: nothing is
+    mounted or removed, so the layout does not move."""
 
-    def __init__(self) -> None:
-        super().__init__("", classes="assistant")
-        self.text = ""
-        self.source = ""  # the text on screen
+    def __init__(self, source: str = "", *, live: bool = False) -> None:
+        super().__init__(RichMarkdown(source, code_theme="monokai") if source else "", classes="assistant")
+        self.markdown_source = source  # the text on screen
+        self.text = source
+        self.live = live
         self._timer: Timer | None = None
 
     async def write(self, fragment: str) -> None:
@@ -114,31 +118,26 @@ class AssistantItem(Static):
 
     def _redraw(self) -> None:
         self._timer = None
-        if self.source != self.text:
-            self.source = self.text
+        if self.markdown_source != self.text:
+            self.markdown_source = self.text
             self.update(RichMarkdown(self.text, code_theme="monokai"))
 
     async def close_stream(self) -> None:
         if self._timer is not None:
             self._timer.stop()
         self._redraw()
-
-
-class AnswerBlock(Static):
-    """A finished piece of an answer: one widget rendering Markdown with Rich, cheap to lay out however
-    long the conversation grows (the live Markdown widget makes one child widget per block)."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(RichMarkdown(source, code_theme="monokai"), classes="assistant")
-        self.markdown_source = source
+        self.live = False
 
 
 class ConversationView(VerticalScroll):
     """Applies events to the view. Replaying a stored transcript rebuilds the same view."""
 
+    settled: Callable[[], None] | None = None
+    """Called each time a streamed part of an answer settles (the app uses it to time garbage collection)."""
+
     def on_mount(self) -> None:
         self.anchor()
-        self._answer: AssistantItem | None = None
+        self._answer: AnswerBlock | None = None
         self._settled: list[str] = []  # text of the current answer's finished parts
         self._reasoning: Static | None = None
         self._reasoning_text = ""
@@ -213,16 +212,16 @@ class ConversationView(VerticalScroll):
         if not text:
             return
         if self._answer is None:
-            self._answer = AssistantItem()
+            self._answer = AnswerBlock(live=True)
             await self.mount(self._answer)
         await self._answer.write(text)
 
-    async def _settle(self, part: AssistantItem) -> None:
-        """Replace a finished streaming part by a single AnswerBlock."""
+    async def _settle(self, part: AnswerBlock) -> None:
+        """A streamed part is finished: drawn one last time, then left as it is."""
         await part.close_stream()
         self._settled.append(part.text)
-        await self.mount(AnswerBlock(part.text), before=part)
-        await part.remove()
+        if self.settled is not None:
+            self.settled()
 
     async def _discard_partial_answer(self) -> None:
         if self._answer is not None:
