@@ -184,10 +184,16 @@ def load_config(
         layers.append((str(project), layer))
     layers.append(("environment", _env_layer(env)))
     layers.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
+    bases: dict[str, Path | None] = {}  # where each MCP server starts: its config file's directory
+    home = Path(env.get("HOME") or Path.home())
     for source, layer in layers:
+        merged = _replace_mcp_servers(merged, layer, bases, user.parent if source == str(user) else None
+                                      if source == str(project) else home if home.is_dir() else Path("/"))
         merged = deep_merge(merged, layer)
         _validate(merged, source, ENV_NAMES if source == "environment" else {})
     config = _validate(merged, "configuration")
+    for name, server in config.mcp_servers.items():
+        server._base = bases.get(name)
     config._warnings = warnings
     return config
 
@@ -203,6 +209,28 @@ def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _replace_mcp_servers(merged: dict[str, Any], layer: Mapping[str, Any], bases: dict[str, Path | None],
+                         base: Path | None) -> dict[str, Any]:
+    """An `mcp_servers.NAME` entry that names a transport replaces the earlier layers' entry whole (no list of
+    theirs extended, no `url` beside their `command`); one without (e.g. `enabled = false`) changes only the
+    keys it sets. `bases` records the directory of the layer that defined each (None: the workspace)."""
+    servers = layer.get("mcp_servers")
+    if not isinstance(servers, Mapping) or not isinstance(merged.get("mcp_servers"), dict):
+        if isinstance(servers, Mapping):
+            bases.update({name: base for name in servers})
+        return merged
+    earlier = dict(merged["mcp_servers"])
+    for name, entry in servers.items():
+        if not isinstance(entry, Mapping):
+            continue
+        if "command" in entry or "url" in entry or name not in earlier:
+            earlier.pop(name, None)
+            bases[name] = base
+        elif isinstance(earlier[name], dict):
+            earlier[name] = {k: v for k, v in earlier[name].items() if k not in entry}
+    return {**merged, "mcp_servers": earlier}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@ streamable HTTP process on a free loopback port."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -73,3 +74,14 @@ def http_server(marker: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+RAW_SERVER = SERVER.parent / "raw_server.py"
+
+
+def raw_server(spec_dir: Path, tools: list[dict[str, Any]], marker: Path | None = None,
+               **extra: Any) -> dict[str, Any]:
+    """The config entry of the raw JSON-RPC fixture server (fixtures/mcp/raw_server.py) offering `tools`."""
+    spec = spec_dir / "raw-spec.json"
+    spec.write_text(json.dumps({"tools": tools, "marker": str(marker) if marker else None}))
+    return {"command": sys.executable, "args": [str(RAW_SERVER), str(spec)], **extra}

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from tools.secret_files import SECRET_ENV_NAME
+
+_PIN = re.compile(r"(^|_)PIN($|_)|PASSCODE|PASSPHRASE", re.I)
 
 
 class McpServerConfig(BaseModel):
@@ -14,7 +21,9 @@ class McpServerConfig(BaseModel):
     args: list[str] = Field(default_factory=list, description="Its arguments.")
     env: dict[str, str] = Field(default_factory=dict, description="Variables set for it, on top of a minimal "
                                 "environment (HOME, PATH, USER, SHELL, TERM, LOGNAME): no API key leaks in.")
-    cwd: str | None = Field(default=None, description="Its working directory (relative: to the workspace).")
+    cwd: str | None = Field(default=None, description="Its working directory (default, and base of a relative one "
+                            "or of a relative command: the directory of the config file that defines it; the "
+                            "workspace only for a trusted project's own config).")
     url: str | None = Field(default=None, description="Streamable HTTP endpoint.")
     headers: dict[str, str] = Field(default_factory=dict, description="HTTP headers sent with every request.")
     tools: list[str] | None = Field(default=None, description="Only these of its tools (default: all).")
@@ -23,6 +32,8 @@ class McpServerConfig(BaseModel):
     enabled: bool = Field(default=True, description="False leaves the server out.")
     startup_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for it to start and list tools.")
     tool_timeout_s: float = Field(default=60.0, gt=0, description="Longest wait for one tool call.")
+    _base: Path | None = PrivateAttr(default=None)
+    """Where it starts: set by `load_config` from the layer that defined it (None: the workspace)."""
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerConfig:
@@ -36,6 +47,21 @@ class McpServerConfig(BaseModel):
     def transport(self) -> str:
         return "stdio" if self.command is not None else "http"
 
+    def start_dir(self, workspace: Path) -> Path:
+        """The working directory of a stdio server. Never the workspace unless a trusted project's config asked:
+        a server from the user's config started there would import the repository's code (python's cwd is on
+        sys.path), before and outside any sandbox."""
+        base = self._base if self._base is not None else workspace
+        return base / Path(self.cwd).expanduser() if self.cwd else base
+
+    def program(self, workspace: Path) -> str:
+        """The command to run: a relative path (`bin/server`) resolved in the server's own directory; a bare
+        name is looked up on PATH."""
+        assert self.command is not None
+        if "/" in self.command and not Path(self.command).expanduser().is_absolute():
+            return str(self.start_dir(workspace) / self.command)
+        return str(Path(self.command).expanduser()) if self.command.startswith("~") else self.command
+
     def offers(self, tool: str) -> bool:
         """Is `tool` in the allow-list (or is there none)?"""
         return self.tools is None or tool in self.tools
@@ -45,5 +71,11 @@ class McpServerConfig(BaseModel):
         return "*" in self.approved_tools or tool in self.approved_tools
 
     def secrets(self) -> list[str]:
-        """Values the session must redact: its environment and header values (tokens, as a rule)."""
-        return [*self.env.values(), *(v.split(" ", 1)[-1] for v in self.headers.values())]
+        """Values redacted however they look: every header value (and its part after `Bearer `), and the
+        environment values whose names say secret (TOKEN, PASSWORD, PIN, ...)."""
+        named = [v for k, v in self.env.items() if SECRET_ENV_NAME.search(k) or _PIN.search(k)]
+        return [*named, *self.headers.values(), *(v.split(" ", 1)[-1] for v in self.headers.values())]
+
+    def settings(self) -> list[str]:
+        """Its other environment values: redacted only when they look like secrets (not `debug`, not a path)."""
+        return [v for v in self.env.values() if v not in self.secrets()]

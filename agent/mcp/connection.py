@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,23 +16,35 @@ from agent import __version__
 from agent.mcp.config import McpServerConfig
 
 CLIENT = Implementation(name="duet", version=__version__)
+# Set for every stdio server (its own `env` may override): python never puts the working directory on sys.path.
+SAFE_ENV = {"PYTHONSAFEPATH": "1"}
+
+Fault = Callable[[Exception], Awaitable[None]]
 
 
 @contextlib.asynccontextmanager
-async def connect(config: McpServerConfig, workspace: Path, errlog: TextIO) -> AsyncIterator[ClientSession]:
+async def connect(config: McpServerConfig, workspace: Path, errlog: TextIO,
+                  on_fault: Fault | None = None) -> AsyncIterator[ClientSession]:
     """An initialised session with the server; leaving the block ends it (a stdio server's process tree is
-    stopped by the SDK: stdin closed, then SIGTERM, then SIGKILL). Must be entered and left in one task."""
+    stopped by the SDK: stdin closed, then SIGTERM, then SIGKILL). Must be entered and left in one task.
+    `on_fault`: told of each transport-level error (a line on stdout that is not a message, a broken stream)."""
     async with contextlib.AsyncExitStack() as stack:
         if config.command is not None:
-            cwd = workspace / config.cwd if config.cwd else workspace
-            params = StdioServerParameters(command=config.command, args=config.args, env=config.env or None,
-                                           cwd=cwd)
+            # Bytes that are not UTF-8 become U+FFFD: under "strict" one bad byte kills the SDK's reader for good.
+            params = StdioServerParameters(command=config.program(workspace), args=config.args,
+                                           env={**SAFE_ENV, **config.env}, cwd=config.start_dir(workspace),
+                                           encoding_error_handler="replace")
             read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
         else:
             assert config.url is not None
             http = await stack.enter_async_context(create_mcp_http_client(headers=config.headers or None))
             read, write = await stack.enter_async_context(streamable_http_client(config.url, http_client=http))
-        session = await stack.enter_async_context(ClientSession(read, write, client_info=CLIENT))
+        async def handle(message: Any) -> None:
+            if isinstance(message, Exception) and on_fault is not None:
+                await on_fault(message)
+
+        session = await stack.enter_async_context(ClientSession(read, write, client_info=CLIENT,
+                                                                message_handler=handle))
         await session.initialize()
         yield session
 

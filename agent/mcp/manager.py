@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Mapping
@@ -25,10 +26,15 @@ CLOSE_TIMEOUT_S = 15.0  # the SDK's own stop sequence takes at most ~6 s per std
 MAX_DEATHS = 2  # a server that stops mid-session is started once more; stopped again, it is left out
 PING_EVERY_S = 10.0  # how often an idle server is checked, so one that died is restarted before it is needed
 PING_TIMEOUT_S = 30.0  # a slow answer is not a death (a server may answer one request at a time)
+PROBE_TIMEOUT_S = 5.0  # after an error with the SDK's "connection closed" code: is the connection really gone?
 
 
 class McpCallError(Exception):
     """A call that did not reach a result (server unavailable, stopped mid-call, no answer in time)."""
+
+
+class _Reported(Exception):
+    """A start that failed and was already reported (before the SDK's teardown, which may take seconds)."""
 
 
 @dataclass
@@ -44,6 +50,8 @@ class ServerState:
     starts: int = 0
     session: Any = None
     died: asyncio.Event | None = None
+    lost: str = ""
+    """Why the connection was given up while the process may still run (a message that could not be read)."""
 
 
 class McpManager:
@@ -67,6 +75,10 @@ class McpManager:
         """Start every server in the background (returns at once)."""
         if self._thread is not None or not self.servers:
             return
+        quiet = logging.getLogger("mcp")  # the SDK's tracebacks would garble the terminal (and the TUI)
+        if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
+            quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run_loop, args=(ready,), name="duet-mcp", daemon=True)
         self._thread.start()
@@ -124,14 +136,14 @@ class McpManager:
         while True:
             state.starts += 1
             state.died = died = asyncio.Event()
+            state.lost = ""
             with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
                 try:
                     stopping = await self._serve(state, died, errlog)
+                except _Reported:
+                    return
                 except Exception as exc:  # the SDK's errors come as groups, OS errors, timeouts
-                    first = deaths == 0
-                    state.status, state.session, state.error = "failed", None, _reason(exc, errlog)
-                    what = "failed to start" if first else "could not be restarted"
-                    self._notice(f"MCP server {state.name} {what}: {state.error}; its tools are left out")
+                    self._failed(state, exc, errlog)
                     return
             state.session = None
             if stopping:
@@ -143,21 +155,53 @@ class McpManager:
                 self._notice(f"MCP server {state.name} stopped again; its tools are left out for this session")
                 return
             state.status = "restarting"
-            self._notice(f"MCP server {state.name} stopped; restarting it once")
+            why = f" ({state.lost})" if state.lost else ""
+            self._notice(f"MCP server {state.name} stopped{why}; restarting it once")
+
+    def _failed(self, state: ServerState, exc: BaseException, errlog: TextIO) -> None:
+        """A start that failed: said once, and no one waits for the server any longer."""
+        state.status, state.session, state.error = "failed", None, _reason(exc, errlog)
+        what = "failed to start" if state.starts == 1 else "could not be restarted"
+        self._notice(f"MCP server {state.name} {what}: {state.error}; its tools are left out")
+        self._settled[state.name].set()
 
     async def _serve(self, state: ServerState, died: asyncio.Event, errlog: TextIO) -> bool:
         """One life of a server: True when the session is ending, False when the server died."""
-        from agent.mcp.connection import connect, list_tools  # the SDK loads on the manager's thread only
-
         assert self._stop is not None
         cfg = state.config
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cfg.startup_timeout_s  # loading the SDK counts too: the first prompt waits
+
+        async def fault(exc: Exception) -> None:
+            lost = _lost_message(exc)
+            errlog.write(f"duet: {'lost' if lost else 'ignored'}: {_one_line(exc)[:300]}\n")
+            if lost and not died.is_set():
+                state.lost = "it sent a message that could not be read"
+                died.set()
+
+        late = TimeoutError(f"no answer within {cfg.startup_timeout_s:g} s (startup_timeout_s)")
+        # Said and settled when the time is up: the cancelled start then stops the process inside the SDK,
+        # which may take seconds no one should wait for.
+        said: list[bool] = []
+
+        def too_late() -> None:
+            said.append(True)
+            self._failed(state, late, errlog)
+
+        watchdog = loop.call_at(deadline, too_late)
+        from agent.mcp.connection import connect, list_tools  # the SDK loads on the manager's thread only
+
         async with contextlib.AsyncExitStack() as stack:
             try:
-                async with asyncio.timeout(cfg.startup_timeout_s):
-                    session = await stack.enter_async_context(connect(cfg, self._workspace, errlog))
+                async with asyncio.timeout_at(deadline):
+                    session = await stack.enter_async_context(connect(cfg, self._workspace, errlog, fault))
                     tools = await list_tools(session)
-            except TimeoutError:
-                raise TimeoutError(f"no answer within {cfg.startup_timeout_s:g} s (startup_timeout_s)") from None
+            except Exception as exc:
+                if not said:
+                    self._failed(state, late if isinstance(exc, TimeoutError) else exc, errlog)
+                raise _Reported from None
+            finally:
+                watchdog.cancel()
             if state.starts == 1:
                 state.tools = [t for t in tools if cfg.offers(t.name)]
             state.session, state.status, state.error = session, "ready", ""
@@ -191,22 +235,36 @@ class McpManager:
                                                                             f"({state.error or state.status})")
             raise McpCallError(f"MCP server {server} {why}")
         timeout = state.config.tool_timeout_s
+        call = asyncio.ensure_future(session.call_tool(tool, arguments))
+        gone = asyncio.ensure_future(died.wait())
         try:
             async with asyncio.timeout(timeout):
-                return await session.call_tool(tool, arguments)
+                await asyncio.wait({call, gone}, return_when=asyncio.FIRST_COMPLETED)
         except TimeoutError:
             raise McpCallError(f"{server} gave no answer within {timeout:g} s (tool_timeout_s)") from None
-        except MCPError as exc:
-            if exc.error.code != CONNECTION_CLOSED:
-                raise McpCallError(f"{server}: {exc.error.message}") from None
-            error: Exception = exc
-        except Exception as exc:  # the transport broke (HTTP server gone, pipe closed)
-            error = exc
+        finally:
+            answered = call.done()
+            gone.cancel()
+            if not answered:
+                call.cancel()
+        error: BaseException | str
+        if not answered:  # the connection was given up while we waited
+            error = state.lost or "connection lost"
+        else:
+            try:
+                return call.result()
+            except MCPError as exc:
+                # -32000 is also the code of any server's generic error: only a closed connection is a death.
+                if exc.error.code != CONNECTION_CLOSED or not await _connection_closed(session):
+                    raise McpCallError(f"{server}: {exc.error.message}") from None
+                error = exc
+            except Exception as exc:  # the transport broke (HTTP server gone, pipe closed)
+                error = exc
         if state.died is died and not died.is_set():
             state.status = "restarting"
             died.set()
-        raise McpCallError(f"MCP server {server} stopped during the call ({_one_line(error)}); it is being "
-                           "restarted once")
+        why = error if isinstance(error, str) else _one_line(error)
+        raise McpCallError(f"MCP server {server} stopped during the call ({why}); it is being restarted once")
 
     async def aclose(self) -> None:
         """Stop every server (stdio processes ended, HTTP sessions closed) and the manager's thread."""
@@ -257,6 +315,37 @@ async def _watch(session: Any, died: asyncio.Event, every_s: float) -> None:
         except Exception:  # the transport's own error
             died.set()
             return
+
+
+async def _connection_closed(session: Any) -> bool:
+    """Is the connection gone (a ping fails at once with "connection closed"), not merely the server erring?"""
+    from mcp import MCPError
+    from mcp.types import CONNECTION_CLOSED
+
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await session.send_ping()
+    except TimeoutError:
+        return False
+    except MCPError as exc:
+        return exc.error.code == CONNECTION_CLOSED
+    except Exception:
+        return True
+    return False
+
+
+def _lost_message(exc: Exception) -> bool:
+    """Did a transport error lose a message (a JSON line that could not be read: an answer someone waits
+    for), rather than skip noise (a log line printed to stdout)?"""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return True  # the stream itself broke
+    try:
+        first = errors()[0]
+    except Exception:
+        return True
+    text = first.get("input")
+    return not (first.get("type") == "json_invalid" and isinstance(text, str) and not text.lstrip().startswith("{"))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -25,7 +25,7 @@ MAX_DESCRIPTION = 1_000
 def adapt_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
     """The `parameters` the models get for an MCP tool's input schema."""
     root = schema if isinstance(schema, dict) else {}
-    defs = {**root.get("definitions", {}), **root.get("$defs", {})}
+    defs = {k: v for key in ("definitions", "$defs") if isinstance(root.get(key), dict) for k, v in root[key].items()}
     out = _adapt(root, defs, 0)
     if "type" not in out and "properties" in out:
         out["type"] = "object"
@@ -88,11 +88,11 @@ def argument_problems(schema: dict[str, Any] | None, arguments: dict[str, Any]) 
     try:
         validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         validator_class.check_schema(schema)
-    except jsonschema.SchemaError:
+        errors = sorted(validator_class(schema).iter_errors(arguments), key=lambda e: [str(p) for p in e.path])
+    except Exception:  # SchemaError, a dangling $ref (referencing's errors), whatever else a broken schema raises
         return []
-    validator = validator_class(schema)
     problems = []
-    for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.path)):
+    for error in errors:
         where = ".".join(str(part) for part in error.path) or "arguments"
         problems.append(f"{where}: {error.message}")
     return problems[:10]

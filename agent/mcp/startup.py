@@ -21,9 +21,14 @@ def start_servers(session: Session, taken: set[str]) -> Callable[[], Awaitable[l
     if not servers:
         return None
     for cfg in servers.values():
-        session.redact.add(cfg.secrets())
-    manager = McpManager(servers, session.workspace, notify=lambda text: session.emit(
-        Notice(level="warning", message=text)))
+        # The user wrote these as secrets: redacted however plain or short they look.
+        session.redact.add(cfg.secrets(), trusted=True)
+        session.redact.add(cfg.settings())
+
+    def notify(text: str) -> None:
+        session.emit(Notice(level="warning", message=text))
+
+    manager = McpManager(servers, session.workspace, notify=notify)
     session.mcp = manager
     manager.start()
 
@@ -31,6 +36,6 @@ def start_servers(session: Session, taken: set[str]) -> Callable[[], Awaitable[l
         from agent.mcp.tool import mcp_tools
 
         await manager.wait_started()
-        return list(mcp_tools(manager, taken))
+        return list(mcp_tools(manager, taken, notify))
 
     return tools

@@ -4,6 +4,7 @@ checked against the original, the call bridged to the manager's thread, the resu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from agent.mcp.manager import McpCallError, McpManager
@@ -69,12 +70,20 @@ class McpTool(Tool):
         return ToolResult(True, text, data=data)
 
 
-def mcp_tools(manager: McpManager, taken: set[str]) -> list[McpTool]:
-    """The tools of every server that started, named uniquely (`taken`: names already in use, updated)."""
+def mcp_tools(manager: McpManager, taken: set[str], notify: Callable[[str], None] = lambda _text: None
+              ) -> list[McpTool]:
+    """The tools of every server that started, named uniquely (`taken`: names already in use, updated). A tool
+    whose schema cannot be adapted is left out, and `notify` says so: one bad tool never ends a session."""
     tools = []
     for server, state in manager.servers.items():
         for remote in state.tools:
             name = wire_name(server, remote.name, taken)
+            try:
+                tool = McpTool(manager, server, remote, name, state.config.approves(remote.name))
+            except Exception as exc:  # a malformed input schema (a server's bug)
+                notify(f"MCP tool {server}/{remote.name} left out: its input schema cannot be read "
+                       f"({type(exc).__name__}: {str(exc)[:200]})")
+                continue
             taken.add(name)
-            tools.append(McpTool(manager, server, remote, name, state.config.approves(remote.name)))
+            tools.append(tool)
     return tools
