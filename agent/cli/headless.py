@@ -18,7 +18,7 @@ from agent.cli.step_summary import write_step_summary
 from agent.cli.watch import RunWatcher
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
-from agent.events import Event, RunFinished
+from agent.events import Event, Notice, RunFinished
 from agent.loop import Agent
 from agent.messages import AssistantMessage
 from agent.outcome import EXIT_CODES, Outcome
@@ -95,6 +95,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     def sink(event: Event) -> None:
         watcher(event)
         renderer(event)
+        if args.output == "json" and isinstance(event, Notice) and event.level != "info":
+            print(f"agent: {event.level}: {event.message}", file=sys.stderr)  # the JSON summary has no room
 
     session, task = _open_session(args, workspace, config, sink)
     session.tool_context.start_dir = start_dir_in(workspace, cwd)
