@@ -96,7 +96,9 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         watcher(event)
         renderer(event)
         if args.output == "json" and isinstance(event, Notice) and event.level != "info":
-            print(f"agent: {event.level}: {event.message}", file=sys.stderr)  # the JSON summary has no room
+            # The summary comes at the end and has no room for them: warnings (config, sandbox, MCP) must not
+            # wait for it, nor vanish.
+            print(f"agent: {event.level}: {event.message}", file=sys.stderr)
 
     session, task = _open_session(args, workspace, config, sink)
     session.tool_context.start_dir = start_dir_in(workspace, cwd)
@@ -110,10 +112,6 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         session.close()
         raise
     session.start(args.command, task, resumed=args.command == "resume")
-    if args.output == "json":  # the summary comes at the end; safety warnings must not wait for it
-        info = session.launcher.info()
-        for line in [*config.warnings, *([] if info.active else [info.summary()])]:
-            print(f"agent: warning: {line}", file=sys.stderr)
     stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""
