@@ -205,8 +205,8 @@ async def run_tools(files: int, lines: int) -> None:
                 engine = "rg" if shutil.which("rg") else "python fallback"
         os.environ["PATH"] = saved_path
         print(f"turn with checkpoint + search took {elapsed:.1f} s "
-              f"(write_file incl. checkpoint {finished.get('write_file', 0):.1f} s, "
-              f"search [{engine}] {finished.get('search', 0):.1f} s)")
+              f"(write_file incl. checkpoint {finished.get('write_file', 0):.2f} s, "
+              f"search [{engine}] {finished.get('search', 0):.2f} s)")
         print(f"keystroke latency meanwhile: p50 {_percentile(keys, 0.5) * 1000:.1f} ms, "
               f"p99 {_percentile(keys, 0.99) * 1000:.1f} ms, worst {max(keys) * 1000:.1f} ms over {len(keys)} keys "
               "(target p99 < 50 ms)")

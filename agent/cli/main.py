@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="times the model may stop with the tests still failing (default 3)")
     _add_run_options(fix)
 
-    resume = sub.add_parser("resume", help="continue a session headlessly")
+    resume = sub.add_parser("resume", help="continue a session: in the TUI, or headlessly given a message")
     resume.add_argument("session", nargs="?",
                         help="session id (default: the latest); with --last, what to say to the model next")
     resume.add_argument("--last", action="store_true", help="the most recent session")
