@@ -292,3 +292,21 @@ def test_a_pack_is_sized_without_rendering_and_rendered_when_read(shop: Path) ->
     assert plan.kind == "pack" and plan.rendered is None  # `agent context` never needs the text
     assert '<file path="shop/billing.py">' in plan.text and plan.rendered is not None
     assert plan.tokens >= count_o200k(plan.text)  # o200k × 1.12 plus a generous frame: an upper bound
+
+
+def test_a_one_file_change_writes_a_small_delta_not_the_whole_names_cache(shop: Path) -> None:
+    cfg = config(shop)
+    first = ContextBuilder(shop, cfg)
+    first.plan("gpt-5.5")
+    first.wait()
+    base = shop / ".duet/cache/tags.pickle"
+    before = base.read_bytes()
+    (shop / "shop/views.py").write_text("def show_receipt(request, receipt_id: int) -> str:\n    return ''\n")
+    edited = ContextBuilder(shop, cfg)
+    edited.plan("gpt-5.5")
+    edited.wait()
+    assert edited.tags.parsed == 1
+    assert base.read_bytes() == before and (shop / ".duet/cache/tags.delta").is_file()
+    again = ContextBuilder(shop, cfg)
+    assert "show_receipt(request, receipt_id: int) -> str" in again.plan("gpt-5.5", ["receipt"]).text
+    assert again.tags.parsed == 0 and again.tags.parsed_defs == 0  # base and delta together: nothing re-read

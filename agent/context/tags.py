@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import uuid
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -25,7 +26,8 @@ from tools.symbols import LANGUAGE_BY_SUFFIX, Definition, definitions
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}", re.ASCII)
 PARALLEL_MIN_FILES = 400
-CACHE_VERSION = 5
+CACHE_VERSION = 6
+DELTA_MAX_ENTRIES = 2_000  # entries added since the base file before the base is rewritten
 _W = r"([A-Za-z_$][\w$]*)"
 # Definition names by language, lexically: the same names tree-sitter finds, give or take a nested helper.
 NAME_PATTERNS = {
@@ -130,13 +132,40 @@ class TagCache:
         self._dirty = False
         self.parsed = 0  # files whose names were extracted by the last `names` call (the rest were cached)
         self.parsed_defs = 0  # files parsed with tree-sitter by this cache
+        # Entries added since the base file was written go to a small delta file: a one-file change in a
+        # monorepo then writes kilobytes, not the whole 40 MB cache (the base is rewritten once the delta grows).
+        self._base_token = ""
+        self._base_vocab = 0
+        self._added_names: dict[str, RawNames] = {}
+        self._added_defs: dict[str, RawDefs] = {}
         if path and path.is_file():
             try:
-                version, vocab, names, defs = pickle.loads(path.read_bytes())
+                version, token, vocab, names, defs = pickle.loads(path.read_bytes())
                 if version == CACHE_VERSION:
-                    self.vocab, self._names, self._defs = vocab, names, defs
+                    self.vocab, self._names, self._defs, self._base_token = vocab, names, defs, token
+                    self._base_vocab = len(vocab)
+                    self._load_delta()
             except Exception:  # a stale or torn cache is rebuilt, never trusted
-                self.vocab, self._names, self._defs = [], {}, {}
+                self.vocab, self._names, self._defs, self._base_token = [], {}, {}, ""
+                self._added_names, self._added_defs, self._base_vocab = {}, {}, 0
+
+    def _delta_path(self) -> Path | None:
+        return self._path.with_suffix(".delta") if self._path else None
+
+    def _load_delta(self) -> None:
+        delta = self._delta_path()
+        if delta is None or not delta.is_file():
+            return
+        try:
+            version, token, vocab_tail, names, defs = pickle.loads(delta.read_bytes())
+        except Exception:  # torn: the base alone is still right
+            return
+        if version != CACHE_VERSION or token != self._base_token:
+            return  # made for another base
+        self.vocab.extend(vocab_tail)
+        self._names.update(names)
+        self._defs.update(defs)
+        self._added_names, self._added_defs = dict(names), dict(defs)
 
     def names(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> dict[str, FileNames]:
         """Names of every source file; with `digests`, cached files are not even read."""
@@ -150,8 +179,9 @@ class TagCache:
             for vocab, raws in _names_halves(items):
                 mapping = np.array([self._id(n) for n in vocab] or [0], dtype=np.int32)
                 for path, (defined, mentioned, counts) in zip(missing[done:done + len(raws)], raws, strict=True):
-                    self._names[keys[path]] = (mapping[np.frombuffer(defined, dtype=np.int32)].tobytes(),
-                                               mapping[np.frombuffer(mentioned, dtype=np.int32)].tobytes(), counts)
+                    raw = (mapping[np.frombuffer(defined, dtype=np.int32)].tobytes(),
+                           mapping[np.frombuffer(mentioned, dtype=np.int32)].tobytes(), counts)
+                    self._names[keys[path]] = self._added_names[keys[path]] = raw
                 done += len(raws)
             self._dirty = True
         out: dict[str, FileNames] = {}
@@ -181,19 +211,35 @@ class TagCache:
             raws = _defs_batch(items) if len(items) < PARALLEL_MIN_FILES else [
                 r for half in _halves(_defs_batch, items) for r in half]
             for path, raw in zip(missing, raws, strict=True):
-                self._defs[keys[path]] = raw
+                self._defs[keys[path]] = self._added_defs[keys[path]] = raw
             self.parsed_defs += len(missing)
             self._dirty = True
         return {p: tuple(Definition(*d) for d in self._defs[keys[p]]) for p in wanted}
 
     def save(self) -> None:
-        if self._path and self._dirty:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps((CACHE_VERSION, self.vocab, self._names, self._defs),
-                                         protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(self._path)
-            self._dirty = False
+        if not (self._path and self._dirty):
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        delta = self._delta_path()
+        assert delta is not None
+        small = len(self._added_names) + len(self._added_defs) <= DELTA_MAX_ENTRIES
+        if self._base_token and small and self._path.is_file():
+            _write(delta, (CACHE_VERSION, self._base_token, self.vocab[self._base_vocab:], self._added_names,
+                           self._added_defs))
+        else:
+            self._base_token = uuid.uuid4().hex
+            _write(self._path, (CACHE_VERSION, self._base_token, self.vocab, self._names, self._defs))
+            delta.unlink(missing_ok=True)
+            self._base_vocab = len(self.vocab)
+            self._added_names, self._added_defs = {}, {}
+        self._dirty = False
+
+
+def _write(path: Path, value: object) -> None:
+    """Whole or not at all: a temporary file renamed over the target."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(path)
 
 
 def _items(files: Mapping[str, bytes], paths: list[str]) -> list[Item]:
