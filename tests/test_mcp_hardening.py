@@ -4,20 +4,28 @@ deaths, unreadable output, a hung start, secrets. Real processes: the SDK fixtur
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from agent.approval import ApprovalRequest, Decision
 from agent.config import load_config
 from agent.mcp.config import McpServerConfig
 from agent.mcp.manager import McpManager
+from agent.mcp.names import MAX_TOOLS
+from agent.mcp.report import status_lines
+from agent.mcp.schema import MAX_SCHEMA_CHARS, adapt_schema
 from agent.outcome import Outcome
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.e2e import run_agent
 from tests.helpers import make_agent, of_type, trust_project
-from tests.mcp_helpers import SERVER, alive, raw_server, starts, wait_until
+from tests.mcp_helpers import SERVER, alive, raw_server, starts, stdio_server, wait_until
+from tools.registry import default_tools
 
 
 def tool_answers(request: dict) -> list[str]:
@@ -190,3 +198,131 @@ async def test_secrets_the_user_gave_a_server_are_redacted_however_plain(repo: P
     assert "letmeinplease" not in sent and "482913" not in sent
     assert password != "<unset>" and pin != "<unset>"  # set for the server, redacted from the model
     assert (level, safe) == ("debug", "1")  # a plain setting stays readable; python's safe path is on
+
+
+def filter_schema() -> dict:
+    """A 4-way recursive filter type (as query servers publish): 400 bytes that inline into megabytes."""
+    node = {"type": "object", "properties": {k: {"$ref": "#/$defs/F"} for k in ("and_", "or_", "not_", "nested")}}
+    node["properties"]["field"] = {"type": "string", "description": "a field name"}
+    return {"type": "object", "properties": {"filter": {"$ref": "#/$defs/F"}}, "$defs": {"F": node}}
+
+
+def test_a_recursive_schema_is_cut_where_a_reference_repeats_and_says_so() -> None:
+    notes: list[str] = []
+    adapted = adapt_schema(filter_schema(), notes)
+    assert adapted["properties"]["filter"]["properties"]["and_"] == {}  # the recursion ends in "anything"
+    assert adapted["properties"]["filter"]["properties"]["field"]["type"] == "string"
+    assert len(json.dumps(adapted)) < 1_000
+    assert notes == ["a recursive reference is given only its first level"]
+    # A schema that is big without recursion (a wide tree of distinct types) is cut to its top level.
+    defs = {f"T{i}": {"type": "object", "properties": {f"f{j}": {"$ref": f"#/$defs/T{i + 1}"} for j in range(4)}}
+            for i in range(9)}
+    defs["T9"] = {"type": "string", "description": "x" * 200}
+    wide = {"type": "object", "properties": {"root": {"$ref": "#/$defs/T0", "description": "the tree"}},
+            "$defs": defs}
+    notes = []
+    adapted = adapt_schema(wide, notes)
+    assert len(json.dumps(adapted)) <= MAX_SCHEMA_CHARS
+    assert adapted["properties"]["root"] == {"type": "object", "description": "the tree"}
+    assert any("only its top-level properties" in n for n in notes)
+    notes = []
+    adapt_schema({"type": "object", "properties": {"a": {"type": "string"}}}, notes)
+    assert notes == []
+
+
+def test_schema_edge_cases_keep_the_parameters_the_models_need() -> None:
+    adapted = adapt_schema({"type": "object", "properties": {"anything": True, "never": False,
+                                                            "list": {"type": "array", "items": True}}})
+    assert adapted["properties"] == {"anything": {}, "list": {"type": "array", "items": {}}}
+    assert adapt_schema({"type": ["object"], "properties": {"q": {"type": "string"}}, "required": ["q"]}) == {
+        "type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
+    either = adapt_schema({"anyOf": [{"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+                                     {"type": "object", "properties": {"b": {"type": "integer"}}}]})
+    assert either == {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}
+    assert adapt_schema({"type": "object", "properties": {"e": {"enum": [True, False]}}})["properties"]["e"] == {
+        "enum": [True, False]}
+
+
+async def test_the_approver_sees_the_whole_arguments_or_a_marked_cut(repo: Path, tmp_path: Path, fake_api) -> None:
+    requests: list[ApprovalRequest] = []
+
+    async def approve(request: ApprovalRequest) -> Decision:
+        requests.append(request)
+        return Decision(False, "no")
+
+    hidden = "T-1" + " " * 300 + "; DROP TABLE users;"
+    huge = "A" * 10_000 + "; DROP TABLE orders;"
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket", arguments={"ticket_id": a})
+                                        for a in (hidden, huge)]), Turn(content="done")])
+    agent, pool, _ = make_agent(repo, server.base_url, approver=approve, approval="ask",
+                                mcp_servers={"tickets": stdio_server(tmp_path / "started")})
+    try:
+        await agent.run("look them up")
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    first, second = (r.summary for r in requests)
+    assert first == "tickets: lookup_ticket " + json.dumps({"ticket_id": hidden})
+    assert "DROP TABLE orders" in second and f"[{len(json.dumps({'ticket_id': huge})) - 4000} characters not shown]" \
+        in second
+
+
+async def test_tools_past_the_providers_limit_are_left_out_and_said(repo: Path, tmp_path: Path, fake_api) -> None:
+    tools = [{"name": "query", "inputSchema": filter_schema()}] + [{"name": f"tool_{i}"} for i in range(129)]
+    server = fake_api([Turn(content="hello")])
+    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={"db": raw_server(tmp_path, tools)})
+    try:
+        assert await agent.run("hi") is Outcome.DONE
+        listed = status_lines(agent.session.mcp, {t.name for t in default_tools()})
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    sent = server.requests[0]["tools"]
+    builtin = len(default_tools())
+    assert len(sent) == MAX_TOOLS
+    query = next(t["function"] for t in sent if t["function"]["name"] == "mcp__db__query")
+    assert len(json.dumps(query)) < 2_000
+    notices = mcp_notices(events)
+    assert f"MCP server db: {130 - (MAX_TOOLS - builtin)} of its tools left out: one request carries at most " \
+           f"{MAX_TOOLS} tools, built-ins included (list the ones you need in its `tools`)" in notices
+    assert "MCP tool db/query: its input schema was cut for the models (a recursive reference is given only its " \
+           "first level)" in notices
+    assert sum("[left out: past the 128-tool limit]" in line for line in listed) == 130 - (MAX_TOOLS - builtin)
+
+
+def test_mcp_notices_reach_stderr_with_json_output(repo: Path, tmp_path: Path, fake_api) -> None:
+    home = tmp_path / "home"
+    (home / ".config" / "duet").mkdir(parents=True)
+    (home / ".config" / "duet" / "config.toml").write_text(
+        '[mcp_servers.broken]\ncommand = "python3"\nargs = ["-c", "import sys; sys.exit(\'no tracker\')"]\n')
+    server = fake_api([Turn(content="hello")])
+    result = run_agent(["run", "say hi", "--output", "json"], repo, server.base_url, env_extra={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert "agent: warning: MCP server broken failed to start: " in result.stderr
+    assert "no tracker" in result.stderr
+    json.loads(result.stdout)  # stdout stays one JSON document
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_servers_die_with_a_session_killed_outright(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    config = raw_server(tmp_path, [{"name": "ping"}], marker)
+    config["args"].append("--linger")  # like a server busy with a long job: stdin closing does not stop it
+    script = ("import asyncio, json, sys, time\nfrom pathlib import Path\n"
+              "from agent.mcp.config import McpServerConfig\nfrom agent.mcp.manager import McpManager\n"
+              "m = McpManager({'raw': McpServerConfig(**json.loads(sys.argv[1]))}, Path(sys.argv[2]))\n"
+              "m.start()\nasyncio.run(m.wait_started())\nprint(m.servers['raw'].status, flush=True)\ntime.sleep(120)\n")
+    session = subprocess.Popen([sys.executable, "-c", script, json.dumps(config), str(tmp_path)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert session.stdout is not None and session.stdout.readline().strip() == "ready"
+        assert wait_until(lambda: len(starts(marker)) == 2)
+        pids = starts(marker)  # the server and the program it started
+    finally:
+        session.kill()  # SIGKILL: no cleanup of ours runs
+        session.wait()
+    gone = wait_until(lambda: not any(alive(pid) for pid in pids), 10)
+    for pid in pids:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert gone, "the server (or its child) outlived the session that started it"

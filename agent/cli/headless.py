@@ -18,7 +18,7 @@ from agent.cli.step_summary import write_step_summary
 from agent.cli.watch import RunWatcher
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
-from agent.events import Event, RunFinished
+from agent.events import Event, Notice, RunFinished
 from agent.loop import Agent
 from agent.messages import AssistantMessage
 from agent.outcome import EXIT_CODES, Outcome
@@ -95,6 +95,10 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     def sink(event: Event) -> None:
         watcher(event)
         renderer(event)
+        if args.output == "json" and isinstance(event, Notice) and event.level != "info":
+            # The summary comes at the end and has no room for them: warnings (config, sandbox, MCP) must not
+            # wait for it, nor vanish.
+            print(f"agent: {event.level}: {event.message}", file=sys.stderr)
 
     session, task = _open_session(args, workspace, config, sink)
     session.tool_context.start_dir = start_dir_in(workspace, cwd)
@@ -108,10 +112,6 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         session.close()
         raise
     session.start(args.command, task, resumed=args.command == "resume")
-    if args.output == "json":  # the summary comes at the end; safety warnings must not wait for it
-        info = session.launcher.info()
-        for line in [*config.warnings, *([] if info.active else [info.summary()])]:
-            print(f"agent: warning: {line}", file=sys.stderr)
     stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""

@@ -14,6 +14,7 @@ from mcp.types import Implementation, PaginatedRequestParams
 
 from agent import __version__
 from agent.mcp.config import McpServerConfig
+from agent.mcp.launch import launched
 
 CLIENT = Implementation(name="duet", version=__version__)
 # Set for every stdio server (its own `env` may override): python never puts the working directory on sys.path.
@@ -31,7 +32,8 @@ async def connect(config: McpServerConfig, workspace: Path, errlog: TextIO,
     async with contextlib.AsyncExitStack() as stack:
         if config.command is not None:
             # Bytes that are not UTF-8 become U+FFFD: under "strict" one bad byte kills the SDK's reader for good.
-            params = StdioServerParameters(command=config.program(workspace), args=config.args,
+            command, args = launched(config.program(workspace), config.args)  # dies with the session
+            params = StdioServerParameters(command=command, args=args,
                                            env={**SAFE_ENV, **config.env}, cwd=config.start_dir(workspace),
                                            encoding_error_handler="replace")
             read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))

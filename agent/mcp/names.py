@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection
 
 MAX_NAME = 64
+MAX_TOOLS = 128  # tools one request may carry (OpenAI's and DeepSeek's limit), the built-ins included
 PREFIX = "mcp__"
 _BAD = re.compile(r"[^a-zA-Z0-9_-]")
 _HASH = 6

@@ -8,14 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.mcp.manager import McpCallError, McpManager
-from agent.mcp.names import wire_name
+from agent.mcp.names import MAX_TOOLS, wire_name
 from agent.mcp.results import result_text
 from agent.mcp.schema import adapt_schema, argument_problems
 from prompts import render
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 
 MAX_DESCRIPTION = 1_024
-SUMMARY_CHARS = 300
+SUMMARY_CHARS = 300  # of the arguments, told to the vision model as the task
+APPROVAL_CHARS = 4_000  # of the arguments, shown to the approver; past it the middle is cut, and says so
+APPROVAL_TAIL = 1_000
 
 
 class McpArgs(ToolArgs):
@@ -29,13 +31,14 @@ class McpTool(Tool):
     mutates = True
     names_its_changes = False
 
-    def __init__(self, manager: McpManager, server: str, remote: Any, name: str, preapproved: bool) -> None:
+    def __init__(self, manager: McpManager, server: str, remote: Any, name: str, preapproved: bool,
+                 notes: list[str] | None = None) -> None:
         self.name = name
         self.server = server
         self.remote_name: str = remote.name
         self._manager = manager
         self._schema: dict[str, Any] = remote.input_schema if isinstance(remote.input_schema, dict) else {}
-        self._wire = adapt_schema(self._schema)
+        self._wire = adapt_schema(self._schema, notes)
         self._about = " ".join((remote.description or "").split())[:MAX_DESCRIPTION]
         self.preapproved = preapproved
 
@@ -54,8 +57,14 @@ class McpTool(Tool):
         return data
 
     def approval_summary(self, args: Any) -> str:
+        """The call with its arguments whole (the approver must see what runs); a very long one is cut in the
+        middle, with the number of characters not shown."""
         text = json.dumps(args, ensure_ascii=False)
-        return f"{self.server}: {self.remote_name} {text[:SUMMARY_CHARS]}"
+        if len(text) > APPROVAL_CHARS:
+            head = APPROVAL_CHARS - APPROVAL_TAIL
+            text = (f"{text[:head]} … [{len(text) - APPROVAL_CHARS} characters not shown] … "
+                    f"{text[-APPROVAL_TAIL:]}")
+        return f"{self.server}: {self.remote_name} {text}"
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:
@@ -70,20 +79,32 @@ class McpTool(Tool):
         return ToolResult(True, text, data=data)
 
 
-def mcp_tools(manager: McpManager, taken: set[str], notify: Callable[[str], None] = lambda _text: None
-              ) -> list[McpTool]:
+def mcp_tools(manager: McpManager, taken: set[str], notify: Callable[[str], None] = lambda _text: None,
+              limit: int = MAX_TOOLS) -> list[McpTool]:
     """The tools of every server that started, named uniquely (`taken`: names already in use, updated). A tool
-    whose schema cannot be adapted is left out, and `notify` says so: one bad tool never ends a session."""
-    tools = []
+    whose schema cannot be adapted is left out, and `notify` says so: one bad tool never ends a session; so
+    are the tools past `limit` (the providers' cap on one request's tools, `taken` included)."""
+    tools: list[McpTool] = []
+    room = limit - len(taken)
+    over: dict[str, int] = {}
     for server, state in manager.servers.items():
         for remote in state.tools:
+            if len(tools) >= room:
+                over[server] = over.get(server, 0) + 1
+                continue
             name = wire_name(server, remote.name, taken)
+            notes: list[str] = []
             try:
-                tool = McpTool(manager, server, remote, name, state.config.approves(remote.name))
+                tool = McpTool(manager, server, remote, name, state.config.approves(remote.name), notes)
             except Exception as exc:  # a malformed input schema (a server's bug)
                 notify(f"MCP tool {server}/{remote.name} left out: its input schema cannot be read "
                        f"({type(exc).__name__}: {str(exc)[:200]})")
                 continue
+            if notes:
+                notify(f"MCP tool {server}/{remote.name}: its input schema was cut for the models ({'; '.join(notes)})")
             taken.add(name)
             tools.append(tool)
+    for server, count in over.items():
+        notify(f"MCP server {server}: {count} of its tools left out: one request carries at most {limit} tools, "
+               "built-ins included (list the ones you need in its `tools`)")
     return tools
