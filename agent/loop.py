@@ -127,7 +127,8 @@ class Agent:
             self.session.close_pending_calls()
             raise
         finally:
-            self.session.checkpoint.record_end()  # how this run left the files: undo keeps later edits
+            # How this run left the files (undo keeps later edits): a git snapshot, off the event loop.
+            await asyncio.to_thread(self.session.checkpoint.record_end)
 
     async def step(self) -> StepOutcome:
         """One model call and its tool calls. An outcome means the loop stops."""
