@@ -288,6 +288,14 @@ async def test_tools_past_the_providers_limit_are_left_out_and_said(repo: Path, 
     assert "MCP tool db/query: its input schema was cut for the models (a recursive reference is given only its " \
            "first level)" in notices
     assert sum("[left out: past the 128-tool limit]" in line for line in listed) == 130 - (MAX_TOOLS - builtin)
+    home = tmp_path / "home"
+    (home / ".config" / "duet").mkdir(parents=True)
+    entry = raw_server(tmp_path, tools)
+    (home / ".config" / "duet" / "config.toml").write_text(
+        f'[mcp_servers.db]\ncommand = "{entry["command"]}"\nargs = {json.dumps(entry["args"])}\n')
+    result = run_agent(["mcp", "list", "--output", "json"], repo, env_extra={"HOME": str(home)})
+    [db] = json.loads(result.stdout)
+    assert sum(t["left_out"] for t in db["tools"]) == 130 - (MAX_TOOLS - builtin) and not db["tools"][0]["left_out"]
 
 
 def test_mcp_notices_reach_stderr_with_json_output(repo: Path, tmp_path: Path, fake_api) -> None:

@@ -27,6 +27,7 @@ def run_mcp(args: argparse.Namespace) -> int:
 
     from agent.config import load_config
     from agent.mcp.manager import McpManager
+    from agent.mcp.names import MAX_TOOLS
     from agent.mcp.report import status_lines
     from tools.registry import default_tools
 
@@ -39,7 +40,8 @@ def run_mcp(args: argparse.Namespace) -> int:
     try:
         asyncio.run(manager.wait_started())
         if args.output == "json":
-            print(json.dumps([_entry(name, state) for name, state in manager.servers.items()], indent=2))
+            room = [MAX_TOOLS - len(default_tools())]  # tools past the providers' limit are marked left out
+            print(json.dumps([_entry(name, state, room) for name, state in manager.servers.items()], indent=2))
         else:
             print("\n".join(status_lines(manager, {t.name for t in default_tools()})))
     finally:
@@ -47,6 +49,10 @@ def run_mcp(args: argparse.Namespace) -> int:
     return 1 if any(s.status == "failed" for s in manager.servers.values()) else 0
 
 
-def _entry(name: str, state: Any) -> dict[str, Any]:
+def _entry(name: str, state: Any, room: list[int]) -> dict[str, Any]:
+    tools = []
+    for tool in state.tools:
+        tools.append({"name": tool.name, "description": tool.description or "", "left_out": room[0] <= 0})
+        room[0] -= 1
     return {"name": name, "transport": state.config.transport, "status": state.status, "error": state.error,
-            "tools": [{"name": t.name, "description": t.description or ""} for t in state.tools]}
+            "tools": tools}
