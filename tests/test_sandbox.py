@@ -141,7 +141,9 @@ async def test_a_setsid_daemon_is_gone_after_its_command(box: Path) -> None:
     pid = int(output.split()[0])
     assert not _alive(pid)
     # a double fork that leaves the process group and renames nothing
-    await sh(session, "(setsid sh -c 'sleep 301 & echo $! > $TMPDIR/pid' &) ; sleep 0.2")
+    # the pid file appears whole (written aside, then renamed), and the command waits for it however slow the machine
+    await sh(session, "(setsid sh -c 'sleep 301 & echo $! > $TMPDIR/pid.part && mv $TMPDIR/pid.part $TMPDIR/pid' &) ;"
+                      " while [ ! -s $TMPDIR/pid ]; do sleep 0.05; done")
     pid = int((session.launcher.private_tmp / "pid").read_text())
     assert not _alive(pid)
     session.close()
@@ -161,7 +163,7 @@ def test_sigterm_kills_the_commands_and_exits_143(box: Path, fake_api) -> None:
     from tests.e2e import start_run_until_tool
 
     marker = box / "src/pid"
-    command = f"sleep 120 & echo $! > {marker}; setsid sleep 121 & wait"
+    command = f"sleep 120 & echo $! > {marker}.part && mv {marker}.part {marker}; setsid sleep 121 & wait"
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": command})]),
                        Turn(content="never")])
     proc = start_run_until_tool(box, server.base_url)

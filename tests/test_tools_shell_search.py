@@ -158,3 +158,28 @@ async def test_screenshot_renders_a_local_page_with_chromium(ctx: ToolContext) -
     result = await ScreenshotTool().run(ScreenshotArgs(target="page.html", question="what colour?"), ctx)
     assert result.output == "answer to: what colour?"
     assert seen[0].startswith("data:image/png;base64,") and len(seen[0]) > 1000
+
+
+async def test_search_lists_skipped_files_in_walk_order(tmp_path: Path) -> None:
+    """The skipped files are named in ripgrep's path order (`a/x` before `a-b`), each reason where its
+    first file falls, whichever engine runs."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "z.pem").write_text("needle\n")
+    (tmp_path / "a-b.key").write_text("needle\n")
+    (tmp_path / "b.log").write_text("needle\n" * 700_000)  # over 4 MB
+    (tmp_path / "c.txt").write_text("needle\n")
+    ctx = ToolContext(root=tmp_path)
+    result = await SearchTool().run(SearchArgs(pattern="needle"), ctx)
+    assert result.output.splitlines() == ["c.txt:1: needle", "[not searched, secret files: a/z.pem, a-b.key]",
+                                          "[not searched, over the 4 MB size cap: b.log]"]
+    (tmp_path / "0.log").write_text("needle\n" * 700_000)  # now a big file comes first
+    expected = ["c.txt:1: needle", "[not searched, over the 4 MB size cap: 0.log, b.log]",
+                "[not searched, secret files: a/z.pem, a-b.key]"]
+    assert (await SearchTool().run(SearchArgs(pattern="needle"), ctx)).output.splitlines() == expected
+    skipped: dict[str, list[str]] = {}
+    python_search(ctx, SearchArgs(pattern="needle"), skipped)
+    rg = shutil.which("rg")
+    if rg:
+        rg_skipped: dict[str, list[str]] = {}
+        await ripgrep_search(rg, ctx, SearchArgs(pattern="needle"), rg_skipped)
+        assert list(rg_skipped.items()) == list(skipped.items())

@@ -102,22 +102,15 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
     cmd += ["--ignore-case"] if args.ignore_case else []
     cmd += ["-e", args.pattern, "--", target]
     # ripgrep skips secret files unopened (the globs) and big files silently: list both so the answer can say so.
-    # Both walks run at once.
-    (_, listed, _), (code, out, err) = await asyncio.gather(_rg([*common, "--files", "--", target], ctx),
-                                                             _rg(cmd, ctx))
-    root = str(ctx.root)
-    secret: dict[str, bool] = {}  # per path, asked once: a file may have hundreds of hits
-    for name in sorted(listed.decode("utf-8", errors="replace").splitlines(), key=path_order):
-        relative = name.removeprefix("./")  # ripgrep prints '/'-separated paths relative to its target
-        secret[relative] = ctx.secret_files.match_relative(relative)
-        if secret[relative]:
-            skipped.setdefault(SECRET, []).append(relative)
-        else:
-            try:
-                if os.stat(f"{root}/{relative}").st_size > MAX_FILE_BYTES:
-                    skipped.setdefault(TOO_BIG, []).append(relative)
-            except OSError:
-                continue
+    # Both walks start at once; the listing (the quicker) is checked while the search is still running.
+    search = asyncio.ensure_future(_rg(cmd, ctx))
+    try:
+        _, listed, _ = await _rg([*common, "--files", "--", target], ctx)
+    except BaseException:
+        search.cancel()
+        raise
+    secret = _list_skips(ctx, listed, skipped)
+    code, out, err = await search
     if code == 2 and not out:
         raise ToolError(f"search failed: {err.decode(errors='replace').strip().splitlines()[-1]}")
     hits: list[tuple[str, int, str]] = []
@@ -132,6 +125,32 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
             hits.append((relative, int(number), text))
     hits.sort(key=lambda hit: path_order(hit[0]))  # stable: each file's lines stay in ripgrep's (line) order
     return hits
+
+
+def _list_skips(ctx: ToolContext, listed: bytes, skipped: Skips) -> dict[str, bool]:
+    """Secret and oversized files of ripgrep's `--files` listing into `skipped` (in path order); returns
+    whether each listed path is secret, so hits need not ask again."""
+    root = str(ctx.root)
+    secret: dict[str, bool] = {}  # per path, asked once: a file may have hundreds of hits
+    secrets, big = [], []
+    for name in listed.decode("utf-8", errors="replace").splitlines():
+        relative = name.removeprefix("./")  # ripgrep prints '/'-separated paths relative to its target
+        secret[relative] = is_secret = ctx.secret_files.match_relative(relative)
+        if is_secret:
+            secrets.append(relative)
+        else:
+            try:
+                if os.stat(f"{root}/{relative}").st_size > MAX_FILE_BYTES:
+                    big.append(relative)
+            except OSError:
+                continue
+    # Only the few skipped paths are sorted, not the whole listing: the order is the same, and each reason
+    # comes in the order of its first path, as a walk of the sorted listing would give it.
+    lists = [(reason, sorted(paths, key=path_order)) for reason, paths in ((SECRET, secrets), (TOO_BIG, big))
+             if paths]
+    for reason, paths in sorted(lists, key=lambda entry: path_order(entry[1][0])):
+        skipped.setdefault(reason, []).extend(paths)
+    return secret
 
 
 def path_order(path: str) -> list[str]:

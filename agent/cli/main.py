@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from agent import __version__
-from agent.cli.mcp import add_mcp_parser, run_mcp
+from agent.cli.mcp import add_mcp_parser
 
 EXIT_CODES_HELP = """exit codes:
   0    done (for fix-tests: the tests pass)
@@ -323,6 +323,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_init(args)
     if args.command == "mcp":
+        from agent.cli.mcp import run_mcp
+
         return run_mcp(args)
     if args.command == "eval":
         from agent.cli.eval import run_eval

@@ -6,10 +6,6 @@ Exit codes: 0 every server started (or none is configured); 1 at least one faile
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -23,6 +19,12 @@ def add_mcp_parser(sub: Any, workspace_help: str) -> None:
 
 
 def run_mcp(args: argparse.Namespace) -> int:
+    """`agent mcp list`: the parser is built for every command, so only this pays for asyncio."""
+    import asyncio
+    import json
+    import sys
+    from pathlib import Path
+
     from agent.config import load_config
     from agent.mcp.manager import McpManager
     from agent.mcp.names import MAX_TOOLS
