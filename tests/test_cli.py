@@ -42,6 +42,12 @@ def test_bad_flag_and_bad_config_are_one_line_exit_2(tmp_path: Path) -> None:
     assert bad_config.stderr.strip().count("\n") == 0
 
 
+def test_a_subcommands_usage_error_names_the_subcommand(tmp_path: Path) -> None:
+    result = run_agent(["run", "--max-cost", "lots", "x"], tmp_path)
+    assert result.stderr.startswith("agent run: argument --max-cost:"), result.stderr
+    assert "`agent run --help`" in result.stderr and "[PROMPT]" not in result.stderr
+
+
 def test_empty_task_is_a_usage_error(tmp_path: Path) -> None:
     result = run_agent(["run", "-"], tmp_path, stdin="   ")
     assert result.returncode == 2 and "no task" in result.stderr

@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"duet {__version__}")
     _add_session_options(parser)  # `agent [PROMPT] [options]` opens the TUI with these settings
     parser.set_defaults(prompt=None, max_turns=None, timeout=None, network=None)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # prog given: otherwise argparse prefixes every subcommand's messages with the whole custom usage line
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="agent")
 
     run = sub.add_parser("run", help="do a task headlessly", epilog=EXIT_CODES_HELP,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
