@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,18 @@ def make_agent(workspace: Path, base_url: str, *, approver: Approver = refuse_he
     session = Session(workspace, make_config(workspace, base_url, **config), sink=events.append)
     agent, pool = build_agent(session, approver, max_turns=max_turns, max_cost=max_cost, environ=KEYS)
     return agent, pool, events
+
+
+@asynccontextmanager
+async def running_agent(workspace: Path, base_url: str, **kwargs: Any) -> AsyncIterator[tuple[Agent, list[Event]]]:
+    """`make_agent`, closed afterwards whatever happened: its provider pool and its session (which stops the
+    session's processes, MCP servers included)."""
+    agent, pool, events = make_agent(workspace, base_url, **kwargs)
+    try:
+        yield agent, events
+    finally:
+        await pool.aclose()
+        agent.session.close()
 
 
 def of_type(events: list[Event], kind: str) -> list[Any]:

@@ -204,16 +204,11 @@ def test_progress_shows_runs_done_passing_and_dollars(live: bool) -> None:
         assert "2/3" in text and "1 harness errors" in text
 
 
-def test_a_worktree_task_gets_a_repository_of_its_own(tmp_path: Path) -> None:
+def test_a_worktree_task_gets_a_repository_of_its_own(repo: Path, tmp_path: Path) -> None:
     from tests.conftest import git
     from tests.test_eval import tree_hash
 
-    main = tmp_path / "main"
-    main.mkdir()
-    git(main, "init", "-q", "-b", "main")
-    (main / "a.txt").write_text("a\n")
-    git(main, "add", "-A")
-    git(main, "commit", "-qm", "init")
+    main = repo
     git(main, "worktree", "add", "-q", str(tmp_path / "wt"))
     assert (tmp_path / "wt" / ".git").is_file()
     suite = tmp_path / "suite.toml"

@@ -8,7 +8,7 @@ from pathlib import Path
 from agent.outcome import Outcome
 from agent.transcript import sessions_dir
 from fixtures.fakeapi import ScriptedCall, Turn
-from tests.helpers import make_agent, of_type
+from tests.helpers import make_agent, of_type, running_agent
 from tests.mcp_helpers import alive, http_server, starts, stdio_server, wait_until
 
 
@@ -29,12 +29,8 @@ async def test_stdio_tool_answer_reaches_the_next_request(repo: Path, tmp_path: 
     server = fake_api([
         Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket", arguments={"ticket_id": "T-7"})]),
         Turn(content="The login page is broken.", expect_in_prompt=["Ticket T-7: login page returns 500"])])
-    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={"tickets": stdio_server(marker)})
-    try:
+    async with running_agent(repo, server.base_url, mcp_servers={"tickets": stdio_server(marker)}) as (agent, events):
         assert await agent.run("what is ticket T-7 about?") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     first = server.requests[0]
     assert "mcp__tickets__lookup_ticket" in tool_names(first) and "shell" in tool_names(first)
     lookup = next(t["function"] for t in first["tools"] if t["function"]["name"] == "mcp__tickets__lookup_ticket")
@@ -59,12 +55,8 @@ async def test_streamable_http_tool_answer_reaches_the_next_request(repo: Path, 
         server = fake_api([
             Turn(tool_calls=[ScriptedCall(name="mcp__docs__lookup_ticket", arguments={"ticket_id": "H-1"})]),
             Turn(content="done", expect_in_prompt=["Ticket H-1: login page returns 500"])])
-        agent, pool, _ = make_agent(repo, server.base_url, mcp_servers={"docs": {"url": url}})
-        try:
+        async with running_agent(repo, server.base_url, mcp_servers={"docs": {"url": url}}) as (agent, _):
             assert await agent.run("look up H-1") is Outcome.DONE
-        finally:
-            await pool.aclose()
-            agent.session.close()
     assert tool_answers(server.requests[1]) == ["Ticket H-1: login page returns 500 since deploy 4521 (status: open)"]
     assert server.violations == []
 
@@ -76,13 +68,9 @@ async def test_image_result_is_described_by_gpt55_and_never_sent_to_deepseek(rep
                                                                arguments={"ticket_id": "T-9"})]),
         Turn(model="gpt-5.5", content="A red square: the error banner."),
         Turn(model="deepseek-v4-pro", content="The banner is red.", expect_in_prompt=["the error banner"])])
-    agent, pool, events = make_agent(repo, server.base_url,
-                                     mcp_servers={"tickets": stdio_server(tmp_path / "started")})
-    try:
+    async with running_agent(repo, server.base_url,
+                                     mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, events):
         assert await agent.run("what does T-9's screenshot show?") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     vision = server.requests[1]
     assert vision["model"] == "gpt-5.5" and has_image(vision) and "tools" not in vision
     assert "mcp__tickets__screenshot_ticket" in json.dumps(vision.get("messages") or vision.get("input"))
@@ -99,13 +87,9 @@ async def test_embedded_resource_and_tool_errors_go_back_as_text(repo: Path, tmp
                          ScriptedCall(name="mcp__tickets__fail", arguments={"reason": "tracker is down"}),
                          ScriptedCall(name="mcp__tickets__lookup_ticket", arguments={"ticket": 3})]),
         Turn(content="done")])
-    agent, pool, events = make_agent(repo, server.base_url,
-                                     mcp_servers={"tickets": stdio_server(tmp_path / "started")})
-    try:
+    async with running_agent(repo, server.base_url,
+                                     mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, events):
         assert await agent.run("read the log") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     log, failed, invalid = tool_answers(server.requests[1])
     assert "tickets://T-1/log" in log and "log of T-1: NullPointerException" in log
     assert failed.startswith("error:") and "tracker is down" in failed
@@ -153,14 +137,10 @@ async def test_a_failing_server_is_reported_once_and_the_session_goes_on(repo: P
         Turn(content="done"), Turn(content="still here")])
     broken = {"command": "python3", "args": ["-c", "import sys; print('no database', file=sys.stderr); sys.exit(3)"]}
     missing = {"command": str(tmp_path / "no-such-program")}
-    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={
-        "broken": broken, "missing": missing, "tickets": stdio_server(marker)})
-    try:
+    async with running_agent(repo, server.base_url, mcp_servers={
+        "broken": broken, "missing": missing, "tickets": stdio_server(marker)}) as (agent, events):
         assert await agent.run("look up T-3") is Outcome.DONE
         assert await agent.run("and then?") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     names = tool_names(server.requests[0])
     assert "mcp__tickets__lookup_ticket" in names and not any("broken" in n or "missing" in n for n in names)
     assert tool_names(server.requests[2]) == names  # the same tools, turn after turn (a stable prompt prefix)
@@ -179,13 +159,9 @@ async def test_slow_starts_and_slow_calls_are_bounded(repo: Path, tmp_path: Path
                      str(hung_marker)]}
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__slow", arguments={"seconds": 30})]),
                        Turn(content="done")])
-    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={
-        "hung": hung, "tickets": stdio_server(tmp_path / "started", tool_timeout_s=1)})
-    try:
+    async with running_agent(repo, server.base_url, mcp_servers={
+        "hung": hung, "tickets": stdio_server(tmp_path / "started", tool_timeout_s=1)}) as (agent, events):
         assert await agent.run("be slow") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     assert tool_answers(server.requests[1]) == ["error: tickets gave no answer within 1 s (tool_timeout_s)"]
     [notice] = [e.message for e in of_type(events, "notice") if "MCP" in e.message]
     assert notice.startswith("MCP server hung failed to start: no answer within 1 s (startup_timeout_s)")
@@ -198,13 +174,9 @@ async def test_gpt55_over_the_responses_api_calls_mcp_tools_too(repo: Path, tmp_
         Turn(model="gpt-5.5", tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket",
                                                        arguments={"ticket_id": "R-1"})]),
         Turn(model="gpt-5.5", content="done", expect_in_prompt=["Ticket R-1: login page returns 500"])])
-    agent, pool, _ = make_agent(repo, server.base_url, model="gpt-5.5",
-                                mcp_servers={"tickets": stdio_server(tmp_path / "started")})
-    try:
+    async with running_agent(repo, server.base_url, model="gpt-5.5",
+                                mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, _):
         assert await agent.run("look up R-1") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     tools = {t["name"]: t for t in server.requests[0]["tools"]}
     assert tools["mcp__tickets__lookup_ticket"]["parameters"]["required"] == ["ticket_id"]
     assert server.violations == []

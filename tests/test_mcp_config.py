@@ -15,7 +15,7 @@ from agent.outcome import Outcome
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import TEST_KEY
 from tests.e2e import run_agent
-from tests.helpers import make_agent, of_type, trust_project
+from tests.helpers import of_type, running_agent, trust_project
 from tests.mcp_helpers import SERVER, starts, stdio_server
 
 
@@ -83,13 +83,9 @@ async def test_servers_get_a_minimal_environment_and_their_secrets_are_redacted(
                          ScriptedCall(name="mcp__tickets__show_env", arguments={"name": "SOME_OTHER_SECRET"}),
                          ScriptedCall(name="mcp__tickets__show_env", arguments={"name": "TRACKER_TOKEN"})]),
         Turn(content="done")])
-    agent, pool, _ = make_agent(repo, server.base_url, mcp_servers={
-        "tickets": stdio_server(tmp_path / "started", env={"TRACKER_TOKEN": token})})
-    try:
+    async with running_agent(repo, server.base_url, mcp_servers={
+        "tickets": stdio_server(tmp_path / "started", env={"TRACKER_TOKEN": token})}) as (agent, _):
         assert await agent.run("check the environment") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     answers = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert answers[:2] == ["<unset>", "<unset>"]  # the user's keys and other variables stay out
     assert token not in answers[2] and answers[2] != "<unset>"  # set for the server, redacted from the model
@@ -108,13 +104,9 @@ async def test_calls_follow_the_shell_approval_rules(repo: Path, tmp_path: Path,
 
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket",
                                                      arguments={"ticket_id": "T-5"})]), Turn(content="done")])
-    agent, pool, _ = make_agent(repo, server.base_url, approver=approve, approval=mode,
-                                     mcp_servers={"tickets": stdio_server(tmp_path / "started")})
-    try:
+    async with running_agent(repo, server.base_url, approver=approve, approval=mode,
+                                     mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, _):
         await agent.run("look up T-5")
-    finally:
-        await pool.aclose()
-        agent.session.close()
     assert bool(requests) is asked
     if asked:
         assert requests[0].tool == "mcp__tickets__lookup_ticket"
@@ -137,13 +129,9 @@ async def test_allow_listed_tools_run_without_asking(repo: Path, tmp_path: Path,
                                                      arguments={"ticket_id": "T-6"}),
                                         ScriptedCall(name="mcp__tickets__ticket_log",
                                                      arguments={"ticket_id": "T-6"})]), Turn(content="done")])
-    agent, pool, events = make_agent(repo, server.base_url, approver=refuse, approval=mode, mcp_servers={
-        "tickets": stdio_server(tmp_path / "started", approved_tools=["lookup_ticket"])})
-    try:
+    async with running_agent(repo, server.base_url, approver=refuse, approval=mode, mcp_servers={
+        "tickets": stdio_server(tmp_path / "started", approved_tools=["lookup_ticket"])}) as (agent, events):
         await agent.run("look up T-6")
-    finally:
-        await pool.aclose()
-        agent.session.close()
     assert [r.tool for r in requests] == ["mcp__tickets__ticket_log"]
     looked, log = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert looked.startswith("Ticket T-6") and log == "denied by the user: no"
@@ -153,13 +141,9 @@ async def test_allow_listed_tools_run_without_asking(repo: Path, tmp_path: Path,
 async def test_a_headless_run_refuses_mcp_calls_it_cannot_ask_about(repo: Path, tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket",
                                                      arguments={"ticket_id": "T-4"})]), Turn(content="done")])
-    agent, pool, _ = make_agent(repo, server.base_url, approval="auto-edit",
-                                mcp_servers={"tickets": stdio_server(tmp_path / "started")})
-    try:
+    async with running_agent(repo, server.base_url, approval="auto-edit",
+                                mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, _):
         await agent.run("look up T-4")
-    finally:
-        await pool.aclose()
-        agent.session.close()
     [answer] = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert answer == ("refused: mcp__tickets__lookup_ticket needs approval and this run cannot ask; rerun with "
                       "--approval full-auto")

@@ -23,7 +23,7 @@ from agent.mcp.schema import MAX_SCHEMA_CHARS, adapt_schema
 from agent.outcome import Outcome
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.e2e import run_agent
-from tests.helpers import make_agent, of_type, trust_project
+from tests.helpers import of_type, running_agent, trust_project
 from tests.mcp_helpers import SERVER, alive, raw_server, starts, stdio_server, wait_until
 from tools.registry import default_tools
 
@@ -98,12 +98,9 @@ async def test_malformed_schemas_never_end_a_session(repo: Path, tmp_path: Path,
                                         ScriptedCall(name="mcp__raw__dangling", arguments={"q": "b"}),
                                         ScriptedCall(name="mcp__raw__fine", arguments={"q": "c"})]),
                        Turn(content="done")])
-    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={"raw": raw_server(tmp_path, tools)})
-    try:
+    servers = {"raw": raw_server(tmp_path, tools)}
+    async with running_agent(repo, server.base_url, mcp_servers=servers) as (agent, events):
         assert await agent.run("use them") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     names = [t["function"]["name"] for t in server.requests[0]["tools"]]
     assert {"mcp__raw__bad_defs", "mcp__raw__dangling", "mcp__raw__fine"} <= set(names)
     assert "mcp__raw__broken" not in names
@@ -118,12 +115,9 @@ async def test_a_generic_server_error_is_an_error_not_a_death(repo: Path, tmp_pa
              {"name": "ping", "result": {"content": [{"type": "text", "text": "pong"}]}}]
     lookup = Turn(tool_calls=[ScriptedCall(name="mcp__raw__lookup")])
     server = fake_api([lookup, lookup, Turn(tool_calls=[ScriptedCall(name="mcp__raw__ping")]), Turn(content="ok")])
-    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={"raw": raw_server(tmp_path, tools, marker)})
-    try:
+    servers = {"raw": raw_server(tmp_path, tools, marker)}
+    async with running_agent(repo, server.base_url, mcp_servers=servers) as (agent, events):
         assert await agent.run("look it up") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     assert tool_answers(server.requests[3]) == ["error: raw: ticket T-1 not found"] * 2 + ["pong"]
     assert len(starts(marker)) == 1 and mcp_notices(events) == []
 
@@ -140,18 +134,14 @@ async def test_unreadable_output_is_survived_or_restarts_the_server_at_once(
                                         ScriptedCall(name="mcp__raw__ping")]), Turn(content="ok"),
                        Turn(tool_calls=[ScriptedCall(name="mcp__raw__half")]), Turn(content="broken"),
                        Turn(tool_calls=[ScriptedCall(name="mcp__raw__ping")]), Turn(content="back")])
-    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={
-        "raw": raw_server(tmp_path, tools, marker, tool_timeout_s=60)})
-    try:
+    async with running_agent(repo, server.base_url, mcp_servers={
+        "raw": raw_server(tmp_path, tools, marker, tool_timeout_s=60)}) as (agent, events):
         assert await agent.run("read") is Outcome.DONE
         assert await agent.run("half") is Outcome.DONE
         assert agent.session.mcp is not None
         state = agent.session.mcp.servers["raw"]
         assert wait_until(lambda: state.status == "ready" and len(starts(marker)) == 2), state
         assert await agent.run("again") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     assert tool_answers(server.requests[1]) == ["fine", "fine", "pong"]
     half = tool_answers(server.requests[3])[-1]
     assert half.startswith("error: MCP server raw stopped during the call (it sent a message that could not be read)")
@@ -186,13 +176,10 @@ async def test_secrets_the_user_gave_a_server_are_redacted_however_plain(repo: P
                                                              "pythonsafepath")]
     server = fake_api([Turn(tool_calls=[ScriptedCall(name=f"mcp__raw__{t['name']}") for t in tools]),
                        Turn(content="done")])
-    agent, pool, _ = make_agent(repo, server.base_url, mcp_servers={"raw": raw_server(
-        tmp_path, tools, env={"DB_PASSWORD": "letmeinplease", "SHOP_PIN": "482913", "LOG_LEVEL": "debug"})})
-    try:
+    env = {"DB_PASSWORD": "letmeinplease", "SHOP_PIN": "482913", "LOG_LEVEL": "debug"}
+    servers = {"raw": raw_server(tmp_path, tools, env=env)}
+    async with running_agent(repo, server.base_url, mcp_servers=servers) as (agent, _):
         assert await agent.run("read the environment") is Outcome.DONE
-    finally:
-        await pool.aclose()
-        agent.session.close()
     password, pin, level, safe = tool_answers(server.requests[1])
     sent = json.dumps(server.requests)
     assert "letmeinplease" not in sent and "482913" not in sent
@@ -254,13 +241,9 @@ async def test_the_approver_sees_the_whole_arguments_or_a_marked_cut(repo: Path,
     huge = "A" * 10_000 + "; DROP TABLE orders;"
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket", arguments={"ticket_id": a})
                                         for a in (hidden, huge)]), Turn(content="done")])
-    agent, pool, _ = make_agent(repo, server.base_url, approver=approve, approval="ask",
-                                mcp_servers={"tickets": stdio_server(tmp_path / "started")})
-    try:
+    async with running_agent(repo, server.base_url, approver=approve, approval="ask",
+                                mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, _):
         await agent.run("look them up")
-    finally:
-        await pool.aclose()
-        agent.session.close()
     first, second = (r.summary for r in requests)
     assert first == "tickets: lookup_ticket " + json.dumps({"ticket_id": hidden})
     assert "DROP TABLE orders" in second and f"[{len(json.dumps({'ticket_id': huge})) - 4000} characters not shown]" \
@@ -270,13 +253,9 @@ async def test_the_approver_sees_the_whole_arguments_or_a_marked_cut(repo: Path,
 async def test_tools_past_the_providers_limit_are_left_out_and_said(repo: Path, tmp_path: Path, fake_api) -> None:
     tools = [{"name": "query", "inputSchema": filter_schema()}] + [{"name": f"tool_{i}"} for i in range(129)]
     server = fake_api([Turn(content="hello")])
-    agent, pool, events = make_agent(repo, server.base_url, mcp_servers={"db": raw_server(tmp_path, tools)})
-    try:
+    async with running_agent(repo, server.base_url, mcp_servers={"db": raw_server(tmp_path, tools)}) as (agent, events):
         assert await agent.run("hi") is Outcome.DONE
         listed = status_lines(agent.session.mcp, {t.name for t in default_tools()})
-    finally:
-        await pool.aclose()
-        agent.session.close()
     sent = server.requests[0]["tools"]
     builtin = len(default_tools())
     assert len(sent) == MAX_TOOLS
