@@ -60,10 +60,13 @@ def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int],
                     theirs.flush()  # the child leaves by os._exit, which flushes nothing
                 return marshal.dumps(counts)
 
-            child = forkwork.start(their_half) if second else None
+            try:
+                child = forkwork.start(their_half) if second else None
+            except OSError:  # no fork to be had (process limit, memory): the child's half is done here
+                child = None
             try:
                 counts = _blocks(first, files, on_disk, redact, sink)
-                result = child.wait() if child is not None else marshal.dumps([])
+                result = child.wait() if child is not None else (None if second else marshal.dumps([]))
             except BaseException:
                 if child is not None:
                     child.kill()
