@@ -12,6 +12,7 @@ import stat
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,10 +140,15 @@ SECRET_REASON = "secret file (never sent)"
 
 def skip_reason(relative: str, data: bytes | None, size: int, secret_files: SecretFiles | None = None) -> str | None:
     """Why a file stays out of every prompt (None: it may go in). `data` may be None when size decides."""
-    parts = relative.split("/")
-    name = parts[-1]
     if (secret_files or SecretFiles()).match_relative(relative):
         return SECRET_REASON
+    return path_reason(relative, size) or (content_reason(data, size) if data is not None else None)
+
+
+def path_reason(relative: str, size: int) -> str | None:
+    """The reasons a path and size alone give (secret files apart): no need to read the file."""
+    parts = relative.split("/")
+    name = parts[-1]
     if any(p in VENDORED_DIRS for p in parts[:-1]) or parts[0] == ".duet":
         return "vendored or build tree"
     if name in LOCK_FILES or name.endswith(".lock"):
@@ -151,8 +157,11 @@ def skip_reason(relative: str, data: bytes | None, size: int, secret_files: Secr
         return "generated or minified (by name)"
     if size > MAX_FILE_BYTES:
         return f"over the {MAX_FILE_BYTES // 1024} KB size cap"
-    if data is None:
-        return None
+    return None
+
+
+def content_reason(data: bytes, size: int) -> str | None:
+    """The reasons only the contents give: binary, marked generated, minified."""
     if is_binary(data):
         return "binary"
     if _marked_generated(data):
@@ -163,22 +172,37 @@ def skip_reason(relative: str, data: bytes | None, size: int, secret_files: Secr
     return None
 
 
+PARALLEL_MIN_READS = 2_000  # files to read before a second process shares the reading (a cold monorepo)
+Judged = tuple["str | None", "str | None", "bytes | None"]  # digest (None when skipped), reason, contents
+Entry = list[object]  # index entry: [size, mtime_ns, digest, reason, git blob id (None: not vouched by git)]
+
+
 def scan_workspace(root: Path, index_path: Path | None = None, secret_files: SecretFiles | None = None) -> Scan:
-    """Scan `root`; with an index, files whose size and mtime are unchanged are not read again."""
+    """Scan `root`; with an index, files known unchanged are not read again.
+
+    A tracked file that git reports unchanged (its index's stat data still matches) and whose blob is the
+    one this index recorded is taken as it was without even a stat: git compared 50,000 stat records in C.
+    Other files are unchanged when their size and mtime are. New or changed files are read (by two
+    processes when there are many: a cold monorepo)."""
     root = root.resolve()
     secret_files = secret_files or SecretFiles()
     scan = Scan(root=root)
     patterns = digest("\0".join(secret_files.patterns).encode())
     index = _load_index(index_path, patterns)
-    fresh: dict[str, list[object]] = {}
+    fresh: dict[str, Entry] = {}
     racy_after = time.time_ns() - RACY_NS
     base = str(root)
-    kept = 0  # bytes of file contents kept in memory for the rest of the run (capped: a monorepo is GBs)
+    todo: list[tuple[str, int, int, str | None]] = []  # (path, size, mtime, blob) of files to read
     seen: set[str] = set()
-    for relative in (p for batch in candidate_batches(root) for p in batch):
+    for relative, blob in (c for batch in _scan_candidates(root) for c in batch):
         if relative in seen:  # tracked and untracked at once: a file added to git while listing
             continue
         seen.add(relative)
+        known = index.get(relative)  # entries were judged against these very secret-file patterns
+        if blob is not None and known is not None and known[4] == blob:
+            fresh[relative] = known
+            _record(scan, relative, known)
+            continue
         path = f"{base}/{relative}"  # a string, not a Path: this loop runs once per file of a monorepo
         try:
             st = os.lstat(path)
@@ -186,40 +210,30 @@ def scan_workspace(root: Path, index_path: Path | None = None, secret_files: Sec
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
-        known = index.get(relative)  # entries were judged against these very secret-file patterns
+        settled = st.st_mtime_ns < racy_after  # a file changed this very moment might change again unseen
         if known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
-            file_digest, reason = known[2], known[3]
-            if reason == SECRET_REASON:
-                scan.skipped.append(Skipped(relative, SECRET_REASON))
-                continue
+            entry: Entry = [*known[:4], blob if settled else None]
         elif secret_files.match_relative(relative):  # never read, never indexed with a digest
-            if st.st_mtime_ns < racy_after:
-                fresh[relative] = [st.st_size, st.st_mtime_ns, None, SECRET_REASON]
-            scan.skipped.append(Skipped(relative, SECRET_REASON))
-            continue
+            entry = [st.st_size, st.st_mtime_ns, None, SECRET_REASON, blob]
         else:
-            reason = skip_reason(relative, None, st.st_size, secret_files)
-            file_digest = None
+            reason = path_reason(relative, st.st_size)
             if reason is None:
-                try:
-                    with open(path, "rb") as handle:
-                        data = handle.read()
-                except OSError as exc:
-                    scan.skipped.append(Skipped(relative, f"unreadable ({os.strerror(exc.errno or 0)})"))
-                    continue
-                reason = skip_reason(relative, data, st.st_size, secret_files)
-                if reason is None:
-                    file_digest = digest(data)
-                    if kept + len(data) <= KEEP_LOADED_BYTES:
-                        scan.loaded[relative] = data
-                        kept += len(data)
-        if st.st_mtime_ns < racy_after:  # a file changed this very moment might change again unseen
-            fresh[relative] = [st.st_size, st.st_mtime_ns, file_digest, reason]
-        if reason:
-            scan.skipped.append(Skipped(relative, str(reason)))
-        else:
-            scan.digests[relative] = str(file_digest)
-            scan.sizes[relative] = st.st_size
+                todo.append((relative, st.st_size, st.st_mtime_ns, blob if settled else None))
+                continue
+            entry = [st.st_size, st.st_mtime_ns, None, reason, blob]
+        if settled:
+            fresh[relative] = entry
+        _record(scan, relative, entry)
+    for (relative, size, mtime, blob), (file_digest, reason, data) in zip(todo, _judge_all(base, todo),
+                                                                              strict=True):
+        if file_digest is None and reason is None:  # gone or unreadable since the listing
+            continue
+        entry = [size, mtime, file_digest, reason, blob]
+        if mtime < racy_after and not str(reason).startswith("unreadable"):
+            fresh[relative] = entry
+        if data is not None:
+            scan.loaded[relative] = data
+        _record(scan, relative, entry)
     scan.skipped.sort(key=lambda s: s.path)
     if index_path is not None and fresh != index:
         index_path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,11 +243,112 @@ def scan_workspace(root: Path, index_path: Path | None = None, secret_files: Sec
     return scan
 
 
-INDEX_VERSION = 2
+def _record(scan: Scan, relative: str, entry: Entry) -> None:
+    reason = entry[3]
+    if reason:
+        scan.skipped.append(Skipped(relative, str(reason)))
+    else:
+        scan.digests[relative] = str(entry[2])
+        scan.sizes[relative] = int(entry[0])  # type: ignore[call-overload]
 
 
-def _load_index(path: Path | None, patterns: str) -> dict[str, list[object]]:
-    """The last scan's (size, mtime, digest, reason) per path, if made with the same secret-file patterns.
+def _judge(path: str, size: int, keep: bool) -> Judged:
+    """(digest, reason, contents if `keep`) of one file to read; (None, None, None) when it is gone."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None, None, None
+    except OSError as exc:
+        return None, f"unreadable ({os.strerror(exc.errno or 0)})", None
+    reason = content_reason(data, size)
+    if reason is not None:
+        return None, reason, None
+    return digest(data), None, data if keep else None
+
+
+def _judge_batch(base: str, items: list[tuple[str, int]], keep_bytes: int) -> list[Judged]:
+    """Files judged in order, their contents kept while they add up to `keep_bytes` (a monorepo is GBs)."""
+    out: list[Judged] = []
+    kept = 0
+    for relative, size in items:
+        judged = _judge(f"{base}/{relative}", size, kept + size <= keep_bytes)
+        if judged[2] is not None:
+            kept += size
+        out.append(judged)
+    return out
+
+
+def _judge_all(base: str, todo: list[tuple[str, int, int, str | None]]) -> list[Judged]:
+    """Every file of `todo` judged; when there are many, the first half in a worker process (which reads,
+    tests and hashes, and sends back only digests and reasons) while this one does the second half and
+    keeps its contents for the map."""
+    items = [(t[0], t[1]) for t in todo]
+    if len(items) < PARALLEL_MIN_READS:
+        return _judge_batch(base, items, KEEP_LOADED_BYTES)
+    half = len(items) // 2
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(_judge_batch, base, items[:half], 0)
+            second = _judge_batch(base, items[half:], KEEP_LOADED_BYTES)
+            return first.result() + second
+    except (OSError, RuntimeError):  # no process pool here: all of it in this process
+        return _judge_batch(base, items, KEEP_LOADED_BYTES)
+
+
+def _scan_candidates(root: Path) -> Iterator[list[tuple[str, str | None]]]:
+    """Candidates as (path, blob id), in batches: tracked files first, with the index's blob id where git
+    vouches that the work tree still holds it (stage 0, no skip-worktree or assume-unchanged bit, not reported
+    by `git diff-files`), then the untracked files git does not ignore (blob None)."""
+    if not (root / ".git").exists():
+        yield [(p, None) for p in list_candidates(root)]
+        return
+    try:
+        others = subprocess.Popen(git_argv("ls-files", "-o", "--exclude-standard", "-z"), cwd=root,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        yield [(p, None) for p in list_candidates(root)]
+        return
+    try:
+        dirty = subprocess.Popen(git_argv("diff-files", "--name-only", "-z"), cwd=root, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        try:
+            staged = subprocess.run(git_argv("ls-files", "-s", "-t", "-z"), cwd=root, capture_output=True,
+                                    check=True, timeout=120).stdout
+            changed, _ = dirty.communicate(timeout=120)
+        finally:
+            if dirty.returncode is None:
+                dirty.kill()
+                dirty.wait()
+        vouched = dirty.returncode == 0
+        yield _tracked(staged, set(_split(changed)) if vouched else None)
+        yield [(p, None) for p in _split(others.communicate(timeout=120)[0])]
+    except (OSError, subprocess.SubprocessError):
+        others.kill()
+        others.wait()
+        yield [(p, None) for p in list_candidates(root)]
+
+
+def _tracked(listing: bytes, dirty: set[str] | None) -> list[tuple[str, str | None]]:
+    """(path, blob) from `git ls-files -s -t -z` output ("H 100644 <blob> 0\t<path>"), blob None where git
+    does not vouch for the work tree (or `dirty` is None: git could not say)."""
+    out: list[tuple[str, str | None]] = []
+    for record in listing.decode("utf-8", errors="replace").split("\0"):
+        meta, _, path = record.partition("\t")
+        if not path:
+            continue
+        fields = meta.split(" ")
+        vouched = (dirty is not None and len(fields) == 4 and fields[0] == "H" and fields[3] == "0"
+                   and fields[1] in ("100644", "100755") and path not in dirty)
+        out.append((path, fields[2] if vouched else None))
+    return out
+
+
+INDEX_VERSION = 3
+
+
+def _load_index(path: Path | None, patterns: str) -> dict[str, Entry]:
+    """The last scan's [size, mtime, digest, reason, blob] per path, if made with the same secret-file patterns.
 
     marshal, not JSON: a monorepo's index of 50,000 entries loads in a third of the time (our own file, in
     our own cache directory; anything unreadable is simply rebuilt)."""
