@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.context.rank import build_graph_ids, pagerank, personalization_for, rank_definitions
 from agent.context.render import CHARS_PER_TOKEN_GUESS, CLASS_KINDS, class_index, fit, render_excerpts, render_pack
@@ -32,12 +33,13 @@ class MapResult:
 
 
 def rank_names(names: Mapping[str, FileNames], vocab: list[str], in_play: list[str], mentioned: set[str],
-               limit: int) -> tuple[list[tuple[str, str]], dict[str, float]]:
+               limit: int, traits: Callable[[Any], Any] | None = None
+               ) -> tuple[list[tuple[str, str]], dict[str, float]]:
     """(file, defined name) pairs best first, at most `limit` (unreferenced files' names after the rest),
-    and file ranks."""
+    and file ranks. `traits` gives rank.name_traits of vocabulary ids (kept by the names cache)."""
     files = sorted(names)
     graph = build_graph_ids(files, [names[p].defined for p in files], [names[p].mentioned for p in files],
-                            [names[p].counts for p in files], vocab, mentioned)
+                            [names[p].counts for p in files], vocab, mentioned, traits)
     ranks = pagerank(graph, personalization_for(graph.files, in_play))
     pairs = [(p, n) for p, n, _ in rank_definitions(ranks, graph)]
     seen = set(pairs)
@@ -77,13 +79,13 @@ def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, in
               define: Callable[[list[str]], Mapping[str, tuple[Definition, ...]]],
               in_play: list[str], mentioned: set[str], budgets: tuple[int, int],
               count_text: Callable[[str], int], count_files: Callable[[list[str]], dict[str, int]],
-              redact: Redactor) -> MapResult:
+              redact: Redactor, traits: Callable[[Any], Any] | None = None) -> MapResult:
     """The map text for `budgets` = (signatures, whole files) in the tokens `count_text` counts.
 
     Whole files go in while they rank above the relevance floor; a relevant file too big to go in whole
     gives its ranked definitions with their bodies instead (a part of the right file beats a whole wrong one).
     """
-    pairs, ranks = rank_names(names, vocab, in_play, mentioned, PAIRS_LIMIT)
+    pairs, ranks = rank_names(names, vocab, in_play, mentioned, PAIRS_LIMIT, traits)
     map_tokens, files_tokens = budgets
     ranked, parsed = realize(pairs, define, int(map_tokens * CHARS_PER_TOKEN_GUESS * 1.5))
     classes = class_index(parsed)

@@ -228,7 +228,7 @@ class ContextBuilder:
 
         result = build_map(self.root.name, scan.files, scan.sizes, names, self.tags.vocab, define, in_play,
                            mentioned, budgets,
-                           count_text, count_files, self._redact)
+                           count_text, count_files, self._redact, self.tags.traits)
         self.plans.put(key, {"text": result.text, "tokens": result.tokens, "packed": result.packed,
                              "mapped": result.mapped, "exact": deepseek_exact})
         return ContextPlan("map", model, result.text, result.tokens, total, sum(budgets), packed=result.packed,
