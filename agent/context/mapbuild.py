@@ -43,11 +43,16 @@ def rank_names(names: Mapping[str, FileNames], vocab: list[str], in_play: list[s
     ranks = pagerank(graph, personalization_for(graph.files, in_play))
     pairs = [(p, n) for p, n, _ in rank_definitions(ranks, graph)]
     seen = set(pairs)
-    for path in sorted(names, key=lambda p: (-ranks.get(p, 0.0), p)):  # files nobody references still appear
+    for path in by_rank(files, ranks):  # files nobody references still appear
         if len(pairs) >= limit:
             break
         pairs += [(path, vocab[int(i)]) for i in names[path].defined if (path, vocab[int(i)]) not in seen]
     return pairs, ranks
+
+
+def by_rank(paths: list[str], ranks: Mapping[str, float]) -> list[str]:
+    """`paths` (sorted) best-ranked first, ties in path order (a stable sort keeps them)."""
+    return sorted(paths, key=lambda p: ranks.get(p, 0.0), reverse=True)
 
 
 def realize(pairs: list[tuple[str, str]], define: Callable[[list[str]], Mapping[str, tuple[Definition, ...]]],
@@ -55,23 +60,19 @@ def realize(pairs: list[tuple[str, str]], define: Callable[[list[str]], Mapping[
     """Ranked definitions for the best pairs, parsing files only as far down the ranking as a map of
     `limit_chars` can reach (batches that grow by half until the signatures' length passes the limit)."""
     parsed: dict[str, tuple[Definition, ...]] = {}
+    by_name: dict[tuple[str, str], list[Definition]] = {}  # grows with the files parsed, round by round
     want = 192
     while True:
         head = pairs[:want]
-        parsed.update(define([p for p, _ in head if p not in parsed]))
-        ranked = _ranked(head, parsed)
+        new = define(list(dict.fromkeys(p for p, _ in head if p not in parsed)))
+        parsed.update(new)
+        for path, defs in new.items():
+            for d in defs:
+                by_name.setdefault((path, d.name), []).append(d)
+        ranked = [(p, d) for p, n in head for d in by_name.get((p, n), ())]
         if want >= len(pairs) or sum(len(d.signature) + 12 for _, d in ranked) > limit_chars:
             return ranked, parsed
         want = want * 5 // 4
-
-
-def _ranked(pairs: list[tuple[str, str]], parsed: Mapping[str, tuple[Definition, ...]]
-            ) -> list[tuple[str, Definition]]:
-    by_name: dict[tuple[str, str], list[Definition]] = {}
-    for path in dict.fromkeys(p for p, _ in pairs):
-        for d in parsed.get(path, ()):
-            by_name.setdefault((path, d.name), []).append(d)
-    return [(p, d) for p, n in pairs for d in by_name.get((p, n), ())]
 
 
 def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, int], names: Mapping[str, FileNames],
@@ -94,7 +95,7 @@ def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, in
     map_text = redact(map_text)  # signatures hold default values: `connect(url="postgres://u:pw@h")`
     mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
     floor = max(ranks.values(), default=0.0) * RELEVANCE_FLOOR
-    order = list(dict.fromkeys([*in_play, *sorted(ranks, key=lambda p: (-ranks[p], p))]))
+    order = list(dict.fromkeys([*in_play, *by_rank(sorted(ranks), ranks)]))
     whole: list[str] = []
     parts: dict[str, list[Definition]] = {}
     added: list[str] = []

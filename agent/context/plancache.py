@@ -48,6 +48,10 @@ class PlanCache:
     def get(self, key: str) -> dict[str, Any] | None:
         return self._entries.get(key)
 
+    def made_for(self, model: str) -> bool:
+        """Whether a map kept here was made for `model` (its next plan is likely a map too)."""
+        return any(e.get("model") == model for e in self._entries.values())
+
     def put(self, key: str, entry: dict[str, Any]) -> None:
         self._entries.pop(key, None)
         self._entries[key] = entry

@@ -134,9 +134,10 @@ def build_graph_ids(files: list[str], defined: list[Any], mention_ids: list[Any]
     mentioning = np.bincount(name0, minlength=len(names)) if len(name0) else np.zeros(len(names), dtype=np.int64)
     # A generic name (`data`, `path`, `value`) mentioned by thousands of files and defined in dozens links
     # everything to everything: hundreds of thousands of edges that carry almost no weight. Left out.
-    narrow = np.flatnonzero((mentioning * degree <= MAX_NAME_EDGES)[name0])
+    narrow_names = mentioning * degree <= MAX_NAME_EDGES
+    narrow = np.flatnonzero(narrow_names[name0])
     src0, name0, count0 = src0[narrow], name0[narrow], count0[narrow]
-    linking = np.unique(name0)  # only names that link anything get a weight
+    linking = np.flatnonzero(narrow_names & (mentioning > 0))  # only names that link anything get a weight
     bits = np.asarray(traits(kept[linking]) if traits is not None else
                       np.fromiter((name_traits(names[i]) for i in linking.tolist()), dtype=np.uint8,
                                   count=len(linking)), dtype=np.uint8)
@@ -162,7 +163,7 @@ def build_graph_ids(files: list[str], defined: list[Any], mention_ids: list[Any]
     dst = flat[slot].astype(np.int64)
     keep = np.flatnonzero(src != dst)
     name = np.repeat(name0, reps)[keep]
-    weight = np.repeat(per_name[name0] * idf[name0], reps)[keep] * np.sqrt(np.repeat(count0, reps)[keep])
+    weight = np.repeat(per_name[name0] * idf[name0] * np.sqrt(count0), reps)[keep]  # per mention, then per edge
     slot_name = np.repeat(np.arange(len(names), dtype=np.int64), degree)
     return Graph(files, names, src[keep], dst[keep], name, weight, slot[keep], flat, slot_name)
 

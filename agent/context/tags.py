@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import compress, count
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,9 @@ IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}", re.ASCII)
 PARALLEL_MIN_FILES = 400
 DEFS_PARALLEL_MIN_FILES = 96  # full definitions cost ten times the names per file
 CACHE_VERSION = 7
-DELTA_MAX_ENTRIES = 2_000
-UNKNOWN_TRAITS = 255  # entries added since the base file before the base is rewritten
+DELTA_MAX_ENTRIES = 2_000  # entries added since the base file before the base is rewritten
+UNKNOWN_TRAITS = 255  # a vocabulary name whose traits are not worked out yet
+FEW_NAMES = 20_000  # fewer new names than this are looked up without indexing the vocabulary
 _W = r"([A-Za-z_$][\w$]*)"
 # Definition names by language, lexically: the same names tree-sitter finds, give or take a nested helper.
 NAME_PATTERNS = {
@@ -211,7 +213,7 @@ class TagCache:
             items = _items(files, missing)
             done = 0
             for vocab, raws in _names_halves(items):
-                mapping = np.array([self._id(n) for n in vocab] or [0], dtype=np.int32)
+                mapping = np.array(self._ids_of(vocab) or [0], dtype=np.int32)
                 for path, (defined, mentioned, counts) in zip(missing[done:done + len(raws)], raws, strict=True):
                     raw = (mapping[np.frombuffer(defined, dtype=np.int32)].tobytes(),
                            mapping[np.frombuffer(mentioned, dtype=np.int32)].tobytes(), counts)
@@ -239,6 +241,23 @@ class TagCache:
             self._dirty = True
             got = self._traits[ids]
         return got
+
+    def _ids_of(self, names: list[str]) -> list[int]:
+        """Vocabulary ids of `names`, new ones appended. A few names (a changed file's) are found in one pass
+        over the vocabulary in C, not by first indexing all of its hundreds of thousands of names."""
+        if self._ids is not None or len(names) >= FEW_NAMES:
+            return [self._id(n) for n in names]
+        wanted = set(names)
+        vocab = self.vocab
+        found = {vocab[i]: i for i in compress(count(), map(wanted.__contains__, vocab))}
+        out: list[int] = []
+        for name in names:
+            known = found.get(name)
+            if known is None:
+                known = found[name] = len(vocab)
+                vocab.append(name)
+            out.append(known)
+        return out
 
     def _id(self, name: str) -> int:
         if self._ids is None:
