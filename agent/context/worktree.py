@@ -29,7 +29,7 @@ class WorktreeListing:
         self._procs: list[subprocess.Popen[bytes]] = []
         self._untracked = self._start(root, "ls-files", "-o", "--exclude-standard", "-z")
         self._dirty = self._start(root, "diff-files", "--name-only", "-z")
-        self._tracked = self._start(root, "ls-files", "-s", "-t", "-z")
+        self._tracked = self._start(root, "ls-files", "-s", "-v", "-z")
         self._tracked_out: bytes | None = None
 
     def _start(self, root: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -48,7 +48,8 @@ class WorktreeListing:
         return out if proc.returncode == 0 else None
 
     def tracked(self) -> bytes | None:
-        """`git ls-files -s -t -z`: "<tag> <mode> <blob> <stage>\\t<path>" per index entry."""
+        """`git ls-files -s -v -z`: "<tag> <mode> <blob> <stage>\\t<path>" per index entry (-v: the tag is
+        lowercase for a file git is told to assume unchanged)."""
         if self._tracked_out is None:
             self._tracked_out = self._answer(self._tracked)
         return self._tracked_out
