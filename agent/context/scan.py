@@ -303,7 +303,7 @@ class _Pass:
             known = self.index.get(relative) or self.before.get(relative)
             if known is None or known[2] != file_digest or known[3] != reason:
                 self._changed()
-            entry = [size, mtime, file_digest, reason, blob]
+            entry: Entry = [size, mtime, file_digest, reason, blob]
             if not str(reason).startswith("unreadable"):
                 self.fresh[relative] = entry
             if data is not None:

@@ -52,10 +52,10 @@ def _load(path: Path | None) -> tuple[object, ...] | None:
     return value if isinstance(value, tuple) else None
 
 
-def _write(path: Path, value: object) -> None:
+def _write(path: Path, value: tuple[object, ...]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(marshal.dumps(value))
+    tmp.write_bytes(marshal.dumps(value))  # type: ignore[arg-type]  # our own plain values
     tmp.replace(path)
 
 
@@ -76,7 +76,7 @@ def load_snapshot(path: Path | None, patterns: str) -> Snapshot | None:
     if value is None or len(value) != 8 or value[0] != SNAPSHOT_VERSION or value[1] != patterns:
         return None
     key, digests, sizes, skipped, rest, others = value[2:]
-    return Snapshot(key, digests, sizes, skipped, [tuple(r) for r in rest], others)  # type: ignore[arg-type,misc]
+    return Snapshot(key, digests, sizes, skipped, [(p, b) for p, b in rest], others)  # type: ignore[arg-type,attr-defined]
 
 
 def save_snapshot(path: Path, patterns: str, snapshot: Snapshot) -> None:
