@@ -270,21 +270,61 @@ def test_a_secret_pattern_added_later_hides_a_file_already_indexed(shop: Path) -
     assert ("shop/vault.data", "secret file (never sent)") in {(s.path, s.reason) for s in stricter.scan.skipped}
 
 
-def test_the_export_renders_the_same_pack_and_counts_every_file(tmp_path: Path) -> None:
-    from agent.context.packrender import pack_frame_chars, render_pack_counted
-    from agent.context.render import render_pack
-    from agent.redact import Redactor
+EXPORT_SCRIPT = """
+import os, sys
+from pathlib import Path
+from agent.context import forkwork, packrender
+from agent.context.render import render_pack
+from agent.redact import Redactor
+from agent.tokens import count_o200k
 
-    files = {f"pkg/m_{i:04}.py": (f"SECRET_TOKEN = 'sk-live-{i:024d}'\n" if i % 97 == 0 else "")
-             .encode() + f"def f_{i}(x):\n    return 'é' * {i}".encode() + (b"\n" if i % 2 else b"")
-             for i in range(450)}
-    redact = Redactor()
-    text, counts = render_pack_counted("proj", files, redact)
-    assert text == render_pack("proj", files, redact)
-    assert "sk-live-" not in text
-    assert counts == {p: count_o200k(d.decode()) for p, d in files.items()}
-    frame = len(text) - sum(len(redact(d.decode())) for d in files.values())
-    assert frame <= pack_frame_chars("proj", list(files)) <= frame + len(files)
+packrender.FORK_ABOVE_BYTES = 0  # fork even for this small tree
+tmp, mode = Path(sys.argv[1]), sys.argv[2]
+files = {f"pkg/m_{i:04}.py": (f"SECRET_TOKEN = 'sk-live-{i:024d}'\\n" if i % 97 == 0 else "")
+         .encode() + f"def f_{i}(x):\\n    return 'é' * {i}".encode() + (b"\\n" if i % 2 else b"")
+         for i in range(450)}
+sizes = {p: len(d) for p, d in files.items()}
+redactor, parent = Redactor(), os.getpid()
+
+def redact(text):
+    (tmp / f"pid-{os.getpid()}").touch()
+    if mode == "child dies" and os.getpid() != parent:
+        os._exit(3)  # the child dies half-way, as if killed
+    if mode == "fails":
+        raise RuntimeError("disk full")
+    return redactor(text)
+
+out = tmp / "pack.xml"
+assert forkwork.can_fork()
+if mode == "fails":
+    out.write_text("the user's old export\\n")
+    try:
+        packrender.export_pack("proj", files, sizes, redact, out)
+    except RuntimeError:
+        pass
+    assert out.read_text() == "the user's old export\\n" and not (tmp / "pack.xml.tmp").exists()
+    raise SystemExit(0)
+counts = packrender.export_pack("proj", files, sizes, redact, out, fork=mode != "one process")
+text = out.read_text(encoding="utf-8")
+assert text == render_pack("proj", files, redactor)
+assert "sk-live-" not in text and not (tmp / "pack.xml.tmp").exists()
+assert counts == {p: count_o200k(d.decode()) for p, d in files.items()}
+assert packrender.export_pack("proj", files, sizes, redact, None) == counts  # counting only
+frame = len(text) - sum(len(redactor(d.decode())) for d in files.values())
+assert frame <= packrender.pack_frame_chars("proj", list(files)) <= frame + len(files)
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: the export never forks")
+@pytest.mark.parametrize("mode,processes", [("forked", 2), ("one process", 1), ("child dies", 2), ("fails", None)])
+def test_the_export_writes_the_pack_whole_or_not_at_all(tmp_path: Path, mode: str, processes: int | None) -> None:
+    """Streamed to the file, in two processes (a forked child does the second half) or one: the bytes of
+    `render_pack` and every file's o200k count. A child that dies leaves its half to the parent; a failed
+    export leaves the user's old file as it was. (In a fresh interpreter: forking needs a single thread.)"""
+    done = subprocess.run([sys.executable, "-c", EXPORT_SCRIPT, str(tmp_path), mode], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert processes is None or len(list(tmp_path.glob("pid-*"))) == processes  # (the failing one kills its child)
 
 
 def test_a_pack_is_sized_without_rendering_and_rendered_when_read(shop: Path) -> None:

@@ -99,3 +99,39 @@ async def test_compaction_summaries_are_redacted_before_they_are_kept_or_sent(re
     assert VALUE not in str(agent.session.messages) and REDACTED in agent.session.messages[0].content
     assert VALUE not in str(server.requests[-1]) and VALUE not in agent.session.transcript.path.read_text()
     assert any(e.type == "compacted" for e in read_transcript(agent.session.transcript.path))
+
+
+def _mixed_corpus() -> list[str]:
+    """Texts where every pattern, trigger and value form occurs, in every case and place a line can hold it."""
+    value_b64 = base64.encodebytes(b"x" * 40 + VALUE.encode() * 4).decode()  # wrapped, 76 columns
+    lines = [
+        "api_key = 'sk-proj-abcdefghijklmnop1234'", "AWS=AKIAABCDEFGHIJKLMNOP", "t = 'ghp_" + "a" * 36 + "'",
+        "github_pat_" + "b" * 45, "xoxb-1234567890-abc", "AIza" + "c" * 35, "glpat-" + "d" * 24,
+        "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.SflKxwRJSMeKKF2QT4", "PASSWORD: hunter22", "\u212aEY = 'kelvin-sign'",
+        "ſecret=longs-value", "client_secret := abc", "token = None", "my_token == 'x'", "apiKey: \"quoted\"",
+        "x = key", "credentials = open()", "pwd=abc # comment", "db://user:pa55@host/x", "nothing here at all",
+        VALUE, VALUE.encode().hex(), f'{{"v": "{VALUE}"}}', "-----BEGIN RSA PRIVATE KEY-----\nabc\n"
+        "-----END RSA PRIVATE KEY-----",
+    ]
+    texts = ["\n".join(lines), "\r\n".join(lines) + "\r\n", value_b64, "head\n" + value_b64 + "tail\n",
+             value_b64.replace("\n", "\r\n"), "\n".join(reversed(lines))]
+    return texts + [text[cut:] for text in texts for cut in (1, 7, 40)]
+
+
+def test_the_fast_search_and_the_plain_python_path_redact_alike(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """RE2 is only a pre-filter: with it (the default) and without it, every text comes out the same, and
+    with 30 secret values (hundreds of forms) as with one."""
+    import agent.redact as redact_module
+    from agent.redact import fastsearch, patterns
+
+    assert fastsearch.finder("x") is not None, "google-re2 is a dependency: the fast path must be in use"
+    values = [VALUE] + [f"another-Secret-{i:02d}-value" for i in range(29)]
+    corpus = _mixed_corpus() + [f"prefix {v} suffix\n" for v in values]
+    fast = [Redactor(values)(text) for text in corpus]
+    monkeypatch.setattr(patterns, "_candidate_search", None)
+    monkeypatch.setattr(redact_module, "any_of", lambda _forms: None)
+    monkeypatch.setattr(redact_module, "_may_hold_wrapped_run", lambda _text: True)
+    plain = [Redactor(values)(text) for text in corpus]
+    assert fast == plain
+    assert sum(a != b for a, b in zip(corpus, fast, strict=True)) >= len(corpus) - 2  # the corpus is redacted
+    assert all(value not in text for value in values for text in fast)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tools.base import ToolContext
+import tools.search as search_module
+from tools.base import ToolContext, ToolError
 from tools.find_symbol import FindSymbolArgs, FindSymbolTool
 from tools.list_files import ListFilesArgs, ListFilesTool
 from tools.output_buffer import HeadTailBuffer
+from tools.ripgrep import ripgrep
 from tools.search import SearchArgs, SearchTool, python_search, ripgrep_search
 from tools.shell import ShellArgs, ShellTool
 
@@ -100,14 +102,14 @@ def code(ctx: ToolContext) -> ToolContext:
     return ctx
 
 
-@pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep not installed")
+@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
 @pytest.mark.parametrize("args", [
     SearchArgs(pattern="main"), SearchArgs(pattern="MAIN", ignore_case=True),
     SearchArgs(pattern="def \\w+", glob="*.py"),
     SearchArgs(pattern="main", path="src"), SearchArgs(pattern="helper", path="src/util.py"),
 ])
 async def test_ripgrep_and_python_fallback_agree(code: ToolContext, args: SearchArgs) -> None:
-    rg = await ripgrep_search(shutil.which("rg") or "rg", code, args)
+    rg = await ripgrep_search(ripgrep() or "rg", code, args)
     py = python_search(code, args)
     assert rg == py and rg
 
@@ -136,8 +138,7 @@ async def test_find_symbol_finds_definitions_not_uses(code: ToolContext) -> None
 
 
 async def test_search_without_ripgrep_uses_python(code: ToolContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", os.defpath.replace("/usr/local/bin", "/nonexistent"))
-    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.setattr(search_module, "ripgrep", lambda: None)
     result = await SearchTool().run(SearchArgs(pattern="helper"), code)
     assert result.data["engine"] == "python" and "src/util.py:1: def helper():" in result.output
 
@@ -178,8 +179,54 @@ async def test_search_lists_skipped_files_in_walk_order(tmp_path: Path) -> None:
     assert (await SearchTool().run(SearchArgs(pattern="needle"), ctx)).output.splitlines() == expected
     skipped: dict[str, list[str]] = {}
     python_search(ctx, SearchArgs(pattern="needle"), skipped)
-    rg = shutil.which("rg")
+    rg = ripgrep()
     if rg:
         rg_skipped: dict[str, list[str]] = {}
         await ripgrep_search(rg, ctx, SearchArgs(pattern="needle"), rg_skipped)
         assert list(rg_skipped.items()) == list(skipped.items())
+
+
+@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
+async def test_a_file_named_outright_is_refused_alike_by_both_engines(tmp_path: Path) -> None:
+    """ripgrep searches a file it is given whatever its size: the tool still skips a big one, as the Python
+    engine does, and refuses a secret one."""
+    (tmp_path / "big.log").write_text("needle\n" * 700_000)
+    (tmp_path / "id.pem").write_text("needle\n")
+    ctx = ToolContext(root=tmp_path)
+    args = SearchArgs(pattern="needle", path="big.log")
+    rg_skipped: dict[str, list[str]] = {}
+    py_skipped: dict[str, list[str]] = {}
+    assert await ripgrep_search(ripgrep() or "rg", ctx, args, rg_skipped) == []
+    assert python_search(ctx, args, py_skipped) == []
+    assert rg_skipped == py_skipped == {"over the 4 MB size cap": ["big.log"]}
+    with pytest.raises(ToolError, match="secrets file"):
+        await ripgrep_search(ripgrep() or "rg", ctx, SearchArgs(pattern="needle", path="id.pem"))
+
+
+@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
+async def test_a_ripgrep_without_the_debug_log_still_names_skipped_files(tmp_path: Path) -> None:
+    """The skipped files come from ripgrep's --debug log; a ripgrep that logs nothing there gets a listing."""
+    (tmp_path / "a.pem").write_text("needle\n")
+    (tmp_path / "b.log").write_text("needle\n" * 700_000)
+    (tmp_path / "c.txt").write_text("needle\n")
+    quiet = tmp_path.parent / "quiet-rg"
+    quiet.write_text(f"#!/bin/sh\n'{ripgrep()}' \"$@\" 2>/dev/null\n")
+    quiet.chmod(0o755)
+    ctx = ToolContext(root=tmp_path)
+    expected = {"secret files": ["a.pem"], "over the 4 MB size cap": ["b.log"]}
+    for rg in (ripgrep() or "rg", str(quiet)):
+        skipped: dict[str, list[str]] = {}
+        assert await ripgrep_search(rg, ctx, SearchArgs(pattern="needle"), skipped) == [("c.txt", 1, "needle")]
+        assert skipped == expected
+
+
+def test_ripgrep_beside_the_interpreter_is_found_without_path(tmp_path: Path) -> None:
+    """`.venv/bin/agent` run without activating the venv: PATH lacks the venv's bin, where the pinned wheel
+    put `rg`; search must still use it rather than fall back to the slow Python scan."""
+    beside = Path(sys.executable).parent / "rg"
+    if not beside.is_file():
+        pytest.skip("no rg installed beside this interpreter")
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
+    found = subprocess.run([sys.executable, "-c", "from tools.ripgrep import ripgrep; print(ripgrep())"],
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert found == str(beside)

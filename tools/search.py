@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
+import tempfile
+from typing import BinaryIO
 
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from tools.ripgrep import ripgrep
 from tools.walk import glob_match, walk_files
 from tools.workspace import is_binary, rel, resolve
 
@@ -83,36 +85,62 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
 
 
 async def _rg(cmd: list[str], ctx: ToolContext) -> tuple[int, bytes, bytes]:
-    proc = await asyncio.create_subprocess_exec(*cmd, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out, err
+    """ripgrep's exit code, output and log. Both go to in-memory files, not pipes: ripgrep writes its output a
+    file at a time and its log a line at a time, and waking a pipe reader for each write cost a third of the
+    search on a big tree (hundreds of wake-ups, against one wait for the process)."""
+    with _scratch_file() as out, _scratch_file() as log:
+        proc = await asyncio.create_subprocess_exec(*cmd, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
+                                                    stdout=out, stderr=log)
+        try:
+            await proc.wait()
+        except BaseException:  # cancelled (the turn was interrupted): ripgrep must not outlive the call
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            raise
+        out.seek(0)
+        log.seek(0)
+        return proc.returncode or 0, out.read(), log.read()
+
+
+def _scratch_file() -> BinaryIO:
+    if hasattr(os, "memfd_create"):
+        return os.fdopen(os.memfd_create("duet-rg-log", os.MFD_CLOEXEC), "w+b")
+    return tempfile.TemporaryFile()
+
+
+# ripgrep's own log of what its walk left out (`--debug`): a secret file matched by one of our `!` globs, or a
+# file over --max-filesize. One walk both searches and names the skipped files (a second `--files` walk
+# doubled the cost of every search).
+_SKIP_LOG = re.compile(r"^(?:rg: )?DEBUG\|ignore::walk\|[^ ]*: ignoring (?P<path>.+?): "
+                       r"(?:(?P<bytes>\d+) bytes|Ignore\(IgnoreMatch\(Override\(Glob\(Matched\(Glob \{ from: None, "
+                       r"original: \"!)", re.M)
 
 
 async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
                          skipped: Skips | None = None) -> list[tuple[str, int, str]]:
     skipped = {} if skipped is None else skipped
     start = resolve(ctx, args.path, must_exist=True)
+    target = rel(ctx, start) if start != ctx.root.resolve() else "."
+    if start.is_file() and start.stat().st_size > MAX_FILE_BYTES:  # ripgrep searches any file it is given
+        skipped.setdefault(TOO_BIG, []).append(target)
+        return []
     # No --sort: it makes ripgrep single-threaded. Results are put in path order here instead (path_order).
     common = [rg, "--no-require-git", "--color=never"]
     common += ["--glob", args.glob] if args.glob else []
-    target = rel(ctx, start) if start != ctx.root.resolve() else "."
     cmd = [*common, "--with-filename", "--line-number", "--no-heading", f"--max-filesize={MAX_FILE_BYTES}",
-           "--max-columns=2000", *ctx.secret_files.rg_globs()]
+           "--max-columns=2000", "--debug", *ctx.secret_files.rg_globs()]
     cmd += ["--ignore-case"] if args.ignore_case else []
-    cmd += ["-e", args.pattern, "--", target]
-    # ripgrep skips secret files unopened (the globs) and big files silently: list both so the answer can say so.
-    # Both walks start at once; the listing (the quicker) is checked while the search is still running.
-    search = asyncio.ensure_future(_rg(cmd, ctx))
-    try:
-        _, listed, _ = await _rg([*common, "--files", "--", target], ctx)
-    except BaseException:
-        search.cancel()
-        raise
-    secret = _list_skips(ctx, listed, skipped)
-    code, out, err = await search
+    code, out, err = await _rg([*cmd, "-e", args.pattern, "--", target], ctx)
+    log = err.decode("utf-8", errors="replace")
+    problems = [line for line in log.splitlines() if "DEBUG|" not in line]
     if code == 2 and not out:
-        raise ToolError(f"search failed: {err.decode(errors='replace').strip().splitlines()[-1]}")
+        raise ToolError(f"search failed: {(problems or ['ripgrep failed'])[-1].removeprefix('rg: ')}")
+    if "DEBUG|" in log:
+        secret = _logged_skips(ctx, log, skipped, "" if target == "." else target + "/")
+    else:  # a ripgrep that logs differently: ask for the listing instead
+        _, listed, _ = await _rg([*common, "--files", "--", target], ctx)
+        secret = _list_skips(ctx, listed, skipped)
     hits: list[tuple[str, int, str]] = []
     for line in out.decode("utf-8", errors="replace").splitlines():
         path, _, rest = line.partition(":")
@@ -125,6 +153,24 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
             hits.append((relative, int(number), text))
     hits.sort(key=lambda hit: path_order(hit[0]))  # stable: each file's lines stay in ripgrep's (line) order
     return hits
+
+
+def _logged_skips(ctx: ToolContext, log: str, skipped: Skips, below: str) -> dict[str, bool]:
+    """The secret and oversized files named in ripgrep's debug log, into `skipped`; returns the secret ones.
+
+    ripgrep applies our globs before its hidden-file rule, so a hidden secret (`.env`) is logged as matched by
+    a glob: it is left unnamed, as the walk would have skipped it anyway (and the Python fallback never sees it).
+    """
+    secrets, big = [], []
+    for match in _SKIP_LOG.finditer(log):
+        relative = match.group("path").removeprefix("./")
+        if match.group("bytes") is not None:
+            big.append(relative)
+        elif ctx.secret_files.match_relative(relative) and not any(
+                part.startswith(".") for part in relative.removeprefix(below).split("/")):
+            secrets.append(relative)  # our own globs; the user's --glob leaves its files unnamed
+    _add_skips(skipped, secrets, big)
+    return dict.fromkeys(secrets, True)
 
 
 def _list_skips(ctx: ToolContext, listed: bytes, skipped: Skips) -> dict[str, bool]:
@@ -144,13 +190,17 @@ def _list_skips(ctx: ToolContext, listed: bytes, skipped: Skips) -> dict[str, bo
                     big.append(relative)
             except OSError:
                 continue
-    # Only the few skipped paths are sorted, not the whole listing: the order is the same, and each reason
-    # comes in the order of its first path, as a walk of the sorted listing would give it.
+    _add_skips(skipped, secrets, big)
+    return secret
+
+
+def _add_skips(skipped: Skips, secrets: list[str], big: list[str]) -> None:
+    """Each reason's paths in path order, the reasons in the order of their first path, as a walk of the sorted
+    tree would meet them (only the few skipped paths are sorted, never the whole listing)."""
     lists = [(reason, sorted(paths, key=path_order)) for reason, paths in ((SECRET, secrets), (TOO_BIG, big))
              if paths]
     for reason, paths in sorted(lists, key=lambda entry: path_order(entry[1][0])):
         skipped.setdefault(reason, []).extend(paths)
-    return secret
 
 
 def path_order(path: str) -> list[str]:
@@ -164,7 +214,7 @@ class SearchTool(Tool):
     runs_in_thread = True
 
     async def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
-        rg = shutil.which("rg")
+        rg = ripgrep()
         skipped: Skips = {}
         hits = await ripgrep_search(rg, ctx, args, skipped) if rg else python_search(ctx, args, skipped)
         return ToolResult(True, format_hits(hits, skipped),

@@ -23,9 +23,11 @@ def run_context(args: argparse.Namespace) -> int:
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
     builder = ContextBuilder(workspace, config)
-    plan = builder.plan(model, args.hint or [], exact=args.exact, whole=args.whole)
-    if args.out:
-        _write(Path(args.out), plan.text)
+    out = Path(args.out) if args.out else None
+    plan = builder.plan(model, args.hint or [], exact=args.exact, whole=args.whole,
+                        out=out if args.whole else None)  # an export is written as it is made
+    if out is not None and not args.whole:
+        _write(out, plan.text)
     lines = [_headline(plan)]
     if plan.kind == "map":
         lines.append(f"  map of {len(plan.mapped)} files; whole files after it: {len(plan.packed)}")

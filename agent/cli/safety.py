@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
 
 from agent import trust
 from agent.config import load_config, user_config_path
 from agent.errors import ConfigError
+from tools.ripgrep import ripgrep
 
 
 def _workspace(args: argparse.Namespace) -> Path:
@@ -60,7 +60,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         ("sandbox", f"{mechanism} ({detail})" + ("" if mechanism != "none" else "; approvals are the only guard")),
         ("mount ns", _mount_ns_row(mechanism)),
         ("network", "on" if config.sandbox.network else "off for commands (--network to allow)"),
-        ("ripgrep", shutil.which("rg") or "missing (search falls back to a slower Python scan)"),
+        ("ripgrep", ripgrep() or "missing (search falls back to a slower Python scan)"),
         ("chromium", find_browser() or "missing (the screenshot tool is unavailable)"),
     ]
     for name in sorted({p.api_key_env for p in config.providers.values()}):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from agent.catalog import Tokenizer
 from agent.config import Config
 from agent.context.inplay import files_named_in, names_mentioned, recently_changed_soon
-from agent.context.packrender import pack_frame_chars, render_pack_counted
+from agent.context.packrender import export_pack, pack_frame_chars
 from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
@@ -146,12 +146,12 @@ class ContextBuilder:
 
         self._tags = TagCache(self._tags_path)
 
-    def plan(self, model: str, hints: Iterable[str] = (), *, exact: bool = False, whole: bool = False
-             ) -> ContextPlan:
+    def plan(self, model: str, hints: Iterable[str] = (), *, exact: bool = False, whole: bool = False,
+             out: Path | None = None) -> ContextPlan:
         """The context for `model`; `hints` are texts (task, test failures) that name files in play.
 
         `exact` counts DeepSeek V4 tokens with its own tokenizer even where an upper estimate would decide;
-        `whole` packs the whole workspace whatever the budget (an export).
+        `whole` packs the whole workspace whatever the budget (an export), written to `out` if given.
         """
         hints = list(hints)
         changed = recently_changed_soon(self.root)  # git answers while the workspace is scanned
@@ -166,10 +166,8 @@ class ContextBuilder:
             plan = self._map(model, guess, in_play, names_mentioned(hints), exact)
             plan.workspace_estimated = True
         else:
-            exported = None
-            if whole:  # an export: rendered now, in two processes, counting every file on the way
-                exported, o200k = render_pack_counted(self.root.name, scan.files, self._redact,
-                                                      getattr(scan.files, "on_disk", None))
+            if whole:  # an export: written out now, every file counted on the way (in two processes if big)
+                o200k = export_pack(self.root.name, scan.files, scan.sizes, self._redact, out)
                 self.counter.remember_o200k(scan.digests, o200k)
             counts = self.counter.count(scan.files, tokenizer, scan.digests, exact=exact)
             total = sum(counts.values())
@@ -179,7 +177,7 @@ class ContextBuilder:
                 total, exact = sum(counts.values()), True
             if whole or total * PACK_OVERHEAD <= budget:
                 frame = pack_frame_chars(self.root.name, list(scan.files))
-                plan = ContextPlan("pack", model, exported, sum(counts.values()) + frame // 3, total, budget,
+                plan = ContextPlan("pack", model, None, sum(counts.values()) + frame // 3, total, budget,
                                    packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play,
                                    exact=exact or tokenizer != "deepseek-v4",
                                    render=lambda: render_pack(self.root.name, scan.files, self._redact))

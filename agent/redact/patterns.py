@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from agent.redact.fastsearch import finder
+
 REDACTED = "[REDACTED]"
 
 # (literal triggers, pattern): a pattern only runs on lines holding one of its triggers, which keeps
@@ -29,9 +31,10 @@ URL_CREDENTIALS = re.compile(r"(?P<head>://[^\s:/@'\"]*:)(?P<secret>[^\s@/'\"]+)
 # words below (`DB_PASSWORD`, `client_secret`, `"api_key"`). A quoted value of any length goes (a short
 # `password = "hunter2"` is still a password); an unquoted one only when it is all that follows on the line and
 # does not look like code (calls, attribute access, literals such as None or 0). Anchored on the keyword.
+KEYWORDS = (r"password|passwd|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|"
+            r"secret[_\-]?key|auth[_\-]?key|credentials?")
 ASSIGNMENT = re.compile(
-    r"(?i)(?P<kw>password|passwd|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|"
-    r"secret[_\-]?key|auth[_\-]?key|credentials?)(?P<close>['\"]?)(?P<sep>[ \t]*(?::|=(?!=)|:=)[ \t]*)"
+    rf"(?i)(?P<kw>{KEYWORDS})(?P<close>['\"]?)(?P<sep>[ \t]*(?::|=(?!=)|:=)[ \t]*)"
     r"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|[^\s'\"(){}\[\],;#=<>!]+(?=[ \t]*(?:#[^\n]*)?$))", re.M)
 ASSIGNMENT_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "credential")
 # Unquoted words after a secret-named key that are code or configuration, not secrets.
@@ -57,6 +60,15 @@ def _assignment(match: re.Match[str]) -> str:
 
 _NEEDLES = tuple(sorted({t for triggers, _ in TOKEN_PATTERNS for t in triggers}
                         | {v for t in ASSIGNMENT_TRIGGERS for v in (t, t.upper(), t.title())}))
+# Every place a token or assignment pattern could match: a token's literal trigger, or a secret keyword followed
+# by an assignment's separator (a superset of ASSIGNMENT). In RE2, whose automaton finds them all in one pass over
+# a packed repository (80 ms for Django's 34 MB, against 600 ms for a str.find per trigger, which stays as the
+# fallback where the google-re2 wheel is missing).
+_CANDIDATES = ("|".join(re.escape(t) for triggers, _ in TOKEN_PATTERNS for t in triggers)
+               + f"|(?i:(?:{KEYWORDS})['\"]?[ \t]*[:=])")
+
+
+_candidate_search = finder(_CANDIDATES)
 
 
 def _line_starts(text: str, needles: tuple[str, ...]) -> list[int]:
@@ -69,6 +81,22 @@ def _line_starts(text: str, needles: tuple[str, ...]) -> list[int]:
             end = text.find("\n", pos)
             pos = -1 if end == -1 else text.find(needle, end)
     return sorted(starts)
+
+
+def candidate_lines(text: str) -> list[int]:
+    """Offsets of the lines where a token or assignment pattern may match, in order."""
+    if _candidate_search is None:
+        return _line_starts(text, _NEEDLES)
+    starts: list[int] = []
+    line_end = -1
+    for pos in _candidate_search(text):
+        if pos < line_end:
+            continue  # this line is in already
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        line_end = len(text) if end == -1 else end
+        starts.append(start)
+    return starts
 
 
 def _redact_line(line: str) -> str:
@@ -93,7 +121,7 @@ def redact_patterns(text: str) -> str:
         text = URL_CREDENTIALS.sub(lambda m: m.group("head") + REDACTED, text)
     out: list[str] = []
     last = 0
-    for start in _line_starts(text, _NEEDLES):
+    for start in candidate_lines(text):
         end = text.find("\n", start)
         end = len(text) if end == -1 else end + 1
         out += [text[last:start], _redact_line(text[start:end])]
