@@ -219,8 +219,9 @@ def _package_dirs(python: str) -> list[str]:
 
 
 def search_figures(root: Path, repeat: int) -> str:
-    """The search tool (ripgrep multi-threaded, path order restored, secret and big files listed) against a
-    bare `rg -n`, medians of `repeat`; the outputs are checked against `rg --sort=path` first."""
+    """The search tool (ripgrep multi-threaded, path order restored, skipped secret files named, matching files
+    over the size cap named) against a bare `rg -n`, medians of `repeat`; the outputs are checked against
+    `rg --sort=path` first."""
     from tools.base import ToolContext
     from tools.search import SearchArgs, SearchTool
 

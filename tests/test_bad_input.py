@@ -117,13 +117,14 @@ async def test_search_says_which_files_it_skipped_and_why(tmp_path: Path) -> Non
     ctx = ToolContext(root=tmp_path)
     result = await SearchTool().run(SearchArgs(pattern="needle"), ctx)
     assert result.output.startswith("no matches")
-    assert "[not searched, over the 4 MB size cap: big.log]" in result.output
+    assert "[matches not shown, over the 4 MB size cap: big.log]" in result.output
     assert "[not searched, secret files: credentials.json]" in result.output
     skipped: dict[str, list[str]] = {}
     python_search(ctx, SearchArgs(pattern="needle"), skipped)
-    assert skipped == {"secret files": ["credentials.json"], "over the 4 MB size cap": ["big.log"],
-                       "binary": ["blob.bin"]}
+    assert skipped == {"not searched, secret files": ["credentials.json"],
+                       "matches not shown, over the 4 MB size cap": ["big.log"], "not searched, binary": ["blob.bin"]}
     if shutil.which("rg"):
         by_rg: dict[str, list[str]] = {}
-        assert await ripgrep_search(shutil.which("rg") or "rg", ctx, SearchArgs(pattern="needle"), by_rg) == []
-        assert by_rg == {"secret files": ["credentials.json"], "over the 4 MB size cap": ["big.log"]}
+        assert (await ripgrep_search(shutil.which("rg") or "rg", ctx, SearchArgs(pattern="needle"), by_rg)).hits == []
+        assert by_rg == {"not searched, secret files": ["credentials.json"],
+                         "matches not shown, over the 4 MB size cap": ["big.log"]}

@@ -172,9 +172,9 @@ async def test_search_lists_skipped_files_in_walk_order(tmp_path: Path) -> None:
     ctx = ToolContext(root=tmp_path)
     result = await SearchTool().run(SearchArgs(pattern="needle"), ctx)
     assert result.output.splitlines() == ["c.txt:1: needle", "[not searched, secret files: a/z.pem, a-b.key]",
-                                          "[not searched, over the 4 MB size cap: b.log]"]
+                                          "[matches not shown, over the 4 MB size cap: b.log]"]
     (tmp_path / "0.log").write_text("needle\n" * 700_000)  # now a big file comes first
-    expected = ["c.txt:1: needle", "[not searched, over the 4 MB size cap: 0.log, b.log]",
+    expected = ["c.txt:1: needle", "[matches not shown, over the 4 MB size cap: 0.log, b.log]",
                 "[not searched, secret files: a/z.pem, a-b.key]"]
     assert (await SearchTool().run(SearchArgs(pattern="needle"), ctx)).output.splitlines() == expected
     skipped: dict[str, list[str]] = {}
@@ -188,17 +188,16 @@ async def test_search_lists_skipped_files_in_walk_order(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
 async def test_a_file_named_outright_is_refused_alike_by_both_engines(tmp_path: Path) -> None:
-    """ripgrep searches a file it is given whatever its size: the tool still skips a big one, as the Python
-    engine does, and refuses a secret one."""
+    """A big file named outright: its matches are not shown, by either engine; a secret one is refused."""
     (tmp_path / "big.log").write_text("needle\n" * 700_000)
     (tmp_path / "id.pem").write_text("needle\n")
     ctx = ToolContext(root=tmp_path)
     args = SearchArgs(pattern="needle", path="big.log")
     rg_skipped: dict[str, list[str]] = {}
     py_skipped: dict[str, list[str]] = {}
-    assert await ripgrep_search(ripgrep() or "rg", ctx, args, rg_skipped) == []
-    assert python_search(ctx, args, py_skipped) == []
-    assert rg_skipped == py_skipped == {"over the 4 MB size cap": ["big.log"]}
+    assert (await ripgrep_search(ripgrep() or "rg", ctx, args, rg_skipped)).hits == []
+    assert python_search(ctx, args, py_skipped).hits == []
+    assert rg_skipped == py_skipped == {"matches not shown, over the 4 MB size cap": ["big.log"]}
     with pytest.raises(ToolError, match="secrets file"):
         await ripgrep_search(ripgrep() or "rg", ctx, SearchArgs(pattern="needle", path="id.pem"))
 
@@ -213,10 +212,11 @@ async def test_a_ripgrep_without_the_debug_log_still_names_skipped_files(tmp_pat
     quiet.write_text(f"#!/bin/sh\n'{ripgrep()}' \"$@\" 2>/dev/null\n")
     quiet.chmod(0o755)
     ctx = ToolContext(root=tmp_path)
-    expected = {"secret files": ["a.pem"], "over the 4 MB size cap": ["b.log"]}
+    expected = {"not searched, secret files": ["a.pem"], "matches not shown, over the 4 MB size cap": ["b.log"]}
     for rg in (ripgrep() or "rg", str(quiet)):
         skipped: dict[str, list[str]] = {}
-        assert await ripgrep_search(rg, ctx, SearchArgs(pattern="needle"), skipped) == [("c.txt", 1, "needle")]
+        found = await ripgrep_search(rg, ctx, SearchArgs(pattern="needle"), skipped)
+        assert found.hits == [("c.txt", 1, "needle")] and found.total == 1
         assert skipped == expected
 
 
@@ -230,3 +230,25 @@ def test_ripgrep_beside_the_interpreter_is_found_without_path(tmp_path: Path) ->
     found = subprocess.run([sys.executable, "-c", "from tools.ripgrep import ripgrep; print(ripgrep())"],
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert found == str(beside)
+
+
+@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
+async def test_both_engines_agree_on_odd_names_ignore_files_counts_and_big_files(tmp_path: Path) -> None:
+    """A colon in a file name, a `.ignore` file (git does not read it, so neither engine does), more matches
+    than are shown, and a big file without matches (searched: nothing to say)."""
+    (tmp_path / "a:b.txt").write_text("needle: x\n")
+    (tmp_path / ".ignore").write_text("kept.txt\n")
+    (tmp_path / "kept.txt").write_text("needle\n")
+    (tmp_path / "many.txt").write_text("needle\n" * 250)
+    (tmp_path / "quiet.log").write_text("hay\n" * 700_000)  # over the cap, no match
+    ctx = ToolContext(root=tmp_path)
+    args = SearchArgs(pattern="needle")
+    rg_skipped: dict[str, list[str]] = {}
+    found = await ripgrep_search(ripgrep() or "rg", ctx, args, rg_skipped)
+    assert found.total == 252 and not found.more and rg_skipped == {}
+    assert found.hits[:3] == [("a:b.txt", 1, "needle: x"), ("kept.txt", 1, "needle"), ("many.txt", 1, "needle")]
+    assert len(found.hits) == 201  # enough to show 200 and say there are more
+    py_skipped: dict[str, list[str]] = {}
+    assert python_search(ctx, args, py_skipped).hits == found.hits and py_skipped == {}
+    output = (await SearchTool().run(args, ctx)).output
+    assert "[52 more matches not shown; narrow the pattern, path or glob]" in output and "quiet.log" not in output

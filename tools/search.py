@@ -1,27 +1,34 @@
-"""search: regex search over the workspace, honouring .gitignore. ripgrep when present, Python otherwise."""
+"""search: regex search over the workspace, honouring .gitignore. ripgrep when present, Python otherwise.
+
+What the model is told besides the matches: which secret files were not searched (always, whether or not they
+would have matched: naming only matching ones would let a pattern probe their contents), and which files over
+the size cap had matches it is not shown (a log or a minified bundle would flood the answer).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import tempfile
-from typing import BinaryIO
+from dataclasses import dataclass
 
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
-from tools.ripgrep import ripgrep
+from tools.ripgrep import ripgrep, run_rg
 from tools.walk import glob_match, walk_files
 from tools.workspace import is_binary, rel, resolve
 
 MAX_HITS = 200
 MAX_LINE = 300
 MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_PER_FILE = 5000  # matching lines ripgrep reports from one file: bounds what a pathological file costs
 MAX_SKIPS_NAMED = 10
-TOO_BIG = f"over the {MAX_FILE_BYTES // 1024 // 1024} MB size cap"
-SECRET = "secret files"
-BINARY = "binary"
+TOO_BIG = f"matches not shown, over the {MAX_FILE_BYTES // 1024 // 1024} MB size cap"
+SECRET = "not searched, secret files"
+BINARY = "not searched, binary"
+
+Hit = tuple[str, int, str]  # (path, line number, line)
+Skips = dict[str, list[str]]  # reason -> paths whose matches the answer leaves out for it
 
 
 class SearchArgs(ToolArgs):
@@ -31,24 +38,31 @@ class SearchArgs(ToolArgs):
     ignore_case: bool = Field(default=False, description="Match case-insensitively.")
 
 
-Skips = dict[str, list[str]]  # reason -> paths not searched for it
+@dataclass
+class Found:
+    """The first matches in path order (MAX_HITS + 1 at most: enough to show MAX_HITS and say there are more),
+    and how many there are in all (at least that many when `more` is set: counting stopped)."""
+
+    hits: list[Hit]
+    total: int
+    more: bool = False
 
 
-def format_hits(hits: list[tuple[str, int, str]], skipped: Skips | None = None) -> str:
-    shown = hits[:MAX_HITS]
-    lines = [f"{p}:{n}: {t[:MAX_LINE].rstrip()}" for p, n, t in shown]
-    if len(hits) > MAX_HITS:
-        lines.append(f"[{len(hits) - MAX_HITS} more matches not shown; narrow the pattern, path or glob]")
+def format_hits(found: Found, skipped: Skips | None = None) -> str:
+    lines = [f"{p}:{n}: {t[:MAX_LINE].rstrip()}" for p, n, t in found.hits[:MAX_HITS]]
+    if found.total > MAX_HITS:
+        lines.append(f"[{'at least ' if found.more else ''}{found.total - MAX_HITS} more matches not shown; "
+                     "narrow the pattern, path or glob]")
     text = "\n".join(lines) if lines else "no matches"
     for reason, paths in (skipped or {}).items():
         names = ", ".join(paths[:MAX_SKIPS_NAMED]) + (f" and {len(paths) - MAX_SKIPS_NAMED} more"
                                                       if len(paths) > MAX_SKIPS_NAMED else "")
-        text += f"\n[not searched, {reason}: {names}]"
+        text += f"\n[{reason}: {names}]"
     return text
 
 
-def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = None) -> list[tuple[str, int, str]]:
-    """The same results ripgrep gives, for machines without it; files not searched go in `skipped`."""
+def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = None) -> Found:
+    """The same results ripgrep gives, for machines without it; files left out go in `skipped`."""
     skipped = {} if skipped is None else skipped
     flags = re.IGNORECASE if args.ignore_case else 0
     try:
@@ -57,7 +71,7 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
         raise ToolError(f"invalid regex: {exc}") from None
     start = resolve(ctx, args.path, must_exist=True)
     files = [start] if start.is_file() else walk_files(ctx.root, start)
-    hits: list[tuple[str, int, str]] = []
+    hits: list[Hit] = []
     for path in files:
         relative = rel(ctx, path)
         if args.glob and not glob_match(relative, args.glob):
@@ -67,11 +81,12 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
             continue
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
-                skipped.setdefault(TOO_BIG, []).append(relative)
+                if _big_file_matches(path, regex):
+                    skipped.setdefault(TOO_BIG, []).append(relative)
                 continue
             data = path.read_bytes()
         except OSError as exc:
-            skipped.setdefault(f"unreadable ({exc.strerror})", []).append(relative)
+            skipped.setdefault(f"not searched, unreadable ({exc.strerror})", []).append(relative)
             continue
         if is_binary(data):
             skipped.setdefault(BINARY, []).append(relative)
@@ -80,127 +95,104 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
             if regex.search(line):
                 hits.append((relative, n, line))
                 if len(hits) > MAX_HITS:
-                    return hits
-    return hits
+                    return Found(hits, len(hits), more=True)
+    return Found(hits, len(hits))
 
 
-async def _rg(cmd: list[str], ctx: ToolContext) -> tuple[int, bytes, bytes]:
-    """ripgrep's exit code, output and log. Both go to in-memory files, not pipes: ripgrep writes its output a
-    file at a time and its log a line at a time, and waking a pipe reader for each write cost a third of the
-    search on a big tree (hundreds of wake-ups, against one wait for the process)."""
-    with _scratch_file() as out, _scratch_file() as log:
-        proc = await asyncio.create_subprocess_exec(*cmd, cwd=ctx.root, stdin=asyncio.subprocess.DEVNULL,
-                                                    stdout=out, stderr=log)
-        try:
-            await proc.wait()
-        except BaseException:  # cancelled (the turn was interrupted): ripgrep must not outlive the call
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-            raise
-        out.seek(0)
-        log.seek(0)
-        return proc.returncode or 0, out.read(), log.read()
+def _big_file_matches(path: os.PathLike[str], regex: re.Pattern[str]) -> bool:
+    """Does a file over the size cap hold a match (read a line at a time; a binary file is not text)?"""
+    with open(path, "rb") as handle:
+        if is_binary(handle.read(8192)):
+            return False
+        handle.seek(0)
+        return any(regex.search(line.decode("utf-8", errors="replace")) for line in handle)
 
 
-def _scratch_file() -> BinaryIO:
-    if hasattr(os, "memfd_create"):
-        return os.fdopen(os.memfd_create("duet-rg-log", os.MFD_CLOEXEC), "w+b")
-    return tempfile.TemporaryFile()
+# ripgrep's own log (`--debug`) of the secret files our `!` globs kept it from opening: one walk both searches
+# and names them (a second `--files` walk doubled the cost of every search).
+_SECRET_LOG = re.compile(r"^(?:rg: )?DEBUG\|ignore::walk\|[^ ]*: ignoring (?P<path>.+?): Ignore\(IgnoreMatch\("
+                         r"Override\(Glob\(Matched\(Glob \{ from: None, original: \"!", re.M)
 
 
-# ripgrep's own log of what its walk left out (`--debug`): a secret file matched by one of our `!` globs, or a
-# file over --max-filesize. One walk both searches and names the skipped files (a second `--files` walk
-# doubled the cost of every search).
-_SKIP_LOG = re.compile(r"^(?:rg: )?DEBUG\|ignore::walk\|[^ ]*: ignoring (?P<path>.+?): "
-                       r"(?:(?P<bytes>\d+) bytes|Ignore\(IgnoreMatch\(Override\(Glob\(Matched\(Glob \{ from: None, "
-                       r"original: \"!)", re.M)
-
-
-async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs,
-                         skipped: Skips | None = None) -> list[tuple[str, int, str]]:
+async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs, skipped: Skips | None = None) -> Found:
     skipped = {} if skipped is None else skipped
     start = resolve(ctx, args.path, must_exist=True)
     target = rel(ctx, start) if start != ctx.root.resolve() else "."
-    if start.is_file() and start.stat().st_size > MAX_FILE_BYTES:  # ripgrep searches any file it is given
-        skipped.setdefault(TOO_BIG, []).append(target)
-        return []
-    # No --sort: it makes ripgrep single-threaded. Results are put in path order here instead (path_order).
-    common = [rg, "--no-require-git", "--color=never"]
+    # No --sort: it makes ripgrep single-threaded; path order is restored here. No --max-filesize: it costs a
+    # stat of every file; the few files with matches are measured instead. --no-ignore-dot: the files git
+    # ignores are left out (.gitignore, .git/info/exclude), as everywhere else in Duet, not ripgrep's own
+    # .ignore files (whose lookup cost a stat of each directory, twice).
+    common = [rg, "--no-require-git", "--no-ignore-dot", "--color=never"]
     common += ["--glob", args.glob] if args.glob else []
-    cmd = [*common, "--with-filename", "--line-number", "--no-heading", f"--max-filesize={MAX_FILE_BYTES}",
+    cmd = [*common, "--null", "--with-filename", "--line-number", "--no-heading", f"--max-count={MAX_PER_FILE}",
            "--max-columns=2000", "--debug", *ctx.secret_files.rg_globs()]
     cmd += ["--ignore-case"] if args.ignore_case else []
-    code, out, err = await _rg([*cmd, "-e", args.pattern, "--", target], ctx)
+    code, out, err = await run_rg([*cmd, "-e", args.pattern, "--", target], ctx.root)
     log = err.decode("utf-8", errors="replace")
-    problems = [line for line in log.splitlines() if "DEBUG|" not in line]
     if code == 2 and not out:
-        raise ToolError(f"search failed: {(problems or ['ripgrep failed'])[-1].removeprefix('rg: ')}")
+        problems = [line for line in log.splitlines() if "DEBUG|" not in line] or ["ripgrep failed"]
+        raise ToolError(f"search failed: {problems[-1].removeprefix('rg: ')}")
     if "DEBUG|" in log:
-        secret = _logged_skips(ctx, log, skipped, "" if target == "." else target + "/")
+        secrets = _logged_secrets(ctx, log, "" if target == "." else target + "/")
     else:  # a ripgrep that logs differently: ask for the listing instead
-        _, listed, _ = await _rg([*common, "--files", "--", target], ctx)
-        secret = _list_skips(ctx, listed, skipped)
-    hits: list[tuple[str, int, str]] = []
-    for line in out.decode("utf-8", errors="replace").splitlines():
-        path, _, rest = line.partition(":")
-        number, _, text = rest.partition(":")
-        relative = path.removeprefix("./")
-        is_secret = secret.get(relative)
-        if is_secret is None:
-            is_secret = secret[relative] = ctx.secret_files.match_relative(relative)
-        if number.isdigit() and not is_secret:
-            hits.append((relative, int(number), text))
-    hits.sort(key=lambda hit: path_order(hit[0]))  # stable: each file's lines stay in ripgrep's (line) order
-    return hits
+        _, listed, _ = await run_rg([*common, "--null", "--files", "--", target], ctx.root)
+        secrets = [p for name in listed.split(b"\0") if name
+                   and ctx.secret_files.match_relative(p := name.decode("utf-8", errors="replace").removeprefix("./"))]
+    found, big = _hits(ctx, out)
+    lists = [(reason, sorted(paths, key=path_order)) for reason, paths in ((SECRET, secrets), (TOO_BIG, big))
+             if paths]
+    for reason, paths in sorted(lists, key=lambda entry: path_order(entry[1][0])):
+        skipped.setdefault(reason, []).extend(paths)  # each reason where its first path falls in a walk
+    return found
 
 
-def _logged_skips(ctx: ToolContext, log: str, skipped: Skips, below: str) -> dict[str, bool]:
-    """The secret and oversized files named in ripgrep's debug log, into `skipped`; returns the secret ones.
+def _hits(ctx: ToolContext, out: bytes) -> tuple[Found, list[str]]:
+    """ripgrep's `path NUL line:text` output as matches in path order, and the files over the size cap that
+    matched. Lines are decoded only for the matches shown; the rest are only counted."""
+    by_file: dict[bytes, list[bytes]] = {}
+    for line in out.split(b"\n"):
+        path, nul, rest = line.partition(b"\0")
+        if nul and rest[:1].isdigit():  # not a warning such as "binary file matches"
+            by_file.setdefault(path, []).append(rest)
+    root = str(ctx.root)
+    files, big = [], []
+    for raw, lines in by_file.items():
+        relative = raw.decode("utf-8", errors="replace").removeprefix("./")
+        if ctx.secret_files.match_relative(relative):  # never opened (the globs): asked again all the same
+            continue
+        try:
+            size = os.stat(f"{root}/{relative}").st_size
+        except OSError:
+            size = 0
+        if size > MAX_FILE_BYTES:
+            big.append(relative)
+        else:
+            files.append((path_order(relative), relative, lines))
+    files.sort()
+    hits: list[Hit] = []
+    for _, relative, lines in files:
+        for line in lines[:MAX_HITS + 1 - len(hits)]:
+            number, _, text = line.partition(b":")
+            hits.append((relative, int(number), text.decode("utf-8", errors="replace")))
+        if len(hits) > MAX_HITS:
+            break
+    total = sum(len(lines) for _, _, lines in files)
+    return Found(hits, total, more=any(len(lines) >= MAX_PER_FILE for _, _, lines in files)), big
+
+
+def _logged_secrets(ctx: ToolContext, log: str, below: str) -> list[str]:
+    """The secret files named in ripgrep's debug log as kept out by our globs.
 
     ripgrep applies our globs before its hidden-file rule, so a hidden secret (`.env`) is logged as matched by
     a glob: it is left unnamed, as the walk would have skipped it anyway (and the Python fallback never sees it).
     """
-    secrets, big = [], []
-    for match in _SKIP_LOG.finditer(log):
+    out = []
+    for match in _SECRET_LOG.finditer(log):
         relative = match.group("path").removeprefix("./")
-        if match.group("bytes") is not None:
-            big.append(relative)
-        elif ctx.secret_files.match_relative(relative) and not any(
+        if ctx.secret_files.match_relative(relative) and not any(
                 part.startswith(".") for part in relative.removeprefix(below).split("/")):
-            secrets.append(relative)  # our own globs; the user's --glob leaves its files unnamed
-    _add_skips(skipped, secrets, big)
-    return dict.fromkeys(secrets, True)
-
-
-def _list_skips(ctx: ToolContext, listed: bytes, skipped: Skips) -> dict[str, bool]:
-    """Secret and oversized files of ripgrep's `--files` listing into `skipped` (in path order); returns
-    whether each listed path is secret, so hits need not ask again."""
-    root = str(ctx.root)
-    secret: dict[str, bool] = {}  # per path, asked once: a file may have hundreds of hits
-    secrets, big = [], []
-    for name in listed.decode("utf-8", errors="replace").splitlines():
-        relative = name.removeprefix("./")  # ripgrep prints '/'-separated paths relative to its target
-        secret[relative] = is_secret = ctx.secret_files.match_relative(relative)
-        if is_secret:
-            secrets.append(relative)
-        else:
-            try:
-                if os.stat(f"{root}/{relative}").st_size > MAX_FILE_BYTES:
-                    big.append(relative)
-            except OSError:
-                continue
-    _add_skips(skipped, secrets, big)
-    return secret
-
-
-def _add_skips(skipped: Skips, secrets: list[str], big: list[str]) -> None:
-    """Each reason's paths in path order, the reasons in the order of their first path, as a walk of the sorted
-    tree would meet them (only the few skipped paths are sorted, never the whole listing)."""
-    lists = [(reason, sorted(paths, key=path_order)) for reason, paths in ((SECRET, secrets), (TOO_BIG, big))
-             if paths]
-    for reason, paths in sorted(lists, key=lambda entry: path_order(entry[1][0])):
-        skipped.setdefault(reason, []).extend(paths)
+            out.append(relative)  # our own globs; the user's --glob leaves its files unnamed
+    return out
 
 
 def path_order(path: str) -> list[str]:
@@ -216,7 +208,7 @@ class SearchTool(Tool):
     async def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
         rg = ripgrep()
         skipped: Skips = {}
-        hits = await ripgrep_search(rg, ctx, args, skipped) if rg else python_search(ctx, args, skipped)
-        return ToolResult(True, format_hits(hits, skipped),
-                          data={"hits": len(hits), "engine": "rg" if rg else "python",
+        found = await ripgrep_search(rg, ctx, args, skipped) if rg else python_search(ctx, args, skipped)
+        return ToolResult(True, format_hits(found, skipped),
+                          data={"hits": found.total, "engine": "rg" if rg else "python",
                                 "skipped": {reason: len(paths) for reason, paths in skipped.items()}})
