@@ -128,3 +128,16 @@ async def test_search_says_which_files_it_skipped_and_why(tmp_path: Path) -> Non
         assert (await ripgrep_search(shutil.which("rg") or "rg", ctx, SearchArgs(pattern="needle"), by_rg)).hits == []
         assert by_rg == {"not searched, secret files": ["credentials.json"],
                          "matches not shown, over the 4 MB size cap": ["big.log"]}
+
+
+def test_an_export_to_a_bad_path_fails_at_once_and_an_export_is_never_packed_into_itself(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def main():\n    return 1\n")
+    assert "is a directory" in one_line(run_agent(["context", "--whole", "--out", str(tmp_path)], tmp_path))
+    missing = tmp_path / "no" / "such" / "pack.xml"
+    assert "does not exist" in one_line(run_agent(["context", "--whole", "--out", str(missing)], tmp_path))
+    for _ in range(2):  # the second export finds the first in the workspace
+        done = run_agent(["context", "--whole", "--out", "pack.xml", "--explain"], tmp_path)
+        assert done.returncode == 0, done.stderr
+    pack = (tmp_path / "pack.xml").read_text()
+    assert '<file path="app.py">' in pack and '<file path="pack.xml">' not in pack
+    assert "pack.xml" not in done.stdout.split("packed:")[1].split("\n\n")[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agent.config import load_config
 from agent.context.plan import ContextBuilder, ContextPlan
+from agent.errors import ConfigError
 from agent.router import Router
 from agent.spend.prices import cost_usd
 
@@ -23,11 +24,16 @@ def run_context(args: argparse.Namespace) -> int:
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
     builder = ContextBuilder(workspace, config)
-    out = Path(args.out) if args.out else None
-    plan = builder.plan(model, args.hint or [], exact=args.exact, whole=args.whole,
-                        out=out if args.whole else None)  # an export is written as it is made
-    if out is not None and not args.whole:
-        _write(out, plan.text)
+    out = _out_path(args.out) if args.out else None
+    try:
+        plan = builder.plan(model, args.hint or [], exact=args.exact, whole=args.whole,
+                            out=out if args.whole else None)  # an export is written as it is made
+        if out is not None and not args.whole:
+            _write(out, plan.text)
+    except OSError as exc:
+        if out is None or exc.filename not in (str(out), str(out) + ".tmp"):
+            raise
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
     lines = [_headline(plan)]
     if plan.kind == "map":
         lines.append(f"  map of {len(plan.mapped)} files; whole files after it: {len(plan.packed)}")
@@ -71,6 +77,16 @@ def _cost_table(builder: ContextBuilder, config, plan: ContextPlan) -> list[str]
         out.append("  " + "  ".join(cells))
         if i == 0:
             out.append("  " + "  ".join("-" * w for w in widths))
+    return out
+
+
+def _out_path(given: str) -> Path:
+    """`--out`, checked before any work: a file in an existing directory."""
+    out = Path(given).absolute()
+    if out.is_dir():
+        raise ConfigError(f"--out {given} is a directory; give a file path")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {given}: directory {out.parent} does not exist")
     return out
 
 

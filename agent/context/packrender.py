@@ -37,10 +37,11 @@ def pack_frame_chars(name: str, paths: Sequence[str]) -> int:
 
 
 def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int], redact: Redactor,
-                out: Path | None, *, fork: bool = True) -> dict[str, int]:
+                out: Path | None, *, fork: bool = True, leave_out: str | None = None) -> dict[str, int]:
     """Write `render_pack(name, files, redact)` to `out` (whole or not at all: a temporary file renamed over it;
-    None: count only) and return every file's o200k count."""
-    paths = sorted(files)
+    None: count only) and return every file's o200k count. `leave_out` is a path not to pack (the export's own
+    file, when an earlier export lies in the workspace)."""
+    paths = sorted(p for p in files if p != leave_out)
     on_disk = getattr(files, "on_disk", None)
     total = sum(sizes.get(p, 0) for p in paths)
     half = _split(paths, sizes, total) if fork and total > FORK_ABOVE_BYTES and forkwork.can_fork() else len(paths)

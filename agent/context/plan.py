@@ -166,21 +166,24 @@ class ContextBuilder:
             plan = self._map(model, guess, in_play, names_mentioned(hints), exact)
             plan.workspace_estimated = True
         else:
+            paths = list(scan.files)
             if whole:  # an export: written out now, every file counted on the way (in two processes if big)
-                o200k = export_pack(self.root.name, scan.files, scan.sizes, self._redact, out)
+                own = _inside(out, self.root) if out is not None else None
+                paths = [p for p in paths if p != own]  # an earlier export in the workspace: not packed into itself
+                o200k = export_pack(self.root.name, scan.files, scan.sizes, self._redact, out, leave_out=own)
                 self.counter.remember_o200k(scan.digests, o200k)
-            counts = self.counter.count(scan.files, tokenizer, scan.digests, exact=exact)
+            counts = self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=exact)
             total = sum(counts.values())
             close = tokenizer == "deepseek-v4" and total * PACK_OVERHEAD > budget and not exact
             if close and not whole:  # o200k × 1.12 says no; the real count may say yes
-                counts = self.counter.count(scan.files, tokenizer, scan.digests, exact=True)
+                counts = self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=True)
                 total, exact = sum(counts.values()), True
             if whole or total * PACK_OVERHEAD <= budget:
-                frame = pack_frame_chars(self.root.name, list(scan.files))
+                frame = pack_frame_chars(self.root.name, paths)
                 plan = ContextPlan("pack", model, None, sum(counts.values()) + frame // 3, total, budget,
-                                   packed=sorted(scan.files), skipped=scan.skipped, in_play=in_play,
+                                   packed=sorted(paths), skipped=scan.skipped, in_play=in_play,
                                    exact=exact or tokenizer != "deepseek-v4",
-                                   render=lambda: render_pack(self.root.name, scan.files, self._redact))
+                                   render=lambda: render_pack(self.root.name, scan.files, self._redact, paths))
             else:
                 plan = self._map(model, total, in_play, names_mentioned(hints), exact)
         self._persist()
@@ -250,6 +253,14 @@ class ContextBuilder:
                              "mapped": result.mapped, "exact": deepseek_exact})
         return ContextPlan("map", model, result.text, result.tokens, total, sum(budgets), packed=result.packed,
                            mapped=result.mapped, skipped=scan.skipped, in_play=in_play, exact=deepseek_exact)
+
+
+def _inside(path: Path, root: Path) -> str | None:
+    """`path` relative to `root` ('/'-separated), or None when it lies outside."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
 
 
 def _text_counter(tokenizer: Tokenizer, exact: bool) -> Callable[[str], int]:
