@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.context.rank import build_graph_ids, pagerank, personalization_for, rank_definitions
 from agent.context.render import CHARS_PER_TOKEN_GUESS, CLASS_KINDS, class_index, fit, render_excerpts, render_pack
@@ -32,20 +33,26 @@ class MapResult:
 
 
 def rank_names(names: Mapping[str, FileNames], vocab: list[str], in_play: list[str], mentioned: set[str],
-               limit: int) -> tuple[list[tuple[str, str]], dict[str, float]]:
+               limit: int, traits: Callable[[Any], Any] | None = None
+               ) -> tuple[list[tuple[str, str]], dict[str, float]]:
     """(file, defined name) pairs best first, at most `limit` (unreferenced files' names after the rest),
-    and file ranks."""
+    and file ranks. `traits` gives rank.name_traits of vocabulary ids (kept by the names cache)."""
     files = sorted(names)
     graph = build_graph_ids(files, [names[p].defined for p in files], [names[p].mentioned for p in files],
-                            [names[p].counts for p in files], vocab, mentioned)
+                            [names[p].counts for p in files], vocab, mentioned, traits)
     ranks = pagerank(graph, personalization_for(graph.files, in_play))
     pairs = [(p, n) for p, n, _ in rank_definitions(ranks, graph)]
     seen = set(pairs)
-    for path in sorted(names, key=lambda p: (-ranks.get(p, 0.0), p)):  # files nobody references still appear
+    for path in by_rank(files, ranks):  # files nobody references still appear
         if len(pairs) >= limit:
             break
         pairs += [(path, vocab[int(i)]) for i in names[path].defined if (path, vocab[int(i)]) not in seen]
     return pairs, ranks
+
+
+def by_rank(paths: list[str], ranks: Mapping[str, float]) -> list[str]:
+    """`paths` (sorted) best-ranked first, ties in path order (a stable sort keeps them)."""
+    return sorted(paths, key=lambda p: ranks.get(p, 0.0), reverse=True)
 
 
 def realize(pairs: list[tuple[str, str]], define: Callable[[list[str]], Mapping[str, tuple[Definition, ...]]],
@@ -53,23 +60,19 @@ def realize(pairs: list[tuple[str, str]], define: Callable[[list[str]], Mapping[
     """Ranked definitions for the best pairs, parsing files only as far down the ranking as a map of
     `limit_chars` can reach (batches that grow by half until the signatures' length passes the limit)."""
     parsed: dict[str, tuple[Definition, ...]] = {}
+    by_name: dict[tuple[str, str], list[Definition]] = {}  # grows with the files parsed, round by round
     want = 192
     while True:
         head = pairs[:want]
-        parsed.update(define([p for p, _ in head if p not in parsed]))
-        ranked = _ranked(head, parsed)
+        new = define(list(dict.fromkeys(p for p, _ in head if p not in parsed)))
+        parsed.update(new)
+        for path, defs in new.items():
+            for d in defs:
+                by_name.setdefault((path, d.name), []).append(d)
+        ranked = [(p, d) for p, n in head for d in by_name.get((p, n), ())]
         if want >= len(pairs) or sum(len(d.signature) + 12 for _, d in ranked) > limit_chars:
             return ranked, parsed
         want = want * 5 // 4
-
-
-def _ranked(pairs: list[tuple[str, str]], parsed: Mapping[str, tuple[Definition, ...]]
-            ) -> list[tuple[str, Definition]]:
-    by_name: dict[tuple[str, str], list[Definition]] = {}
-    for path in dict.fromkeys(p for p, _ in pairs):
-        for d in parsed.get(path, ()):
-            by_name.setdefault((path, d.name), []).append(d)
-    return [(p, d) for p, n in pairs for d in by_name.get((p, n), ())]
 
 
 def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, int], names: Mapping[str, FileNames],
@@ -77,13 +80,13 @@ def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, in
               define: Callable[[list[str]], Mapping[str, tuple[Definition, ...]]],
               in_play: list[str], mentioned: set[str], budgets: tuple[int, int],
               count_text: Callable[[str], int], count_files: Callable[[list[str]], dict[str, int]],
-              redact: Redactor) -> MapResult:
+              redact: Redactor, traits: Callable[[Any], Any] | None = None) -> MapResult:
     """The map text for `budgets` = (signatures, whole files) in the tokens `count_text` counts.
 
     Whole files go in while they rank above the relevance floor; a relevant file too big to go in whole
     gives its ranked definitions with their bodies instead (a part of the right file beats a whole wrong one).
     """
-    pairs, ranks = rank_names(names, vocab, in_play, mentioned, PAIRS_LIMIT)
+    pairs, ranks = rank_names(names, vocab, in_play, mentioned, PAIRS_LIMIT, traits)
     map_tokens, files_tokens = budgets
     ranked, parsed = realize(pairs, define, int(map_tokens * CHARS_PER_TOKEN_GUESS * 1.5))
     classes = class_index(parsed)
@@ -92,7 +95,7 @@ def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, in
     map_text = redact(map_text)  # signatures hold default values: `connect(url="postgres://u:pw@h")`
     mapped = list(dict.fromkeys(p for p, _ in ranked[:used_defs]))
     floor = max(ranks.values(), default=0.0) * RELEVANCE_FLOOR
-    order = list(dict.fromkeys([*in_play, *sorted(ranks, key=lambda p: (-ranks[p], p))]))
+    order = list(dict.fromkeys([*in_play, *by_rank(sorted(ranks), ranks)]))
     whole: list[str] = []
     parts: dict[str, list[Definition]] = {}
     added: list[str] = []

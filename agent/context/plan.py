@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from agent.catalog import Tokenizer
 from agent.config import Config
-from agent.context.inplay import files_named_in, names_mentioned, recently_changed
+from agent.context.inplay import files_named_in, names_mentioned, recently_changed_soon
 from agent.context.packrender import export_pack, pack_frame_chars
 from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
@@ -109,6 +109,8 @@ class ContextBuilder:
         self.counter = TokenCounter(cache_dir / "counts.json" if cache_dir else None)
         self._tags_path = cache_dir / "tags.pickle" if cache_dir else None
         self._tags: TagCache | None = None
+        self._tags_loading: threading.Thread | None = None
+        self._map_likely = False
         self.plans = PlanCache(cache_dir / "maps.json" if cache_dir else None)
         self._scan: Scan | None = None
         self._estimates: dict[str, int] = {}
@@ -117,17 +119,32 @@ class ContextBuilder:
     @property
     def scan(self) -> Scan:
         if self._scan is None:
-            self._scan = scan_workspace(self.root, self._index, self.config.secret_file_list())
+            self._scan = scan_workspace(self.root, self._index, self.config.secret_file_list(),
+                                        on_change=self._workspace_changed)
         return self._scan
 
     @property
     def tags(self) -> TagCache:
         """The definitions cache, loaded only when a map is actually built (tree-sitter and all)."""
+        if self._tags_loading is not None:
+            self._tags_loading.join()
+            self._tags_loading = None
         if self._tags is None:
-            from agent.context.tags import TagCache  # numpy and tree-sitter: only when a map is built
-
-            self._tags = TagCache(self._tags_path)
+            self._load_tags()
+        assert self._tags is not None
         return self._tags
+
+    def _workspace_changed(self) -> None:
+        """The scan found a file changed since the last run: when this model got a map here before, its
+        map must be rebuilt, so the names cache loads now, while the scan still waits for git."""
+        if self._map_likely and self._tags is None and self._tags_loading is None:
+            self._tags_loading = threading.Thread(target=self._load_tags, name="duet-tags", daemon=True)
+            self._tags_loading.start()
+
+    def _load_tags(self) -> None:
+        from agent.context.tags import TagCache  # numpy and tree-sitter: only when a map is built
+
+        self._tags = TagCache(self._tags_path)
 
     def plan(self, model: str, hints: Iterable[str] = (), *, exact: bool = False, whole: bool = False,
              out: Path | None = None) -> ContextPlan:
@@ -137,10 +154,12 @@ class ContextBuilder:
         `whole` packs the whole workspace whatever the budget (an export), written to `out` if given.
         """
         hints = list(hints)
+        changed = recently_changed_soon(self.root)  # git answers while the workspace is scanned
+        self._map_likely = self.plans.made_for(model)
         scan = self.scan
         budget = pack_budget(self.config, model)
         tokenizer = self.config.model_spec(model).tokenizer
-        in_play = files_named_in(hints, scan.files) + [p for p in recently_changed(self.root) if p in scan.files]
+        in_play = files_named_in(hints, scan.files) + [p for p in changed() if p in scan.files]
         in_play = list(dict.fromkeys(in_play))
         guess = self._estimate_total(tokenizer)
         if not whole and (not budget or guess * PACK_OVERHEAD > budget * CLEARLY_TOO_BIG):
@@ -229,8 +248,8 @@ class ContextBuilder:
 
         result = build_map(self.root.name, scan.files, scan.sizes, names, self.tags.vocab, define, in_play,
                            mentioned, budgets,
-                           count_text, count_files, self._redact)
-        self.plans.put(key, {"text": result.text, "tokens": result.tokens, "packed": result.packed,
+                           count_text, count_files, self._redact, self.tags.traits)
+        self.plans.put(key, {"model": model, "text": result.text, "tokens": result.tokens, "packed": result.packed,
                              "mapped": result.mapped, "exact": deepseek_exact})
         return ContextPlan("map", model, result.text, result.tokens, total, sum(budgets), packed=result.packed,
                            mapped=result.mapped, skipped=scan.skipped, in_play=in_play, exact=deepseek_exact)

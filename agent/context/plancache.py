@@ -18,10 +18,8 @@ CACHE_VERSION = 2  # bump whenever ranking or rendering changes: old maps must m
 
 def workspace_fingerprint(digests: Mapping[str, str]) -> str:
     """One digest of every included path and its content digest."""
-    h = hashlib.blake2b(digest_size=16)
-    for path in sorted(digests):
-        h.update(path.encode("utf-8", "surrogateescape") + b"\0" + digests[path].encode() + b"\n")
-    return h.hexdigest()
+    text = "".join([f"{path}\0{digests[path]}\n" for path in sorted(digests)])  # hashed in one call
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 def plan_key(*parts: object, in_play: Iterable[str], mentioned: Iterable[str], fingerprint: str) -> str:
@@ -47,6 +45,10 @@ class PlanCache:
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self._entries.get(key)
+
+    def made_for(self, model: str) -> bool:
+        """Whether a map kept here was made for `model` (its next plan is likely a map too)."""
+        return any(e.get("model") == model for e in self._entries.values())
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
         self._entries.pop(key, None)

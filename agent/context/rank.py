@@ -7,7 +7,7 @@ referenced for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,11 @@ class Graph:
     dst: Any
     name: Any
     weight: Any
+    # Per edge, the (name, defining file) definition it points at, as an index into the definitions, and
+    # per definition its file and name: rank_definitions sums into these without sorting the edges.
+    slot: Any = None
+    slot_file: Any = None
+    slot_name: Any = None
 
     def edge(self, src: str, dst: str, name: str) -> float:
         """The weight of one edge (0.0 if absent): for tests and explanations."""
@@ -48,18 +53,32 @@ class Graph:
         return float(self.weight[hit].sum())
 
 
-def name_weight(name: str, definers: int, mentioned: set[str]) -> float:
-    weight = 1.0
-    if name in mentioned:
-        weight *= WEIGHT_MENTIONED
+MENTIONED, DISTINCTIVE, PRIVATE, COMMON = 1, 2, 4, 8  # bits of a name's traits, in name_weight's order
+
+
+def name_traits(name: str) -> int:
+    """The DISTINCTIVE and PRIVATE bits of a name (what its spelling says, whatever the repository)."""
     distinctive = len(name) >= DISTINCTIVE_LENGTH and ("_" in name.strip("_") or name[0].isupper() != name.isupper())
-    if distinctive:
+    return (DISTINCTIVE if distinctive else 0) | (PRIVATE if name.startswith("_") else 0)
+
+
+def _weight_of(traits: int) -> float:
+    weight = 1.0
+    if traits & MENTIONED:
+        weight *= WEIGHT_MENTIONED
+    if traits & DISTINCTIVE:
         weight *= WEIGHT_DISTINCTIVE
-    if name.startswith("_"):
+    if traits & PRIVATE:
         weight *= WEIGHT_PRIVATE
-    if definers > COMMON_DEFINERS:
+    if traits & COMMON:
         weight *= WEIGHT_COMMON
     return weight
+
+
+def name_weight(name: str, definers: int, mentioned: set[str]) -> float:
+    traits = name_traits(name) | (MENTIONED if name in mentioned else 0) | (COMMON if definers > COMMON_DEFINERS
+                                                                           else 0)
+    return _weight_of(traits)
 
 
 def build_graph(defined: Mapping[str, set[str]], mentions: Mapping[str, Mapping[str, int]],
@@ -78,53 +97,56 @@ def build_graph(defined: Mapping[str, set[str]], mentions: Mapping[str, Mapping[
 
 
 def build_graph_ids(files: list[str], defined: list[Any], mention_ids: list[Any], mention_counts: list[Any],
-                    vocab: list[str], mentioned: set[str]) -> Graph:
+                    vocab: list[str], mentioned: set[str], traits: Callable[[Any], Any] | None = None) -> Graph:
     """Every (referencing file, defining file, name) link, weighted by the name and how often it is used.
 
     Names are ids into `vocab`; per file (in `files` order) the ids it defines and the ids it mentions with
     their counts, as int arrays. Names defined in more than MAX_DEFINERS files (`get`, `__init__`, `save`)
     link everything to everything and say nothing about this task: they are left out, which also keeps the
     graph small. All of it is array work: a monorepo has millions of (file, identifier) mentions.
+    `traits(ids)` gives name_traits of vocabulary ids (a cache's); without it they are computed here.
     """
     import numpy as np
 
     n = len(files)
     size = max(len(vocab), 1)
-    lens = np.array([len(d) for d in defined], dtype=np.int64)
-    def_file = np.repeat(np.arange(n, dtype=np.int64), lens)
+    lens = np.fromiter(map(len, defined), dtype=np.int64, count=n)
+    def_file = np.repeat(np.arange(n, dtype=np.int32), lens)
     def_name = np.concatenate(defined) if n else np.zeros(0, dtype=np.int32)
     definers_all = np.bincount(def_name, minlength=size)
     linkable = (definers_all > 0) & (definers_all <= MAX_DEFINERS)
-    kept = np.nonzero(linkable)[0]
+    kept = np.flatnonzero(linkable)
     local = np.full(size, -1, dtype=np.int32)
-    local[kept] = np.arange(len(kept))
-    names = [vocab[int(i)] for i in kept]
+    local[kept] = np.arange(len(kept), dtype=np.int32)
+    names = [vocab[i] for i in kept.tolist()]
     keep_def = linkable[def_name]
     dn, df = local[def_name[keep_def]], def_file[keep_def]
     order = np.argsort(dn, kind="stable")
     flat = df[order]  # definers of each name, flattened (CSR): name i is in flat[start[i]:start[i] + degree[i]]
     degree = np.bincount(dn, minlength=len(names)).astype(np.int64)
     start = np.concatenate(([0], np.cumsum(degree)[:-1])).astype(np.int64) if len(names) else degree
-    m_lens = np.array([len(m) for m in mention_ids], dtype=np.int64)
-    m_src = np.repeat(np.arange(n, dtype=np.int32), m_lens)
+    m_lens = np.fromiter(map(len, mention_ids), dtype=np.int64, count=n)
     m_id = np.concatenate(mention_ids) if n else np.zeros(0, dtype=np.int32)
-    hit = linkable[m_id] if len(m_id) else np.zeros(0, dtype=bool)
-    src0, name0 = m_src[hit].astype(np.int64), local[m_id[hit]].astype(np.int64)
-    count0 = (np.concatenate(mention_counts)[hit] if n else np.zeros(0)).astype(np.float64)
+    at = np.flatnonzero(linkable[m_id])  # the mentions of linkable names, and which file each is in
+    src0 = np.searchsorted(np.cumsum(m_lens), at, side="right")
+    name0 = local[m_id[at]].astype(np.int64)
+    count0 = np.concatenate(mention_counts)[at].astype(np.float64) if n else np.zeros(0)
     mentioning = np.bincount(name0, minlength=len(names)) if len(name0) else np.zeros(len(names), dtype=np.int64)
     # A generic name (`data`, `path`, `value`) mentioned by thousands of files and defined in dozens links
     # everything to everything: hundreds of thousands of edges that carry almost no weight. Left out.
-    narrow = (mentioning * degree <= MAX_NAME_EDGES)[name0] if len(name0) else np.zeros(0, dtype=bool)
+    narrow_names = mentioning * degree <= MAX_NAME_EDGES
+    narrow = np.flatnonzero(narrow_names[name0])
     src0, name0, count0 = src0[narrow], name0[narrow], count0[narrow]
+    linking = np.flatnonzero(narrow_names & (mentioning > 0))  # only names that link anything get a weight
+    bits = np.asarray(traits(kept[linking]) if traits is not None else
+                      np.fromiter((name_traits(names[i]) for i in linking.tolist()), dtype=np.uint8,
+                                  count=len(linking)), dtype=np.uint8)
+    if mentioned:
+        bits = bits | np.array([MENTIONED if names[i] in mentioned else 0 for i in linking.tolist()], dtype=np.uint8)
+    bits = bits | np.where(degree[linking] > COMMON_DEFINERS, COMMON, 0).astype(np.uint8)
+    table = np.array([_weight_of(t) for t in range(16)])
     per_name = np.zeros(max(len(names), 1))
-    for i in np.unique(name0).tolist():  # only names that link anything get a weight
-        per_name[i] = name_weight(names[i], int(degree[i]), mentioned)
-    reps = degree[name0] if len(name0) else np.zeros(0, dtype=np.int64)
-    src = np.repeat(src0, reps)
-    name = np.repeat(name0, reps)
-    # position of each repeated entry within its name's definers
-    offsets = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
-    dst = flat[np.repeat(start[name0], reps) + offsets] if len(src) else np.zeros(0, dtype=np.int64)
+    per_name[linking] = table[bits]
     # Names that almost every file mentions (`django` in `import django`) link nothing in particular:
     # an inverse document frequency takes them down smoothly.
     mentioning_files = int(np.count_nonzero(m_lens))
@@ -132,9 +154,18 @@ def build_graph_ids(files: list[str], defined: list[Any], mention_ids: list[Any]
     idf = np.log1p(1 / np.maximum(share, 1e-9))
     if mentioning_files >= UBIQUITY_MIN_FILES:
         idf = np.where(share > UBIQUITOUS_SHARE, idf * WEIGHT_UBIQUITOUS, idf)
-    weight = per_name[name] * idf[name] * np.sqrt(np.repeat(count0, reps))
-    keep = src != dst
-    return Graph(files, names, src[keep], dst[keep], name[keep], weight[keep])
+    reps = degree[name0]
+    first = np.cumsum(reps) - reps  # where each mention's edges begin
+    total = int(reps.sum())
+    # each edge's definer: the mention's name's first definer plus the edge's place among its edges
+    slot = np.arange(total, dtype=np.int64) + np.repeat(start[name0] - first, reps)
+    src = np.repeat(src0, reps)
+    dst = flat[slot].astype(np.int64)
+    keep = np.flatnonzero(src != dst)
+    name = np.repeat(name0, reps)[keep]
+    weight = np.repeat(per_name[name0] * idf[name0] * np.sqrt(count0), reps)[keep]  # per mention, then per edge
+    slot_name = np.repeat(np.arange(len(names), dtype=np.int64), degree)
+    return Graph(files, names, src[keep], dst[keep], name, weight, slot[keep], flat, slot_name)
 
 
 def pagerank(graph: Graph, personalization: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -154,13 +185,15 @@ def pagerank(graph: Graph, personalization: Mapping[str, float] | None = None) -
         teleport = np.full(n, 1.0 / n)
     rank = teleport.copy()
     for _ in range(ITERATIONS):
-        flow = np.bincount(graph.dst, weights=rank[graph.src] * share, minlength=n)
+        flowing = rank[graph.src]
+        flowing *= share  # in place: one array of the graph's size per iteration, not two
+        flow = np.bincount(graph.dst, weights=flowing, minlength=n)
         nxt = (1 - DAMPING) * teleport + DAMPING * (flow + rank[dangling].sum() * teleport)
         delta = float(np.abs(nxt - rank).sum())
         rank = nxt
         if delta < TOLERANCE:
             break
-    return {p: float(rank[i]) for i, p in enumerate(graph.files)}
+    return dict(zip(graph.files, rank.tolist(), strict=True))
 
 
 def personalization_for(nodes: Iterable[str], in_play: Iterable[str]) -> dict[str, float] | None:
@@ -185,11 +218,21 @@ def rank_definitions(ranks: Mapping[str, float], graph: Graph, top: int = 5_000)
     rank = np.array([ranks.get(p, 0.0) for p in graph.files])
     out_total = np.bincount(graph.src, weights=graph.weight, minlength=n)
     contribution = rank[graph.src] * graph.weight / out_total[graph.src]
-    keys, inverse = np.unique(graph.dst * len(graph.names) + graph.name, return_inverse=True)
-    scores = np.bincount(inverse, weights=contribution)
+    width = len(graph.names)
+    if graph.slot is not None:  # per definition, summed in edge order (as np.unique's bins would be)
+        slots = len(graph.slot_file)
+        scores = np.bincount(graph.slot, weights=contribution, minlength=slots)
+        hit = np.flatnonzero(np.bincount(graph.slot, minlength=slots))
+        keys = graph.slot_file[hit].astype(np.int64) * width + graph.slot_name[hit]
+        ascending = np.argsort(keys)
+        keys, scores = keys[ascending], scores[hit][ascending]
+    else:
+        keys, inverse = np.unique(graph.dst * width + graph.name, return_inverse=True)
+        scores = np.bincount(inverse, weights=contribution)
     if len(scores) > top:  # only the best can reach the map: skip sorting the long tail
         best = np.argpartition(-scores, top)[:top]
         keys, scores = keys[best], scores[best]
     order = np.lexsort((keys, -scores))
-    return [(graph.files[int(keys[i] // len(graph.names))], graph.names[int(keys[i] % len(graph.names))],
-             float(scores[i])) for i in order]
+    files, names = graph.files, graph.names
+    return [(files[k // width], names[k % width], s) for k, s in zip(keys[order].tolist(), scores[order].tolist(),
+                                                                       strict=True)]

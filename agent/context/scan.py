@@ -5,16 +5,18 @@ from __future__ import annotations
 import fnmatch
 import functools
 import hashlib
-import marshal
 import os
 import re
 import stat
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.context.scanindex import Entry, Snapshot, load_index, load_snapshot, save_index, save_snapshot
+from agent.context.worktree import WorktreeListing, split_paths, tracked_blobs
 from agent.gitsafe import git_argv
 from tools.secret_files import SecretFiles
 from tools.walk import walk_files
@@ -108,17 +110,13 @@ def candidate_batches(root: Path) -> Iterator[list[str]]:
             try:
                 tracked = subprocess.run(git_argv("ls-files", "-z"), cwd=root, capture_output=True, check=True,
                                          timeout=120).stdout
-                yield _split(tracked)
-                yield _split(others.communicate(timeout=120)[0])
+                yield split_paths(tracked)
+                yield split_paths(others.communicate(timeout=120)[0])
                 return
             except (OSError, subprocess.SubprocessError):
                 others.kill()
                 others.wait()
     yield [p.relative_to(root).as_posix() for p in walk_files(root)]
-
-
-def _split(out: bytes) -> list[str]:
-    return [p for p in dict.fromkeys(out.decode("utf-8", errors="replace").split("\0")) if p]
 
 
 COMMENT_STARTS = (b"#", b"//", b"/*", b"*", b"<!--", b"--", b";", b'"""')
@@ -139,10 +137,15 @@ SECRET_REASON = "secret file (never sent)"
 
 def skip_reason(relative: str, data: bytes | None, size: int, secret_files: SecretFiles | None = None) -> str | None:
     """Why a file stays out of every prompt (None: it may go in). `data` may be None when size decides."""
-    parts = relative.split("/")
-    name = parts[-1]
     if (secret_files or SecretFiles()).match_relative(relative):
         return SECRET_REASON
+    return path_reason(relative, size) or (content_reason(data, size) if data is not None else None)
+
+
+def path_reason(relative: str, size: int) -> str | None:
+    """The reasons a path and size alone give (secret files apart): no need to read the file."""
+    parts = relative.split("/")
+    name = parts[-1]
     if any(p in VENDORED_DIRS for p in parts[:-1]) or parts[0] == ".duet":
         return "vendored or build tree"
     if name in LOCK_FILES or name.endswith(".lock"):
@@ -151,8 +154,11 @@ def skip_reason(relative: str, data: bytes | None, size: int, secret_files: Secr
         return "generated or minified (by name)"
     if size > MAX_FILE_BYTES:
         return f"over the {MAX_FILE_BYTES // 1024} KB size cap"
-    if data is None:
-        return None
+    return None
+
+
+def content_reason(data: bytes, size: int) -> str | None:
+    """The reasons only the contents give: binary, marked generated, minified."""
     if is_binary(data):
         return "binary"
     if _marked_generated(data):
@@ -163,84 +169,240 @@ def skip_reason(relative: str, data: bytes | None, size: int, secret_files: Secr
     return None
 
 
-def scan_workspace(root: Path, index_path: Path | None = None, secret_files: SecretFiles | None = None) -> Scan:
-    """Scan `root`; with an index, files whose size and mtime are unchanged are not read again."""
+PARALLEL_MIN_READS = 2_000  # files to read before a second process shares the reading (a cold monorepo)
+Judged = tuple["str | None", "str | None", "bytes | None"]  # digest (None when skipped), reason, contents
+
+
+def scan_workspace(root: Path, index_path: Path | None = None, secret_files: SecretFiles | None = None,
+                   on_change: Callable[[], None] | None = None) -> Scan:
+    """Scan `root`; with an index (see scanindex.py), files known unchanged are not read again.
+
+    In git, a tracked file git vouches for (its index's stat data still matches, so the work tree holds the
+    index's blob) is taken as the last scan found it: all of them at once while git's listing of tracked files
+    is unchanged, else by blob. Other files are unchanged when their size and mtime are. New or changed files
+    are read (by two processes when there are many: a cold monorepo). `on_change` is called once, as soon as
+    a file is found new or changed since the last scan, so the caller can start work a change needs."""
     root = root.resolve()
     secret_files = secret_files or SecretFiles()
-    scan = Scan(root=root)
     patterns = digest("\0".join(secret_files.patterns).encode())
-    index = _load_index(index_path, patterns)
-    fresh: dict[str, list[object]] = {}
-    racy_after = time.time_ns() - RACY_NS
-    base = str(root)
-    kept = 0  # bytes of file contents kept in memory for the rest of the run (capped: a monorepo is GBs)
-    seen: set[str] = set()
-    for relative in (p for batch in candidate_batches(root) for p in batch):
-        if relative in seen:  # tracked and untracked at once: a file added to git while listing
-            continue
-        seen.add(relative)
-        path = f"{base}/{relative}"  # a string, not a Path: this loop runs once per file of a monorepo
+    listing = None
+    if (root / ".git").exists():
         try:
-            st = os.lstat(path)
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        known = index.get(relative)  # entries were judged against these very secret-file patterns
-        if known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
-            file_digest, reason = known[2], known[3]
-            if reason == SECRET_REASON:
-                scan.skipped.append(Skipped(relative, SECRET_REASON))
-                continue
-        elif secret_files.match_relative(relative):  # never read, never indexed with a digest
-            if st.st_mtime_ns < racy_after:
-                fresh[relative] = [st.st_size, st.st_mtime_ns, None, SECRET_REASON]
-            scan.skipped.append(Skipped(relative, SECRET_REASON))
-            continue
-        else:
-            reason = skip_reason(relative, None, st.st_size, secret_files)
-            file_digest = None
-            if reason is None:
-                try:
-                    with open(path, "rb") as handle:
-                        data = handle.read()
-                except OSError as exc:
-                    scan.skipped.append(Skipped(relative, f"unreadable ({os.strerror(exc.errno or 0)})"))
-                    continue
-                reason = skip_reason(relative, data, st.st_size, secret_files)
-                if reason is None:
-                    file_digest = digest(data)
-                    if kept + len(data) <= KEEP_LOADED_BYTES:
-                        scan.loaded[relative] = data
-                        kept += len(data)
-        if st.st_mtime_ns < racy_after:  # a file changed this very moment might change again unseen
-            fresh[relative] = [st.st_size, st.st_mtime_ns, file_digest, reason]
-        if reason:
-            scan.skipped.append(Skipped(relative, str(reason)))
-        else:
-            scan.digests[relative] = str(file_digest)
-            scan.sizes[relative] = st.st_size
-    scan.skipped.sort(key=lambda s: s.path)
-    if index_path is not None and fresh != index:
-        index_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = index_path.with_suffix(".tmp")
-        tmp.write_bytes(marshal.dumps((INDEX_VERSION, patterns, fresh)))
-        tmp.replace(index_path)
-    return scan
-
-
-INDEX_VERSION = 2
-
-
-def _load_index(path: Path | None, patterns: str) -> dict[str, list[object]]:
-    """The last scan's (size, mtime, digest, reason) per path, if made with the same secret-file patterns.
-
-    marshal, not JSON: a monorepo's index of 50,000 entries loads in a third of the time (our own file, in
-    our own cache directory; anything unreadable is simply rebuilt)."""
-    if path is None or not path.is_file():
-        return {}
+            listing = WorktreeListing(root)
+        except OSError:  # no git: walk
+            listing = None
+    if listing is None:
+        scanner = _Pass(root, load_index(index_path, patterns), secret_files, on_change)
+        for relative in list_candidates(root):
+            scanner.visit(relative, None)
+        return scanner.finish(index_path, patterns, {}, None)
     try:
-        version, made_with, entries = marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    return dict(entries) if version == INDEX_VERSION and made_with == patterns else {}
+        return _scan_git(root, listing, index_path, patterns, secret_files, on_change)
+    finally:
+        listing.close()
+
+
+def _scan_git(root: Path, listing: WorktreeListing, index_path: Path | None, patterns: str,
+              secret_files: SecretFiles, on_change: Callable[[], None] | None) -> Scan:
+    snapshot = load_snapshot(index_path.with_suffix(".snap") if index_path else None, patterns)  # while git runs
+    key, dirty = listing.key(), listing.dirty()
+    raw = listing.tracked()
+    if key is None or raw is None:  # git failed: every candidate by stat
+        scanner = _Pass(root, load_index(index_path, patterns), secret_files, on_change)
+        for relative in list_candidates(root):
+            scanner.visit(relative, None)
+        return scanner.finish(index_path, patterns, {}, None)
+    if snapshot is not None and snapshot.key == key and dirty is not None:
+        scanner = _Pass(root, snapshot.others, secret_files, on_change)
+        demoted = [p for p in dirty if snapshot.vouched(p)]  # changed since (or touched): read them again
+        for path in demoted:
+            scanner.before[path] = [0, -1, snapshot.digests.get(path), snapshot.skipped.get(path), None]
+            snapshot.drop(path)
+        tracked = [*snapshot.rest, *((p, None) for p in demoted)]
+        kept: Snapshot | None = snapshot
+    else:
+        index = load_index(index_path, patterns)
+        if snapshot is not None:
+            index.update(snapshot.others)  # entries of files changed since the index was written
+        scanner = _Pass(root, index, secret_files, on_change)
+        tracked = tracked_blobs(raw)
+        demoted, kept = [], None
+    for path, blob in tracked:
+        scanner.visit(path, blob if dirty is not None and path not in dirty else None)
+    scanner.judge()  # the tracked files to read, while git still lists the untracked ones
+    untracked = listing.untracked()
+    for path in untracked if untracked is not None else list_candidates(root):
+        scanner.visit(path, None)
+    return scanner.finish(index_path, patterns, dict(tracked), (key, kept, bool(demoted)))
+
+
+class _Pass:
+    """One scan's visit of candidate files against known entries (those git vouches for by blob, the rest
+    by size and mtime), collecting the files to read.
+
+    A file changed in the last two seconds may change again within the same mtime: its entry is kept with
+    mtime -1, which no stat matches, so it is read again next time (and compared, not taken as new)."""
+
+    def __init__(self, root: Path, index: dict[str, Entry], secret_files: SecretFiles,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self.scan = Scan(root=root)
+        self.index = index
+        self.before: dict[str, Entry] = {}  # what files read again were, when not in `index`
+        self.secret_files = secret_files
+        self._on_change = on_change
+        self.fresh: dict[str, Entry] = {}
+        self.racy_after = time.time_ns() - RACY_NS
+        self.base = str(root)
+        self.todo: list[tuple[str, int, int, str | None]] = []  # (path, size, mtime, blob) to read
+        self.seen: set[str] = set()
+
+    def _changed(self) -> None:
+        """A file is new or changed: tell the caller, once."""
+        if self._on_change is not None:
+            on_change, self._on_change = self._on_change, None
+            on_change()
+
+    def visit(self, relative: str, blob: str | None) -> None:
+        """Judge one candidate; `blob` is its content's id when git vouches for it."""
+        if relative in self.seen:  # tracked and untracked at once: a file added to git while listing
+            return
+        self.seen.add(relative)
+        known = self.index.get(relative)  # entries were judged against these very secret-file patterns
+        if blob is not None and known is not None and known[4] == blob:
+            self.fresh[relative] = known
+            _record(self.scan, relative, known)
+            return
+        try:
+            st = os.lstat(f"{self.base}/{relative}")  # a string, not a Path: this runs once per file
+        except OSError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            return
+        settled = st.st_mtime_ns < self.racy_after
+        mtime, blob = (st.st_mtime_ns, blob) if settled else (-1, None)
+        if known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
+            entry: Entry = [*known[:4], blob]
+        elif self.secret_files.match_relative(relative):  # never read, never indexed with a digest
+            entry = [st.st_size, mtime, None, SECRET_REASON, blob]
+        else:
+            reason = path_reason(relative, st.st_size)
+            if reason is None:
+                self.todo.append((relative, st.st_size, mtime, blob))
+                return
+            entry = [st.st_size, mtime, None, reason, blob]
+        self.fresh[relative] = entry
+        _record(self.scan, relative, entry)
+
+    def judge(self) -> None:
+        """Read the files waiting to be read; tell the caller if any is new or changed."""
+        scan, todo, self.todo = self.scan, self.todo, []
+        for (relative, size, mtime, blob), (file_digest, reason, data) in zip(todo, _judge_all(self.base, todo),
+                                                                              strict=True):
+            if file_digest is None and reason is None:  # gone since the listing
+                continue
+            known = self.index.get(relative) or self.before.get(relative)
+            if known is None or known[2] != file_digest or known[3] != reason:
+                self._changed()
+            entry: Entry = [size, mtime, file_digest, reason, blob]
+            if not str(reason).startswith("unreadable"):
+                self.fresh[relative] = entry
+            if data is not None:
+                scan.loaded[relative] = data
+            _record(scan, relative, entry)
+
+    def finish(self, index_path: Path | None, patterns: str, tracked: dict[str, str | None],
+               git: tuple[str, Snapshot | None, bool] | None) -> Scan:
+        """Read what must be read, save what changed, and the scan. `git` is (listing key, the snapshot this
+        pass started from or None, whether it dropped files): None outside git."""
+        self.judge()
+        scan = self.scan
+        if git is not None:
+            key, start, changed = git
+            snapshot = _next_snapshot(key, start, tracked, self.fresh)
+            changed = changed or start is None or snapshot.others != start.others or len(snapshot.rest) != len(
+                start.rest)
+            if start is not None:
+                scan.digests.update(start.digests)
+                scan.sizes.update(start.sizes)
+                scan.skipped += [Skipped(p, r) for p, r in start.skipped.items()]
+            if index_path is not None and changed:
+                save_snapshot(index_path.with_suffix(".snap"), patterns, snapshot)
+            if start is not None:  # the snapshot stood in for the index: the index itself is not needed
+                scan.skipped.sort(key=lambda s: s.path)
+                return scan
+        scan.skipped.sort(key=lambda s: s.path)
+        if index_path is not None and self.fresh != self.index:
+            save_index(index_path, patterns, self.fresh)
+        return scan
+
+
+def _next_snapshot(key: str, start: Snapshot | None, tracked: dict[str, str | None],
+                   fresh: dict[str, Entry]) -> Snapshot:
+    """The snapshot after a pass: the files still vouched for from `start`, plus every tracked file this pass
+    found vouched for (an entry with a blob); the rest by entry."""
+    out = Snapshot(key)
+    if start is not None:
+        out.digests, out.sizes, out.skipped = dict(start.digests), dict(start.sizes), dict(start.skipped)
+    for path, entry in fresh.items():
+        if path in tracked and entry[4] is not None:
+            if entry[3]:
+                out.skipped[path] = str(entry[3])
+            else:
+                out.digests[path], out.sizes[path] = str(entry[2]), int(entry[0])  # type: ignore[call-overload]
+        else:
+            out.others[path] = entry
+    out.rest = [(p, blob) for p, blob in tracked.items() if not out.vouched(p)]
+    return out
+
+
+def _record(scan: Scan, relative: str, entry: Entry) -> None:
+    reason = entry[3]
+    if reason:
+        scan.skipped.append(Skipped(relative, str(reason)))
+    else:
+        scan.digests[relative] = str(entry[2])
+        scan.sizes[relative] = int(entry[0])  # type: ignore[call-overload]
+
+
+def _judge(path: str, size: int, keep: bool) -> Judged:
+    """(digest, reason, contents if `keep`) of one file to read; (None, None, None) when it is gone."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None, None, None
+    except OSError as exc:
+        return None, f"unreadable ({os.strerror(exc.errno or 0)})", None
+    reason = content_reason(data, size)
+    if reason is not None:
+        return None, reason, None
+    return digest(data), None, data if keep else None
+
+
+def _judge_batch(base: str, items: list[tuple[str, int]], keep_bytes: int) -> list[Judged]:
+    """Files judged in order, their contents kept while they add up to `keep_bytes` (a monorepo is GBs)."""
+    out: list[Judged] = []
+    kept = 0
+    for relative, size in items:
+        judged = _judge(f"{base}/{relative}", size, kept + size <= keep_bytes)
+        if judged[2] is not None:
+            kept += size
+        out.append(judged)
+    return out
+
+
+def _judge_all(base: str, todo: list[tuple[str, int, int, str | None]]) -> list[Judged]:
+    """Every file of `todo` judged; when there are many, the first half in a worker process (which reads,
+    tests and hashes, and sends back only digests and reasons) while this one does the second half and
+    keeps its contents for the map."""
+    items = [(t[0], t[1]) for t in todo]
+    if len(items) < PARALLEL_MIN_READS:
+        return _judge_batch(base, items, KEEP_LOADED_BYTES)
+    half = len(items) // 2
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(_judge_batch, base, items[:half], 0)
+            second = _judge_batch(base, items[half:], KEEP_LOADED_BYTES)
+            return first.result() + second
+    except (OSError, RuntimeError):  # no process pool here: all of it in this process
+        return _judge_batch(base, items, KEEP_LOADED_BYTES)

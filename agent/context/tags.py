@@ -16,18 +16,23 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import compress, count
 from pathlib import Path
 
 import numpy as np
 
+from agent.context.rank import name_traits
 from agent.context.scan import digest as _digest
 from tools.pysymbols import python_definitions
 from tools.symbols import LANGUAGE_BY_SUFFIX, Definition, definitions
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}", re.ASCII)
 PARALLEL_MIN_FILES = 400
-CACHE_VERSION = 6
+DEFS_PARALLEL_MIN_FILES = 96  # full definitions cost ten times the names per file
+CACHE_VERSION = 7
 DELTA_MAX_ENTRIES = 2_000  # entries added since the base file before the base is rewritten
+UNKNOWN_TRAITS = 255  # a vocabulary name whose traits are not worked out yet
+FEW_NAMES = 20_000  # fewer new names than this are looked up without indexing the vocabulary
 _W = r"([A-Za-z_$][\w$]*)"
 # Definition names by language, lexically: the same names tree-sitter finds, give or take a nested helper.
 NAME_PATTERNS = {
@@ -68,15 +73,30 @@ def language_of(path: str) -> str | None:
 def extract_names(path: str, data: bytes) -> tuple[tuple[str, ...], dict[str, int]]:
     """Defined names and mentioned identifiers of one file (latin-1: one character per byte, ASCII names as-is)."""
     lang = language_of(path)
-    text = "\n" + data.decode("latin-1")
     defined: tuple[str, ...] = ()
     if lang:
         pattern = _NAME_RES[lang]
-        found = pattern.findall(text)
+        found = pattern.findall("\n" + data.decode("latin-1"))
         if pattern.groups > 1:
             found = [g for groups in found for g in groups if g]
         defined = tuple(dict.fromkeys(n for n in found if n not in _KEYWORDS))
-    return defined, dict(Counter(IDENT.findall(text)))
+    return defined, identifiers(data)
+
+
+_WORD_BYTES = bytes(c if c < 128 and (chr(c).isalnum() or c == ord("_")) else ord(" ") for c in range(256))
+
+
+def identifiers(data: bytes) -> dict[str, int]:
+    """IDENT's matches with their counts, in order of first appearance, without a regex: every run of word
+    characters (in C: translate, split, count), then per distinct run its leading digits dropped, which is
+    where IDENT's match in that run begins (a run of fewer than three letters after them has none)."""
+    out: dict[str, int] = {}
+    for run, n in Counter(data.translate(_WORD_BYTES).split()).items():
+        name = run.lstrip(b"0123456789")
+        if len(name) >= 3:
+            key = name.decode("ascii")
+            out[key] = out.get(key, 0) + n
+    return out
 
 
 def _read(item: Item) -> bytes:
@@ -119,11 +139,23 @@ def _defs_batch(batch: list[Item]) -> list[RawDefs]:
     return out
 
 
+def no_huge_pages() -> None:
+    """Stop numpy advising transparent huge pages for its arrays (NumPy's own NUMPY_MADVISE_HUGEPAGE=0, set
+    at run time). Where the kernel defragments on that advice (`defrag=madvise`, a common default), every
+    fresh multi-megabyte array compacts memory synchronously as it is first written: building the monorepo's
+    graph spent three times as long in page faults as in arithmetic."""
+    setter = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(setter, "_set_madvise_hugepage", None)
+    if setter is not None:
+        setter(False)
+
+
 class TagCache:
     """Names (every source file) and full definitions (files shown), by content digest; only new content is
     read, and many files are done in two processes."""
 
     def __init__(self, path: Path | None = None) -> None:
+        no_huge_pages()  # this process is about to build and drop arrays of tens of megabytes
         self._path = path
         self.vocab: list[str] = []
         self._ids: dict[str, int] | None = None  # built only when new files need ids
@@ -138,16 +170,19 @@ class TagCache:
         self._base_vocab = 0
         self._added_names: dict[str, RawNames] = {}
         self._added_defs: dict[str, RawDefs] = {}
+        self._traits = np.zeros(0, dtype=np.uint8)  # rank.name_traits per vocabulary id (UNKNOWN: not yet)
         if path and path.is_file():
             try:
-                version, token, vocab, names, defs = pickle.loads(path.read_bytes())
+                version, token, vocab, names, defs, traits = pickle.loads(path.read_bytes())
                 if version == CACHE_VERSION:
                     self.vocab, self._names, self._defs, self._base_token = vocab, names, defs, token
+                    self._traits = np.frombuffer(traits, dtype=np.uint8).copy()
                     self._base_vocab = len(vocab)
                     self._load_delta()
             except Exception:  # a stale or torn cache is rebuilt, never trusted
                 self.vocab, self._names, self._defs, self._base_token = [], {}, {}, ""
                 self._added_names, self._added_defs, self._base_vocab = {}, {}, 0
+                self._traits = np.zeros(0, dtype=np.uint8)
 
     def _delta_path(self) -> Path | None:
         return self._path.with_suffix(".delta") if self._path else None
@@ -157,11 +192,12 @@ class TagCache:
         if delta is None or not delta.is_file():
             return
         try:
-            version, token, vocab_tail, names, defs = pickle.loads(delta.read_bytes())
+            version, token, vocab_tail, names, defs, traits = pickle.loads(delta.read_bytes())
         except Exception:  # torn: the base alone is still right
             return
         if version != CACHE_VERSION or token != self._base_token:
             return  # made for another base
+        self._traits = np.frombuffer(traits, dtype=np.uint8).copy()
         self.vocab.extend(vocab_tail)
         self._names.update(names)
         self._defs.update(defs)
@@ -177,7 +213,7 @@ class TagCache:
             items = _items(files, missing)
             done = 0
             for vocab, raws in _names_halves(items):
-                mapping = np.array([self._id(n) for n in vocab] or [0], dtype=np.int32)
+                mapping = np.array(self._ids_of(vocab) or [0], dtype=np.int32)
                 for path, (defined, mentioned, counts) in zip(missing[done:done + len(raws)], raws, strict=True):
                     raw = (mapping[np.frombuffer(defined, dtype=np.int32)].tobytes(),
                            mapping[np.frombuffer(mentioned, dtype=np.int32)].tobytes(), counts)
@@ -191,9 +227,41 @@ class TagCache:
                                   np.frombuffer(counts, dtype=np.int32))
         return out
 
+    def traits(self, ids: np.ndarray) -> np.ndarray:
+        """rank.name_traits of vocabulary `ids`, worked out once per name and kept with the vocabulary."""
+        if len(self._traits) < len(self.vocab):
+            grown = np.full(len(self.vocab), UNKNOWN_TRAITS, dtype=np.uint8)
+            grown[:len(self._traits)] = self._traits
+            self._traits = grown
+        got = self._traits[ids]
+        unknown = ids[got == UNKNOWN_TRAITS]
+        if len(unknown):
+            vocab = self.vocab
+            self._traits[unknown] = [name_traits(vocab[i]) for i in unknown.tolist()]
+            self._dirty = True
+            got = self._traits[ids]
+        return got
+
+    def _ids_of(self, names: list[str]) -> list[int]:
+        """Vocabulary ids of `names`, new ones appended. A few names (a changed file's) are found in one pass
+        over the vocabulary in C, not by first indexing all of its hundreds of thousands of names."""
+        if self._ids is not None or len(names) >= FEW_NAMES:
+            return [self._id(n) for n in names]
+        wanted = set(names)
+        vocab = self.vocab
+        found = {vocab[i]: i for i in compress(count(), map(wanted.__contains__, vocab))}
+        out: list[int] = []
+        for name in names:
+            known = found.get(name)
+            if known is None:
+                known = found[name] = len(vocab)
+                vocab.append(name)
+            out.append(known)
+        return out
+
     def _id(self, name: str) -> int:
         if self._ids is None:
-            self._ids = {n: i for i, n in enumerate(self.vocab)}
+            self._ids = dict(zip(self.vocab, range(len(self.vocab)), strict=True))
         known = self._ids.get(name)
         if known is None:
             known = self._ids[name] = len(self.vocab)
@@ -208,7 +276,7 @@ class TagCache:
         missing = [p for p in wanted if keys[p] not in self._defs]
         if missing:
             items = _items(files, missing)
-            raws = _defs_batch(items) if len(items) < PARALLEL_MIN_FILES else [
+            raws = _defs_batch(items) if len(items) < DEFS_PARALLEL_MIN_FILES else [
                 r for half in _halves(_defs_batch, items) for r in half]
             for path, raw in zip(missing, raws, strict=True):
                 self._defs[keys[path]] = self._added_defs[keys[path]] = raw
@@ -225,10 +293,11 @@ class TagCache:
         small = len(self._added_names) + len(self._added_defs) <= DELTA_MAX_ENTRIES
         if self._base_token and small and self._path.is_file():
             _write(delta, (CACHE_VERSION, self._base_token, self.vocab[self._base_vocab:], self._added_names,
-                           self._added_defs))
+                           self._added_defs, self._traits.tobytes()))
         else:
             self._base_token = uuid.uuid4().hex
-            _write(self._path, (CACHE_VERSION, self._base_token, self.vocab, self._names, self._defs))
+            _write(self._path, (CACHE_VERSION, self._base_token, self.vocab, self._names, self._defs,
+                                self._traits.tobytes()))
             delta.unlink(missing_ok=True)
             self._base_vocab = len(self.vocab)
             self._added_names, self._added_defs = {}, {}
