@@ -155,7 +155,7 @@ class ContextBuilder:
         """
         hints = list(hints)
         changed = recently_changed_soon(self.root)  # git answers while the workspace is scanned
-        self._map_likely = self.plans.made_for(model)
+        self._map_likely = not whole and self.plans.made_for(model)  # an export never needs the map
         scan = self.scan
         budget = pack_budget(self.config, model)
         tokenizer = self.config.model_spec(model).tokenizer
