@@ -222,8 +222,6 @@ class ContextBuilder:
             self._writer.join()
 
     def _map(self, model: str, total: int, in_play: list[str], mentioned: set[str], exact: bool) -> ContextPlan:
-        from agent.context.mapbuild import build_map
-
         scan = self.scan
         tokenizer = self.config.model_spec(model).tokenizer
         budgets = map_budgets(self.config, model)
@@ -237,6 +235,7 @@ class ContextBuilder:
             tokens = hit["tokens"] if text == hit["text"] else count_text(text)
             return ContextPlan("map", model, text, tokens, total, sum(budgets), packed=hit["packed"],
                                mapped=hit["mapped"], skipped=scan.skipped, in_play=in_play, exact=hit["exact"])
+        from agent.context.mapbuild import build_map  # numpy and tree-sitter: not for a map served from cache
 
         def count_files(paths: list[str]) -> dict[str, int]:
             return self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=exact)
