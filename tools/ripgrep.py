@@ -19,12 +19,12 @@ from typing import BinaryIO
 
 def ripgrep(workspace: Path) -> str | None:
     """The resolved path of an `rg` outside `workspace`, or None when there is none (search falls back to Python)."""
-    return _ripgrep_outside(str(workspace.resolve()), os.environ.get("PATH", os.defpath))
+    return _ripgrep_outside(str(workspace.resolve()), sys.executable, os.environ.get("PATH", os.defpath))
 
 
 @functools.lru_cache(maxsize=16)
-def _ripgrep_outside(workspace: str, search_path: str) -> str | None:
-    candidates = [Path(sys.executable).parent / "rg"]
+def _ripgrep_outside(workspace: str, python: str, search_path: str) -> str | None:
+    candidates = [Path(python).parent / "rg"]
     candidates += [Path(entry or ".") / "rg" for entry in search_path.split(os.pathsep)]
     for candidate in candidates:
         if not (candidate.is_file() and os.access(candidate, os.X_OK)):
