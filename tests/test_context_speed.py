@@ -271,7 +271,7 @@ def test_a_secret_pattern_added_later_hides_a_file_already_indexed(shop: Path) -
 
 
 EXPORT_SCRIPT = """
-import os, sys
+import os, sys, time
 from pathlib import Path
 from agent.context import forkwork, packrender
 from agent.context.render import render_pack
@@ -288,6 +288,7 @@ redactor, parent = Redactor(), os.getpid()
 
 def redact(text):
     (tmp / f"pid-{os.getpid()}").touch()
+    time.sleep(0.002)  # slow enough that both processes get chunks to do
     if mode == "child dies" and os.getpid() != parent:
         os._exit(3)  # the child dies half-way, as if killed
     if mode == "fails":

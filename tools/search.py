@@ -124,7 +124,7 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs, skipped: S
     # .ignore files (whose lookup cost a stat of each directory, twice).
     common = [rg, "--no-require-git", "--no-ignore-dot", "--color=never"]
     common += ["--glob", args.glob] if args.glob else []
-    cmd = [*common, "--null", "--with-filename", "--line-number", "--no-heading", f"--max-count={MAX_PER_FILE}",
+    cmd = [*common, "--null", "--heading", "--with-filename", "--line-number", f"--max-count={MAX_PER_FILE}",
            "--max-columns=2000", "--debug", *ctx.secret_files.rg_globs()]
     cmd += ["--ignore-case"] if args.ignore_case else []
     code, out, err = await run_rg([*cmd, "-e", args.pattern, "--", target], ctx.root)
@@ -147,37 +147,44 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs, skipped: S
 
 
 def _hits(ctx: ToolContext, out: bytes) -> tuple[Found, list[str]]:
-    """ripgrep's `path NUL line:text` output as matches in path order, and the files over the size cap that
-    matched. Lines are decoded only for the matches shown; the rest are only counted."""
-    by_file: dict[bytes, list[bytes]] = {}
-    for line in out.split(b"\n"):
-        path, nul, rest = line.partition(b"\0")
-        if nul and rest[:1].isdigit():  # not a warning such as "binary file matches"
-            by_file.setdefault(path, []).append(rest)
+    """ripgrep's `--heading --null` output (per file: `path NUL`, its `line:text` lines, a blank line) as matches
+    in path order, and the files over the size cap that matched. Files are split apart and their lines counted
+    in C; only the lines shown are decoded, so a pattern with 100,000 matches costs little more than one with 10.
+    """
     root = str(ctx.root)
     files, big = [], []
-    for raw, lines in by_file.items():
+    for chunk in out.split(b"\n\n"):
+        raw, nul, body = chunk.partition(b"\0")
+        if not nul:
+            continue
         relative = raw.decode("utf-8", errors="replace").removeprefix("./")
         if ctx.secret_files.match_relative(relative):  # never opened (the globs): asked again all the same
             continue
+        count = body.count(b"\n") + (not body.endswith(b"\n"))
+        if b"binary file" in body:  # ripgrep's warning after a match in a binary file is no match
+            count = len(_MATCH_LINE.findall(body))
         try:
             size = os.stat(f"{root}/{relative}").st_size
         except OSError:
             size = 0
         if size > MAX_FILE_BYTES:
             big.append(relative)
-        else:
-            files.append((path_order(relative), relative, lines))
+        elif count:
+            files.append((path_order(relative), relative, body, count))
     files.sort()
     hits: list[Hit] = []
-    for _, relative, lines in files:
-        for line in lines[:MAX_HITS + 1 - len(hits)]:
-            number, _, text = line.partition(b":")
-            hits.append((relative, int(number), text.decode("utf-8", errors="replace")))
+    for _, relative, body, _count in files:
+        for line in body.split(b"\n", MAX_HITS + 1 - len(hits))[:MAX_HITS + 1 - len(hits)]:
+            number, colon, text = line.partition(b":")
+            if colon and number.isdigit():
+                hits.append((relative, int(number), text.decode("utf-8", errors="replace")))
         if len(hits) > MAX_HITS:
             break
-    total = sum(len(lines) for _, _, lines in files)
-    return Found(hits, total, more=any(len(lines) >= MAX_PER_FILE for _, _, lines in files)), big
+    total = sum(count for *_, count in files)
+    return Found(hits, total, more=any(count >= MAX_PER_FILE for *_, count in files)), big
+
+
+_MATCH_LINE = re.compile(rb"^\d+:", re.M)
 
 
 def _logged_secrets(ctx: ToolContext, log: str, below: str) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
@@ -40,44 +39,37 @@ def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int],
                 out: Path | None, *, fork: bool = True, leave_out: str | None = None) -> dict[str, int]:
     """Write `render_pack(name, files, redact)` to `out` (whole or not at all: a temporary file renamed over it;
     None: count only) and return every file's o200k count. `leave_out` is a path not to pack (the export's own
-    file, when an earlier export lies in the workspace)."""
+    file, when an earlier export lies in the workspace).
+
+    With a forked child, the files go in CHUNKS chunks of about equal bytes, handed out one at a time through a
+    pipe to whichever process is free (a chunk of translations costs twice what a chunk of code does, so fixed
+    halves left one process idle); each process writes its chunks' blocks to its own memory file, and the
+    chunks are copied into the export in order by the kernel.
+    """
     paths = sorted(p for p in files if p != leave_out)
-    on_disk = getattr(files, "on_disk", None)
     total = sum(sizes.get(p, 0) for p in paths)
-    half = _split(paths, sizes, total) if fork and total > FORK_ABOVE_BYTES and forkwork.can_fork() else len(paths)
-    first, second = paths[:half], paths[half:]
+    two = fork and total > FORK_ABOVE_BYTES and forkwork.can_fork()
+    chunks = _chunks(paths, sizes, total, CHUNKS if two else 1)
     tmp = out.with_name(out.name + ".tmp") if out is not None else None
     count_o200k("")  # load the tokenizer once, before the fork, for both processes
+    work = _Work(chunks, files, redact, writes=out is not None)
     try:
-        with _open(tmp) as sink, (_scratch() if sink is not None and second else nullcontext()) as theirs:
+        with _open(tmp) as sink:
             if sink is not None:
                 header = [f'<repository name="{name}" files="{len(paths)}">', "<tree>", file_tree(paths), "</tree>"]
                 sink.write(("\n".join(header) + "\n").encode())
-
-            def their_half() -> bytes:
-                counts = _blocks(second, files, on_disk, redact, theirs)
-                if theirs is not None:
-                    theirs.flush()  # the child leaves by os._exit, which flushes nothing
-                return marshal.dumps(counts)
-
-            child = forkwork.start(their_half) if second else None
-            try:
-                counts = _blocks(first, files, on_disk, redact, sink)
-                result = child.wait() if child is not None else marshal.dumps([])
-            except BaseException:
-                if child is not None:
-                    child.kill()
-                raise
-            if result is None:  # the child failed: its half is done here
-                if theirs is not None:
-                    theirs.seek(0)
-                    theirs.truncate()
-                result = their_half()
-            counts += marshal.loads(result)
+            if two:
+                done = _in_two(work)
+            else:
+                done = {0: work.run_chunk(0, sink)}
+            counts = []
+            for index in range(len(chunks)):
+                where, offset, length, chunk_counts = done[index]
+                counts += chunk_counts
+                if sink is not None and where is not None:
+                    sink.flush()
+                    _copy(where, sink.fileno(), offset, length)
             if sink is not None:
-                if theirs is not None:
-                    theirs.seek(0)
-                    shutil.copyfileobj(theirs, sink, 1 << 20)
                 sink.write(b"</repository>\n")
         if tmp is not None and out is not None:
             tmp.replace(out)
@@ -85,17 +77,129 @@ def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int],
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise
+    finally:
+        work.close()
     return dict(zip(paths, counts, strict=True))
 
 
-def _split(paths: list[str], sizes: Mapping[str, int], total: int) -> int:
-    """The index that splits `paths` into two halves of about equal bytes."""
-    done = 0
-    for i, path in enumerate(paths):
+CHUNKS = 48
+Done = tuple["int | None", int, int, list[int]]  # (memory file with the blocks, offset, length, counts)
+
+
+class _Work:
+    """The chunks to export, and the memory file each process writes its chunks' blocks to."""
+
+    def __init__(self, chunks: list[list[str]], files: Mapping[str, bytes], redact: Redactor, *,
+                 writes: bool) -> None:
+        self.chunks, self.files, self.redact, self.writes = chunks, files, redact, writes
+        self.on_disk = getattr(files, "on_disk", None)
+        self._scratch: BinaryIO | None = None
+        self._kept: list[BinaryIO] = []
+
+    def scratch(self) -> BinaryIO:
+        """This process's memory file (made on first use, so parent and child each get their own)."""
+        if self._scratch is None:
+            self._scratch = _scratch()
+        return self._scratch
+
+    def run_chunk(self, index: int, sink: BinaryIO | None) -> Done:
+        """Chunk `index` written straight to `sink` (nothing to copy later)."""
+        return None, 0, 0, _blocks(self.chunks[index], self.files, self.on_disk, self.redact, sink)
+
+    def run_claimed(self, dispenser: int) -> dict[int, Done]:
+        """Chunks claimed one at a time from `dispenser` (a pipe of chunk numbers) until it is empty."""
+        done: dict[int, Done] = {}
+        while claimed := os.read(dispenser, 1):
+            index = claimed[0]
+            target = self.scratch() if self.writes else None
+            start = target.tell() if target is not None else 0
+            counts = _blocks(self.chunks[index], self.files, self.on_disk, self.redact, target)
+            if target is None:
+                done[index] = (None, 0, 0, counts)
+            else:
+                target.flush()
+                done[index] = (target.fileno(), start, target.tell() - start, counts)
+        return done
+
+    def keep(self, scratch: BinaryIO) -> BinaryIO:
+        """`scratch` closed with this work (the child's memory file, read here after the child is gone)."""
+        self._kept.append(scratch)
+        return scratch
+
+    def close(self) -> None:
+        for scratch in [self._scratch, *self._kept]:
+            if scratch is not None:
+                scratch.close()
+
+
+def _in_two(work: _Work) -> dict[int, Done]:
+    """Every chunk done by this process and a forked child together; what the child did not deliver (it died)
+    is done here afterwards."""
+    dispenser, feed = os.pipe()
+    try:
+        os.write(feed, bytes(range(len(work.chunks))))  # fewer than 256, and far below a pipe's capacity
+        os.close(feed)
+        feed = -1
+        child_scratch = work.keep(_scratch()) if work.writes else None  # made before the fork: readable here
+
+        def their_part() -> bytes:
+            work._scratch = child_scratch
+            done = work.run_claimed(dispenser)
+            return marshal.dumps({i: (0 if fd is not None else None, off, n, c) for i, (fd, off, n, c) in done.items()})
+
+        try:
+            child = forkwork.start(their_part)
+        except OSError:  # no fork to be had (process limit, memory): every chunk is done here
+            child = None
+        try:
+            done = work.run_claimed(dispenser)
+            theirs = child.wait() if child is not None else None
+        except BaseException:
+            if child is not None:
+                child.kill()
+            raise
+        if theirs is not None and child_scratch is not None:
+            fd = child_scratch.fileno()
+            done.update({i: (fd if where is not None else None, off, n, c)
+                         for i, (where, off, n, c) in marshal.loads(theirs).items()})
+        elif theirs is not None:
+            done.update(marshal.loads(theirs))
+        for index in range(len(work.chunks)):
+            if index not in done:  # claimed by a child that died
+                target = work.scratch() if work.writes else None
+                start = target.tell() if target is not None else 0
+                counts = _blocks(work.chunks[index], work.files, work.on_disk, work.redact, target)
+                if target is not None:
+                    target.flush()
+                done[index] = ((target.fileno(), start, target.tell() - start, counts) if target is not None
+                               else (None, 0, 0, counts))
+        return done
+    finally:
+        os.close(dispenser)
+        if feed != -1:
+            os.close(feed)
+
+
+def _copy(source: int, target: int, offset: int, length: int) -> None:
+    """`length` bytes of file `source` from `offset` appended to `target`, copied by the kernel."""
+    while length > 0:
+        sent = os.sendfile(target, source, offset, length)
+        if sent == 0:
+            raise OSError(f"export: a memory file ended {length} bytes early")
+        offset += sent
+        length -= sent
+
+
+def _chunks(paths: list[str], sizes: Mapping[str, int], total: int, count: int) -> list[list[str]]:
+    """`paths` in order, cut into `count` runs of about equal bytes (fewer when there are fewer files)."""
+    out: list[list[str]] = [[]]
+    done, step = 0, max(total / count, 1)
+    for path in paths:
+        if out[-1] and done >= step * len(out) and len(out) < count:
+            out.append([])
+        out[-1].append(path)
         done += sizes.get(path, 0)
-        if done * 2 >= total:
-            return i + 1
-    return len(paths)
+    return out
 
 
 def _blocks(paths: list[str], files: Mapping[str, bytes], on_disk: Callable[[str], str | None] | None,
