@@ -236,7 +236,8 @@ def test_ripgrep_beside_the_interpreter_is_found_without_path(tmp_path: Path) ->
     if not beside.is_file():
         pytest.skip("no rg installed beside this interpreter")
     env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
-    found = subprocess.run([sys.executable, "-c", "from pathlib import Path; from tools.ripgrep import ripgrep; print(ripgrep(Path('.')))"],
+    script = "import sys, pathlib, tools.ripgrep as r; print(r.ripgrep(pathlib.Path(sys.argv[1])))"
+    found = subprocess.run([sys.executable, "-c", script, str(tmp_path)],
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert found == str(beside.resolve())
 
