@@ -359,12 +359,18 @@ class _Pass:
             if index_path is not None and changed:
                 save_snapshot(index_path.with_suffix(".snap"), patterns, snapshot)
             if start is not None:  # the snapshot stood in for the index: the index itself is not needed
-                scan.skipped.sort(key=lambda s: s.path)
-                return scan
-        scan.skipped.sort(key=lambda s: s.path)
+                return _in_path_order(scan)
+        _in_path_order(scan)
         if index_path is not None and self.fresh != self.index:
             save_index(index_path, patterns, self.fresh)
         return scan
+
+
+def _in_path_order(scan: Scan) -> Scan:
+    """Digests and skipped files in path order: every later `sorted()` of them is then a single pass."""
+    scan.digests = dict(sorted(scan.digests.items()))
+    scan.skipped.sort(key=lambda s: s.path)
+    return scan
 
 
 def _next_snapshot(key: str, start: Snapshot | None, tracked: dict[str, str | None],
