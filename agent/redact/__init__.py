@@ -36,6 +36,7 @@ BASE64_LINE = re.compile(r"[A-Za-z0-9+/_\-]+=*\r?\n?")
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _WRAPPED = rf"[A-Za-z0-9+/_=\-]{{{MIN_WRAPPED_WIDTH - 2},}}(?:\r\n|\n|\r)[A-Za-z0-9+/_\-]"
 WRAPPED_AT_START, WRAPPED_AFTER_BREAK = re.compile(_WRAPPED), re.compile(f"[{_LINE_BREAKS}]{_WRAPPED}")
+WRAPPED_AFTER_NEWLINE = re.compile(f"\n{_WRAPPED}")  # the same where \n is the only break: 4x faster
 
 
 class Redactor:
@@ -129,7 +130,10 @@ class Redactor:
 
 def _may_hold_wrapped_run(text: str) -> bool:
     """Could `text` hold two or more wrapped base64 lines (the first at the start of the text or of a line)?"""
-    return WRAPPED_AT_START.match(text) is not None or WRAPPED_AFTER_BREAK.search(text) is not None
+    if WRAPPED_AT_START.match(text) is not None:
+        return True
+    after = WRAPPED_AFTER_BREAK if any(c in text for c in _LINE_BREAKS[1:]) else WRAPPED_AFTER_NEWLINE
+    return after.search(text) is not None
 
 
 def redact_event(event: _E, redact: Callable[[str], str]) -> _E:
