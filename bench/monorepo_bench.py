@@ -8,7 +8,8 @@ of the same mixture.
 
 Every figure is a whole `agent context --model gpt-5.5` process. Peak memory is the largest sum, over the
 process and all its descendants (the parsing worker, git), of proportional set size (/proc/PID/smaps_rollup),
-sampled every 20 ms.
+sampled every 20 ms in a second run of each kind: the sampling itself slows the process it samples, so the
+timed runs are not sampled.
 
 Run: python bench/monorepo_bench.py --build      (once: download and lay out the corpora)
      python bench/monorepo_bench.py [--sizes 5000 15000 50000] [--rounds 3]
@@ -128,28 +129,51 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def measured(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak summed PSS in MB) of one whole process tree."""
+def measured(cmd: list[str], cwd: Path, *, sample: bool = False) -> tuple[float, float]:
+    """(wall seconds, peak summed PSS in MB, 0 unless `sample`) of one whole process tree.
+
+    Timed runs are not sampled: reading smaps_rollup walks the process's page tables under its memory map
+    lock every 20 ms, which stalls an allocating process (mmap, munmap, brk wait for it) and takes CPU from a
+    2-core machine; it made the one-file-changed run 40% slower. Memory comes from separate sampled runs."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     done = threading.Event()
 
-    def sample() -> None:
+    def sampler() -> None:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, sum(_pss_kb(p) for p in _descendants(proc.pid)))
             done.wait(0.02)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    watcher = threading.Thread(target=sampler) if sample else None
+    if watcher is not None:
+        watcher.start()
     _, err = proc.communicate()
     elapsed = time.perf_counter() - started
     done.set()
-    sampler.join()
+    if watcher is not None:
+        watcher.join()
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err.decode(errors='replace')[-2000:]}")
     return elapsed, peak / 1024
+
+
+def scenario(kind: str, cmd: list[str], repo: Path, touched: Path, original: bytes, tag: str, *,
+             sample: bool) -> tuple[float, float]:
+    """One run of `kind` (cold: no cache; warm: nothing changed; one file changed: a comment appended to
+    `touched`, put back afterwards and the caches brought back to the committed content)."""
+    if kind == "cold":
+        shutil.rmtree(repo / ".duet" / "cache", ignore_errors=True)
+        return measured(cmd, repo, sample=sample)
+    if kind == "warm":
+        return measured(cmd, repo, sample=sample)
+    touched.write_bytes(original + f"\n# changed in round {tag} at {time.time()}\n".encode())
+    try:
+        return measured(cmd, repo, sample=sample)
+    finally:
+        touched.write_bytes(original)
+        measured(cmd, repo)  # back to the committed content (warm again)
 
 
 def main() -> int:
@@ -175,20 +199,15 @@ def main() -> int:
         original = touched.read_bytes()
         runs: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "one file changed": []}
         for round_ in range(args.rounds):
-            shutil.rmtree(repo / ".duet" / "cache", ignore_errors=True)
-            runs["cold"].append(measured(cmd, repo))
-            runs["warm"].append(measured(cmd, repo))
-            touched.write_bytes(original + f"\n# changed in round {round_} at {time.time()}\n".encode())
-            try:
-                runs["one file changed"].append(measured(cmd, repo))
-            finally:
-                touched.write_bytes(original)
-            measured(cmd, repo)  # back to the committed content (warm again) before the next round
+            for kind in runs:
+                wall, _ = scenario(kind, cmd, repo, touched, original, f"{round_}t", sample=False)
+                _, peak = scenario(kind, cmd, repo, touched, original, f"{round_}m", sample=True)
+                runs[kind].append((wall, peak))
         results[files] = runs
         print(f"{files:,} files done: {load()}", flush=True)
     print()
     print(f"`agent context --model gpt-5.5` on the monorepo, whole process, medians of {args.rounds} rounds "
-          "(peak memory: summed PSS of the process tree, the largest of the rounds):")
+          "(peak memory: summed PSS of the process tree, the largest of the sampled runs):")
     print("| files | cold | warm | one file changed | peak memory |")
     print("|---|---|---|---|---|")
     for files, runs in results.items():

@@ -191,3 +191,34 @@ def test_name_traits_are_worked_out_once_and_kept_with_the_vocabulary(tmp_path: 
     assert again.traits(ids).tolist() == [name_traits(n) for n in cache.vocab]
     again.save()  # nothing was worked out again, so nothing is written
     assert path.read_bytes() == before and not path.with_suffix(".delta").exists()
+
+
+def test_a_scan_that_assumes_the_last_untracked_files_is_checked_against_git(project: Path) -> None:
+    (project / "notes.txt").write_text("untracked notes\n")
+    scan(project)
+    scan(project)  # the snapshot now knows the untracked files
+    index = project / ".duet/cache/index.json"
+    same = scan_workspace(project, index, assume_untracked=True)
+    assert "notes.txt" in same.digests and same.confirmed()
+    (project / "later.txt").write_text("a new untracked file\n")
+    assumed = scan_workspace(project, index, assume_untracked=True)
+    assert "later.txt" not in assumed.digests  # taken as before, while git walked the tree...
+    assert not assumed.confirmed()  # ...and git's answer says otherwise
+    assert "later.txt" in scan_workspace(project, index).digests
+
+
+def test_a_plan_never_misses_an_untracked_file_that_appeared(project: Path) -> None:
+    from agent.config import load_config
+    from agent.context.plan import ContextBuilder
+
+    cfg = load_config(project, {}, {"HOME": str(project / ".home")})
+    for _ in range(2):  # the second run leaves a snapshot that lists the untracked files
+        builder = ContextBuilder(project, cfg)
+        builder.plan("deepseek-v4-pro")
+        builder.wait()
+    (project / "pkg/appeared.py").write_text("def appeared():\n    return 1\n")
+    builder = ContextBuilder(project, cfg)
+    plan = builder.plan("deepseek-v4-pro")
+    assert plan.kind == "pack" and "pkg/appeared.py" in plan.packed
+    (project / "pkg/appeared.py").unlink()
+    assert "pkg/appeared.py" not in ContextBuilder(project, cfg).plan("deepseek-v4-pro").packed

@@ -112,6 +112,8 @@ class ContextBuilder:
         self._tags: TagCache | None = None
         self._tags_loading: threading.Thread | None = None
         self._map_likely = False
+        self._assume_untracked = False  # set for the plan's own scan (checked before the plan is returned)
+        self._untracked_held = True  # until an assumption about untracked files turns out wrong
         self.plans = PlanCache(cache_dir / "maps.json" if cache_dir else None)
         self._scan: Scan | None = None
         self._estimates: dict[str, int] = {}
@@ -121,7 +123,8 @@ class ContextBuilder:
     def scan(self) -> Scan:
         if self._scan is None:
             self._scan = scan_workspace(self.root, self._index, self.config.secret_file_list(),
-                                        on_change=self._workspace_changed)
+                                        on_change=self._workspace_changed, assume_untracked=self._assume_untracked)
+            self._assume_untracked = False
         return self._scan
 
     @property
@@ -157,6 +160,9 @@ class ContextBuilder:
         hints = list(hints)
         changed = recently_changed_soon(self.root)  # git answers while the workspace is scanned
         self._map_likely = not whole and self.plans.made_for(model)  # an export never needs the map
+        # the scan may take the untracked files to be the last scan's instead of waiting for git's walk of the
+        # whole tree; the plan is checked against git's answer before it is returned
+        self._assume_untracked = self._scan is None and not whole and self._untracked_held
         scan = self.scan
         budget = pack_budget(self.config, model)
         tokenizer = self.config.model_spec(model).tokenizer
@@ -187,6 +193,10 @@ class ContextBuilder:
                                    render=lambda: render_pack(self.root.name, scan.files, self._redact, paths))
             else:
                 plan = self._map(model, total, in_play, names_mentioned(hints), exact)
+        if not scan.confirmed():  # an untracked file came or went: never serve a plan that missed it
+            self._scan, self._untracked_held = None, False
+            self._estimates.clear()
+            return self.plan(model, hints, exact=exact, whole=whole, out=out)
         self._persist()
         return plan
 

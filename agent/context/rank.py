@@ -162,10 +162,10 @@ def build_graph_ids(files: list[str], defined: list[Any], mention_ids: list[Any]
     src = np.repeat(src0, reps)
     dst = flat[slot].astype(np.int64)
     keep = np.flatnonzero(src != dst)
-    name = np.repeat(name0, reps)[keep]
     weight = np.repeat(per_name[name0] * idf[name0] * np.sqrt(count0), reps)[keep]  # per mention, then per edge
-    slot_name = np.repeat(np.arange(len(names), dtype=np.int64), degree)
-    return Graph(files, names, src[keep], dst[keep], name, weight, slot[keep], flat, slot_name)
+    slot_name = np.repeat(np.arange(len(names), dtype=np.int32), degree)
+    slot = slot[keep]
+    return Graph(files, names, src[keep], dst[keep], slot_name[slot], weight, slot, flat, slot_name)
 
 
 def pagerank(graph: Graph, personalization: Mapping[str, float] | None = None) -> dict[str, float]:

@@ -82,6 +82,15 @@ class Scan:
     sizes: dict[str, int] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     loaded: dict[str, bytes] = field(default_factory=dict)
+    # A scan that took the untracked files to be the last scan's (git was still listing them): the check
+    # that they were, which the caller makes before it uses the scan for anything that lasts.
+    pending: Callable[[], bool] | None = field(default=None, repr=False, compare=False)
+
+    def confirmed(self) -> bool:
+        """False when the untracked files this scan assumed turned out otherwise (scan again, without
+        assuming); True for every scan that assumed nothing."""
+        check, self.pending = self.pending, None
+        return check() if check is not None else True
 
     @functools.cached_property
     def files(self) -> LazyFiles:
@@ -174,14 +183,17 @@ Judged = tuple["str | None", "str | None", "bytes | None"]  # digest (None when 
 
 
 def scan_workspace(root: Path, index_path: Path | None = None, secret_files: SecretFiles | None = None,
-                   on_change: Callable[[], None] | None = None) -> Scan:
+                   on_change: Callable[[], None] | None = None, *, assume_untracked: bool = False) -> Scan:
     """Scan `root`; with an index (see scanindex.py), files known unchanged are not read again.
 
     In git, a tracked file git vouches for (its index's stat data still matches, so the work tree holds the
     index's blob) is taken as the last scan found it: all of them at once while git's listing of tracked files
     is unchanged, else by blob. Other files are unchanged when their size and mtime are. New or changed files
     are read (by two processes when there are many: a cold monorepo). `on_change` is called once, as soon as
-    a file is found new or changed since the last scan, so the caller can start work a change needs."""
+    a file is found new or changed since the last scan, so the caller can start work a change needs.
+
+    `assume_untracked`: take the untracked files to be those of the last scan instead of waiting for git's
+    walk of the whole tree, and leave the check to `Scan.confirmed()` (each file is still checked itself)."""
     root = root.resolve()
     secret_files = secret_files or SecretFiles()
     patterns = digest("\0".join(secret_files.patterns).encode())
@@ -197,13 +209,17 @@ def scan_workspace(root: Path, index_path: Path | None = None, secret_files: Sec
             scanner.visit(relative, None)
         return scanner.finish(index_path, patterns, {}, None)
     try:
-        return _scan_git(root, listing, index_path, patterns, secret_files, on_change)
-    finally:
+        scan = _scan_git(root, listing, index_path, patterns, secret_files, on_change, assume_untracked)
+    except BaseException:
         listing.close()
+        raise
+    if scan.pending is None:
+        listing.close()
+    return scan
 
 
 def _scan_git(root: Path, listing: WorktreeListing, index_path: Path | None, patterns: str,
-              secret_files: SecretFiles, on_change: Callable[[], None] | None) -> Scan:
+              secret_files: SecretFiles, on_change: Callable[[], None] | None, assume_untracked: bool) -> Scan:
     snapshot = load_snapshot(index_path.with_suffix(".snap") if index_path else None, patterns)  # while git runs
     key, dirty = listing.key(), listing.dirty()
     raw = listing.tracked()
@@ -230,10 +246,24 @@ def _scan_git(root: Path, listing: WorktreeListing, index_path: Path | None, pat
     for path, blob in tracked:
         scanner.visit(path, blob if dirty is not None and path not in dirty else None)
     scanner.judge()  # the tracked files to read, while git still lists the untracked ones
+    if assume_untracked and kept is not None:
+        assumed = kept.untracked
+        for path in assumed:
+            scanner.visit(path, None)
+        scan = scanner.finish(index_path, patterns, dict(tracked), (key, kept, bool(demoted)), assumed)
+
+        def check() -> bool:
+            try:
+                return set(listing.untracked() or ()) == set(assumed)  # (None: git failed; scan again)
+            finally:
+                listing.close()
+
+        scan.pending = check
+        return scan
     untracked = listing.untracked()
     for path in untracked if untracked is not None else list_candidates(root):
         scanner.visit(path, None)
-    return scanner.finish(index_path, patterns, dict(tracked), (key, kept, bool(demoted)))
+    return scanner.finish(index_path, patterns, dict(tracked), (key, kept, bool(demoted)), untracked or [])
 
 
 class _Pass:
@@ -311,7 +341,7 @@ class _Pass:
             _record(scan, relative, entry)
 
     def finish(self, index_path: Path | None, patterns: str, tracked: dict[str, str | None],
-               git: tuple[str, Snapshot | None, bool] | None) -> Scan:
+               git: tuple[str, Snapshot | None, bool] | None, untracked: list[str] | None = None) -> Scan:
         """Read what must be read, save what changed, and the scan. `git` is (listing key, the snapshot this
         pass started from or None, whether it dropped files): None outside git."""
         self.judge()
@@ -319,8 +349,9 @@ class _Pass:
         if git is not None:
             key, start, changed = git
             snapshot = _next_snapshot(key, start, tracked, self.fresh)
-            changed = changed or start is None or snapshot.others != start.others or len(snapshot.rest) != len(
-                start.rest)
+            snapshot.untracked = list(untracked or ())
+            changed = (changed or start is None or snapshot.others != start.others
+                       or len(snapshot.rest) != len(start.rest) or snapshot.untracked != start.untracked)
             if start is not None:
                 scan.digests.update(start.digests)
                 scan.sizes.update(start.sizes)
@@ -328,12 +359,18 @@ class _Pass:
             if index_path is not None and changed:
                 save_snapshot(index_path.with_suffix(".snap"), patterns, snapshot)
             if start is not None:  # the snapshot stood in for the index: the index itself is not needed
-                scan.skipped.sort(key=lambda s: s.path)
-                return scan
-        scan.skipped.sort(key=lambda s: s.path)
+                return _in_path_order(scan)
+        _in_path_order(scan)
         if index_path is not None and self.fresh != self.index:
             save_index(index_path, patterns, self.fresh)
         return scan
+
+
+def _in_path_order(scan: Scan) -> Scan:
+    """Digests and skipped files in path order: every later `sorted()` of them is then a single pass."""
+    scan.digests = dict(sorted(scan.digests.items()))
+    scan.skipped.sort(key=lambda s: s.path)
+    return scan
 
 
 def _next_snapshot(key: str, start: Snapshot | None, tracked: dict[str, str | None],

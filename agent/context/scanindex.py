@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 INDEX_VERSION = 3
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 Entry = list[object]  # [size, mtime_ns, digest (None when skipped), reason (None when included), blob or None]
 
 
@@ -32,6 +32,7 @@ class Snapshot:
     skipped: dict[str, str] = field(default_factory=dict)  # skipped vouched files, with reasons
     rest: list[tuple[str, str | None]] = field(default_factory=list)  # other tracked (path, listing blob)
     others: dict[str, Entry] = field(default_factory=dict)  # index entries of the files not vouched for
+    untracked: list[str] = field(default_factory=list)  # the untracked files git listed
 
     def vouched(self, path: str) -> bool:
         return path in self.digests or path in self.skipped
@@ -73,12 +74,13 @@ def save_index(path: Path, patterns: str, entries: dict[str, Entry]) -> None:
 
 def load_snapshot(path: Path | None, patterns: str) -> Snapshot | None:
     value = _load(path)
-    if value is None or len(value) != 8 or value[0] != SNAPSHOT_VERSION or value[1] != patterns:
+    if value is None or len(value) != 9 or value[0] != SNAPSHOT_VERSION or value[1] != patterns:
         return None
-    key, digests, sizes, skipped, rest, others = value[2:]
-    return Snapshot(key, digests, sizes, skipped, [(p, b) for p, b in rest], others)  # type: ignore[arg-type,attr-defined]
+    key, digests, sizes, skipped, rest, others, untracked = value[2:]
+    return Snapshot(key, digests, sizes, skipped, [(p, b) for p, b in rest], others,  # type: ignore[arg-type,attr-defined]
+                    untracked)  # type: ignore[arg-type]
 
 
 def save_snapshot(path: Path, patterns: str, snapshot: Snapshot) -> None:
     _write(path, (SNAPSHOT_VERSION, patterns, snapshot.key, snapshot.digests, snapshot.sizes, snapshot.skipped,
-                  snapshot.rest, snapshot.others))
+                  snapshot.rest, snapshot.others, snapshot.untracked))

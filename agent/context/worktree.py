@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import threading
 from pathlib import Path
 
 from agent.gitsafe import git_argv
@@ -28,6 +29,11 @@ class WorktreeListing:
     def __init__(self, root: Path) -> None:
         self._procs: list[subprocess.Popen[bytes]] = []
         self._untracked = self._start(root, "ls-files", "-o", "--exclude-standard", "-z")
+        # read as it comes, so git never blocks on a full pipe while the caller is busy (or never asks)
+        self._untracked_out: list[bytes | None] = []
+        self._untracked_reader = threading.Thread(target=lambda: self._untracked_out.append(
+            self._answer(self._untracked)), name="duet-untracked", daemon=True)
+        self._untracked_reader.start()
         self._dirty = self._start(root, "diff-files", "--name-only", "-z")
         self._tracked = self._start(root, "ls-files", "-s", "-v", "-z")
         self._tracked_out: bytes | None = None
@@ -66,7 +72,8 @@ class WorktreeListing:
         return set(split_paths(out)) if out is not None else None
 
     def untracked(self) -> list[str] | None:
-        out = self._answer(self._untracked)
+        self._untracked_reader.join()
+        out = self._untracked_out[0] if self._untracked_out else None
         return split_paths(out) if out is not None else None
 
     def close(self) -> None:
