@@ -122,7 +122,7 @@ async def test_search_says_which_files_it_skipped_and_why(tmp_path: Path) -> Non
     skipped: dict[str, list[str]] = {}
     python_search(ctx, SearchArgs(pattern="needle"), skipped)
     assert skipped == {"not searched, secret files": ["credentials.json"],
-                       "matches not shown, over the 4 MB size cap": ["big.log"], "not searched, binary": ["blob.bin"]}
+                       "not searched, over the 4 MB size cap": ["big.log"], "not searched, binary": ["blob.bin"]}
     if shutil.which("rg"):
         by_rg: dict[str, list[str]] = {}
         assert (await ripgrep_search(shutil.which("rg") or "rg", ctx, SearchArgs(pattern="needle"), by_rg)).hits == []

@@ -128,7 +128,7 @@ def test_the_fast_search_and_the_plain_python_path_redact_alike(monkeypatch) -> 
     values = [VALUE] + [f"another-Secret-{i:02d}-value" for i in range(29)]
     corpus = _mixed_corpus() + [f"prefix {v} suffix\n" for v in values]
     fast = [Redactor(values)(text) for text in corpus]
-    monkeypatch.setattr(patterns, "_candidate_search", None)
+    monkeypatch.setattr(patterns, "_candidate_search", lambda: None)
     monkeypatch.setattr(redact_module, "any_of", lambda _forms: None)
     monkeypatch.setattr(redact_module, "_may_hold_wrapped_run", lambda _text: True)
     plain = [Redactor(values)(text) for text in corpus]

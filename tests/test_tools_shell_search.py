@@ -18,6 +18,15 @@ from tools.ripgrep import ripgrep
 from tools.search import SearchArgs, SearchTool, python_search, ripgrep_search
 from tools.shell import ShellArgs, ShellTool
 
+RG = ripgrep(Path(__file__).resolve().parent)  # the tests' tmp workspaces hold no rg
+BIG_SEEN = "matches not shown, over the 4 MB size cap"  # ripgrep searched the big file
+BIG_UNREAD = "not searched, over the 4 MB size cap"  # the Python fallback did not read it
+
+
+def as_python_words(skipped: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """ripgrep's skip report in the Python fallback's words (each big file here holds a match)."""
+    return [(BIG_UNREAD if reason == BIG_SEEN else reason, paths) for reason, paths in skipped.items()]
+
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> ToolContext:
@@ -102,14 +111,14 @@ def code(ctx: ToolContext) -> ToolContext:
     return ctx
 
 
-@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
+@pytest.mark.skipif(RG is None, reason="ripgrep not installed")
 @pytest.mark.parametrize("args", [
     SearchArgs(pattern="main"), SearchArgs(pattern="MAIN", ignore_case=True),
     SearchArgs(pattern="def \\w+", glob="*.py"),
     SearchArgs(pattern="main", path="src"), SearchArgs(pattern="helper", path="src/util.py"),
 ])
 async def test_ripgrep_and_python_fallback_agree(code: ToolContext, args: SearchArgs) -> None:
-    rg = await ripgrep_search(ripgrep() or "rg", code, args)
+    rg = await ripgrep_search(RG or "rg", code, args)
     py = python_search(code, args)
     assert rg == py and rg
 
@@ -138,7 +147,7 @@ async def test_find_symbol_finds_definitions_not_uses(code: ToolContext) -> None
 
 
 async def test_search_without_ripgrep_uses_python(code: ToolContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search_module, "ripgrep", lambda: None)
+    monkeypatch.setattr(search_module, "ripgrep", lambda _workspace: None)
     result = await SearchTool().run(SearchArgs(pattern="helper"), code)
     assert result.data["engine"] == "python" and "src/util.py:1: def helper():" in result.output
 
@@ -179,14 +188,14 @@ async def test_search_lists_skipped_files_in_walk_order(tmp_path: Path) -> None:
     assert (await SearchTool().run(SearchArgs(pattern="needle"), ctx)).output.splitlines() == expected
     skipped: dict[str, list[str]] = {}
     python_search(ctx, SearchArgs(pattern="needle"), skipped)
-    rg = ripgrep()
+    rg = RG
     if rg:
         rg_skipped: dict[str, list[str]] = {}
         await ripgrep_search(rg, ctx, SearchArgs(pattern="needle"), rg_skipped)
-        assert list(rg_skipped.items()) == list(skipped.items())
+        assert as_python_words(rg_skipped) == list(skipped.items())
 
 
-@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
+@pytest.mark.skipif(RG is None, reason="ripgrep not installed")
 async def test_a_file_named_outright_is_refused_alike_by_both_engines(tmp_path: Path) -> None:
     """A big file named outright: its matches are not shown, by either engine; a secret one is refused."""
     (tmp_path / "big.log").write_text("needle\n" * 700_000)
@@ -195,25 +204,25 @@ async def test_a_file_named_outright_is_refused_alike_by_both_engines(tmp_path: 
     args = SearchArgs(pattern="needle", path="big.log")
     rg_skipped: dict[str, list[str]] = {}
     py_skipped: dict[str, list[str]] = {}
-    assert (await ripgrep_search(ripgrep() or "rg", ctx, args, rg_skipped)).hits == []
+    assert (await ripgrep_search(RG or "rg", ctx, args, rg_skipped)).hits == []
     assert python_search(ctx, args, py_skipped).hits == []
-    assert rg_skipped == py_skipped == {"matches not shown, over the 4 MB size cap": ["big.log"]}
+    assert rg_skipped == {BIG_SEEN: ["big.log"]} and py_skipped == {BIG_UNREAD: ["big.log"]}
     with pytest.raises(ToolError, match="secrets file"):
-        await ripgrep_search(ripgrep() or "rg", ctx, SearchArgs(pattern="needle", path="id.pem"))
+        await ripgrep_search(RG or "rg", ctx, SearchArgs(pattern="needle", path="id.pem"))
 
 
-@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
+@pytest.mark.skipif(RG is None, reason="ripgrep not installed")
 async def test_a_ripgrep_without_the_debug_log_still_names_skipped_files(tmp_path: Path) -> None:
     """The skipped files come from ripgrep's --debug log; a ripgrep that logs nothing there gets a listing."""
     (tmp_path / "a.pem").write_text("needle\n")
     (tmp_path / "b.log").write_text("needle\n" * 700_000)
     (tmp_path / "c.txt").write_text("needle\n")
     quiet = tmp_path.parent / "quiet-rg"
-    quiet.write_text(f"#!/bin/sh\n'{ripgrep()}' \"$@\" 2>/dev/null\n")
+    quiet.write_text(f"#!/bin/sh\n'{RG}' \"$@\" 2>/dev/null\n")
     quiet.chmod(0o755)
     ctx = ToolContext(root=tmp_path)
     expected = {"not searched, secret files": ["a.pem"], "matches not shown, over the 4 MB size cap": ["b.log"]}
-    for rg in (ripgrep() or "rg", str(quiet)):
+    for rg in (RG or "rg", str(quiet)):
         skipped: dict[str, list[str]] = {}
         found = await ripgrep_search(rg, ctx, SearchArgs(pattern="needle"), skipped)
         assert found.hits == [("c.txt", 1, "needle")] and found.total == 1
@@ -227,15 +236,17 @@ def test_ripgrep_beside_the_interpreter_is_found_without_path(tmp_path: Path) ->
     if not beside.is_file():
         pytest.skip("no rg installed beside this interpreter")
     env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
-    found = subprocess.run([sys.executable, "-c", "from tools.ripgrep import ripgrep; print(ripgrep())"],
+    script = "import sys, pathlib, tools.ripgrep as r; print(r.ripgrep(pathlib.Path(sys.argv[1])))"
+    found = subprocess.run([sys.executable, "-c", script, str(tmp_path)],
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
-    assert found == str(beside)
+    assert found == str(beside.resolve())
 
 
-@pytest.mark.skipif(ripgrep() is None, reason="ripgrep not installed")
+@pytest.mark.skipif(RG is None, reason="ripgrep not installed")
 async def test_both_engines_agree_on_odd_names_ignore_files_counts_and_big_files(tmp_path: Path) -> None:
     """A colon in a file name, a `.ignore` file (git does not read it, so neither engine does), more matches
-    than are shown, and a big file without matches (searched: nothing to say)."""
+    than are shown, and a big file without matches (searched by ripgrep: nothing to say; the Python fallback
+    stops at the matches it shows before reaching it)."""
     (tmp_path / "a:b.txt").write_text("needle: x\n")
     (tmp_path / ".ignore").write_text("kept.txt\n")
     (tmp_path / "kept.txt").write_text("needle\n")
@@ -244,7 +255,7 @@ async def test_both_engines_agree_on_odd_names_ignore_files_counts_and_big_files
     ctx = ToolContext(root=tmp_path)
     args = SearchArgs(pattern="needle")
     rg_skipped: dict[str, list[str]] = {}
-    found = await ripgrep_search(ripgrep() or "rg", ctx, args, rg_skipped)
+    found = await ripgrep_search(RG or "rg", ctx, args, rg_skipped)
     assert found.total == 252 and not found.more and rg_skipped == {}
     assert found.hits[:3] == [("a:b.txt", 1, "needle: x"), ("kept.txt", 1, "needle"), ("many.txt", 1, "needle")]
     assert len(found.hits) == 201  # enough to show 200 and say there are more

@@ -1,15 +1,19 @@
 """search: regex search over the workspace, honouring .gitignore. ripgrep when present, Python otherwise.
 
 What the model is told besides the matches: which secret files were not searched (always, whether or not they
-would have matched: naming only matching ones would let a pattern probe their contents), and which files over
-the size cap had matches it is not shown (a log or a minified bundle would flood the answer).
+would have matched: naming only matching ones would let a pattern probe their contents), and the files over the
+size cap (a log or a minified bundle would flood the answer): ripgrep searches them and names those with matches
+it is not shown; the Python fallback does not read them at all (bounded: a sparse 8 GB file is one 8 GB line).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import Field
 
@@ -23,7 +27,8 @@ MAX_LINE = 300
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_PER_FILE = 5000  # matching lines ripgrep reports from one file: bounds what a pathological file costs
 MAX_SKIPS_NAMED = 10
-TOO_BIG = f"matches not shown, over the {MAX_FILE_BYTES // 1024 // 1024} MB size cap"
+TOO_BIG = f"matches not shown, over the {MAX_FILE_BYTES // 1024 // 1024} MB size cap"  # ripgrep searched it
+NOT_SEARCHED_BIG = f"not searched, over the {MAX_FILE_BYTES // 1024 // 1024} MB size cap"  # the Python fallback
 SECRET = "not searched, secret files"
 BINARY = "not searched, binary"
 
@@ -69,7 +74,7 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
         regex = re.compile(args.pattern, flags)
     except re.error as exc:
         raise ToolError(f"invalid regex: {exc}") from None
-    start = resolve(ctx, args.path, must_exist=True)
+    start = search_start(ctx, args)
     files = [start] if start.is_file() else walk_files(ctx.root, start)
     hits: list[Hit] = []
     for path in files:
@@ -81,8 +86,7 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
             continue
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
-                if _big_file_matches(path, regex):
-                    skipped.setdefault(TOO_BIG, []).append(relative)
+                skipped.setdefault(NOT_SEARCHED_BIG, []).append(relative)
                 continue
             data = path.read_bytes()
         except OSError as exc:
@@ -99,13 +103,17 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
     return Found(hits, len(hits))
 
 
-def _big_file_matches(path: os.PathLike[str], regex: re.Pattern[str]) -> bool:
-    """Does a file over the size cap hold a match (read a line at a time; a binary file is not text)?"""
-    with open(path, "rb") as handle:
-        if is_binary(handle.read(8192)):
-            return False
-        handle.seek(0)
-        return any(regex.search(line.decode("utf-8", errors="replace")) for line in handle)
+def search_start(ctx: ToolContext, args: SearchArgs) -> Path:
+    """The file or directory to search; anything else (a FIFO would block the search forever, a device has no
+    end) is refused."""
+    start = resolve(ctx, args.path, must_exist=True)
+    try:
+        mode = start.stat().st_mode
+    except OSError as exc:
+        raise ToolError(f"{args.path}: cannot be searched ({exc.strerror})") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ToolError(f"{args.path}: not a regular file or directory; search looks only in those")
+    return start
 
 
 # ripgrep's own log (`--debug`) of the secret files our `!` globs kept it from opening: one walk both searches
@@ -116,7 +124,7 @@ _SECRET_LOG = re.compile(r"^(?:rg: )?DEBUG\|ignore::walk\|[^ ]*: ignoring (?P<pa
 
 async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs, skipped: Skips | None = None) -> Found:
     skipped = {} if skipped is None else skipped
-    start = resolve(ctx, args.path, must_exist=True)
+    start = search_start(ctx, args)
     target = rel(ctx, start) if start != ctx.root.resolve() else "."
     # No --sort: it makes ripgrep single-threaded; path order is restored here. No --max-filesize: it costs a
     # stat of every file; the few files with matches are measured instead. --no-ignore-dot: the files git
@@ -133,7 +141,7 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs, skipped: S
         problems = [line for line in log.splitlines() if "DEBUG|" not in line] or ["ripgrep failed"]
         raise ToolError(f"search failed: {problems[-1].removeprefix('rg: ')}")
     if "DEBUG|" in log:
-        secrets = _logged_secrets(ctx, log, "" if target == "." else target + "/")
+        secrets = _logged_secrets(ctx, log, "" if target == "." else target + "/", args.glob)
     else:  # a ripgrep that logs differently: ask for the listing instead
         _, listed, _ = await run_rg([*common, "--null", "--files", "--", target], ctx.root)
         secrets = [p for name in listed.split(b"\0") if name
@@ -151,20 +159,22 @@ def _hits(ctx: ToolContext, out: bytes) -> tuple[Found, list[str]]:
     in path order, and the files over the size cap that matched. Files are split apart and their lines counted
     in C; only the lines shown are decoded, so a pattern with 100,000 matches costs little more than one with 10.
     """
-    root = str(ctx.root)
+    root = os.fsencode(ctx.root)
     files, big = [], []
-    for chunk in out.split(b"\n\n"):
-        raw, nul, body = chunk.partition(b"\0")
-        if not nul:
-            continue
-        relative = raw.decode("utf-8", errors="replace").removeprefix("./")
+    start, end = 0, len(out)
+    while (nul := out.find(b"\0", start)) >= 0:  # a name may hold newlines, even a blank line; never a NUL
+        raw = out[start:nul].removeprefix(b"./")
+        stop = out.find(b"\n\n", nul + 1)  # a body's lines are `number:text`, never empty
+        stop = end if stop < 0 else stop
+        body, start = out[nul + 1:stop], stop + 2
+        relative = raw.decode("utf-8", errors="replace")
         if ctx.secret_files.match_relative(relative):  # never opened (the globs): asked again all the same
             continue
         count = body.count(b"\n") + (not body.endswith(b"\n"))
         if b"binary file" in body:  # ripgrep's warning after a match in a binary file is no match
             count = len(_MATCH_LINE.findall(body))
         try:
-            size = os.stat(f"{root}/{relative}").st_size
+            size = os.stat(root + b"/" + raw).st_size  # the name's own bytes: a decoded one may not exist
         except OSError:
             size = 0
         if size > MAX_FILE_BYTES:
@@ -187,19 +197,30 @@ def _hits(ctx: ToolContext, out: bytes) -> tuple[Found, list[str]]:
 _MATCH_LINE = re.compile(rb"^\d+:", re.M)
 
 
-def _logged_secrets(ctx: ToolContext, log: str, below: str) -> list[str]:
+def _logged_secrets(ctx: ToolContext, log: str, below: str, glob: str | None) -> list[str]:
     """The secret files named in ripgrep's debug log as kept out by our globs.
 
     ripgrep applies our globs before its hidden-file rule, so a hidden secret (`.env`) is logged as matched by
     a glob: it is left unnamed, as the walk would have skipped it anyway (and the Python fallback never sees it).
+    Only files that exist are named: a file name holding a newline can forge a log line. The model's own glob
+    leaves out what it excludes, as in the Python engine.
     """
     out = []
     for match in _SECRET_LOG.finditer(log):
         relative = match.group("path").removeprefix("./")
-        if ctx.secret_files.match_relative(relative) and not any(
-                part.startswith(".") for part in relative.removeprefix(below).split("/")):
+        if (ctx.secret_files.match_relative(relative) and (not glob or glob_match(relative, glob))
+                and not any(part.startswith(".") for part in relative.removeprefix(below).split("/"))
+                and _exists(ctx.root / relative)):
             out.append(relative)  # our own globs; the user's --glob leaves its files unnamed
     return out
+
+
+def _exists(path: Path) -> bool:
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def path_order(path: str) -> list[str]:
@@ -210,12 +231,16 @@ def path_order(path: str) -> list[str]:
 class SearchTool(Tool):
     name = "search"
     Args = SearchArgs
-    runs_in_thread = True
+    # Not in a thread: ripgrep runs in this loop, so cancelling the turn reaches run_rg and kills it; only the
+    # Python fallback, which works synchronously, goes to a thread.
 
     async def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
-        rg = ripgrep()
+        rg = ripgrep(ctx.root)
         skipped: Skips = {}
-        found = await ripgrep_search(rg, ctx, args, skipped) if rg else python_search(ctx, args, skipped)
+        if rg:
+            found = await ripgrep_search(rg, ctx, args, skipped)
+        else:
+            found = await asyncio.to_thread(python_search, ctx, args, skipped)
         return ToolResult(True, format_hits(found, skipped),
                           data={"hits": found.total, "engine": "rg" if rg else "python",
                                 "skipped": {reason: len(paths) for reason, paths in skipped.items()}})

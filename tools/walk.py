@@ -1,4 +1,8 @@
-"""Workspace files in a stable order, honouring .gitignore files at every level (like ripgrep)."""
+"""Workspace files in a stable order, honouring .gitignore files at every level (like ripgrep).
+
+Symbolic links are not followed, to files or directories, as ripgrep does not: `notes.txt -> db.pem` would show a
+secret under an innocent name, `out.txt -> ../outside.txt` a file outside the workspace.
+"""
 
 from __future__ import annotations
 
@@ -67,5 +71,5 @@ def _walk(directory: Path, specs: list[tuple[Path, pathspec.GitIgnoreSpec]], hid
         if is_dir:
             spec = _load_ignore(path)
             yield from _walk(path, [*specs, (path, spec)] if spec else specs, hidden)
-        elif entry.is_file():
+        elif entry.is_file(follow_symlinks=False):  # as ripgrep: a link may lead to a secret or out of the tree
             yield path

@@ -60,7 +60,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         ("sandbox", f"{mechanism} ({detail})" + ("" if mechanism != "none" else "; approvals are the only guard")),
         ("mount ns", _mount_ns_row(mechanism)),
         ("network", "on" if config.sandbox.network else "off for commands (--network to allow)"),
-        ("ripgrep", ripgrep() or "missing (search falls back to a slower Python scan)"),
+        ("ripgrep", ripgrep(workspace) or "missing outside the workspace (search falls back to a slower Python scan)"),
         ("chromium", find_browser() or "missing (the screenshot tool is unavailable)"),
     ]
     for name in sorted({p.api_key_env for p in config.providers.values()}):

@@ -158,7 +158,7 @@ class ContextBuilder:
         """
         hints = list(hints)
         changed = recently_changed_soon(self.root)  # git answers while the workspace is scanned
-        self._map_likely = self.plans.made_for(model)
+        self._map_likely = not whole and self.plans.made_for(model)  # an export never needs the map
         # the scan may take the untracked files to be the last scan's instead of waiting for git's walk of the
         # whole tree; the plan is checked against git's answer before it is returned
         self._assume_untracked = self._scan is None and not whole and self._untracked_held
@@ -232,8 +232,6 @@ class ContextBuilder:
             self._writer.join()
 
     def _map(self, model: str, total: int, in_play: list[str], mentioned: set[str], exact: bool) -> ContextPlan:
-        from agent.context.mapbuild import build_map
-
         scan = self.scan
         tokenizer = self.config.model_spec(model).tokenizer
         budgets = map_budgets(self.config, model)
@@ -247,6 +245,7 @@ class ContextBuilder:
             tokens = hit["tokens"] if text == hit["text"] else count_text(text)
             return ContextPlan("map", model, text, tokens, total, sum(budgets), packed=hit["packed"],
                                mapped=hit["mapped"], skipped=scan.skipped, in_play=in_play, exact=hit["exact"])
+        from agent.context.mapbuild import build_map  # numpy and tree-sitter: not for a map served from cache
 
         def count_files(paths: list[str]) -> dict[str, int]:
             return self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=exact)

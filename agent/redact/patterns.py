@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable, Iterator
 
 from agent.redact.fastsearch import finder
 
@@ -68,7 +70,9 @@ _CANDIDATES = ("|".join(re.escape(t) for triggers, _ in TOKEN_PATTERNS for t in 
                + f"|(?i:(?:{KEYWORDS})['\"]?[ \t]*[:=])")
 
 
-_candidate_search = finder(_CANDIDATES)
+@functools.cache
+def _candidate_search() -> Callable[[str], Iterator[int]] | None:
+    return finder(_CANDIDATES)  # compiled on first use, not at import
 
 
 def _line_starts(text: str, needles: tuple[str, ...]) -> list[int]:
@@ -85,11 +89,12 @@ def _line_starts(text: str, needles: tuple[str, ...]) -> list[int]:
 
 def candidate_lines(text: str) -> list[int]:
     """Offsets of the lines where a token or assignment pattern may match, in order."""
-    if _candidate_search is None:
+    search = _candidate_search()
+    if search is None:
         return _line_starts(text, _NEEDLES)
     starts: list[int] = []
     line_end = -1
-    for pos in _candidate_search(text):
+    for pos in search(text):
         if pos < line_end:
             continue  # this line is in already
         start = text.rfind("\n", 0, pos) + 1
