@@ -132,7 +132,10 @@ async def test_search_says_which_files_it_skipped_and_why(tmp_path: Path) -> Non
 
 def test_an_export_to_a_bad_path_fails_at_once_and_an_export_is_never_packed_into_itself(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("def main():\n    return 1\n")
-    assert "is a directory" in one_line(run_agent(["context", "--whole", "--out", str(tmp_path)], tmp_path))
+    assert "not a regular file" in one_line(run_agent(["context", "--whole", "--out", str(tmp_path)], tmp_path))
+    (tmp_path / "link.xml").symlink_to(tmp_path / "elsewhere.xml")  # written through, or replaced: neither
+    assert "not a regular file" in one_line(run_agent(["context", "--whole", "--out", "link.xml"], tmp_path))
+    (tmp_path / "link.xml").unlink()
     missing = tmp_path / "no" / "such" / "pack.xml"
     assert "does not exist" in one_line(run_agent(["context", "--whole", "--out", str(missing)], tmp_path))
     for _ in range(2):  # the second export finds the first in the workspace

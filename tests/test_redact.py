@@ -135,3 +135,33 @@ def test_the_fast_search_and_the_plain_python_path_redact_alike(monkeypatch) -> 
     assert fast == plain
     assert sum(a != b for a, b in zip(corpus, fast, strict=True)) >= len(corpus) - 2  # the corpus is redacted
     assert all(value not in text for value in values for text in fast)
+
+
+def test_review_regressions_dotless_i_other_line_breaks_many_values_and_surrogates(capfd) -> None:  # type: ignore[no-untyped-def]
+    """Each of these once leaked a secret or raised: a keyword spelled with the Turkish dotless or dotted i
+    (Python folds them to `i`, RE2 does not); a wrapped base64 secret whose lines break at `\\r`, a form feed or
+    U+2028; a joined base64 run that hid a token's word boundary; three thousand secret values (a vendored CA
+    bundle: one RE2 program would be over budget, and RE2 wrote to stderr); text and values with lone surrogates
+    (RE2 reads UTF-8 only)."""
+    secret = "Zq8vN3kW9pLx2Tr7Yc4Hm6Bd"
+    redact = Redactor([secret])
+    for line in ('apı_key = "s3cr3t-value"', 'PRİVATE_KEY = "s3cr3t-value"', 'credentıals = "s3cr3t-value"  # key'):
+        assert "s3cr3t-value" not in redact(line + "\n")
+    encoded = base64.b64encode(f"prefix-bytes-{secret}-suffix-bytes-{'x' * 27}".encode()).decode()
+    first, second = encoded[:44], encoded[44:]
+    for text in (f"cfg:\n{first}\r{second}\n}}\n", f"junk\x0c{first}\n{second}", f"x\u2028{first}\n{second}\n"):
+        out = redact(text).replace("\n", "").replace("\r", "")
+        assert not any(fragment in out for fragment in base64_fragments_of(secret))
+    token = "ghp_" + "x" * 30 + "hunter2"
+    assert "hunter2" not in redact(f"{base64.b64encode(('pre-' + secret + '-post').encode()).decode()}\r{token}")
+    many = Redactor([f"MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa{i:05d}" for i in range(3000)])
+    assert many("line MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa01234 end\n") == f"line {REDACTED} end\n"
+    assert redact("ls: caf\udce9.txt password = 'hunter22'\n") == f"ls: caf\udce9.txt password = '{REDACTED}'\n"
+    assert Redactor(["s3cr3t-\udce4-value"])("x s3cr3t-\udce4-value y") == f"x {REDACTED} y"
+    assert capfd.readouterr().err == ""
+
+
+def base64_fragments_of(value: str) -> set[str]:
+    from agent.redact.forms import base64_fragments
+
+    return base64_fragments(value.encode())

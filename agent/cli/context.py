@@ -6,14 +6,17 @@ One plan per run (for the chosen model); the other models' rows come from the sa
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 from agent.config import load_config
+from agent.context.packrender import write_whole
 from agent.context.plan import ContextBuilder, ContextPlan
 from agent.errors import ConfigError
+from agent.redact import Redactor
 from agent.router import Router
 from agent.spend.prices import cost_usd
 
@@ -23,17 +26,24 @@ def run_context(args: argparse.Namespace) -> int:
     config = load_config(workspace)
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
-    builder = ContextBuilder(workspace, config)
     out = _out_path(args.out) if args.out else None
+    # Text that leaves (--out) is redacted as a session's is: the values of the workspace's secret files too.
+    # Without --out nothing is shown, and a cached map is redacted again by the session that uses it.
+    redact = Redactor.for_run(workspace, config.secret_file_list(),
+                              key_variables=[p.api_key_env for p in config.providers.values()]) if out else None
+    builder = ContextBuilder(workspace, config, redact)
+    previous = signal.signal(signal.SIGTERM, _terminated)  # cleans up (the temporary file, a child) on the way out
     try:
         plan = builder.plan(model, args.hint or [], exact=args.exact, whole=args.whole,
                             out=out if args.whole else None)  # an export is written as it is made
         if out is not None and not args.whole:
-            _write(out, plan.text)
+            write_whole(out, plan.text.encode())
     except OSError as exc:
-        if out is None or exc.filename not in (str(out), str(out) + ".tmp"):
+        if out is None or not str(exc.filename or "").startswith(str(out.parent)):
             raise
         raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     lines = [_headline(plan)]
     if plan.kind == "map":
         lines.append(f"  map of {len(plan.mapped)} files; whole files after it: {len(plan.packed)}")
@@ -81,20 +91,17 @@ def _cost_table(builder: ContextBuilder, config, plan: ContextPlan) -> list[str]
 
 
 def _out_path(given: str) -> Path:
-    """`--out`, checked before any work: a file in an existing directory."""
+    """`--out`, checked before any work: a regular file (or none yet) in an existing directory."""
     out = Path(given).absolute()
-    if out.is_dir():
-        raise ConfigError(f"--out {given} is a directory; give a file path")
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise ConfigError(f"--out {given} is not a regular file; give a file path")
     if not out.parent.is_dir():
         raise ConfigError(f"--out {given}: directory {out.parent} does not exist")
     return out
 
 
-def _write(path: Path, text: str) -> None:
-    """Write whole or not at all (a temporary file renamed over the target)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _headline(plan: ContextPlan) -> str:

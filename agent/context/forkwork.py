@@ -31,35 +31,45 @@ class Forked:
         self._pid, self._read_end = pid, read_end
 
     def wait(self) -> bytes | None:
-        """The job's bytes, or None if the child failed (the caller then does that half itself)."""
+        """The job's bytes, or None if the child failed (the caller then does that part itself). Interrupted
+        (Ctrl+C), it stops the child before passing the interruption on."""
         chunks = []
         try:
             while chunk := os.read(self._read_end, 1 << 20):
                 chunks.append(chunk)
-        finally:
-            os.close(self._read_end)
-            _, status = os.waitpid(self._pid, 0)
+        except BaseException:
+            self.kill()
+            raise
+        os.close(self._read_end)
+        self._read_end = -1
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = -1
         return b"".join(chunks) if os.waitstatus_to_exitcode(status) == 0 else None
 
     def kill(self) -> None:
-        """Stop the child and reap it (this process gave up on the work)."""
-        try:
-            os.kill(self._pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(self._read_end)
-        os.waitpid(self._pid, 0)
+        """Stop the child and reap it (this process gave up on the work). Safe to call more than once."""
+        if self._read_end != -1:
+            os.close(self._read_end)
+            self._read_end = -1
+        if self._pid != -1:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self._pid, 0)
+            self._pid = -1
 
 
 def start(job: Callable[[], bytes]) -> Forked:
     """Run `job` in a forked child, which dies with this process."""
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns, never runs the parent's exit handlers or flushes its buffers
         status = 1
         try:
             os.close(read_end)
-            _die_with_parent()
+            _die_with_parent(parent)
             view = memoryview(job())
             while view:
                 view = view[os.write(write_end, view):]
@@ -70,8 +80,8 @@ def start(job: Callable[[], bytes]) -> Forked:
     return Forked(pid, read_end)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent died before the line above
+    if os.getppid() != parent:  # the parent died before the line above (not "is pid 1": it may be, in a container)
         os._exit(1)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import marshal
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager as ContextManager
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import BinaryIO
@@ -36,9 +35,9 @@ def pack_frame_chars(name: str, paths: Sequence[str]) -> int:
 
 
 def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int], redact: Redactor,
-                out: Path | None, *, fork: bool = True, leave_out: str | None = None) -> dict[str, int]:
+                out: Path | None, *, fork: bool = True, leave_out: Collection[str] = ()) -> dict[str, int]:
     """Write `render_pack(name, files, redact)` to `out` (whole or not at all: a temporary file renamed over it;
-    None: count only) and return every file's o200k count. `leave_out` is a path not to pack (the export's own
+    None: count only) and return every file's o200k count. `leave_out` are paths not to pack (the export's own
     file, when an earlier export lies in the workspace).
 
     With a forked child, the files go in CHUNKS chunks of about equal bytes, handed out one at a time through a
@@ -46,15 +45,15 @@ def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int],
     halves left one process idle); each process writes its chunks' blocks to its own memory file, and the
     chunks are copied into the export in order by the kernel.
     """
-    paths = sorted(p for p in files if p != leave_out)
+    paths = sorted(p for p in files if p not in leave_out)
     total = sum(sizes.get(p, 0) for p in paths)
     two = fork and total > FORK_ABOVE_BYTES and forkwork.can_fork()
     chunks = _chunks(paths, sizes, total, CHUNKS if two else 1)
-    tmp = out.with_name(out.name + ".tmp") if out is not None else None
+    tmp = _Temporary(out) if out is not None else None
     count_o200k("")  # load the tokenizer once, before the fork, for both processes
     work = _Work(chunks, files, redact, writes=out is not None)
     try:
-        with _open(tmp) as sink:
+        with tmp.file if tmp is not None else nullcontext() as sink:
             if sink is not None:
                 header = [f'<repository name="{name}" files="{len(paths)}">', "<tree>", file_tree(paths), "</tree>"]
                 sink.write(("\n".join(header) + "\n").encode())
@@ -72,10 +71,10 @@ def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int],
             if sink is not None:
                 sink.write(b"</repository>\n")
         if tmp is not None and out is not None:
-            tmp.replace(out)
+            tmp.path.replace(out)
     except BaseException:
         if tmp is not None:
-            tmp.unlink(missing_ok=True)
+            tmp.path.unlink(missing_ok=True)
         raise
     finally:
         work.close()
@@ -225,8 +224,31 @@ def _blocks(paths: list[str], files: Mapping[str, bytes], on_disk: Callable[[str
     return counts
 
 
-def _open(path: Path | None) -> ContextManager[BinaryIO | None]:
-    return open(path, "wb", buffering=1 << 20) if path is not None else nullcontext()
+def temporary_name(out: Path) -> str:
+    """The glob of the temporary files an export to `out` writes (hidden, beside it)."""
+    return f".{out.name}.*.tmp"
+
+
+class _Temporary:
+    """A new, private file beside `out`, opened for writing (O_EXCL with a random name: a link planted where a
+    fixed name would be cannot redirect the export); `path` is renamed over `out` once complete."""
+
+    def __init__(self, out: Path) -> None:
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        self.path = Path(name)
+        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=1 << 20)
+
+
+def write_whole(out: Path, data: bytes) -> None:
+    """`data` to `out`, whole or not at all."""
+    tmp = _Temporary(out)
+    try:
+        with tmp.file as handle:
+            handle.write(data)
+        tmp.path.replace(out)
+    except BaseException:
+        tmp.path.unlink(missing_ok=True)
+        raise
 
 
 def _scratch() -> BinaryIO:

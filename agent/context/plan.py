@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from agent.catalog import Tokenizer
 from agent.config import Config
 from agent.context.inplay import files_named_in, names_mentioned, recently_changed_soon
-from agent.context.packrender import export_pack, pack_frame_chars
+from agent.context.packrender import export_pack, pack_frame_chars, temporary_name
 from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
@@ -174,8 +175,8 @@ class ContextBuilder:
         else:
             paths = list(scan.files)
             if whole:  # an export: written out now, every file counted on the way (in two processes if big)
-                own = _inside(out, self.root) if out is not None else None
-                paths = [p for p in paths if p != own]  # an earlier export in the workspace: not packed into itself
+                own = _exports_of(out, self.root, paths) if out is not None else set()
+                paths = [p for p in paths if p not in own]  # an earlier export (or a killed one's temporary file)
                 o200k = export_pack(self.root.name, scan.files, scan.sizes, self._redact, out, leave_out=own)
                 self.counter.remember_o200k(scan.digests, o200k)
             counts = self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=exact)
@@ -264,12 +265,17 @@ class ContextBuilder:
                            mapped=result.mapped, skipped=scan.skipped, in_play=in_play, exact=deepseek_exact)
 
 
-def _inside(path: Path, root: Path) -> str | None:
-    """`path` relative to `root` ('/'-separated), or None when it lies outside."""
+def _exports_of(out: Path, root: Path, paths: list[str]) -> set[str]:
+    """The workspace paths an export to `out` owns: `out` itself and its temporary files (one left by a killed
+    export would otherwise be packed into the next)."""
     try:
-        return path.resolve().relative_to(root).as_posix()
+        own = out.parent.resolve().relative_to(root).as_posix()
     except ValueError:
-        return None
+        return set()
+    prefix = "" if own == "." else own + "/"
+    pattern = prefix + temporary_name(out)
+    legacy = prefix + out.name + ".tmp"  # the fixed name earlier versions wrote
+    return {p for p in paths if p in (prefix + out.name, legacy) or fnmatch.fnmatchcase(p, pattern)}
 
 
 def _text_counter(tokenizer: Tokenizer, exact: bool) -> Callable[[str], int]:

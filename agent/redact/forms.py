@@ -27,9 +27,10 @@ def base64_fragments(value: bytes) -> set[str]:
 
 def forms_of(value: str) -> set[str]:
     """Every form of `value` to look for."""
-    forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""),
-             quote_plus(value, safe="")}
-    forms |= base64_fragments(value.encode("utf-8"))
-    hexed = value.encode("utf-8").hex()  # `xxd -p`, `od -An -tx1` without spaces, `hexdump -ve '1/1 "%02x"'`
+    raw = value.encode("utf-8", "surrogateescape")  # the bytes of an undecodable environment value
+    forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1],
+             quote(raw, safe=""), quote_plus(raw, safe="")}
+    forms |= base64_fragments(raw)
+    hexed = raw.hex()  # `xxd -p`, `od -An -tx1` without spaces, `hexdump -ve '1/1 "%02x"'`
     forms |= {hexed, hexed.upper()}
     return {f for f in forms if len(f) >= min(MIN_FORM_CHARS, len(value))}

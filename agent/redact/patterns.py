@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from agent.redact.fastsearch import finder
 
@@ -60,41 +60,34 @@ def _assignment(match: re.Match[str]) -> str:
     return match.group("kw") + match.group("close") + match.group("sep") + value
 
 
-_NEEDLES = tuple(sorted({t for triggers, _ in TOKEN_PATTERNS for t in triggers}
-                        | {v for t in ASSIGNMENT_TRIGGERS for v in (t, t.upper(), t.title())}))
 # Every place a token or assignment pattern could match: a token's literal trigger, or a secret keyword followed
-# by an assignment's separator (a superset of ASSIGNMENT). In RE2, whose automaton finds them all in one pass over
-# a packed repository (80 ms for Django's 34 MB, against 600 ms for a str.find per trigger, which stays as the
-# fallback where the google-re2 wheel is missing).
+# by an assignment's separator (a superset of ASSIGNMENT's matches). RE2 finds them all in one pass over a packed
+# repository (80 ms for Django's 34 MB, against 600 ms for a str.find per trigger); Python's `re` runs the same
+# pattern where RE2 cannot. The two engines fold case alike except for the Turkish dotless and dotted i, which
+# Python matches to `i` and RE2 does not: they are spelled out.
 _CANDIDATES = ("|".join(re.escape(t) for triggers, _ in TOKEN_PATTERNS for t in triggers)
-               + f"|(?i:(?:{KEYWORDS})['\"]?[ \t]*[:=])")
+               + "|(?i:(?:" + KEYWORDS.replace("i", "[i\u0131\u0130]") + ")['\"]?[ \t]*[:=])")
 
 
 @functools.cache
-def _candidate_search() -> Callable[[str], Iterator[int]] | None:
+def _candidate_search() -> Callable[[str], list[int] | None] | None:
     return finder(_CANDIDATES)  # compiled on first use, not at import
 
 
-def _line_starts(text: str, needles: tuple[str, ...]) -> list[int]:
-    """Offsets of the lines holding any of `needles`, found with `str.find` (fast, whatever the text's size)."""
-    starts: set[int] = set()
-    for needle in needles:
-        pos = text.find(needle)
-        while pos != -1:
-            starts.add(text.rfind("\n", 0, pos) + 1)
-            end = text.find("\n", pos)
-            pos = -1 if end == -1 else text.find(needle, end)
-    return sorted(starts)
+@functools.cache
+def _candidate_regex() -> re.Pattern[str]:
+    return re.compile(_CANDIDATES)
 
 
 def candidate_lines(text: str) -> list[int]:
     """Offsets of the lines where a token or assignment pattern may match, in order."""
     search = _candidate_search()
-    if search is None:
-        return _line_starts(text, _NEEDLES)
+    positions = search(text) if search is not None else None
+    if positions is None:  # no RE2, or a text it cannot read: the same pattern in Python
+        positions = [match.start() for match in _candidate_regex().finditer(text)]
     starts: list[int] = []
     line_end = -1
-    for pos in search(text):
+    for pos in positions:
         if pos < line_end:
             continue  # this line is in already
         start = text.rfind("\n", 0, pos) + 1
@@ -112,6 +105,28 @@ def _redact_line(line: str) -> str:
     if any(t in low for t in ASSIGNMENT_TRIGGERS):
         line = ASSIGNMENT.sub(_assignment, line)
     return line
+
+
+def pattern_secrets(text: str) -> set[str]:
+    """The strings `redact_patterns` would take out of `text`'s lines: tokens and assignment values."""
+    found: set[str] = set()
+
+    def keep(match: re.Match[str]) -> str:
+        found.add(match.group(0))
+        return REDACTED
+
+    for start in candidate_lines(text):
+        end = text.find("\n", start)
+        line = text[start:len(text) if end == -1 else end]
+        for triggers, pattern in TOKEN_PATTERNS:
+            if any(t in line for t in triggers):
+                line = pattern.sub(keep, line)
+        if any(t in line.lower() for t in ASSIGNMENT_TRIGGERS):
+            for match in ASSIGNMENT.finditer(line):
+                if _assignment(match) != match.group(0):
+                    value = match.group("value")
+                    found.add(value[1:-1] if value[0] in "\"'" else value)
+    return found - {REDACTED}
 
 
 def redact_patterns(text: str) -> str:

@@ -84,15 +84,15 @@ def values_in_text(text: str) -> set[str]:
 
 
 def _secret_files_in(root: Path, secret_files: SecretFiles) -> Iterator[Path]:
-    for visited, (directory, dirs, files) in enumerate(os.walk(root)):
+    top = str(root)
+    for visited, (directory, dirs, files) in enumerate(os.walk(top)):
         if visited >= MAX_DIRS_VISITED:
             return
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".duet"))
-        base = Path(directory)
+        prefix = directory[len(top) + 1:]  # strings, not Paths: this runs for every file of the tree
         for name in sorted(files):
-            path = base / name
-            if secret_files.match(path.relative_to(root)):
-                yield path
+            if secret_files.match_relative(f"{prefix}/{name}" if prefix else name):
+                yield Path(directory, name)
 
 
 def secret_file_paths(root: Path, secret_files: SecretFiles) -> tuple[Path, ...]:
