@@ -158,14 +158,15 @@ def build_graph_ids(files: list[str], defined: list[Any], mention_ids: list[Any]
     first = np.cumsum(reps) - reps  # where each mention's edges begin
     total = int(reps.sum())
     # each edge's definer: the mention's name's first definer plus the edge's place among its edges
-    slot = np.arange(total, dtype=np.int64) + np.repeat(start[name0] - first, reps)
+    # (in place where it can be: every fresh array of the edges' size costs page faults)
+    slot = np.repeat(start[name0] - first, reps)
+    slot += np.arange(total, dtype=np.int64)
     src = np.repeat(src0, reps)
-    dst = flat[slot].astype(np.int64)
-    keep = np.flatnonzero(src != dst)
+    keep = src != flat[slot]
+    src, slot = src[keep], slot[keep]
     weight = np.repeat(per_name[name0] * idf[name0] * np.sqrt(count0), reps)[keep]  # per mention, then per edge
     slot_name = np.repeat(np.arange(len(names), dtype=np.int32), degree)
-    slot = slot[keep]
-    return Graph(files, names, src[keep], dst[keep], slot_name[slot], weight, slot, flat, slot_name)
+    return Graph(files, names, src, flat[slot].astype(np.int64), slot_name[slot], weight, slot, flat, slot_name)
 
 
 def pagerank(graph: Graph, personalization: Mapping[str, float] | None = None) -> dict[str, float]:

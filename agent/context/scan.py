@@ -348,46 +348,45 @@ class _Pass:
         scan = self.scan
         if git is not None:
             key, start, changed = git
-            snapshot = _next_snapshot(key, start, tracked, self.fresh)
-            snapshot.untracked = list(untracked or ())
-            changed = (changed or start is None or snapshot.others != start.others
-                       or len(snapshot.rest) != len(start.rest) or snapshot.untracked != start.untracked)
-            if start is not None:
-                scan.digests.update(start.digests)
-                scan.sizes.update(start.sizes)
+            before: tuple[object, ...] = ()
+            if start is not None:  # this scan: the files still vouched for, then the rest (few) after them
+                scan.digests = {**start.digests, **scan.digests}
+                scan.sizes = {**start.sizes, **scan.sizes}
                 scan.skipped += [Skipped(p, r) for p, r in start.skipped.items()]
+                before = (start.others, len(start.rest), start.untracked)
+            snapshot = _next_snapshot(key, start, tracked, self.fresh)  # made of `start`, in place
+            snapshot.untracked = list(untracked or ())
+            changed = changed or start is None or (snapshot.others, len(snapshot.rest), snapshot.untracked) != before
             if index_path is not None and changed:
                 save_snapshot(index_path.with_suffix(".snap"), patterns, snapshot)
             if start is not None:  # the snapshot stood in for the index: the index itself is not needed
-                return _in_path_order(scan)
-        _in_path_order(scan)
+                scan.skipped.sort(key=lambda s: s.path)
+                return scan
+        scan.skipped.sort(key=lambda s: s.path)
         if index_path is not None and self.fresh != self.index:
             save_index(index_path, patterns, self.fresh)
         return scan
 
 
-def _in_path_order(scan: Scan) -> Scan:
-    """Digests and skipped files in path order: every later `sorted()` of them is then a single pass."""
-    scan.digests = dict(sorted(scan.digests.items()))
-    scan.skipped.sort(key=lambda s: s.path)
-    return scan
-
-
 def _next_snapshot(key: str, start: Snapshot | None, tracked: dict[str, str | None],
                    fresh: dict[str, Entry]) -> Snapshot:
-    """The snapshot after a pass: the files still vouched for from `start`, plus every tracked file this pass
-    found vouched for (an entry with a blob); the rest by entry."""
-    out = Snapshot(key)
-    if start is not None:
-        out.digests, out.sizes, out.skipped = dict(start.digests), dict(start.sizes), dict(start.skipped)
+    """The snapshot after a pass (`start`'s, updated in place, or a new one): the files still vouched for,
+    plus every tracked file this pass found vouched for (an entry with a blob), kept in path order so that
+    the scans made from it sort in one pass; the rest by entry."""
+    out = start if start is not None else Snapshot(key)
+    out.key, out.others = key, {}
+    promoted = False
     for path, entry in fresh.items():
         if path in tracked and entry[4] is not None:
+            promoted = True
             if entry[3]:
                 out.skipped[path] = str(entry[3])
             else:
                 out.digests[path], out.sizes[path] = str(entry[2]), int(entry[0])  # type: ignore[call-overload]
         else:
             out.others[path] = entry
+    if promoted:
+        out.digests = dict(sorted(out.digests.items()))
     out.rest = [(p, blob) for p, blob in tracked.items() if not out.vouched(p)]
     return out
 
