@@ -165,10 +165,13 @@ async def test_a_file_name_cannot_forge_a_secret_in_the_debug_log(tmp_path: Path
             'Glob { from: None, original: "!**')
     (tmp_path / fake).write_text("hi\n")  # hidden: ripgrep logs it, name and all
     (tmp_path / "real.pem").write_text("hi\n")
+    (tmp_path / "real\nname.pem").write_text("hi\n")  # real secrets with a newline or a non-UTF-8 byte: named
+    (tmp_path / os.fsdecode(b"k\xff.pem")).write_text("hi\n")
     (tmp_path / "a.txt").write_text("hi\n")
     skipped: dict[str, list[str]] = {}
     found = await ripgrep_search(RG or "rg", ToolContext(root=tmp_path), SearchArgs(pattern="hi"), skipped)
-    assert found.hits == [("a.txt", 1, "hi")] and skipped == {SECRET: ["real.pem"]}
+    assert found.hits == [("a.txt", 1, "hi")]
+    assert skipped == {SECRET: ["k\ufffd.pem", "real\nname.pem", "real.pem"]}
 
 
 @needs_rg

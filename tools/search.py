@@ -117,9 +117,10 @@ def search_start(ctx: ToolContext, args: SearchArgs) -> Path:
 
 
 # ripgrep's own log (`--debug`) of the secret files our `!` globs kept it from opening: one walk both searches
-# and names them (a second `--files` walk doubled the cost of every search).
-_SECRET_LOG = re.compile(r"^(?:rg: )?DEBUG\|ignore::walk\|[^ ]*: ignoring (?P<path>.+?): Ignore\(IgnoreMatch\("
-                         r"Override\(Glob\(Matched\(Glob \{ from: None, original: \"!", re.M)
+# and names them (a second `--files` walk doubled the cost of every search). A name may hold a newline: the path
+# runs on over line breaks that do not start another log line (a forged one is caught by _exists).
+_SECRET_LOG = re.compile(r"^(?:rg: )?DEBUG\|ignore::walk\|[^ ]*: ignoring (?P<path>(?:[^\n]|\n(?!(?:rg: )?DEBUG\|))+?)"
+                         r": Ignore\(IgnoreMatch\(Override\(Glob\(Matched\(Glob \{ from: None, original: \"!", re.M)
 
 
 async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs, skipped: Skips | None = None) -> Found:
@@ -216,11 +217,19 @@ def _logged_secrets(ctx: ToolContext, log: str, below: str, glob: str | None) ->
 
 
 def _exists(path: Path) -> bool:
+    """Does the file the log names exist? ripgrep logs a name that is not UTF-8 with U+FFFD in it: such a name
+    is looked for among its directory's entries, decoded the same way (rare: only then is a directory listed)."""
     try:
         os.lstat(path)
+        return True
+    except (OSError, ValueError):
+        if "\ufffd" not in path.name:
+            return False
+    try:
+        names = os.listdir(os.fsencode(path.parent))
     except (OSError, ValueError):
         return False
-    return True
+    return any(name.decode("utf-8", errors="replace") == path.name for name in names)
 
 
 def path_order(path: str) -> list[str]:
