@@ -222,3 +222,32 @@ def test_a_plan_never_misses_an_untracked_file_that_appeared(project: Path) -> N
     assert plan.kind == "pack" and "pkg/appeared.py" in plan.packed
     (project / "pkg/appeared.py").unlink()
     assert "pkg/appeared.py" not in ContextBuilder(project, cfg).plan("deepseek-v4-pro").packed
+
+
+def test_recently_changed_from_the_index_and_the_dirty_files_equals_a_full_git_diff(project: Path) -> None:
+    from agent.context.inplay import recently_changed, recently_changed_soon
+    from agent.context.worktree import WorktreeListing
+
+    def both() -> tuple[list[str], list[str]]:
+        listing = WorktreeListing(project)
+        dirty = listing.dirty()
+        listing.close()
+        return recently_changed_soon(project)(dirty), recently_changed(project)
+
+    fast, full = both()
+    assert fast == full  # HEAD~1 against the work tree: what the settle commit added
+    settle(project)  # an empty commit: HEAD~1 now holds every file as it is
+    assert both() == ([], [])
+    (project / "pkg/mod1.py").write_text("def function_1(x):\n    return x - 1\n")  # unstaged edit
+    (project / "pkg/a*b?.py").write_text("x = 1\n")
+    git(project, "add", "pkg/a*b?.py")  # staged new file whose name is a glob
+    (project / "pkg/a*b?.py").write_text("x = 2\n")
+    os.utime(project / "pkg/mod4.py", (OLD + 5, OLD + 5))  # touched only: git finds it unchanged
+    (project / "pkg/mod3.py").unlink()  # deleted in the work tree
+    git(project, "rm", "-q", "--cached", "pkg/mod2.py")  # deletion staged, file kept
+    fast, full = both()
+    assert fast == full
+    assert {"pkg/mod1.py", "pkg/a*b?.py", "pkg/mod3.py", "pkg/mod2.py"} <= set(full)
+    assert "pkg/mod4.py" not in full
+    settle(project)
+    assert both()[0] == both()[1]

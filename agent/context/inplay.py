@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from agent.gitsafe import git_argv
@@ -34,18 +34,54 @@ def names_mentioned(texts: Iterable[str]) -> set[str]:
     return {name for text in texts for name in NAMEISH.findall(text)}
 
 
-def recently_changed_soon(root: Path) -> Callable[[], list[str]]:
-    """recently_changed(root) asked now, in a thread (git does the waiting); call the result for the answer."""
-    answer: list[list[str]] = []
-    worker = threading.Thread(target=lambda: answer.append(recently_changed(root)), name="duet-changed",
+MAX_DIRTY_PATHS = 200  # more work-tree changes than this: one plain `git diff` instead of a path list
+
+
+def recently_changed_soon(root: Path) -> Callable[[Collection[str] | None], list[str]]:
+    """recently_changed(root), its index side asked now in a thread; call the result with the tracked files
+    git no longer vouches for (the scan's `git diff-files`; None: unknown) for the answer.
+
+    Every other tracked file holds its index blob, so how it differs from the base commit is the index's
+    difference, which git answers from its cache of trees without a stat; only the few files git does not
+    vouch for are compared in the work tree. The answer is `git diff --name-only <base>`'s, without its
+    second pass over every file of a monorepo."""
+    staged: list[tuple[str, list[str]] | None] = []
+    worker = threading.Thread(target=lambda: staged.append(_staged_changes(root)), name="duet-changed",
                               daemon=True)
     worker.start()
 
-    def wait() -> list[str]:
+    def wait(dirty: Collection[str] | None) -> list[str]:
         worker.join()
-        return answer[0] if answer else []
+        known = staged[0] if staged else None
+        if known is None or dirty is None or len(dirty) > MAX_DIRTY_PATHS or any("\ufffd" in p for p in dirty):
+            return recently_changed(root)
+        base, names = known
+        worktree = _diff_names(root, "--literal-pathspecs", "diff", "--name-only", base, "--", *sorted(dirty)) \
+            if dirty else []
+        if worktree is None:
+            return recently_changed(root)
+        return sorted({p for p in names if p not in dirty} | set(worktree))
 
     return wait
+
+
+def _staged_changes(root: Path) -> tuple[str, list[str]] | None:
+    """(base, paths whose index entry differs from the base commit): HEAD~1, or HEAD with one commit."""
+    if not (root / ".git").exists():
+        return None
+    for base in ("HEAD~1", "HEAD"):
+        names = _diff_names(root, "diff", "--cached", "--name-only", base)
+        if names is not None:
+            return base, names
+    return None
+
+
+def _diff_names(root: Path, *args: str) -> list[str] | None:
+    try:
+        result = subprocess.run(git_argv(*args), cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return [line for line in result.stdout.splitlines() if line] if result.returncode == 0 else None
 
 
 def recently_changed(root: Path) -> list[str]:

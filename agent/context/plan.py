@@ -166,7 +166,7 @@ class ContextBuilder:
         scan = self.scan
         budget = pack_budget(self.config, model)
         tokenizer = self.config.model_spec(model).tokenizer
-        in_play = files_named_in(hints, scan.files) + [p for p in changed() if p in scan.files]
+        in_play = files_named_in(hints, scan.files) + [p for p in changed(scan.dirty) if p in scan.files]
         in_play = list(dict.fromkeys(in_play))
         guess = self._estimate_total(tokenizer)
         if not whole and (not budget or guess * PACK_OVERHEAD > budget * CLEARLY_TOO_BIG):

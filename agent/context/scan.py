@@ -85,6 +85,7 @@ class Scan:
     # A scan that took the untracked files to be the last scan's (git was still listing them): the check
     # that they were, which the caller makes before it uses the scan for anything that lasts.
     pending: Callable[[], bool] | None = field(default=None, repr=False, compare=False)
+    dirty: frozenset[str] | None = None  # tracked files git did not vouch for (None: not asked, or no answer)
 
     def confirmed(self) -> bool:
         """False when the untracked files this scan assumed turned out otherwise (scan again, without
@@ -245,6 +246,7 @@ def _scan_git(root: Path, listing: WorktreeListing, index_path: Path | None, pat
         demoted, kept = [], None
     for path, blob in tracked:
         scanner.visit(path, blob if dirty is not None and path not in dirty else None)
+    scanner.scan.dirty = frozenset(dirty) if dirty is not None else None
     scanner.judge()  # the tracked files to read, while git still lists the untracked ones
     if assume_untracked and kept is not None:
         assumed = kept.untracked
