@@ -10,8 +10,11 @@ import fnmatch
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
+
 
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 
@@ -25,6 +28,8 @@ def _load_ignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
     path = directory / ".gitignore"
     if not path.is_file():
         return None
+    import pathspec  # only where a walk meets a .gitignore (git lists files itself)
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
     except (OSError, ValueError):

@@ -8,8 +8,6 @@ held stays held in the child).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
 import threading
@@ -81,6 +79,8 @@ def start(job: Callable[[], bytes]) -> Forked:
 
 
 def _die_with_parent(parent: int) -> None:
+    import ctypes.util  # in the child only
+
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the line above (not "is pid 1": it may be, in a container)

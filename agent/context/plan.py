@@ -18,9 +18,9 @@ from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
 from agent.context.tokencount import TokenCounter
+from agent.duetdir import duet_dir
 from agent.redact import Redactor
 from agent.tokens import count_exact, scale_o200k
-from agent.transcript import duet_dir
 from agent.window import repo_budget
 from tools.symbols import Definition
 

@@ -11,7 +11,6 @@ import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -438,6 +437,8 @@ def _judge_all(base: str, todo: list[tuple[str, int, int, str | None]]) -> list[
         return _judge_batch(base, items, KEEP_LOADED_BYTES)
     half = len(items) // 2
     try:
+        from concurrent.futures import ProcessPoolExecutor  # only for a cold monorepo
+
         with ProcessPoolExecutor(max_workers=1) as pool:
             first = pool.submit(_judge_batch, base, items[:half], 0)
             second = _judge_batch(base, items[half:], KEEP_LOADED_BYTES)

@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from agent.events import map_text
 from agent.redact.fastsearch import any_of
 from agent.redact.forms import forms_of
 from agent.redact.patterns import REDACTED, pattern_secrets, redact_patterns
@@ -138,4 +137,6 @@ def _may_hold_wrapped_run(text: str) -> bool:
 
 def redact_event(event: _E, redact: Callable[[str], str]) -> _E:
     """`event` with every text field redacted (the same object when nothing changed)."""
+    from agent.events import map_text  # the event models: not for commands that only redact text
+
     return map_text(event, redact)
