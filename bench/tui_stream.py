@@ -93,15 +93,7 @@ async def run(tokens: int, rate: float) -> None:
                     await asyncio.sleep(0.05)
 
             async def typist() -> None:
-                prompt = app.query_one(PromptInput)
-                while not done.is_set():
-                    before = len(prompt.text)
-                    started = time.perf_counter()
-                    prompt.post_message(events.Key("x", "x"))
-                    while len(prompt.text) == before:
-                        await asyncio.sleep(0.0005)
-                    keys.append(time.perf_counter() - started)
-                    await asyncio.sleep(0.1)
+                keys.extend(await _type_while(app.query_one(PromptInput), lambda: not done.is_set(), every=0.1))
 
             watchers = [asyncio.create_task(monitor()), asyncio.create_task(typist())]
             started = time.perf_counter()
@@ -214,8 +206,8 @@ async def run_tools(files: int, lines: int) -> None:
               "so a key typed as they start waits that long")
 
 
-async def _type_while(prompt: PromptInput, going: Callable[[], bool]) -> list[float]:
-    """A key every 20 ms while `going()`; returns how long each took to reach the input."""
+async def _type_while(prompt: PromptInput, going: Callable[[], bool], every: float = 0.02) -> list[float]:
+    """A key every `every` seconds while `going()`; returns how long each took to reach the input."""
     keys: list[float] = []
     while going():
         before = len(prompt.text)
@@ -224,7 +216,7 @@ async def _type_while(prompt: PromptInput, going: Callable[[], bool]) -> list[fl
         while len(prompt.text) == before:
             await asyncio.sleep(0.0005)
         keys.append(time.perf_counter() - sent)
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(every)
     return keys
 
 

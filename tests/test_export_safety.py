@@ -32,18 +32,27 @@ def test_an_interrupted_export_keeps_the_old_file_and_leaves_nothing_behind(tmp_
     proc = subprocess.Popen([agent_bin(), "context", "--whole", "--out", "pack.xml"], cwd=root, env=base_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not list(root.glob(".pack.xml.*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
+    children: list[str] = []
+    while not children and proc.poll() is None and time.monotonic() < deadline:  # the forked half has started
+        listed = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        children = [c for c in listed if b"agent" in _cmdline(c)]  # not git, which the scan runs
         time.sleep(0.01)
     time.sleep(0.3)  # well into the work
-    assert proc.poll() is None, "the export ended before it could be interrupted"
-    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert children and proc.poll() is None, "the export ended before it could be interrupted"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert (root / "pack.xml").read_text() == "the user's old export\n"
-    assert not list(root.glob(".pack.xml.*")) and "internal error" not in err
+    assert sorted(p.name for p in root.iterdir() if "pack" in p.name) == ["pack.xml"] and "internal error" not in err
     time.sleep(0.2)
     assert not [c for c in children if Path(f"/proc/{c}").exists()], "the export's child outlived it"
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_a_planted_link_cannot_redirect_the_export_and_secret_values_stay_out(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 TMP_SUFFIX = ".duet-tmp"
 
@@ -55,14 +57,18 @@ def sweep_stale_temps(path: Path) -> None:
                     os.unlink(entry.path)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Replace (or create) `path` with `data` in one step, keeping an existing file's mode."""
+    with atomic_writer(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
+    """A file to write `path`'s new contents to, a piece at a time; leaving the block replaces (or creates)
+    `path` with them in one step, keeping an existing file's mode. An exception leaves `path` as it was and
+    nothing beside it. `durable` syncs the contents to disk before the rename (an export that can be made
+    again need not wait for that)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o7777
@@ -71,26 +77,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     sweep_stale_temps(path)
     tmp = _tmp_name(path)
     fd = _open_unnamed(path.parent, mode)
+    unnamed = fd is not None
+    if fd is None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        if fd is not None:
-            _write_all(fd, data)
-            os.fchmod(fd, mode)  # the creation mode was filtered by the umask; an existing mode is kept
+        with os.fdopen(fd, "wb", buffering=1 << 20, closefd=False) as handle:
+            yield handle
+        os.fchmod(fd, mode)  # the creation mode was filtered by the umask; an existing mode is kept
+        if durable:
             os.fsync(fd)
-            # Give the finished file a name, then move it over the target: the name exists for an instant.
+        if unnamed:  # give the finished file a name, then move it over the target: the name exists for an instant
             _link_unnamed(fd, tmp)
-        else:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            _write_all(fd, data)
-            os.fchmod(fd, mode)
-            os.fsync(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     finally:
-        if fd is not None:
-            os.close(fd)
+        os.close(fd)
 
 
 def _link_unnamed(fd: int, name: Path) -> None:

@@ -12,9 +12,9 @@ import asyncio
 import functools
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import BinaryIO
+
+from tools.memfile import memory_file
 
 
 def ripgrep(workspace: Path) -> str | None:
@@ -41,7 +41,7 @@ async def run_rg(cmd: list[str], cwd: Path) -> tuple[int, bytes, bytes]:
     """ripgrep's exit code, output and log. Both go to in-memory files, not pipes: ripgrep writes its output a
     file at a time and its log in many small writes, and waking a pipe reader for each cost a third of a search
     on a big tree (hundreds of wake-ups, against one wait for the process)."""
-    with _scratch_file() as out, _scratch_file() as log:
+    with memory_file("duet-rg") as out, memory_file("duet-rg-log") as log:
         proc = await asyncio.create_subprocess_exec(*cmd, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=out, stderr=log)
         try:
@@ -54,9 +54,3 @@ async def run_rg(cmd: list[str], cwd: Path) -> tuple[int, bytes, bytes]:
         out.seek(0)
         log.seek(0)
         return proc.returncode or 0, out.read(), log.read()
-
-
-def _scratch_file() -> BinaryIO:
-    if hasattr(os, "memfd_create"):
-        return os.fdopen(os.memfd_create("duet-rg", os.MFD_CLOEXEC), "w+b")
-    return tempfile.TemporaryFile()

@@ -13,12 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from agent.config import load_config
-from agent.context.packrender import write_whole
 from agent.context.plan import ContextBuilder, ContextPlan
 from agent.errors import ConfigError
 from agent.redact import Redactor
 from agent.router import Router
 from agent.spend.prices import cost_usd
+from tools.atomic import atomic_write_bytes
 
 
 def run_context(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def run_context(args: argparse.Namespace) -> int:
         plan = builder.plan(model, args.hint or [], exact=args.exact, whole=args.whole,
                             out=out if args.whole else None)  # an export is written as it is made
         if out is not None and not args.whole:
-            write_whole(out, plan.text.encode())
+            atomic_write_bytes(out, plan.text.encode())
     except OSError as exc:
         if out is None or not str(exc.filename or "").startswith(str(out.parent)):
             raise

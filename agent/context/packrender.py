@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -21,6 +20,8 @@ from agent.context import forkwork
 from agent.context.render import file_tree
 from agent.redact import Redactor
 from agent.tokens import count_o200k
+from tools.atomic import atomic_writer
+from tools.memfile import memory_file
 
 FORK_ABOVE_BYTES = 4 * 1024 * 1024  # below this a second process costs more than it saves
 
@@ -49,18 +50,15 @@ def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int],
     total = sum(sizes.get(p, 0) for p in paths)
     two = fork and total > FORK_ABOVE_BYTES and forkwork.can_fork()
     chunks = _chunks(paths, sizes, total, CHUNKS if two else 1)
-    tmp = _Temporary(out) if out is not None else None
     count_o200k("")  # load the tokenizer once, before the fork, for both processes
     work = _Work(chunks, files, redact, writes=out is not None)
     try:
-        with tmp.file if tmp is not None else nullcontext() as sink:
+        # Written whole or not at all (tools.atomic: an unnamed file, named over `out` once complete).
+        with atomic_writer(out, durable=False) if out is not None else nullcontext() as sink:
             if sink is not None:
                 header = [f'<repository name="{name}" files="{len(paths)}">', "<tree>", file_tree(paths), "</tree>"]
                 sink.write(("\n".join(header) + "\n").encode())
-            if two:
-                done = _in_two(work)
-            else:
-                done = {0: work.run_chunk(0, sink)}
+            done = _in_two(work) if two else {0: work.run_chunk(0, sink)}
             counts = []
             for index in range(len(chunks)):
                 where, offset, length, chunk_counts = done[index]
@@ -70,12 +68,6 @@ def export_pack(name: str, files: Mapping[str, bytes], sizes: Mapping[str, int],
                     _copy(where, sink.fileno(), offset, length)
             if sink is not None:
                 sink.write(b"</repository>\n")
-        if tmp is not None and out is not None:
-            tmp.path.replace(out)
-    except BaseException:
-        if tmp is not None:
-            tmp.path.unlink(missing_ok=True)
-        raise
     finally:
         work.close()
     return dict(zip(paths, counts, strict=True))
@@ -98,7 +90,7 @@ class _Work:
     def scratch(self) -> BinaryIO:
         """This process's memory file (made on first use, so parent and child each get their own)."""
         if self._scratch is None:
-            self._scratch = _scratch()
+            self._scratch = memory_file("duet-export")
         return self._scratch
 
     def run_chunk(self, index: int, sink: BinaryIO | None) -> Done:
@@ -109,16 +101,18 @@ class _Work:
         """Chunks claimed one at a time from `dispenser` (a pipe of chunk numbers) until it is empty."""
         done: dict[int, Done] = {}
         while claimed := os.read(dispenser, 1):
-            index = claimed[0]
-            target = self.scratch() if self.writes else None
-            start = target.tell() if target is not None else 0
-            counts = _blocks(self.chunks[index], self.files, self.on_disk, self.redact, target)
-            if target is None:
-                done[index] = (None, 0, 0, counts)
-            else:
-                target.flush()
-                done[index] = (target.fileno(), start, target.tell() - start, counts)
+            done[claimed[0]] = self.run_aside(claimed[0])
         return done
+
+    def run_aside(self, index: int) -> Done:
+        """Chunk `index` written to this process's memory file, to be copied into the export later."""
+        target = self.scratch() if self.writes else None
+        start = target.tell() if target is not None else 0
+        counts = _blocks(self.chunks[index], self.files, self.on_disk, self.redact, target)
+        if target is None:
+            return None, 0, 0, counts
+        target.flush()
+        return target.fileno(), start, target.tell() - start, counts
 
     def keep(self, scratch: BinaryIO) -> BinaryIO:
         """`scratch` closed with this work (the child's memory file, read here after the child is gone)."""
@@ -139,7 +133,8 @@ def _in_two(work: _Work) -> dict[int, Done]:
         os.write(feed, bytes(range(len(work.chunks))))  # fewer than 256, and far below a pipe's capacity
         os.close(feed)
         feed = -1
-        child_scratch = work.keep(_scratch()) if work.writes else None  # made before the fork: readable here
+        # the child's memory file, made before the fork so that it is readable here
+        child_scratch = work.keep(memory_file("duet-export")) if work.writes else None
 
         def their_part() -> bytes:
             work._scratch = child_scratch
@@ -165,13 +160,7 @@ def _in_two(work: _Work) -> dict[int, Done]:
             done.update(marshal.loads(theirs))
         for index in range(len(work.chunks)):
             if index not in done:  # claimed by a child that died
-                target = work.scratch() if work.writes else None
-                start = target.tell() if target is not None else 0
-                counts = _blocks(work.chunks[index], work.files, work.on_disk, work.redact, target)
-                if target is not None:
-                    target.flush()
-                done[index] = ((target.fileno(), start, target.tell() - start, counts) if target is not None
-                               else (None, 0, 0, counts))
+                done[index] = work.run_aside(index)
         return done
     finally:
         os.close(dispenser)
@@ -222,37 +211,3 @@ def _blocks(paths: list[str], files: Mapping[str, bytes], on_disk: Callable[[str
             end = "" if text.endswith("\n") else "\n"
             sink.write(f'<file path="{path}">\n{text}{end}</file>\n'.encode())
     return counts
-
-
-def temporary_name(out: Path) -> str:
-    """The glob of the temporary files an export to `out` writes (hidden, beside it)."""
-    return f".{out.name}.*.tmp"
-
-
-class _Temporary:
-    """A new, private file beside `out`, opened for writing (O_EXCL with a random name: a link planted where a
-    fixed name would be cannot redirect the export); `path` is renamed over `out` once complete."""
-
-    def __init__(self, out: Path) -> None:
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        self.path = Path(name)
-        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=1 << 20)
-
-
-def write_whole(out: Path, data: bytes) -> None:
-    """`data` to `out`, whole or not at all."""
-    tmp = _Temporary(out)
-    try:
-        with tmp.file as handle:
-            handle.write(data)
-        tmp.path.replace(out)
-    except BaseException:
-        tmp.path.unlink(missing_ok=True)
-        raise
-
-
-def _scratch() -> BinaryIO:
-    """Where the child's blocks wait to be appended: memory (memfd) where there is one, else a temporary file."""
-    if hasattr(os, "memfd_create"):
-        return os.fdopen(os.memfd_create("duet-export", os.MFD_CLOEXEC), "w+b")
-    return tempfile.TemporaryFile()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from agent.catalog import Tokenizer
 from agent.config import Config
 from agent.context.inplay import files_named_in, names_mentioned, recently_changed_soon
-from agent.context.packrender import export_pack, pack_frame_chars, temporary_name
+from agent.context.packrender import export_pack, pack_frame_chars
 from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
@@ -22,6 +22,7 @@ from agent.duetdir import duet_dir
 from agent.redact import Redactor
 from agent.tokens import count_exact, scale_o200k
 from agent.window import repo_budget
+from tools.atomic import TMP_SUFFIX
 from tools.symbols import Definition
 
 if TYPE_CHECKING:
@@ -266,16 +267,15 @@ class ContextBuilder:
 
 
 def _exports_of(out: Path, root: Path, paths: list[str]) -> set[str]:
-    """The workspace paths an export to `out` owns: `out` itself and its temporary files (one left by a killed
-    export would otherwise be packed into the next)."""
+    """The workspace paths an export to `out` owns: `out` itself, and the temporary file of a killed export
+    (named only where the file system has no unnamed files; earlier versions wrote `out` + ".tmp")."""
     try:
         own = out.parent.resolve().relative_to(root).as_posix()
     except ValueError:
         return set()
     prefix = "" if own == "." else own + "/"
-    pattern = prefix + temporary_name(out)
-    legacy = prefix + out.name + ".tmp"  # the fixed name earlier versions wrote
-    return {p for p in paths if p in (prefix + out.name, legacy) or fnmatch.fnmatchcase(p, pattern)}
+    pattern = f"{prefix}.{out.name}.*{TMP_SUFFIX}"
+    return {p for p in paths if p in (prefix + out.name, prefix + out.name + ".tmp") or fnmatch.fnmatchcase(p, pattern)}
 
 
 def _text_counter(tokenizer: Tokenizer, exact: bool) -> Callable[[str], int]:
