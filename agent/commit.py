@@ -23,6 +23,8 @@ def commit_work(workspace: Path, message: str, paths: list[str]) -> str | None:
         repo = harden_repo(git.Repo(workspace, search_parent_directories=True))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise DuetError("--commit needs a git repository") from None
+    except OSError as exc:  # a repository Duet must not run git in
+        raise DuetError(str(exc)) from None
     if not paths:
         return None
     try:  # the same check `git commit` makes, before anything is staged

@@ -1,15 +1,27 @@
 """Duet's own git invocations, hardened against what a model-run command may have left in the work tree.
 
-Commands may write anywhere in the workspace except the top-level `.git/`, so they can create a nested
-repository (`src/.git/config` with `core.fsmonitor = <command>`). Git runs a repository's fsmonitor and hooks,
-and top-level commands such as `git status` or `git add -A` look into nested repositories. Every git command
-Duet itself runs therefore carries these settings on its command line, where they beat any repository's config
-and reach the git processes it starts for nested repositories (through GIT_CONFIG_PARAMETERS).
+Commands may write anywhere in the workspace except the top-level `.git/`, so they can create a repository
+(`git init` where there was none, or `src/.git/config` with `core.fsmonitor`, `filter.x.clean`,
+`diff.external`, `include.path`, …). Git runs programs named in a repository's config, and Duet's git calls run
+unsandboxed. Three layers:
+- a repository that appeared where Duet let commands write is never used (agent.repo.known): `git_argv` raises
+  UntrustedRepository (an OSError, which every caller already treats as "git is not available here");
+- git itself is the binary found outside the workspace and the temp dirs (tools.binaries), run with a PATH of
+  such directories only and without the user's API keys in its environment;
+- every command line carries settings that beat any repository's config for the keys with fixed names that
+  run programs or reach into nested repositories (they reach the git processes it starts through
+  GIT_CONFIG_PARAMETERS); content diffs are asked for with --no-ext-diff --no-textconv.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+from agent.repo.known import KnownRepos, dot_git
+from tools.binaries import clean_path, find_binary
 
 HARDENING = (
     ("core.fsmonitor", "false"),        # never run a repository's file-system monitor command
@@ -17,7 +29,26 @@ HARDENING = (
     ("submodule.recurse", "false"),     # never recurse into submodules
     ("diff.ignoreSubmodules", "all"),   # never spawn git inside nested repositories to look at them
     ("protocol.ext.allow", "never"),    # no remote helper commands
+    ("core.pager", "cat"),              # no pager program
+    ("core.sshCommand", "false"),       # no ssh program (Duet never talks to a remote)
+    ("core.askPass", ""),
+    ("credential.helper", ""),          # an empty value clears every configured helper
+    ("core.alternateRefsCommand", ""),
+    ("uploadpack.packObjectsHook", ""),
+    ("gc.auto", "0"),                   # no background gc or maintenance started by Duet's own commands
+    ("maintenance.auto", "false"),
 )
+SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_ACCESS_KEY", "_SECRET_KEY")
+
+
+class UntrustedRepository(OSError):
+    """A repository Duet will not run git in; the message says why and how to trust it."""
+
+
+def git_binary() -> str:
+    """git, resolved outside the workspace and the temp dirs; without one, a path that fails to start (the call
+    then fails as "git is not available", as it would with no git installed)."""
+    return find_binary("git") or "/nonexistent/git"
 
 
 def git_config_args() -> list[str]:
@@ -25,12 +56,37 @@ def git_config_args() -> list[str]:
     return [arg for key, value in HARDENING for arg in ("-c", f"{key}={value}")]
 
 
-def git_argv(*args: str) -> list[str]:
-    """`git` with the hardening settings and then `args`."""
-    return ["git", *git_config_args(), *args]
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of Duet's own git commands: the user's, without secrets and with a clean PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().endswith(SECRET_SUFFIXES)}
+    env.update(PATH=clean_path(), GIT_TERMINAL_PROMPT="0", GIT_PAGER="cat")
+    env.pop("GIT_EXTERNAL_DIFF", None)
+    env.update(extra or {})
+    return env
+
+
+def check_repository(root: Path) -> None:
+    """Raise UntrustedRepository when the repository `root` lies in is one Duet must not run git in."""
+    entry = dot_git(root.resolve())
+    if entry is not None and (why := KnownRepos().untrusted_because(entry)):
+        raise UntrustedRepository(why)
+
+
+def git_argv(root: Path, *args: str) -> list[str]:
+    """`git` with the hardening settings and then `args`, for a command run in `root` (UntrustedRepository
+    when that repository appeared where commands could write)."""
+    check_repository(root)
+    return [git_binary(), *git_config_args(), *args]
 
 
 def harden_repo(repo: Any) -> Any:
-    """The GitPython `repo`, with every later command it runs carrying the hardening settings."""
+    """The GitPython `repo`, with every later command it runs carrying the hardening settings, the resolved git
+    binary and the clean environment."""
+    check_repository(Path(repo.working_tree_dir or repo.git_dir))
     repo.git.set_persistent_git_options(c=[f"{key}={value}" for key, value in HARDENING])
+    type(repo.git).refresh(git_binary())  # GitPython's one git binary for this process (it checks it runs)
+    env = git_env()
+    # GitPython starts from os.environ and applies these on top: secrets are blanked, since it cannot drop them.
+    repo.git.update_environment(**{k: v for k, v in env.items() if os.environ.get(k) != v},
+                                **{k: "" for k in os.environ if k not in env})
     return repo

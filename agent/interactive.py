@@ -15,7 +15,7 @@ from agent.approval import ApprovalRequest, Approver, Decision
 from agent.config import Approval, Config, user_config_path
 from agent.errors import ConfigError
 from agent.events import Event, Notice, SessionStarted
-from agent.gitsafe import git_argv
+from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
 from agent.outcome import Outcome
 from agent.router import PROFILES
@@ -184,8 +184,12 @@ class Interactive:
         """What the session changed: against its checkpoint in git, or the file list otherwise."""
         checkpoint = self.session.checkpoint
         if checkpoint.uses_git:
-            result = subprocess.run(git_argv("diff", "--stat", "--patch", checkpoint.ref, "--", ".", ":!.duet"),
-                                    cwd=self.workspace, capture_output=True, text=True)
+            try:
+                result = subprocess.run(git_argv(self.workspace, "diff", "--no-ext-diff", "--no-textconv", "--stat",
+                                                 "--patch", checkpoint.ref, "--", ".", ":!.duet"),
+                                        cwd=self.workspace, capture_output=True, text=True, env=git_env())
+            except OSError as exc:
+                return str(exc)
             if result.returncode == 0:
                 return result.stdout or "no changes"
         changed = self.session.files_changed

@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING
 
 from agent.checkpoint import Checkpoint
 from agent.config import Config
+from agent.duetdir import foreign_duet_warning
 from agent.events import Event, Notice, SessionStarted, ToolFinished, ToolStarted, UserMessageEvent
 from agent.history import rebuild, unfinished_result
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor, redact_event
+from agent.repo.known import KnownRepos
 from agent.sandbox.launcher import SandboxLauncher
+from agent.sandbox.nested_git import nested_git
 from agent.sandbox.policy import SandboxPolicy
 from agent.spend.ledger import Ledger
 from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
@@ -32,6 +35,10 @@ class Session:
                  session_id: str | None = None, redactor: Redactor | None = None) -> None:
         self.workspace = workspace.resolve()
         self.config = config
+        # Before any command can run: commands may write here from now on, so a repository that appears here
+        # later is not Duet's to run git in (agent.repo.known).
+        self.repo_warnings = KnownRepos().watch(self.workspace, lambda: (
+            self.workspace / p for p in nested_git(self.workspace)))
         self.id = session_id or new_session_id()
         self.messages: list[Message] = []
         self.ledger = Ledger()
@@ -75,7 +82,7 @@ class Session:
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
         self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
                                  resumed=resumed))
-        for warning in self.config.warnings:
+        for warning in (*self.config.warnings, *self.repo_warnings, *foreign_duet_warning(self.workspace)):
             self.emit(Notice(level="warning", message=warning))
         info = self.launcher.info()
         if not info.active:  # said once, at the start, and kept in the transcript

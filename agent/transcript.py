@@ -9,7 +9,6 @@ rebuildable caches.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import secrets
@@ -17,10 +16,12 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from agent.duetdir import DUET_DIR, PRIVATE_FILE_MODE, private_dir
+from agent.duetdir import DUET_DIR, PRIVATE_FILE_MODE, private_dir  # noqa: F401  # DUET_DIR: re-exported
 from agent.errors import ConfigError
 from agent.events import EPHEMERAL, Event, parse_event
 from agent.redact import Redactor
+from agent.repo.known import KnownRepos
+from agent.userdirs import state_base, workspace_key
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
 
@@ -46,12 +47,11 @@ def state_dir(workspace: Path, environ: Mapping[str, str] | None = None) -> Path
     """Where Duet keeps this workspace's sessions and checkpoints (see the module docstring); not made here."""
     workspace = workspace.resolve()
     found = git_dir(workspace)
-    if found is not None:
+    # Never a git dir a command made: it could read and write what Duet keeps there (agent.repo.known).
+    if found is not None and KnownRepos(environ).trusted(workspace / ".git"):
         return found / "duet"
     env = os.environ if environ is None else environ
-    base = Path(env.get("XDG_STATE_HOME") or Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    digest = hashlib.sha256(str(workspace).encode()).hexdigest()[:16]
-    return base / "duet" / "workspaces" / f"{workspace.name or 'root'}-{digest}"
+    return state_base(env) / "workspaces" / workspace_key(workspace)
 
 
 def sessions_dir(workspace: Path) -> Path:
@@ -139,9 +139,10 @@ def read_transcript(path: Path) -> Iterator[Event]:
 
 
 def all_sessions(workspace: Path) -> list[Path]:
-    """Every transcript of this workspace, oldest first (including those an older Duet kept in `.duet/`)."""
-    directories = [state_dir(workspace) / "sessions", workspace / DUET_DIR / "sessions"]
-    found = {p.stem: p for d in reversed(directories) if d.is_dir() for p in d.glob("*.jsonl")}
+    """Every transcript of this workspace, oldest first. Never one in the work tree (`.duet/sessions` of an older
+    Duet, or one a repository committed): anything there could have been planted."""
+    directory = state_dir(workspace) / "sessions"
+    found = {p.stem: p for p in directory.glob("*.jsonl")} if directory.is_dir() else {}
     return sorted(found.values(), key=lambda p: (p.stat().st_mtime, p.stem))
 
 

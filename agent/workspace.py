@@ -10,10 +10,16 @@ from pathlib import Path
 
 def git_root(start: Path) -> Path | None:
     """The top of the git work tree containing `start` (a `.git` directory, or a file for worktrees and
-    submodules), or None outside any repository."""
+    submodules), or None outside any repository. A repository that appeared where Duet let commands write
+    (agent.repo.known) is passed over: a command's `git init` in `pkg/` does not make `pkg/` the workspace."""
+    from agent.repo.known import KnownRepos
+
+    known: KnownRepos | None = None
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
-            return folder
+            known = known or KnownRepos()
+            if known.trusted(folder / ".git"):
+                return folder
     return None
 
 

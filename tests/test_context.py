@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from agent.config import load_config
 from agent.context.plan import ContextBuilder, pack_budget
 from agent.context.rank import build_graph, name_weight, pagerank, personalization_for, rank_definitions
 from agent.context.scan import scan_workspace
+from agent.context.sealed import CacheFiles
 from agent.context.tokencount import TokenCounter, count_deepseek
 from agent.outcome import Outcome
 from agent.tokens import count_o200k
@@ -131,8 +131,8 @@ def test_counts_and_tags_are_cached_and_only_changed_files_reparsed(project: Pat
     first = ContextBuilder(project, config(project))
     first.plan("gpt-5.5")
     first.wait()
-    cache = project / ".duet/cache"
-    assert json.loads((cache / "counts.json").read_text())["o200k"]
+    files = CacheFiles.for_workspace(project)
+    assert files is not None and files.counts.load_json()["o200k"]  # type: ignore[index]
     (project / "app/views.py").write_text("def show_invoice(request):\n    return None\n")
     builder = ContextBuilder(project, config(project))
     builder.plan("gpt-5.5")

@@ -15,6 +15,7 @@ import pytest
 
 from agent.context.rank import build_graph, name_traits, name_weight, pagerank, rank_definitions
 from agent.context.scan import PARALLEL_MIN_READS, digest, scan_workspace
+from agent.context.sealed import CacheFiles, SealedFile
 from agent.context.tags import IDENT, TagCache, identifiers
 from tests.conftest import git
 
@@ -41,15 +42,21 @@ def project(repo: Path) -> Path:
     return repo
 
 
+def index_file(repo: Path) -> SealedFile:
+    files = CacheFiles.for_workspace(repo)
+    assert files is not None
+    return files.index
+
+
 def scan(repo: Path, calls: list[str] | None = None):  # type: ignore[no-untyped-def]
     on_change = (lambda: calls.append("changed")) if calls is not None else None
-    return scan_workspace(repo, repo / ".duet/cache/index.json", on_change=on_change)
+    return scan_workspace(repo, index_file(repo), on_change=on_change)
 
 
 def test_an_unchanged_repository_scans_the_same_from_the_snapshot_and_writes_nothing(project: Path) -> None:
     first = scan(project)
-    cache = project / ".duet/cache"
-    assert (cache / "index.snap").is_file() and (cache / "index.json").is_file()
+    cache = index_file(project).path.parent
+    assert (cache / "index.snap").is_file() and (cache / "index.bin").is_file()
     written = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
     calls: list[str] = []
     again = scan(project, calls)
@@ -180,14 +187,15 @@ def test_name_weights_from_traits_equal_name_weight() -> None:
 def test_name_traits_are_worked_out_once_and_kept_with_the_vocabulary(tmp_path: Path) -> None:
     files = {"a.py": b"class SomeLongName:\n    def _private_method(self):\n        return other_function()\n",
              "b.py": b"def other_function():\n    return SomeLongName()\n"}
-    path = tmp_path / "tags.pickle"
-    cache = TagCache(path)
+    sealed = SealedFile(tmp_path / "tags.bin", b"k" * 32)
+    path = sealed.path
+    cache = TagCache(sealed)
     cache.names(files)
     ids = np.arange(len(cache.vocab))
     assert cache.traits(ids).tolist() == [name_traits(n) for n in cache.vocab]
     cache.save()
     before = path.read_bytes()
-    again = TagCache(path)
+    again = TagCache(sealed)
     assert again.traits(ids).tolist() == [name_traits(n) for n in cache.vocab]
     again.save()  # nothing was worked out again, so nothing is written
     assert path.read_bytes() == before and not path.with_suffix(".delta").exists()
@@ -197,7 +205,7 @@ def test_a_scan_that_assumes_the_last_untracked_files_is_checked_against_git(pro
     (project / "notes.txt").write_text("untracked notes\n")
     scan(project)
     scan(project)  # the snapshot now knows the untracked files
-    index = project / ".duet/cache/index.json"
+    index = index_file(project)
     same = scan_workspace(project, index, assume_untracked=True)
     assert "notes.txt" in same.digests and same.confirmed()
     (project / "later.txt").write_text("a new untracked file\n")

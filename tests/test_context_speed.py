@@ -14,6 +14,7 @@ import pytest
 
 from agent.config import load_config
 from agent.context.plan import ContextBuilder
+from agent.context.sealed import CacheFiles, workspace_cache_dir
 from agent.context.tokencount import TokenCounter
 from agent.tokens import count_deepseek, count_o200k, o200k_counter
 from tests.conftest import git
@@ -32,7 +33,7 @@ print(json.dumps({"code": code, "modules": sorted(m for m in ("bpe_openai", "bpe
 
 def probe(root: Path, *args: str) -> dict:
     result = subprocess.run([sys.executable, "-c", PROBE, "context", "-C", str(root), *args], capture_output=True,
-                            text=True, timeout=120, env=dict(os.environ, HOME=str(root / ".home")))
+                            text=True, timeout=120, env=dict(os.environ, HOME=str(root.parent / "probe-home")))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stderr.strip().splitlines()[-1])
 
@@ -262,9 +263,7 @@ def test_a_secret_pattern_added_later_hides_a_file_already_indexed(shop: Path) -
     os.utime(shop / "shop/vault.data", (1_000_000_000, 1_000_000_000))  # old enough to be indexed
     first = ContextBuilder(shop, config(shop))
     assert "shop/vault.data" in first.scan.files
-    import marshal
-
-    assert "shop/vault.data" in marshal.loads((shop / ".duet/cache/index.json").read_bytes())[2]  # indexed
+    assert "shop/vault.data" in CacheFiles.for_workspace(shop).index.load()[2]  # type: ignore[union-attr,index]
     stricter = ContextBuilder(shop, config(shop, secret_files=["*.data"]))
     assert "shop/vault.data" not in stricter.scan.files
     assert ("shop/vault.data", "secret file (never sent)") in {(s.path, s.reason) for s in stricter.scan.skipped}
@@ -341,14 +340,14 @@ def test_a_one_file_change_writes_a_small_delta_not_the_whole_names_cache(shop: 
     first = ContextBuilder(shop, cfg)
     first.plan("gpt-5.5")
     first.wait()
-    base = shop / ".duet/cache/tags.pickle"
+    base = workspace_cache_dir(shop) / "tags.bin"  # type: ignore[operator]
     before = base.read_bytes()
     (shop / "shop/views.py").write_text("def show_receipt(request, receipt_id: int) -> str:\n    return ''\n")
     edited = ContextBuilder(shop, cfg)
     edited.plan("gpt-5.5")
     edited.wait()
     assert edited.tags.parsed == 1
-    assert base.read_bytes() == before and (shop / ".duet/cache/tags.delta").is_file()
+    assert base.read_bytes() == before and base.with_suffix(".delta").is_file()
     again = ContextBuilder(shop, cfg)
     assert "show_receipt(request, receipt_id: int) -> str" in again.plan("gpt-5.5", ["receipt"]).text
     assert again.tags.parsed == 0 and again.tags.parsed_defs == 0  # base and delta together: nothing re-read

@@ -53,13 +53,17 @@ async def test_an_rg_inside_the_workspace_is_never_run(tmp_path: Path, monkeypat
     assert ripgrep(ws) is None
     result = await SearchTool().run(SearchArgs(pattern="needle"), ctx)
     assert result.data["engine"] == "python" and result.output == "a.txt:1: needle"
-    # A real rg further along PATH is taken, by its resolved path (a link inside the workspace to it is fine).
+    # Nor one on a PATH entry inside the workspace or a temp dir, even a link to a real rg: a command could
+    # re-point it before Duet looks.
     (tmp_path / "realbin").mkdir()
     (tmp_path / "realbin/rg").symlink_to(RG or "rg")
     (ws / "ok").mkdir()
     (ws / "ok/rg").symlink_to(RG or "rg")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(ws / "ok"), str(tmp_path / "realbin")]))
+    assert ripgrep(ws) is None
+    # A real rg further along PATH, outside them, is taken by its resolved path.
     monkeypatch.setenv("PATH", os.pathsep.join([str(ws / "tools/bin"), str(tmp_path / "linkbin"), str(ws / "ok"),
-                                                str(tmp_path / "realbin")]))
+                                                str(Path(RG or "rg").parent)]))
     assert ripgrep(ws) == str(Path(RG or "rg").resolve())
     result = await SearchTool().run(SearchArgs(pattern="needle"), ctx)
     assert result.data["engine"] == "rg" and result.output == "a.txt:1: needle"

@@ -12,6 +12,7 @@ import pytest
 from agent.outcome import Outcome
 from agent.transcript import all_sessions, state_dir
 from agent.undo import UndoError, copy_store, plan_undo, undo
+from agent.userdirs import cache_base, config_dir, workspace_key
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
 from tests.e2e import run_agent
@@ -139,4 +140,6 @@ async def test_private_files_have_private_modes(project: Path, fake_api) -> None
     assert stat.S_IMODE(transcript.stat().st_mode) == 0o600
     assert stat.S_IMODE(transcript.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(state_dir(project).stat().st_mode) == 0o700
-    assert stat.S_IMODE((project / ".duet").stat().st_mode) == 0o700
+    cache = cache_base() / "workspaces" / workspace_key(project)  # the context caches, made by the run
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert stat.S_IMODE((config_dir() / "cache.key").stat().st_mode) == 0o600

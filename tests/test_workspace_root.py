@@ -51,4 +51,5 @@ def test_outside_a_repository_the_workspace_is_the_current_directory(tmp_path: P
     server = fake_api([Turn(content="ok")])
     result = run_agent(["run", "hi", "--output", "json"], tmp_path / "plain", server.base_url)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "plain" / ".duet").is_dir()
+    assert (sessions_dir(tmp_path / "plain") / f"{summary(result)['session_id']}.jsonl").is_file()
+    assert not (tmp_path / "plain" / ".duet").exists()  # nothing of Duet's in the work tree

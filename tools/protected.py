@@ -22,14 +22,15 @@ def folded(name: str) -> str:
 
 
 def refuse_protected(root: Path, target: Path, display: str) -> None:
-    """Raise ToolError when `target` (resolved, inside `root`) is or lies under a protected directory: a `.git`
-    at any depth (a nested repository's config and hooks run code too), `.duet` at the top.
+    """Raise ToolError when `target` (resolved, inside `root`) is or lies under a protected directory: `.git` or
+    `.duet`, at any depth (a nested repository's config and hooks run code too, and a `.duet/` below the root is
+    the top of the next workspace when the user starts Duet there).
 
     `.git/` holds hooks and config that run code (core.fsmonitor, hooks) on the next git command, and
-    `.duet/` holds Duet's own config and sessions: a model that could edit them could lift its own limits.
+    `.duet/` holds Duet's own config: a model that could edit it could lift its own limits.
     """
     parts = [folded(part) for part in target.relative_to(root).parts]
-    hit = ".git" if ".git" in parts else ".duet" if parts[:1] == [".duet"] else None
+    hit = next((name for name in PROTECTED_DIRS if name in parts), None)
     if hit is not None:
         raise ToolError(f"{display}: {hit}/ is protected; Duet's tools do not change git's or "
                         "Duet's own state (use git through the user, or ask them)")

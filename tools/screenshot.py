@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -12,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from tools.binaries import find_binary
 from tools.images import data_url
 from tools.spawn import PlainLauncher
 from tools.workspace import resolve
@@ -37,7 +37,7 @@ class ScreenshotArgs(ToolArgs):
 
 
 def find_browser() -> str | None:
-    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+    return next((path for name in BROWSERS if (path := find_binary(name))), None)
 
 
 def _loopback(host: str) -> bool:

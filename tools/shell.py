@@ -9,6 +9,7 @@ import time
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from tools.binaries import find_binary
 from tools.output_buffer import HeadTailBuffer, head_tail
 from tools.spawn import PlainLauncher
 
@@ -38,7 +39,8 @@ class ShellTool(Tool):
         read_fd, write_fd = os.pipe()
         try:
             # Its own process group (so a timeout kills children too), inside the sandbox when there is one.
-            proc = await launcher.start(["bash", "-c", args.command], cwd=ctx.start_dir or ctx.root,
+            bash = find_binary("bash", ctx.root) or "bash"  # never a bash the workspace could have planted
+            proc = await launcher.start([bash, "-c", args.command], cwd=ctx.start_dir or ctx.root,
                                         stdout=write_fd, stderr=write_fd)
         except BaseException:
             os.close(read_fd)

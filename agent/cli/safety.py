@@ -20,8 +20,15 @@ def _workspace(args: argparse.Namespace) -> Path:
 
 
 def run_trust(args: argparse.Namespace) -> int:
-    """Trust the project's config file as it is now."""
+    """Trust the project's config file as it is now, and its git repository (one a command may have made)."""
+    from agent.repo.known import KnownRepos
+
     workspace = _workspace(args)
+    known = KnownRepos()
+    entry = workspace / ".git"
+    if os.path.lexists(entry) and not known.trusted(entry):
+        known.trust(workspace)
+        print(f"trusted the git repository {entry}: Duet runs git there again")
     digest = trust.record_trust(workspace, user_config_path(os.environ))
     if digest is None:
         print(f"{workspace} has no .duet/config.toml; nothing to trust")

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
-from agent.gitsafe import git_argv
+from agent.gitsafe import git_argv, git_env
 
 PATHISH = re.compile(r"[\w./-]+\.\w{1,5}")
 NAMEISH = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
@@ -78,7 +78,8 @@ def _staged_changes(root: Path) -> tuple[str, list[str]] | None:
 
 def _diff_names(root: Path, *args: str) -> list[str] | None:
     try:
-        result = subprocess.run(git_argv(*args), cwd=root, capture_output=True, text=True, timeout=30)
+        result = subprocess.run(git_argv(root, *args), cwd=root, env=git_env(), capture_output=True, text=True,
+                                timeout=30)
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
     return [line for line in result.stdout.splitlines() if line] if result.returncode == 0 else None
@@ -90,7 +91,8 @@ def recently_changed(root: Path) -> list[str]:
         return []
     for base in ("HEAD~1", "HEAD"):  # HEAD~1 covers both; a repository with one commit has only HEAD
         try:
-            result = subprocess.run(git_argv("diff", "--name-only", base), cwd=root, capture_output=True, text=True,
+            result = subprocess.run(git_argv(root, "diff", "--name-only", base), cwd=root, env=git_env(),
+                                    capture_output=True, text=True,
                                     timeout=30)
         except (OSError, subprocess.SubprocessError):
             return []

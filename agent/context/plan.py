@@ -17,8 +17,8 @@ from agent.context.packrender import export_pack, pack_frame_chars
 from agent.context.plancache import PlanCache, plan_key, workspace_fingerprint
 from agent.context.render import render_pack
 from agent.context.scan import Scan, Skipped, scan_workspace
+from agent.context.sealed import CacheFiles
 from agent.context.tokencount import TokenCounter
-from agent.duetdir import duet_dir
 from agent.redact import Redactor
 from agent.tokens import count_exact, scale_o200k
 from agent.window import repo_budget
@@ -106,16 +106,16 @@ class ContextBuilder:
         self.root = root.resolve()
         self.config = config
         self._redact = redact or Redactor.from_environ()
-        cache_dir = duet_dir(self.root) / "cache" if cache else None
-        self._index = cache_dir / "index.json" if cache_dir else None
-        self.counter = TokenCounter(cache_dir / "counts.json" if cache_dir else None)
-        self._tags_path = cache_dir / "tags.pickle" if cache_dir else None
+        files = CacheFiles.for_workspace(self.root) if cache else None
+        self._index = files.index if files else None
+        self.counter = TokenCounter(files.counts if files else None)
+        self._tags_path = files.tags if files else None
         self._tags: TagCache | None = None
         self._tags_loading: threading.Thread | None = None
         self._map_likely = False
         self._assume_untracked = False  # set for the plan's own scan (checked before the plan is returned)
         self._untracked_held = True  # until an assumption about untracked files turns out wrong
-        self.plans = PlanCache(cache_dir / "maps.json" if cache_dir else None)
+        self.plans = PlanCache(files.maps if files else None)
         self._scan: Scan | None = None
         self._estimates: dict[str, int] = {}
         self._writer: threading.Thread | None = None

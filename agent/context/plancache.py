@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
+
+from agent.context.sealed import SealedFile
 
 KEEP = 8  # maps for a few models / hint sets; the oldest goes first
 CACHE_VERSION = 2  # bump whenever ranking or rendering changes: old maps must miss
@@ -32,15 +33,15 @@ def plan_key(*parts: object, in_play: Iterable[str], mentioned: Iterable[str], f
 class PlanCache:
     """A small JSON file of recent maps by key."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: SealedFile | None) -> None:
         self._path = path
         self._entries: dict[str, dict[str, Any]] = {}
         self._dirty = False
-        if path and path.is_file():
+        data = path.load_json() if path is not None else None
+        if data is not None:
             try:
-                data = json.loads(path.read_text())
-                self._entries = data["entries"] if data.get("version") == CACHE_VERSION else {}
-            except (OSError, ValueError, KeyError, AttributeError):  # torn: rebuilt, never trusted
+                self._entries = data["entries"] if data.get("version") == CACHE_VERSION else {}  # type: ignore[index,attr-defined]
+            except (ValueError, KeyError, AttributeError, TypeError):  # not ours: rebuilt, never trusted
                 self._entries = {}
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -59,8 +60,5 @@ class PlanCache:
 
     def save(self) -> None:
         if self._path and self._dirty:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": CACHE_VERSION, "entries": self._entries}))
-            tmp.replace(self._path)
+            self._path.save_json({"version": CACHE_VERSION, "entries": self._entries})
             self._dirty = False

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.context.scanindex import Entry, Snapshot, load_index, load_snapshot, save_index, save_snapshot
+from agent.context.sealed import SealedFile
 from agent.context.worktree import WorktreeListing, split_paths, tracked_blobs
-from agent.gitsafe import git_argv
+from agent.gitsafe import git_argv, git_env
 from tools.secret_files import SecretFiles
 from tools.walk import walk_files
 from tools.workspace import is_binary
@@ -111,14 +112,14 @@ def candidate_batches(root: Path) -> Iterator[list[str]]:
     whose listing walks the whole tree and so runs while the caller works through the first batch."""
     if (root / ".git").exists():
         try:
-            others = subprocess.Popen(git_argv("ls-files", "-o", "--exclude-standard", "-z"), cwd=root,
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            others = subprocess.Popen(git_argv(root, "ls-files", "-o", "--exclude-standard", "-z"), cwd=root,
+                                      env=git_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         except OSError:
             others = None
         if others is not None:
             try:
-                tracked = subprocess.run(git_argv("ls-files", "-z"), cwd=root, capture_output=True, check=True,
-                                         timeout=120).stdout
+                tracked = subprocess.run(git_argv(root, "ls-files", "-z"), cwd=root, env=git_env(),
+                                         capture_output=True, check=True, timeout=120).stdout
                 yield split_paths(tracked)
                 yield split_paths(others.communicate(timeout=120)[0])
                 return
@@ -182,7 +183,7 @@ PARALLEL_MIN_READS = 2_000  # files to read before a second process shares the r
 Judged = tuple["str | None", "str | None", "bytes | None"]  # digest (None when skipped), reason, contents
 
 
-def scan_workspace(root: Path, index_path: Path | None = None, secret_files: SecretFiles | None = None,
+def scan_workspace(root: Path, index_path: SealedFile | None = None, secret_files: SecretFiles | None = None,
                    on_change: Callable[[], None] | None = None, *, assume_untracked: bool = False) -> Scan:
     """Scan `root`; with an index (see scanindex.py), files known unchanged are not read again.
 
@@ -218,7 +219,7 @@ def scan_workspace(root: Path, index_path: Path | None = None, secret_files: Sec
     return scan
 
 
-def _scan_git(root: Path, listing: WorktreeListing, index_path: Path | None, patterns: str,
+def _scan_git(root: Path, listing: WorktreeListing, index_path: SealedFile | None, patterns: str,
               secret_files: SecretFiles, on_change: Callable[[], None] | None, assume_untracked: bool) -> Scan:
     snapshot = load_snapshot(index_path.with_suffix(".snap") if index_path else None, patterns)  # while git runs
     key, dirty = listing.key(), listing.dirty()
@@ -341,7 +342,7 @@ class _Pass:
                 scan.loaded[relative] = data
             _record(scan, relative, entry)
 
-    def finish(self, index_path: Path | None, patterns: str, tracked: dict[str, str | None],
+    def finish(self, index_path: SealedFile | None, patterns: str, tracked: dict[str, str | None],
                git: tuple[str, Snapshot | None, bool] | None, untracked: list[str] | None = None) -> Scan:
         """Read what must be read, save what changed, and the scan. `git` is (listing key, the snapshot this
         pass started from or None, whether it dropped files): None outside git."""

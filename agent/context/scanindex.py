@@ -1,7 +1,7 @@
 """What the last scan found, on disk, so the next one reads only what changed.
 
-Two files, both marshal (our own files in our own cache directory; anything unreadable is rebuilt, never
-trusted), both written aside and renamed:
+Two sealed files (see sealed.py: in the user's cache directory, read only when Duet's own key vouches for them;
+anything else is rebuilt, never trusted), both written aside and renamed:
 - the index: per path [size, mtime_ns, digest, reason, blob] (blob: git's id of the content, when git
   vouched for the file). Any entry is valid while its blob is what git vouches for now, or else while the
   file's size and mtime are unchanged.
@@ -13,9 +13,9 @@ trusted), both written aside and renamed:
 
 from __future__ import annotations
 
-import marshal
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from agent.context.sealed import SealedFile
 
 INDEX_VERSION = 3
 SNAPSHOT_VERSION = 2
@@ -43,24 +43,16 @@ class Snapshot:
         self.skipped.pop(path, None)
 
 
-def _load(path: Path | None) -> tuple[object, ...] | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        value = marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
+def _load(path: SealedFile | None) -> tuple[object, ...] | None:
+    value = path.load() if path is not None else None
     return value if isinstance(value, tuple) else None
 
 
-def _write(path: Path, value: tuple[object, ...]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(marshal.dumps(value))  # type: ignore[arg-type]  # our own plain values
-    tmp.replace(path)
+def _write(path: SealedFile, value: tuple[object, ...]) -> None:
+    path.save(value)
 
 
-def load_index(path: Path | None, patterns: str) -> dict[str, Entry]:
+def load_index(path: SealedFile | None, patterns: str) -> dict[str, Entry]:
     """The last full scan's entries, if made with the same secret-file patterns (else none)."""
     value = _load(path)
     if value is None or len(value) != 3 or value[0] != INDEX_VERSION or value[1] != patterns:
@@ -68,11 +60,11 @@ def load_index(path: Path | None, patterns: str) -> dict[str, Entry]:
     return dict(value[2])  # type: ignore[call-overload]
 
 
-def save_index(path: Path, patterns: str, entries: dict[str, Entry]) -> None:
+def save_index(path: SealedFile, patterns: str, entries: dict[str, Entry]) -> None:
     _write(path, (INDEX_VERSION, patterns, entries))
 
 
-def load_snapshot(path: Path | None, patterns: str) -> Snapshot | None:
+def load_snapshot(path: SealedFile | None, patterns: str) -> Snapshot | None:
     value = _load(path)
     if value is None or len(value) != 9 or value[0] != SNAPSHOT_VERSION or value[1] != patterns:
         return None
@@ -81,6 +73,6 @@ def load_snapshot(path: Path | None, patterns: str) -> Snapshot | None:
                     untracked)  # type: ignore[arg-type]
 
 
-def save_snapshot(path: Path, patterns: str, snapshot: Snapshot) -> None:
+def save_snapshot(path: SealedFile, patterns: str, snapshot: Snapshot) -> None:
     _write(path, (SNAPSHOT_VERSION, patterns, snapshot.key, snapshot.digests, snapshot.sizes, snapshot.skipped,
                   snapshot.rest, snapshot.others, snapshot.untracked))

@@ -8,7 +8,6 @@ monorepo this is the difference between parsing tens of thousands of files and p
 
 from __future__ import annotations
 
-import pickle
 import re
 import uuid
 from array import array
@@ -17,12 +16,13 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import compress, count
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from agent.context.rank import name_traits
 from agent.context.scan import digest as _digest
+from agent.context.sealed import SealedFile
 from tools.pysymbols import python_definitions
 from tools.symbols import LANGUAGE_BY_SUFFIX, Definition, definitions
 
@@ -154,7 +154,7 @@ class TagCache:
     """Names (every source file) and full definitions (files shown), by content digest; only new content is
     read, and many files are done in two processes."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: SealedFile | None = None) -> None:
         no_huge_pages()  # this process is about to build and drop arrays of tens of megabytes
         self._path = path
         self.vocab: list[str] = []
@@ -171,9 +171,10 @@ class TagCache:
         self._added_names: dict[str, RawNames] = {}
         self._added_defs: dict[str, RawDefs] = {}
         self._traits = np.zeros(0, dtype=np.uint8)  # rank.name_traits per vocabulary id (UNKNOWN: not yet)
-        if path and path.is_file():
+        stored: Any = path.load() if path is not None else None
+        if stored is not None:
             try:
-                version, token, vocab, names, defs, traits = pickle.loads(path.read_bytes())
+                version, token, vocab, names, defs, traits = stored
                 if version == CACHE_VERSION:
                     self.vocab, self._names, self._defs, self._base_token = vocab, names, defs, token
                     self._traits = np.frombuffer(traits, dtype=np.uint8).copy()
@@ -184,16 +185,17 @@ class TagCache:
                 self._added_names, self._added_defs, self._base_vocab = {}, {}, 0
                 self._traits = np.zeros(0, dtype=np.uint8)
 
-    def _delta_path(self) -> Path | None:
+    def _delta_path(self) -> SealedFile | None:
         return self._path.with_suffix(".delta") if self._path else None
 
     def _load_delta(self) -> None:
         delta = self._delta_path()
-        if delta is None or not delta.is_file():
+        stored: Any = delta.load() if delta is not None else None
+        if stored is None:
             return
         try:
-            version, token, vocab_tail, names, defs, traits = pickle.loads(delta.read_bytes())
-        except Exception:  # torn: the base alone is still right
+            version, token, vocab_tail, names, defs, traits = stored
+        except (TypeError, ValueError):  # not ours: the base alone is still right
             return
         if version != CACHE_VERSION or token != self._base_token:
             return  # made for another base
@@ -287,28 +289,20 @@ class TagCache:
     def save(self) -> None:
         if not (self._path and self._dirty):
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         delta = self._delta_path()
         assert delta is not None
         small = len(self._added_names) + len(self._added_defs) <= DELTA_MAX_ENTRIES
-        if self._base_token and small and self._path.is_file():
-            _write(delta, (CACHE_VERSION, self._base_token, self.vocab[self._base_vocab:], self._added_names,
+        if self._base_token and small and self._path.exists():
+            delta.save( (CACHE_VERSION, self._base_token, self.vocab[self._base_vocab:], self._added_names,
                            self._added_defs, self._traits.tobytes()))
         else:
             self._base_token = uuid.uuid4().hex
-            _write(self._path, (CACHE_VERSION, self._base_token, self.vocab, self._names, self._defs,
+            self._path.save((CACHE_VERSION, self._base_token, self.vocab, self._names, self._defs,
                                 self._traits.tobytes()))
-            delta.unlink(missing_ok=True)
+            delta.unlink()
             self._base_vocab = len(self.vocab)
             self._added_names, self._added_defs = {}, {}
         self._dirty = False
-
-
-def _write(path: Path, value: object) -> None:
-    """Whole or not at all: a temporary file renamed over the target."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-    tmp.replace(path)
 
 
 def _items(files: Mapping[str, bytes], paths: list[str]) -> list[Item]:

@@ -8,13 +8,12 @@ otherwise estimated high from o200k (×1.12, the top of the measured range).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 from agent.catalog import Tokenizer
 from agent.context.scan import digest as _digest
+from agent.context.sealed import SealedFile
 from agent.tokens import DEEPSEEK_OVER_O200K, count_deepseek, count_deepseek_many, count_o200k, deepseek_tokenizer
 
 BYTES_PER_TOKEN_GUESS = 4
@@ -27,18 +26,18 @@ __all__ = ["TokenCounter", "count_deepseek"]
 class TokenCounter:
     """Token counts per file content (o200k and DeepSeek V4), kept in one JSON file between runs."""
 
-    def __init__(self, cache_path: Path | None = None) -> None:
+    def __init__(self, cache_path: SealedFile | None = None) -> None:
         self._path = cache_path
         self._o200k: dict[str, int] = {}
         self._deepseek: dict[str, int] = {}
         self._dirty = False
         self.counted = 0  # files counted (not found in the cache) by this counter
-        if cache_path and cache_path.is_file():
+        data = cache_path.load_json() if cache_path is not None else None
+        if data is not None:
             try:
-                data = json.loads(cache_path.read_text())
-                if data.get("version") == CACHE_VERSION:
-                    self._o200k, self._deepseek = data["o200k"], data["deepseek"]
-            except (OSError, ValueError, KeyError, AttributeError):  # torn or foreign: rebuilt, never trusted
+                if data.get("version") == CACHE_VERSION:  # type: ignore[attr-defined]
+                    self._o200k, self._deepseek = data["o200k"], data["deepseek"]  # type: ignore[index]
+            except (ValueError, KeyError, AttributeError, TypeError):  # not ours: rebuilt, never trusted
                 self._o200k, self._deepseek = {}, {}
 
     def o200k(self, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None,
@@ -112,10 +111,7 @@ class TokenCounter:
 
     def save(self) -> None:
         if self._path and self._dirty:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": CACHE_VERSION, "o200k": self._o200k, "deepseek": self._deepseek}))
-            tmp.replace(self._path)
+            self._path.save_json({"version": CACHE_VERSION, "o200k": self._o200k, "deepseek": self._deepseek})
             self._dirty = False
 
 

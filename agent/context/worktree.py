@@ -12,7 +12,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from agent.gitsafe import git_argv
+from agent.gitsafe import git_argv, git_env
 
 TIMEOUT = 120
 REGULAR_MODES = ("100644", "100755")
@@ -39,7 +39,8 @@ class WorktreeListing:
         self._tracked_out: bytes | None = None
 
     def _start(self, root: Path, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(git_argv(*args), cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(git_argv(root, *args), cwd=root, env=git_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
         self._procs.append(proc)
         return proc
 

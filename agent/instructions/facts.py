@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.config import Approval
-from agent.gitsafe import git_argv
+from agent.gitsafe import git_argv, git_env
 from agent.sandbox.policy import SandboxInfo
 
 MAX_DIRTY_FILES = 20
@@ -62,8 +62,8 @@ class SessionFacts:
 
 def _git(root: Path, *args: str) -> str | None:
     try:
-        done = subprocess.run(git_argv("-C", str(root), *args), capture_output=True, text=True, timeout=10,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(git_argv(root, "-C", str(root), *args), capture_output=True, text=True, timeout=10,
+                              env=git_env(), stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None

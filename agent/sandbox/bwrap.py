@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
 
 from agent.sandbox.paths import system_temp
 from agent.sandbox.policy import SandboxPolicy
+from tools.binaries import find_binary
 
 
 @cache
 def bwrap_path() -> str | None:
     """The bwrap binary, if it is installed and can make a sandbox here (containers often forbid it)."""
-    path = shutil.which("bwrap")
+    path = find_binary("bwrap")
     if path is None:
         return None
     try:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.gitsafe import git_config_args
+from agent.gitsafe import git_argv, git_env
 from agent.transcript import DUET_DIR
 
 # Checkpoint commits carry Duet's own identity: they live on a private ref, and this way they work on
@@ -37,8 +37,8 @@ class GitFailed(Exception):
 
 def git(workspace: Path, *args: str, env: dict[str, str] | None = None, data: bytes | None = None) -> bytes:
     # Hardened like every git call Duet makes: no hooks, no fsmonitor, no submodule recursion from the repo's config.
-    result = subprocess.run(["git", *git_config_args(), *args], cwd=workspace, input=data, capture_output=True,
-                            env={**os.environ, **(env or {})}, timeout=300)
+    result = subprocess.run(git_argv(workspace, *args), cwd=workspace, input=data, capture_output=True,
+                            env=git_env(env), timeout=300)
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
         raise GitFailed(lines[0] if lines else f"git {args[0]} failed")

@@ -1,0 +1,1 @@
+"""Git repositories as Duet sees them: which ones it may run its own (unsandboxed) git commands in."""
