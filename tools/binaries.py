@@ -67,7 +67,9 @@ def _find(name: str, workspace: str, search_path: str, python: str) -> str | Non
     roots = _unsafe_roots(workspace)
     # This interpreter's own directory is as trusted as Duet's code (whoever can write there can change Duet),
     # wherever it is; only the workspace is refused there (a `.venv` of the project).
-    dirs = [(str(Path(python).parent), (Path(workspace).resolve(),))] if python else []
+    dirs: list[tuple[str, tuple[Path, ...]]] = []
+    if python:
+        dirs.append((str(Path(python).parent), (Path(workspace).resolve(),)))
     dirs += [(entry, roots) for entry in _safe_dirs(search_path, workspace)]
     for directory, refused in dirs:
         candidate = Path(directory) / name
