@@ -149,10 +149,11 @@ def test_helper_binaries_are_never_found_in_the_workspace_or_temp_dirs(tmp_path:
 
 
 # A command turns a plain directory (or a subdirectory) into a repository whose config runs a program on
-# Duet's next `git status` or `git add`: a clean filter, for a tracked file whose stat no longer matches.
+# Duet's next `git status` or `git add`: a clean filter, for a tracked file rewritten with the same size (git must
+# hash it to know whether it changed).
 def plant_repository(marker: Path) -> str:
     return (f"git init -q . && echo one > f.txt && git add f.txt && git config filter.x.clean 'touch {marker}; cat' "
-            "&& echo '* filter=x' > .gitattributes && sleep 1 && echo two >> f.txt && echo planted")
+            "&& echo '* filter=x' > .gitattributes && sleep 1 && echo one > f.txt && echo planted")
 
 
 def test_a_repository_a_command_made_is_not_used_by_duets_git(tmp_path: Path, fake_api, isolated_home: Path) -> None:
