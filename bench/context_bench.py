@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.userdirs import cache_base, workspace_key
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
@@ -90,7 +92,7 @@ def whole(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float
 
 
 def clear_duet(root: Path) -> None:
-    shutil.rmtree(root / ".duet" / "cache", ignore_errors=True)
+    shutil.rmtree(cache_base() / "workspaces" / workspace_key(root.resolve()), ignore_errors=True)
 
 
 def clear_aider(root: Path) -> None:

@@ -30,6 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from agent.userdirs import cache_base, workspace_key
+
 PROJECTS = (("django", "django==5.2.19"), ("sympy", "sympy==1.14.0"), ("pandas", "pandas==3.1.1"),
             ("scikit_learn", "scikit-learn==1.9.1"), ("matplotlib", "matplotlib==3.11.2"),
             ("ansible_core", "ansible-core==2.19.14"), ("ansible", "ansible==12.3.0"))
@@ -164,7 +166,7 @@ def scenario(kind: str, cmd: list[str], repo: Path, touched: Path, original: byt
     """One run of `kind` (cold: no cache; warm: nothing changed; one file changed: a comment appended to
     `touched`, put back afterwards and the caches brought back to the committed content)."""
     if kind == "cold":
-        shutil.rmtree(repo / ".duet" / "cache", ignore_errors=True)
+        shutil.rmtree(cache_base() / "workspaces" / workspace_key(repo.resolve()), ignore_errors=True)
         return measured(cmd, repo, sample=sample)
     if kind == "warm":
         return measured(cmd, repo, sample=sample)
