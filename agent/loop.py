@@ -79,6 +79,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class _Prepared:
+    """A tool call announced, parsed and authorized (`refusal`: what the model reads instead of a result)."""
+
+    call: ToolCall
+    started: float
+    tool: Tool | None
+    args: Any
+    refusal: str | None
+
+
+@dataclass(frozen=True)
 class StepOutcome:
     outcome: Outcome | None
     message: str = ""
@@ -180,8 +191,7 @@ class Agent:
         self._record_usage(route.model, result.usage, started)
         if result.recovered_text_calls:
             session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
-        for call in message.tool_calls:
-            await self._execute(call)
+        await self._execute_all(message.tool_calls)
         session.emit(TurnCompleted(turn=turn))
         if not message.tool_calls:
             return StepOutcome(Outcome.DONE, message.content)
@@ -404,23 +414,52 @@ class Agent:
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
 
-    async def _execute(self, call: ToolCall) -> None:
-        session = self.session
-        session.emit(ToolStarted(call_id=call.id, name=call.name, arguments=call.arguments))
+    async def _execute_all(self, calls: Sequence[ToolCall]) -> None:
+        """The answer's calls in order; each run of two or more parallel-safe calls at once (Codex's read/write
+        lock: reads together, every other call alone), their results answered in the order they were asked."""
+        i = 0
+        while i < len(calls):
+            j = i
+            while j < len(calls) and self._parallel_safe(calls[j]):
+                j += 1
+            batch = calls[i:max(j, i + 1)]
+            if len(batch) > 1:
+                prepared = [await self._prepare(call) for call in batch]  # approvals, if any, one after another
+                results = await asyncio.gather(*(self._perform(p) for p in prepared))
+                for p, result in zip(prepared, results, strict=True):
+                    self._finish(p, result)
+            else:
+                prepared_one = await self._prepare(batch[0])
+                self._finish(prepared_one, await self._perform(prepared_one))
+            i += len(batch)
+
+    def _parallel_safe(self, call: ToolCall) -> bool:
+        try:
+            tool, _ = self.toolbox.parse(call.name, call.arguments)
+        except ToolError:
+            return False
+        return tool.parallel_safe
+
+    async def _prepare(self, call: ToolCall) -> _Prepared:
+        """Announce the call, parse and authorize it: what `_perform` needs."""
+        self.session.emit(ToolStarted(call_id=call.id, name=call.name, arguments=call.arguments))
         started = time.monotonic()
         try:
             tool, args = self.toolbox.parse(call.name, call.arguments)
         except ToolError as exc:
-            result = ToolResult(False, f"error: {exc}")
-        else:
-            refusal = await self._authorize(call, tool, args)
-            if refusal:
-                result = ToolResult(False, refusal)
-            else:
-                # Git and file work run off the event loop, so a screen driven by it never freezes.
-                if tool.mutates:
-                    await asyncio.to_thread(session.checkpoint.ensure, [], opaque=not tool.names_its_changes)
-                result = await self._run_tool(tool, args)
+            return _Prepared(call, started, None, None, f"error: {exc}")
+        return _Prepared(call, started, tool, args, await self._authorize(call, tool, args))
+
+    async def _perform(self, prepared: _Prepared) -> ToolResult:
+        if prepared.tool is None or prepared.refusal:
+            return ToolResult(False, prepared.refusal or "error: no such tool")
+        # Git and file work run off the event loop, so a screen driven by it never freezes.
+        if prepared.tool.mutates:
+            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=not prepared.tool.names_its_changes)
+        return await self._run_tool(prepared.tool, prepared.args)
+
+    def _finish(self, prepared: _Prepared, result: ToolResult) -> None:
+        session, call = self.session, prepared.call
         for change in result.changes:
             session.files_changed[change.path] = change.action
             session.emit(FileChanged(path=change.path, action=change.action, diff=change.diff))
@@ -428,7 +467,7 @@ class Agent:
         output = session.redact(head_tail(result.output, TOOL_RESULT_CHARS))
         session.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=output))
         session.emit(ToolFinished(call_id=call.id, name=call.name, ok=result.ok, output=output,
-                                  duration_s=round(time.monotonic() - started, 3), data=result.data))
+                                  duration_s=round(time.monotonic() - prepared.started, 3), data=result.data))
 
     async def _run_tool(self, tool: Tool, args: Any) -> ToolResult:
         """A tool that works synchronously (file edits, the Python search, parsing) runs in a thread with its own

@@ -81,6 +81,10 @@ class Tool:
     loop: the agent then runs it in a worker thread with its own loop. False (the default) for a tool that awaits
     the agent's loop (its processes, the vision model, an MCP session)."""
     """False for a tool that may change files it cannot name beforehand (shell): undo without git must say so."""
+    parallel_safe: bool = False
+    """True for a call that only looks (reads, searches, listings, symbol look-ups): the calls of one answer that
+    are all parallel-safe run at once, their results still answered in the order they were asked. Anything that
+    changes the workspace or talks to the outside stays one at a time."""
     preapproved: bool = False
     """The user's config lets this tool run without asking (outside read-only mode): an allow-listed MCP tool."""
 

@@ -22,6 +22,7 @@ class FindSymbolTool(Tool):
     name = "find_symbol"
     Args = FindSymbolArgs
     runs_in_thread = True
+    parallel_safe = True
 
     async def run(self, args: FindSymbolArgs, ctx: ToolContext) -> ToolResult:
         # A word search narrows the files to parse; tree-sitter then tells definitions from uses.

@@ -20,6 +20,7 @@ class ListFilesTool(Tool):
     name = "list_files"
     Args = ListFilesArgs
     runs_in_thread = True
+    parallel_safe = True
 
     async def run(self, args: ListFilesArgs, ctx: ToolContext) -> ToolResult:
         start = resolve(ctx, args.path, must_exist=True)

@@ -21,6 +21,7 @@ class ReadFileTool(Tool):
     name = "read_file"
     Args = ReadFileArgs
     runs_in_thread = True
+    parallel_safe = True
 
     async def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
         path = resolve(ctx, args.path, must_exist=True)

@@ -240,6 +240,7 @@ def path_order(path: str) -> list[str]:
 class SearchTool(Tool):
     name = "search"
     Args = SearchArgs
+    parallel_safe = True
     # Not in a thread: ripgrep runs in this loop, so cancelling the turn reaches run_rg and kills it; only the
     # Python fallback, which works synchronously, goes to a thread.
 

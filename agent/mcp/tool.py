@@ -41,6 +41,11 @@ class McpTool(Tool):
         self._wire = adapt_schema(self._schema, notes)
         self._about = " ".join((remote.description or "").split())[:MAX_DESCRIPTION]
         self.preapproved = preapproved
+        # Only how it is scheduled: a tool its server marks read-only may run beside the answer's other
+        # read-only calls; it is still approved like any MCP tool.
+        annotations = getattr(remote, "annotations", None)
+        self.parallel_safe = bool(getattr(annotations, "read_only_hint", None) or getattr(annotations, "readOnlyHint",
+                                                                                          None))
 
     @property
     def description(self) -> str:
