@@ -148,6 +148,9 @@ class Compacted(_Event):
     messages_after: int
     kept: int = Field(description="Messages kept verbatim after the summary.")
     summary: str
+    kept_before: int = Field(default=0, description="Messages kept verbatim before the summary: within one task, "
+                                                      "everything up to and including the task's message.")
+    folded_calls: int = Field(default=0, description="Tool calls (with their results) folded into the summary.")
 
 
 class UsageEstimate(_Event):

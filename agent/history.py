@@ -74,7 +74,7 @@ def rebuild(events: Iterable[Event]) -> History:
         elif isinstance(event, Compacted):
             _close_pending(history, pending, started)
             recent = history.messages[-event.kept:] if event.kept else []
-            history.messages = compacted(event.summary, recent)
+            history.messages = compacted(event.summary, recent, history.messages[:event.kept_before])
     _close_pending(history, pending, started)
     return history
 

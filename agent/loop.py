@@ -282,13 +282,15 @@ class Agent:
         spec = session.config.models.get(route.model)
         limit = spec.context_window // 2 * SUMMARY_CHARS_PER_TOKEN if spec else None
         started = self.clock()
-        result = await self._complete(route.model, summary_request(plan.older, limit), [], None, started)
+        older = [*plan.before[-1:], *plan.older]  # in a task, the summariser reads the task too
+        result = await self._complete(route.model, summary_request(older, limit), [], None, started)
         self._record_usage(route.model, result.usage, started)
         before = len(session.messages)
         summary = session.redact(result.message.content)
-        session.messages = compacted(summary, plan.recent)
+        session.messages = compacted(summary, plan.recent, plan.before)
         session.emit(Compacted(model=route.model, messages_before=before, messages_after=len(session.messages),
-                               kept=len(plan.recent), summary=summary))
+                               kept=len(plan.recent), summary=summary, kept_before=len(plan.before),
+                               folded_calls=plan.folded_calls))
         return True
 
     async def _context_ready(self, model: str) -> None:

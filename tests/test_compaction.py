@@ -38,3 +38,41 @@ async def test_compaction_keeps_prefix_and_recent_turns_and_resumes(repo: Path, 
     resumed = Session.resume(repo, config, agent.session.transcript.path)
     assert [m.role for m in resumed.messages] == [m.role for m in agent.session.messages]
     assert resumed.messages[0].content.startswith(summary_prefix())  # type: ignore[union-attr]
+
+
+def read_of(name: str) -> ScriptedCall:
+    return ScriptedCall(name="read_file", arguments={"path": name})
+
+
+async def test_a_single_long_task_compacts_inside_the_task_and_finishes(repo: Path, fake_api) -> None:
+    """One `agent run "task"` whose tool output outgrows the window: older call/result pairs are summarised, the
+    task and the last exchanges stay verbatim, and the run ends done (it used to stop "does not fit")."""
+    for name in "abcd":
+        (repo / f"{name}.txt").write_text("".join(f"{name} line {i}: text that fills the window\n"
+                                                  for i in range(700)))
+    server = fake_api([Turn(model="deepseek-v4-pro", tool_calls=[read_of("a.txt")]),
+                       Turn(model="deepseek-v4-pro", tool_calls=[read_of("b.txt")]),
+                       Turn(model="deepseek-v4-pro", tool_calls=[read_of("c.txt")]),
+                       Turn(model="deepseek-v4-flash", content="PROGRESS: read a.txt and b.txt; nothing wrong yet."),
+                       Turn(model="deepseek-v4-pro", tool_calls=[read_of("d.txt")]),
+                       Turn(model="deepseek-v4-flash", content="PROGRESS: read a, b and c."),
+                       Turn(model="deepseek-v4-pro", content="all four read")])
+    window = {"models": {"deepseek-v4-pro": {"context_window": 24_000}}, "context": {"enabled": False}}
+    agent, pool, events = make_agent(repo, server.base_url, **window)
+    assert await agent.run("read the four files") is Outcome.DONE, agent.last_error
+    await pool.aclose()
+    compacted = of_type(events, "compacted")
+    assert compacted and compacted[0].kept_before == 1 and compacted[0].folded_calls >= 1
+    summary_call = next(r for r in server.requests if r["model"] == "deepseek-v4-flash")
+    assert "read the four files" in summary_call["messages"][1]["content"]  # the summariser knows the task
+    last = server.requests[-1]["messages"]
+    assert last[0] == server.requests[0]["messages"][0]  # the system prefix did not change
+    assert last[1] == {"role": "user", "content": "read the four files"}  # the goal, verbatim
+    assert last[2]["role"] == "assistant" and "PROGRESS" in last[2]["content"]
+    assert last[3]["role"] == "user" and [m["role"] for m in last[4:]] == ["assistant", "tool", "assistant", "tool"]
+    assert server.violations == []  # every call kept its result
+    config = make_config(repo, server.base_url, **window)
+    resumed = Session.resume(repo, config, agent.session.transcript.path)
+    assert [m.role for m in resumed.messages] == [m.role for m in agent.session.messages]
+    assert [getattr(m, "content", None) for m in resumed.messages] == \
+        [getattr(m, "content", None) for m in agent.session.messages]

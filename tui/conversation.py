@@ -180,8 +180,10 @@ class ConversationView(VerticalScroll):
         elif isinstance(event, StepRouted):
             await self.add_line(f"{event.kind}: {event.model} — {event.reason}", "route")
         elif isinstance(event, Compacted):
+            folded = f"; {event.folded_calls} tool calls of this task folded, the task kept" \
+                if event.kept_before else ""
             await self.add_line(f"compacted {event.messages_before} messages into a summary "
-                                f"({event.messages_after} now)", "route")
+                                f"({event.messages_after} now{folded})", "route")
         elif isinstance(event, Notice):
             await self.add_line(event.message, "warning" if event.level != "info" else "note")
         elif isinstance(event, TurnFailed):
