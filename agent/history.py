@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from agent.compaction import compacted
@@ -25,14 +25,23 @@ RUNNING_RESULT = ("error: the session was interrupted while this tool call was r
 UNNAMED_TOOL = "unnamed_tool"
 
 
-def with_valid_calls(message: AssistantMessage) -> AssistantMessage:
-    """`message` with every tool call given a name and an id, so that it can be sent back to the API: a call
-    with an empty name is kept (its result tells the model what went wrong) under a placeholder name."""
-    if all(c.name.strip() and c.id for c in message.tool_calls):
+def with_valid_calls(message: AssistantMessage, taken: Collection[str] = ()) -> AssistantMessage:
+    """`message` with every tool call given a name and an id no other call has (in this answer or in `taken`,
+    the ids already in the history), so that it can be sent back to the API: a call with an empty name is kept
+    (its result tells the model what went wrong) under a placeholder name; a repeated id (a model's slip) gets a
+    suffix."""
+    seen = set(taken)
+    calls = []
+    for i, c in enumerate(message.tool_calls):
+        call_id = c.id or f"call_unnamed_{i}"
+        while call_id in seen:
+            call_id = f"{call_id}_{i}"
+        seen.add(call_id)
+        calls.append(c if (c.id, c.name) == (call_id, c.name.strip() or UNNAMED_TOOL)
+                     else c.model_copy(update={"name": c.name.strip() or UNNAMED_TOOL, "id": call_id}))
+    if all(a is b for a, b in zip(calls, message.tool_calls, strict=True)):
         return message
-    calls = tuple(c.model_copy(update={"name": c.name.strip() or UNNAMED_TOOL, "id": c.id or f"call_unnamed_{i}"})
-                  for i, c in enumerate(message.tool_calls))
-    return message.model_copy(update={"tool_calls": calls})
+    return message.model_copy(update={"tool_calls": tuple(calls)})
 
 
 @dataclass

@@ -185,7 +185,8 @@ class Agent:
         if result.truncated:
             return self._truncated(turn, route.model, result, started)
         self._continuations = 0
-        message: AssistantMessage = with_valid_calls(result.message)  # an empty tool name is the model's error
+        # An empty tool name or a repeated call id is the model's error: fixed before it enters the history.
+        message: AssistantMessage = with_valid_calls(result.message, self._call_ids())
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
         self._record_usage(route.model, result.usage, started)
@@ -196,6 +197,9 @@ class Agent:
         if not message.tool_calls:
             return StepOutcome(Outcome.DONE, message.content)
         return StepOutcome(None)
+
+    def _call_ids(self) -> set[str]:
+        return {c.id for m in self.session.messages if isinstance(m, AssistantMessage) for c in m.tool_calls}
 
     def _truncated(self, turn: int, model: str, result: ModelResult, started: dt.datetime) -> StepOutcome:
         """A cut answer is never "done": ask once to continue a cut text answer, otherwise stop clearly.

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from agent.messages import ToolMessage
+from agent.outcome import Outcome
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.helpers import of_type, running_agent
 from tools.base import Tool, ToolArgs, ToolContext, ToolResult
@@ -113,3 +114,20 @@ async def test_a_change_between_reads_splits_them_and_each_read_sees_what_came_b
         out = answers(agent.session.messages)
     assert "first" in out[0] and "first" in out[1]
     assert "made" in out[3] and "b.txt:1: made" in out[4]  # the reads after the write see it
+
+
+async def test_an_answer_that_repeats_a_call_id_still_gets_every_result_back(repo: Path, fake_api) -> None:
+    """A model slip seen under fault fuzzing: the same id on two calls (and again in a later answer). The API
+    refuses a history with duplicate ids, so they are made unique before they enter it."""
+    (repo / "a.txt").write_text("alpha\n")
+    read = {"name": "read_file", "arguments": {"path": "a.txt"}}
+    server = fake_api([Turn(tool_calls=[ScriptedCall(**read, id="call_1"), ScriptedCall(**read, id="call_1")]),
+                       Turn(tool_calls=[ScriptedCall(name="list_files", id="call_1")]),
+                       Turn(content="done")])
+    async with running_agent(repo, server.base_url) as (agent, _events):
+        assert await agent.run("read twice") is Outcome.DONE, agent.last_error
+    assert server.violations == [] and len(server.requests) == 3
+    sent = server.requests[2]["messages"]
+    ids = [c["id"] for m in sent if m["role"] == "assistant" for c in m.get("tool_calls") or []]
+    assert len(ids) == 3 and len(set(ids)) == 3
+    assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == ids
