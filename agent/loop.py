@@ -7,6 +7,7 @@ approvals through an awaitable.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -50,7 +51,7 @@ from agent.messages import (
     UserMessage,
 )
 from agent.outcome import Outcome
-from agent.providers.base import ModelClient, ModelResult
+from agent.providers.base import BilledAttempt, ModelClient, ModelResult
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import Route, Router
 from agent.session import Session
@@ -189,7 +190,7 @@ class Agent:
         message: AssistantMessage = with_valid_calls(result.message, self._call_ids())
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
-        self._record_usage(route.model, result.usage, started)
+        self._record_usage(route.model, result.usage, result.sent_at or started)
         if result.recovered_text_calls:
             session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
         await self._execute_all(message.tool_calls)
@@ -207,7 +208,7 @@ class Agent:
         Tool calls of a cut answer are dropped (their arguments may be incomplete), so the history stays valid.
         """
         session = self.session
-        self._record_usage(model, result.usage, started)
+        self._record_usage(model, result.usage, result.sent_at or started)
         message = result.message.model_copy(update={"tool_calls": ()})
         mid_answer = bool(message.content) and not result.message.tool_calls
         will_continue = mid_answer and self._continuations < MAX_CONTINUATIONS
@@ -288,7 +289,7 @@ class Agent:
         started = self.clock()
         older = [*plan.before[-1:], *plan.older]  # in a task, the summariser reads the task too
         result = await self._complete(route.model, summary_request(older, limit), [], None, started)
-        self._record_usage(route.model, result.usage, started)
+        self._record_usage(route.model, result.usage, result.sent_at or started)
         before = len(session.messages)
         summary = session.redact(result.message.content)
         session.messages = compacted(summary, plan.recent, plan.before)
@@ -345,7 +346,7 @@ class Agent:
             return f"error: the image could not be examined ({route.model}: {exc})"
         except DuetError as exc:  # no key for any image-capable model
             return f"error: no image-capable model is available: {exc}"
-        self._record_usage(route.model, result.usage, started)
+        self._record_usage(route.model, result.usage, result.sent_at or started)
         return result.message.content or "(the vision model gave no answer)"
 
     async def _query(self, model: str, turn: int) -> tuple[ModelResult, dt.datetime]:
@@ -382,7 +383,7 @@ class Agent:
         if not result.message.content and not result.message.tool_calls and not result.truncated:
             # A known DeepSeek slip: an empty reply right after tool results. Ask once more.
             session.emit(Notice(level="warning", message=f"{model} sent an empty reply; asking again"))
-            self._record_usage(model, result.usage, started)
+            self._record_usage(model, result.usage, result.sent_at or started)
             started = self.clock()
             shown[0] = Decimal(0)
             result = await self._complete(model, messages, self._schemas_for(model), on_delta, started,
@@ -406,14 +407,30 @@ class Agent:
             if on_delta is not None:
                 on_delta(kind, text)
 
+        clock0 = time.monotonic()  # `started` on the monotonic clock: attempts are priced by when they were sent
+
+        def at(sent: float | None) -> dt.datetime:
+            return started + dt.timedelta(seconds=max(0.0, sent - clock0)) if sent is not None else started
+
+        def record_billed(attempts: Sequence[object]) -> None:
+            for billed in attempts:
+                if isinstance(billed, BilledAttempt):
+                    self._record_usage(model, billed.usage, at(billed.sent_monotonic))
+
         try:
-            return await self._clients(model).complete(messages, tools, sink, effort=effort,
-                                                       max_output_tokens=max_output_tokens)
-        except asyncio.CancelledError:
+            result = await self._clients(model).complete(messages, tools, sink, effort=effort,
+                                                         max_output_tokens=max_output_tokens)
+        except ProviderError as exc:
+            record_billed(exc.billed_attempts)  # cut attempts before the failure: billed all the same
+            raise
+        except asyncio.CancelledError as exc:
+            record_billed(getattr(exc, "billed_attempts", ()))
             tokenizer = self.session.config.model_spec(model).tokenizer
             usage = estimate_usage(tokenizer, messages, "".join(answer), "".join(reasoning), note=CANCELLED)
             self._record_usage(model, usage, started)
             raise
+        record_billed(result.billed_attempts)
+        return dataclasses.replace(result, sent_at=at(result.sent_monotonic))
 
     def _record_usage(self, model: str, usage: TokenUsage, started: dt.datetime) -> None:
         record = price_usage(model, usage, self._prices, started)

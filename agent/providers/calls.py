@@ -5,14 +5,16 @@ run their calls through a `CallRunner`, so both behave exactly alike on faults."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import openai
 
 from agent.config import RetryConfig
-from agent.providers.base import DeltaSink, ModelResult
+from agent.providers.base import OPENED, RETRIED_NOTE, BilledAttempt, DeltaSink, ModelResult
 from agent.providers.errors import (
     AuthError,
     BadRequest,
@@ -22,9 +24,12 @@ from agent.providers.errors import (
     RateLimited,
     StreamCut,
 )
+from agent.spend.usage import TokenUsage
 
 T = TypeVar("T")
 Attempt = Callable[[DeltaSink, int], Awaitable[ModelResult]]
+Estimate = Callable[[str, str], "TokenUsage"]
+"""(answer so far, reasoning so far) → the usage of an attempt cut after it started, estimated."""
 
 
 def make_client(base_url: str, api_key: str, retry: RetryConfig) -> openai.AsyncOpenAI:
@@ -47,21 +52,36 @@ class CallRunner:
         self._notice = on_notice
         self.sleep = sleep
 
-    async def run(self, attempt_once: Attempt, on_delta: DeltaSink | None) -> ModelResult:
-        """The first attempt that completes; raises only our ProviderError types."""
+    async def run(self, attempt_once: Attempt, on_delta: DeltaSink | None,
+                  estimate: Estimate | None = None) -> ModelResult:
+        """The first attempt that completes; raises only our ProviderError types.
+
+        Every attempt that the provider had started answering and that then failed (cut, stalled, malformed,
+        past the deadline) may be billed: with `estimate`, each is kept as a BilledAttempt on the result, or on
+        the error (or the cancellation) that ends the call, so the ledger can record it."""
         sink = on_delta or (lambda _kind, _text: None)
         attempt = 0
+        billed: list[BilledAttempt] = []
         while True:
             attempt += 1
-            streamed = [False]
+            opened, streamed = [False], [False]
+            answer: list[str] = []
+            reasoning: list[str] = []
 
-            def tracking_sink(kind: str, text: str, _streamed: list[bool] = streamed) -> None:
+            def tracking_sink(kind: str, text: str, _opened: list[bool] = opened, _streamed: list[bool] = streamed,
+                              _answer: list[str] = answer, _reasoning: list[str] = reasoning) -> None:
+                if kind == OPENED:
+                    _opened[0] = True
+                    return
                 _streamed[0] = True
+                (_reasoning if kind == "reasoning" else _answer).append(text)
                 sink(kind, text)
 
+            sent = time.monotonic()  # when this attempt's request goes out: its price depends on it
             try:
                 async with asyncio.timeout(self._retry.call_deadline_s):
-                    return await attempt_once(tracking_sink, attempt)
+                    result = await attempt_once(tracking_sink, attempt)
+                return dataclasses.replace(result, sent_monotonic=sent, billed_attempts=tuple(billed))
             except TimeoutError:
                 error: ProviderError = ProviderUnavailable(
                     f"no complete answer within {self._retry.call_deadline_s:g} s", model=self.name)
@@ -69,7 +89,14 @@ class CallRunner:
                 error = exc
             except openai.OpenAIError as exc:
                 error = self.map_error(exc)
+            except asyncio.CancelledError as exc:  # the loop records this attempt; the earlier ones are here
+                exc.billed_attempts = tuple(billed)  # type: ignore[attr-defined]
+                raise
+            if (opened[0] or streamed[0]) and estimate is not None:
+                usage = estimate("".join(answer), "".join(reasoning))
+                billed.append(BilledAttempt(usage.model_copy(update={"note": RETRIED_NOTE}), sent))
             if not error.retryable or attempt > self._retry.max_retries:
+                error.billed_attempts = tuple(billed)
                 raise error
             if streamed[0]:
                 sink("reset", "")

@@ -12,12 +12,13 @@ import openai
 from agent.catalog import Dialect, Effort, ModelConfig
 from agent.messages import AssistantMessage, Message
 from agent.providers.accumulate import StreamAccumulator
-from agent.providers.base import DeltaSink, Finish, ModelResult, ToolSchema
+from agent.providers.base import OPENED, DeltaSink, Finish, ModelResult, ToolSchema
 from agent.providers.calls import CallRunner
 from agent.providers.errors import StreamCut
 from agent.providers.textcalls import has_text_tool_calls, recover_text_tool_calls
 from agent.providers.usage_parse import estimate_usage, parse_usage
 from agent.providers.wire import request_body
+from agent.spend.usage import TokenUsage
 
 FINISHES: dict[str, Finish] = {"stop": "stop", "tool_calls": "tool_calls", "length": "length",
                                "content_filter": "content_filter", "function_call": "tool_calls"}
@@ -45,7 +46,11 @@ class ChatProvider:
         async def attempt(sink: DeltaSink, number: int) -> ModelResult:
             return await self._attempt(params, extra, sink, number)
 
-        return await self.runner.run(attempt, on_delta)
+        def estimate(answer: str, reasoning: str) -> TokenUsage:
+            request_text = json.dumps([params["messages"], params.get("tools")], ensure_ascii=False)
+            return estimate_usage(self.spec.tokenizer, request_text, answer, reasoning)
+
+        return await self.runner.run(attempt, on_delta, estimate)
 
     async def close(self) -> None:
         await self._client.close()
@@ -55,6 +60,7 @@ class ChatProvider:
         acc = StreamAccumulator()
         raw_usage: dict[str, Any] | None = None
         stream = await self._client.chat.completions.create(**params, extra_body=extra or None)
+        sink(OPENED, "")  # accepted: from here on the provider may bill this attempt
         cut_after_answer = False
         try:
             while True:

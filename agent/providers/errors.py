@@ -12,6 +12,8 @@ class ProviderError(Exception):
         super().__init__(message)
         self.model = model
         self.status = status
+        self.billed_attempts: tuple[object, ...] = ()
+        """Attempts of the failed call the provider may still bill (agent.providers.base.BilledAttempt)."""
 
 
 class BadRequest(ProviderError):

@@ -26,11 +26,12 @@ from openai.types.responses import (
 
 from agent.catalog import Effort, ModelConfig
 from agent.messages import AssistantMessage, Message, ReasoningItem, ToolCall
-from agent.providers.base import DeltaSink, ModelResult, ToolSchema
+from agent.providers.base import OPENED, DeltaSink, ModelResult, ToolSchema
 from agent.providers.calls import CallRunner
 from agent.providers.errors import BadRequest, ProviderUnavailable, StreamCut
 from agent.providers.responses_wire import responses_body
 from agent.providers.usage_parse import estimate_usage, parse_responses_usage
+from agent.spend.usage import TokenUsage
 
 # Failure codes of `response.failed` that a retry can cure; anything else is a refused request.
 TRANSIENT_FAILURES = frozenset({"server_error", "rate_limit_exceeded", "vector_store_timeout"})
@@ -80,7 +81,11 @@ class ResponsesProvider:
         async def attempt(sink: DeltaSink, number: int) -> ModelResult:
             return await self._attempt(body, sink, number)
 
-        return await self.runner.run(attempt, on_delta)
+        def estimate(answer: str, reasoning: str) -> TokenUsage:
+            request = json.dumps([body.get("instructions"), body["input"], body.get("tools")], ensure_ascii=False)
+            return estimate_usage(self.spec.tokenizer, request, answer, reasoning)
+
+        return await self.runner.run(attempt, on_delta, estimate)
 
     async def close(self) -> None:
         await self._client.close()
@@ -88,6 +93,7 @@ class ResponsesProvider:
     async def _attempt(self, body: dict[str, Any], sink: DeltaSink, attempt: int) -> ModelResult:
         answer = _Answer()
         stream = await self._client.responses.create(**body)
+        sink(OPENED, "")  # accepted: from here on the provider may bill this attempt
         try:
             while (event := await self.runner.next_item(stream)) is not None:
                 self._take(answer, event, sink)
