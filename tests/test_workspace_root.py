@@ -53,3 +53,22 @@ def test_outside_a_repository_the_workspace_is_the_current_directory(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert (sessions_dir(tmp_path / "plain") / f"{summary(result)['session_id']}.jsonl").is_file()
     assert not (tmp_path / "plain" / ".duet").exists()  # nothing of Duet's in the work tree
+
+
+def test_an_empty_git_directory_git_rejects_does_not_make_a_workspace(tmp_path: Path, fake_api) -> None:
+    outer = tmp_path / "outer"
+    (outer / ".git").mkdir(parents=True)  # an empty `.git` (an unpacked sdist, a stray mkdir): git rejects it
+    (outer / "pkg").mkdir()
+    server = fake_api([Turn(content="ok")])
+    result = run_agent(["run", "hi", "--output", "json"], outer / "pkg", server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert (sessions_dir(outer / "pkg") / f"{summary(result)['session_id']}.jsonl").is_file()
+
+
+def test_home_and_root_are_refused_as_workspaces_without_dash_c(tmp_path: Path, isolated_home: Path) -> None:
+    for where in (isolated_home, Path("/")):
+        result = run_agent(["run", "hi", "--output", "json"], where, "http://127.0.0.1:9/v1")
+        assert result.returncode == 2 and "refusing to work in" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    named = run_agent(["context", "-C", str(isolated_home)], tmp_path)
+    assert "refusing" not in named.stderr  # -C says the user means it
