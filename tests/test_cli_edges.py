@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -41,6 +42,40 @@ def test_resume_last_takes_the_next_message_as_an_argument(tmp_path: Path, fake_
     assert again.returncode == 0, again.stderr
     assert summary(again)["session_id"] == summary(first)["session_id"]
     assert server.requests[-1]["messages"][-1]["content"] == "next step"
+
+
+def test_resume_by_id_takes_the_next_message_positionally(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(content="first answer"), Turn(content="second answer")])
+    first = run_agent(["run", "hello", "--output", "json"], tmp_path, server.base_url)
+    session = summary(first)["session_id"]
+    again = run_agent(["resume", session, "next step", "--output", "json"], tmp_path, server.base_url)
+    assert again.returncode == 0, again.stderr
+    assert summary(again)["session_id"] == session
+    assert server.requests[-1]["messages"][-1]["content"] == "next step"
+
+
+def test_undo_of_an_unknown_session_says_so_with_exit_2(tmp_path: Path) -> None:
+    result = run_agent(["undo", "20990101-000000-abcdef"], tmp_path)
+    assert result.returncode == 2 and "no such session" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_undo_never_says_changed_nothing_of_a_session_that_changed_files(tmp_path: Path, fake_api) -> None:
+    """A session whose checkpoint could not be made (here: its copy store is unwritable) still changed files."""
+    (tmp_path / "a.txt").write_text("before\n")
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="write_file", arguments={"path": "new.txt",
+                                                                                  "content": "x\n"})]),
+                       Turn(content="done")])
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {"XDG_STATE_HOME": str(state)}
+    first = run_agent(["run", "make a file", "--approval", "full-auto", "--output", "json"], tmp_path,
+                      server.base_url, env_extra=env)
+    assert first.returncode == 0 and (tmp_path / "new.txt").exists(), first.stderr
+    for store in state.rglob("checkpoints"):  # as if the checkpoint had failed
+        shutil.rmtree(store)
+    result = run_agent(["undo", summary(first)["session_id"]], tmp_path, env_extra=env)
+    assert result.returncode == 1 and "new.txt" in result.stderr and "changed nothing" not in result.stderr
 
 
 def test_commit_without_a_git_identity_says_how_and_stages_nothing(tmp_path: Path, fake_api) -> None:

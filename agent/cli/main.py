@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("session", nargs="?",
                         help="session id (default: the latest); with --last, what to say to the model next")
     resume.add_argument("--last", action="store_true", help="the most recent session")
+    resume.add_argument("text", nargs="?", metavar="MESSAGE", help="what to say to the model next (as -m)")
     resume.add_argument("-m", "--message", help="what to say to the model next")
     _add_run_options(resume)
 
@@ -212,8 +213,17 @@ def _command_names(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def _resume_message(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    """`agent resume --last "next step"`: with --last, the positional is the next message, not a session id."""
-    if args.command != "resume" or not args.last or args.session is None:
+    """`agent resume --last "next step"`: with --last, the positional is the next message, not a session id;
+    `agent resume ID "next step"`: the second positional is the message."""
+    if args.command != "resume":
+        return
+    if args.text is not None:
+        if args.message:
+            parser.error("resume: give the message once (positionally or with -m)")
+        if args.last:
+            parser.error("resume: with --last, give only the message")
+        args.message, args.text = args.text, None
+    if not args.last or args.session is None:
         return
     if args.message:
         parser.error("resume: give a session id or --last, not both")

@@ -12,6 +12,7 @@ from pathlib import Path
 from agent.errors import ConfigError
 from agent.transcript import check_session_id, find_session
 from agent.undo import UndoError, apply_plan, forced_diffs, latest_checkpoint, plan_undo
+from agent.undo.model import NoCheckpoint
 
 
 def resolve_session(workspace: Path, session_id: str | None) -> str:
@@ -26,10 +27,28 @@ def resolve_session(workspace: Path, session_id: str | None) -> str:
     raise UndoError("no session in this workspace changed anything")
 
 
+def _changed_by(transcript: Path) -> list[str]:
+    """The files a session's transcript says it changed."""
+    from agent.events import FileChanged
+    from agent.transcript import read_transcript
+
+    return sorted({e.path for e in read_transcript(transcript) if isinstance(e, FileChanged)})
+
+
 def run_undo(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace).resolve()
     session_id = resolve_session(workspace, None if args.last else args.session)
-    plan = plan_undo(workspace, session_id)
+    try:
+        plan = plan_undo(workspace, session_id)
+    except NoCheckpoint as exc:
+        transcript = find_session(workspace, session_id)
+        if transcript is None:
+            raise ConfigError(f"no such session: {session_id} (not in {workspace})") from None
+        if changed := _changed_by(transcript):  # never "changed nothing" for a session that changed files
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            raise UndoError(f"session {session_id} changed {shown} but has no checkpoint to restore them from "
+                            "(it could not be made, or was removed); restore them by hand or from git") from exc
+        raise
     if args.force:
         for diff in forced_diffs(plan, workspace):  # what --force overwrites, before it does
             print(diff, end="" if diff.endswith("\n") else "\n")

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent.transcript import PRIVATE_FILE_MODE, private_dir
 from agent.undo.gitsnap import Entry
-from agent.undo.model import FileUndo, UndoError, UndoPlan, confined
+from agent.undo.model import FileUndo, NoCheckpoint, UndoError, UndoPlan, confined
 
 MANIFEST = "manifest.json"
 SHELL_NOTE = ("changes made by shell commands (this workspace is not a git repository, so Duet cannot tell what "
@@ -97,7 +97,7 @@ class CopyStore:
 
     def plan(self, session_id: str) -> UndoPlan:
         if not self.exists():
-            raise UndoError("this session made no checkpoint (it changed nothing)")
+            raise NoCheckpoint("this session made no checkpoint (it changed nothing)")
         manifest = self.load()
         after = manifest.get("after")
         files: list[FileUndo] = []

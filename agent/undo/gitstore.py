@@ -15,7 +15,7 @@ from agent.undo.gitsnap import (
     resolve_tree,
     snapshot_tree,
 )
-from agent.undo.model import FileUndo, UndoError, UndoPlan, confined
+from agent.undo.model import FileUndo, NoCheckpoint, UndoPlan, confined
 
 BEFORE_PREFIX = "refs/duet/checkpoints/"
 AFTER_PREFIX = "refs/duet/finished/"
@@ -29,7 +29,7 @@ def take(workspace: Path, session_id: str, ref_prefix: str, message: str) -> Non
 def plan(workspace: Path, session_id: str) -> UndoPlan:
     before = resolve_tree(workspace, BEFORE_PREFIX + session_id)
     if before is None:
-        raise UndoError("this session made no checkpoint (it changed nothing)")
+        raise NoCheckpoint("this session made no checkpoint (it changed nothing)")
     after = resolve_tree(workspace, AFTER_PREFIX + session_id)
     # Without an end-of-run record (the run was killed), every file changed since the checkpoint is in doubt.
     changed = changed_entries(workspace, before, after or snapshot_tree(workspace))

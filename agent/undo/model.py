@@ -17,6 +17,10 @@ class UndoError(DuetError):
     exit_code = 1
 
 
+class NoCheckpoint(UndoError):
+    """The session has no checkpoint at all (it changed nothing, or its checkpoint could not be made)."""
+
+
 @dataclass(frozen=True)
 class FileUndo:
     """One path: as it was at the checkpoint, as Duet left it at the end of its last run, and as it is now."""
