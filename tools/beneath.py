@@ -84,6 +84,8 @@ def _refused(dir_fd: int, parts: tuple[str, ...], exc: OSError) -> OSError:
         where = _first_link(dir_fd, parts)
         if where is not None:
             return LinkRefused(where)
+        if exc.errno == errno.ELOOP:  # a link that was swapped away again before we looked
+            return LinkRefused("/".join(parts))
     return exc
 
 

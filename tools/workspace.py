@@ -48,8 +48,11 @@ def _checked(ctx: ToolContext, path: str, *, write: bool) -> tuple[Path, PurePos
 def _link_error(ctx: ToolContext, root: Path, path: str, where: str, *, write: bool) -> ToolError:
     """The refusal for a link on the way to `path` (nothing was opened through it), saying where it leads so
     the model can use the real path. Looked at only to word the message: the link is refused either way."""
-    link = root / where
-    real = Path(os.path.realpath(link))
+    try:
+        real = Path(os.path.realpath(root / where))
+    except OSError:  # changed again while we looked (a link being swapped): say what is known
+        return ToolError(f"{path}: {where} is (or was just now) a symbolic link; Duet's file tools do not follow "
+                         "links, nothing was opened through it")
     if real != root and root not in real.parents:
         return ToolError(f"{path}: resolves outside the workspace (through the symlink {where})")
     if write:
