@@ -125,3 +125,24 @@ def test_the_component_walk_fallback_holds_too(arena) -> None:  # type: ignore[n
     finally:
         os.close(root_fd)
     outside_untouched(outside)
+
+
+def test_undo_never_restores_outside_while_a_directory_is_swapped(arena) -> None:  # type: ignore[no-untyped-def]
+    """Undo's writer: the same swapper while a plan restores files into `sub/` again and again."""
+    from agent.undo.apply import apply_plan
+    from agent.undo.gitsnap import Entry
+    from agent.undo.model import FileUndo, UndoError, UndoPlan
+
+    root, outside = arena
+    restored = 0
+    for i in range(ROUNDS):
+        files = [FileUndo(path=f"sub/u{i}.txt", before=Entry("b"), after=Entry("a"), current=Entry("a")),
+                 FileUndo(path="sub/f.txt", before=Entry("b"), after=Entry("a"), current=Entry("a"))]
+        plan = UndoPlan(session_id="s", files=files, read_before=lambda _item: b"restored\n")
+        try:
+            report = apply_plan(plan, root)
+        except UndoError:
+            continue
+        restored += len(report.restored)
+    outside_untouched(outside)
+    assert restored > 0

@@ -43,15 +43,20 @@ def _openat2(dir_fd: int, path: str, flags: int, mode: int) -> int | None:
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "aarch64", "arm64"):
         return None
     libc = ctypes.CDLL(None, use_errno=True)
-    how = _OpenHow(flags, mode if flags & (os.O_CREAT | getattr(os, "O_TMPFILE", 0)) else 0,
+    tmpfile = getattr(os, "O_TMPFILE", 0)
+    creates = bool(flags & os.O_CREAT) or (tmpfile != 0 and flags & tmpfile == tmpfile)
+    how = _OpenHow(flags, mode if creates else 0,  # a mode without O_CREAT is EINVAL for openat2
                    _RESOLVE_BENEATH | _RESOLVE_NO_SYMLINKS | _RESOLVE_NO_MAGICLINKS)
     libc.syscall.restype = ctypes.c_long
-    fd = libc.syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dir_fd), os.fsencode(path), ctypes.byref(how),
-                      ctypes.c_size_t(ctypes.sizeof(how)))
-    if fd >= 0:
-        return int(fd)
-    code = ctypes.get_errno()
-    if code in _NO_OPENAT2:
+    for _attempt in range(3):
+        fd = libc.syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dir_fd), os.fsencode(path), ctypes.byref(how),
+                          ctypes.c_size_t(ctypes.sizeof(how)))
+        if fd >= 0:
+            return int(fd)
+        code = ctypes.get_errno()
+        if code != errno.EAGAIN:
+            break
+    if code in _NO_OPENAT2 or code == errno.EAGAIN:  # EAGAIN: renames kept racing the lookup; the walk is safe too
         return None
     raise OSError(code, os.strerror(code), path)
 
@@ -67,25 +72,27 @@ def parts_of(relative: str | PurePosixPath) -> tuple[str, ...]:
     return parts
 
 
-def _first_link(dir_fd: int, parts: tuple[str, ...]) -> str | None:
-    """The leading part of `parts` that is a link or not a directory (for the message), if one is."""
+def _first_odd(dir_fd: int, parts: tuple[str, ...], last_dir: bool) -> tuple[str, bool] | None:
+    """The leading part of `parts` that is a link (True) or a file where a directory should be (False)."""
     for n in range(1, len(parts) + 1):
         try:
             st = os.stat("/".join(parts[:n]), dir_fd=dir_fd, follow_symlinks=False)
         except OSError:
             return None
-        if stat.S_ISLNK(st.st_mode) or (n < len(parts) and not stat.S_ISDIR(st.st_mode)):
-            return "/".join(parts[:n])
+        if stat.S_ISLNK(st.st_mode):
+            return "/".join(parts[:n]), True
+        if (n < len(parts) or last_dir) and not stat.S_ISDIR(st.st_mode):
+            return "/".join(parts[:n]), False
     return None
 
 
-def _refused(dir_fd: int, parts: tuple[str, ...], exc: OSError) -> OSError:
+def _refused(dir_fd: int, parts: tuple[str, ...], exc: OSError, *, last_dir: bool = True) -> OSError:
+    """The error for a failed open: LinkRefused when a link was (or, swapped away again, had been) on the way."""
     if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EXDEV):
-        where = _first_link(dir_fd, parts)
-        if where is not None:
-            return LinkRefused(where)
-        if exc.errno == errno.ELOOP:  # a link that was swapped away again before we looked
-            return LinkRefused("/".join(parts))
+        odd = _first_odd(dir_fd, parts, last_dir)
+        if odd is not None:
+            return LinkRefused(odd[0]) if odd[1] else exc
+        return LinkRefused("/".join(parts))  # nothing odd there now: a link was swapped away before we looked
     return exc
 
 
@@ -100,7 +107,7 @@ def open_beneath(dir_fd: int, relative: str | PurePosixPath, flags: int, mode: i
         fd = _openat2(dir_fd, "/".join(parts), flags, mode)
         return fd if fd is not None else _walk(dir_fd, parts, flags, mode)
     except OSError as exc:
-        raise _refused(dir_fd, parts, exc) from None
+        raise _refused(dir_fd, parts, exc, last_dir=bool(flags & os.O_DIRECTORY)) from None
 
 
 def _walk(dir_fd: int, parts: tuple[str, ...], flags: int, mode: int, *, make: bool = False) -> int:
@@ -108,25 +115,42 @@ def _walk(dir_fd: int, parts: tuple[str, ...], flags: int, mode: int, *, make: b
     last component with `flags`."""
     current = dir_fd
     try:
-        for part in parts[:-1]:
+        for n, part in enumerate(parts[:-1]):
             try:
-                step = os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=current)
-            except FileNotFoundError:
-                if not make:
-                    raise
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, 0o777, dir_fd=current)
-                step = os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=current)
+                step = _open_step(current, part, make=make)
+            except NotADirectoryError:
+                raise LinkRefused("/".join(parts[:n + 1])) from None
             if current != dir_fd:
                 os.close(current)
             current = step
-        if make and flags & os.O_DIRECTORY:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(parts[-1], 0o777, dir_fd=current)
+        if flags & os.O_DIRECTORY:
+            try:
+                return _open_step(current, parts[-1], make=make)
+            except NotADirectoryError:
+                raise LinkRefused("/".join(parts)) from None
         return os.open(parts[-1], flags, mode, dir_fd=current)
     finally:
         if current != dir_fd:
             os.close(current)
+
+
+def _open_step(current: int, part: str, *, make: bool) -> int:
+    """One directory of a walk, not following a link (made first when missing and `make`). NotADirectoryError
+    only for a link (there now, or swapped away since the open saw it): a plain file in the way is ENOTDIR as
+    an ordinary OSError."""
+    try:
+        return os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=current)
+    except FileNotFoundError:
+        if not make:
+            raise
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(part, 0o777, dir_fd=current)
+        return _open_step(current, part, make=False)
+    except NotADirectoryError:
+        found = lstat_at(current, part)
+        if found is not None and stat.S_ISREG(found.st_mode):
+            raise OSError(errno.ENOTDIR, "a file is in the way, not a directory", part) from None
+        raise
 
 
 def open_dir_beneath(dir_fd: int, relative: str | PurePosixPath, *, make: bool = False) -> int:

@@ -94,7 +94,10 @@ def apply_plan(plan: UndoPlan, workspace: Path, *, force: bool = False) -> UndoR
     root_fd = os.open(workspace, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for item in sorted(chosen, key=lambda f: f.path):
-            confined(workspace, item.path)  # a forged record is refused whole
+            try:
+                confined(workspace, item.path)  # a forged record is refused whole
+            except OSError:  # a link changing while it was looked at: refused below, beneath the fd, anyway
+                pass
             _restore(root_fd, item, plan, report)
     finally:
         os.close(root_fd)
@@ -121,5 +124,7 @@ def _restore(root_fd: int, item: FileUndo, plan: UndoPlan, report: UndoReport) -
         else:
             write_safely(dir_fd, relative.name, plan.read_before(item), item.before.mode)
             report.restored.append(item.path)
+    except LinkRefused:  # planted in the file's place between our look and the write
+        report.cannot_restore.append(f"{item.path}: a symbolic link appeared in its place; not followed")
     finally:
         os.close(dir_fd)
