@@ -146,3 +146,22 @@ def test_undo_never_restores_outside_while_a_directory_is_swapped(arena) -> None
         restored += len(report.restored)
     outside_untouched(outside)
     assert restored > 0
+
+
+def test_the_kernel_walk_is_used_where_openat2_exists(tmp_path: Path) -> None:
+    """openat2 is really called (a wrong argument made it fail with EINVAL and fall back every time)."""
+    if platform.machine() not in ("x86_64", "aarch64") or tuple(map(int, platform.release().split(".")[:2])) < (5, 6):
+        pytest.skip("openat2 needs Linux 5.6 on x86_64 or aarch64")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "d")
+    root = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for flags in (os.O_RDONLY | os.O_NOFOLLOW, beneath._DIR_FLAGS | os.O_NOFOLLOW):
+            fd = beneath._openat2(root, "d/f" if flags & os.O_DIRECTORY == 0 else "d", flags, 0o666)
+            assert fd is not None
+            os.close(fd)
+        with pytest.raises(beneath.LinkRefused):
+            beneath.open_beneath(root, "link/f", os.O_RDONLY)
+    finally:
+        os.close(root)
