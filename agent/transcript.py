@@ -8,7 +8,9 @@ rebuildable caches.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import os
 import re
 import secrets
@@ -54,9 +56,25 @@ def state_dir(workspace: Path, environ: Mapping[str, str] | None = None) -> Path
     return state_base(env) / "workspaces" / workspace_key(workspace)
 
 
+class StateWriteError(ConfigError):
+    """Duet cannot write its own record of the session (a full disk, a quota, a read-only or failing disk): the
+    run stops with one line and its result (exit 2, as for other problems the user must fix)."""
+
+
+def state_write_error(what: str, path: Path, exc: OSError) -> StateWriteError:
+    why = exc.strerror or str(exc)
+    hint = " (free some space, then `agent resume --last` goes on from what was kept)" if exc.errno in (
+        errno.ENOSPC, errno.EDQUOT) else ""
+    return StateWriteError(f"cannot write {what} {path}: {why}; the run stopped{hint}")
+
+
 def sessions_dir(workspace: Path) -> Path:
-    """The directory of this workspace's transcripts, made private on first use."""
-    return private_dir(private_dir(state_dir(workspace)) / "sessions")
+    """The directory of this workspace's transcripts, made private on first use; StateWriteError if it cannot be."""
+    state = state_dir(workspace)
+    try:
+        return private_dir(private_dir(state) / "sessions")
+    except OSError as exc:
+        raise state_write_error("the session directory", state / "sessions", exc) from None
 
 
 def check_session_id(session_id: str) -> str:
@@ -76,25 +94,47 @@ FSYNC_EVERY_S = 0.25  # a power cut loses at most this much; a killed process lo
 class TranscriptWriter:
     """Appends redacted events, one JSON line each, flushed at once (a killed process loses nothing) and
     fsynced at most every FSYNC_EVERY_S and on close: a turn writes half a dozen events, and an fsync each
-    was a third of a turn's own cost."""
+    was a third of a turn's own cost.
+
+    A write the disk refuses (ENOSPC, EDQUOT, EIO, EROFS, …) raises StateWriteError once, so the run stops with
+    its result instead of going on with no record of it; the writer then drops what follows (the run's closing
+    events still reach the screen and the result). Lines already written stay (a torn last line is skipped
+    when the transcript is read back)."""
 
     def __init__(self, path: Path, redact: Redactor) -> None:
         self.path = path
         self._redact = redact
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+        self.failure: str | None = None
+        """Why the transcript stopped being written (None while it is written)."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         PRIVATE_FILE_MODE)
+        except OSError as exc:
+            raise state_write_error("the session transcript", path, exc) from None
         os.fchmod(fd, PRIVATE_FILE_MODE)  # also a transcript written by an older version, world-readable
         self._handle = os.fdopen(fd, "a", encoding="utf-8")
         self._synced = time.monotonic()
         self._unsynced = False
 
     def write(self, event: Event) -> None:
-        if event.type in EPHEMERAL:
+        if event.type in EPHEMERAL or self.failure is not None:
             return
-        self._handle.write(self._redact(event.model_dump_json()) + "\n")
-        self._handle.flush()
-        self._unsynced = True
-        if time.monotonic() - self._synced >= FSYNC_EVERY_S:
-            self._sync()
+        try:
+            self._handle.write(self._redact(event.model_dump_json()) + "\n")
+            self._handle.flush()
+            self._unsynced = True
+            if time.monotonic() - self._synced >= FSYNC_EVERY_S:
+                self._sync()
+        except OSError as exc:
+            raise self._broken(exc) from None
+
+    def _broken(self, exc: OSError) -> StateWriteError:
+        """Stop writing (the unwritten rest of the buffer is dropped with the file's handle) and say why."""
+        error = state_write_error("the session transcript", self.path, exc)
+        self.failure = str(error)
+        with contextlib.suppress(OSError):
+            self._handle.close()  # flushing fails again, but the descriptor is closed all the same
+        return error
 
     def _sync(self) -> None:
         os.fsync(self._handle.fileno())
@@ -102,9 +142,15 @@ class TranscriptWriter:
         self._unsynced = False
 
     def close(self) -> None:
-        if self._unsynced and not self._handle.closed:
-            self._sync()
-        self._handle.close()
+        """Sync and close; a failure here is kept in `failure` (the run is over: nothing is left to stop)."""
+        if self.failure is not None or self._handle.closed:
+            return
+        try:
+            if self._unsynced:
+                self._sync()
+            self._handle.close()
+        except OSError as exc:
+            self._broken(exc)
 
 
 class TranscriptError(ConfigError):

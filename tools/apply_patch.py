@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
 
 from tools.base import FileChange, Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from tools.beneath import LinkRefused
 from tools.diffs import change
 from tools.linenumbers import refuse_line_numbers
 from tools.patch_format import FileOp, PatchError, apply_hunks, parse_patch
-from tools.textfile import TextDoc, new_doc
-from tools.workspace import atomic_write, check_not_stale, encode_for, read_doc, rel, remember, resolve
+from tools.textfile import NotTextError, TextDoc, decode, new_doc
+from tools.workspace import Opened, check_not_stale, encode_for, open_path, rel, remember
 
 
 class ApplyPatchArgs(ToolArgs):
@@ -41,28 +45,41 @@ class ApplyPatchTool(Tool):
         except PatchError as exc:
             raise ToolError(f"invalid patch: {exc}\nNo file was changed.") from None
         plan: dict[Path, _Planned] = {}
-        try:
-            for op in ops:
-                self._plan(op, ctx, plan)
-        except PatchError as exc:
-            raise ToolError(f"{exc}\nNo file was changed.") from None
-        return self._write(plan, ctx)
+        with ExitStack() as files:  # every file opened once, beneath the root; written through the same fds
+            opened: dict[Path, Opened] = {}
 
-    def _state(self, ctx: ToolContext, path: Path, display: str, plan: dict[Path, _Planned]) -> _Planned:
+            def target(name: str) -> Opened:
+                found = files.enter_context(open_path(ctx, name, write=True))
+                return opened.setdefault(found.path, found)
+
+            try:
+                for op in ops:
+                    self._plan(op, ctx, plan, target)
+            except PatchError as exc:
+                raise ToolError(f"{exc}\nNo file was changed.") from None
+            return self._write(plan, opened, ctx)
+
+    def _state(self, ctx: ToolContext, path: Opened, plan: dict[Path, _Planned]) -> _Planned:
         """The file as the plan has it so far (earlier operations of this patch included)."""
-        if path in plan:
-            return plan[path]
+        if path.path in plan:
+            return plan[path.path]
         if path.is_dir():
-            raise PatchError(f"{display} is a directory")
+            raise PatchError(f"{path.display} is a directory")
         if not path.exists():
             return _Planned(None, None, new_doc(), None)
-        check_not_stale(ctx, path, display, require_read=False)
-        doc = read_doc(path)
-        return _Planned(path.read_bytes(), doc.text, doc, doc.text)
+        check_not_stale(ctx, path, require_read=False)
+        data = path.read_bytes()
+        try:
+            doc = decode(data)
+        except NotTextError as exc:
+            raise ToolError(f"{path.path.name}: {exc}; not shown") from None
+        return _Planned(data, doc.text, doc, doc.text)
 
-    def _plan(self, op: FileOp, ctx: ToolContext, plan: dict[Path, _Planned]) -> None:
-        path = resolve(ctx, op.path, write=True)
-        state = self._state(ctx, path, op.path, plan)
+    def _plan(self, op: FileOp, ctx: ToolContext, plan: dict[Path, _Planned],
+              target: Callable[[str], Opened]) -> None:
+        opened = target(op.path)
+        path = opened.path
+        state = self._state(ctx, opened, plan)
         if op.kind == "add":  # Codex's Add File overwrites an existing file
             text = "\n".join(op.content) + "\n" if op.content else ""
             refuse_line_numbers(text, state.text or "", f"Add File: {op.path}")
@@ -80,33 +97,35 @@ class ApplyPatchTool(Tool):
         if not op.move_to:
             plan[path] = _Planned(state.before, state.before_text, state.doc, new_text)
             return
-        dest = resolve(ctx, op.move_to, write=True)
-        target = self._state(ctx, dest, op.move_to, plan)  # Codex's Move to overwrites an existing file
+        dest = target(op.move_to)
+        moved = self._state(ctx, dest, plan)  # Codex's Move to overwrites an existing file
         plan[path] = _Planned(state.before, state.before_text, state.doc, None)
-        plan[dest] = _Planned(target.before, target.before_text, state.doc, new_text)
+        plan[dest.path] = _Planned(moved.before, moved.before_text, state.doc, new_text)
 
-    def _write(self, plan: dict[Path, _Planned], ctx: ToolContext) -> ToolResult:
+    def _write(self, plan: dict[Path, _Planned], opened: dict[Path, Opened], ctx: ToolContext) -> ToolResult:
         encoded = {path: encode_for(p.doc, p.text, rel(ctx, path)) for path, p in plan.items() if p.text is not None}
         ctx.before_change(list(plan))
         done: list[Path] = []
         try:
             for path, planned in plan.items():
                 if planned.text is None:
-                    path.unlink(missing_ok=True)
+                    opened[path].unlink()
                 else:
-                    atomic_write(path, encoded[path])
+                    opened[path].write(encoded[path])
                 done.append(path)
         except OSError as exc:
             for path in done:  # roll back what was written before the failure
                 before = plan[path].before
-                if before is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    atomic_write(path, before)
-            raise ToolError(f"writing failed ({exc.strerror}); every change was rolled back") from None
+                with contextlib.suppress(OSError):
+                    if before is None:
+                        opened[path].unlink()
+                    else:
+                        opened[path].write(before)
+            why = "a symbolic link appeared on the way" if isinstance(exc, LinkRefused) else exc.strerror
+            raise ToolError(f"writing failed ({why}); every change was rolled back") from None
         changes: list[FileChange] = []
         for path, planned in plan.items():
-            remember(ctx, path)
+            remember(ctx, opened[path])
             if planned.before is None and planned.text is None:
                 continue
             changes.append(change(rel(ctx, path), planned.before_text, planned.text))

@@ -7,16 +7,22 @@ named temporary file carrying the writer's pid is used instead, and the next wri
 removes any such file whose writer is gone.
 
 New files get the mode the umask allows (usually 0644, as `open()` would give); existing files keep theirs.
+Nothing is written through a link: the directory is opened once without following any (tools.beneath), and
+every step after that is relative to its fd.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from tools.beneath import LinkRefused, lstat_at, open_dir
 
 TMP_SUFFIX = ".duet-tmp"
 
@@ -32,8 +38,8 @@ def current_umask() -> int:
     return mask
 
 
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}{TMP_SUFFIX}")
+def _tmp_name(name: str) -> str:
+    return f".{name}.{os.getpid()}.{os.urandom(4).hex()}{TMP_SUFFIX}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -46,15 +52,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale_temps(path: Path) -> None:
-    """Remove temporary files left beside `path` by a writer that no longer runs."""
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[0-9a-f]{{8}}{re.escape(TMP_SUFFIX)}$")
+def _sweep_at(dir_fd: int, name: str) -> None:
+    """Remove temporary files left beside `name` (in the directory `dir_fd`) by a writer that no longer runs."""
+    pattern = re.compile(rf"^\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{8}}{re.escape(TMP_SUFFIX)}$")
     with contextlib.suppress(OSError):
-        for entry in os.scandir(path.parent):
-            m = pattern.match(entry.name)
+        listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+        try:
+            names = os.listdir(listing)
+        finally:
+            os.close(listing)
+        for entry in names:
+            m = pattern.match(entry)
             if m and not _pid_alive(int(m.group(1))):
                 with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+                    os.unlink(entry, dir_fd=dir_fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -68,18 +79,46 @@ def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     """A file to write `path`'s new contents to, a piece at a time; leaving the block replaces (or creates)
     `path` with them in one step, keeping an existing file's mode. An exception leaves `path` as it was and
     nothing beside it. `durable` syncs the contents to disk before the rename (an export that can be made
-    again need not wait for that)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    again need not wait for that).
+
+    No link is followed on the way: the directory is reached from `/` refusing every link (and made if
+    missing), and the file is created and renamed relative to that directory's fd (see tools.beneath); a link
+    where the file would go is refused too (LinkRefused, an OSError)."""
+    dir_fd = open_dir(path.parent, make=True)
     try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~current_umask()
-    sweep_stale_temps(path)
-    tmp = _tmp_name(path)
-    fd = _open_unnamed(path.parent, mode)
+        with atomic_writer_at(dir_fd, path.name, durable=durable) as handle:
+            yield handle
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_at(dir_fd: int, name: str, data: bytes, *, mode: int | None = None) -> None:
+    """`atomic_write_bytes` for the file `name` in the directory open as `dir_fd`."""
+    with atomic_writer_at(dir_fd, name, mode=mode) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer_at(dir_fd: int, name: str, *, durable: bool = True, mode: int | None = None) -> Iterator[BinaryIO]:
+    """`atomic_writer` for the file `name` in the directory open as `dir_fd`: every step (the mode read, the
+    temporary file, the rename) is relative to that fd, so nothing swapped in on the way is followed.
+    `mode` sets the file's mode (default: an existing file's, else what the umask allows)."""
+    if "/" in name or name in ("", ".", ".."):
+        raise ValueError(f"{name!r} is not a file name")
+    existing = lstat_at(dir_fd, name)
+    if existing is not None and stat.S_ISLNK(existing.st_mode):
+        raise LinkRefused(name)
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory" if stat.S_ISDIR(existing.st_mode)
+                                else "not a regular file", name)
+    if mode is None:
+        mode = existing.st_mode & 0o7777 if existing is not None else 0o666 & ~current_umask()
+    _sweep_at(dir_fd, name)
+    tmp = _tmp_name(name)
+    fd = _open_unnamed(dir_fd, mode)
     unnamed = fd is not None
     if fd is None:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20, closefd=False) as handle:
             yield handle
@@ -87,32 +126,22 @@ def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
         if durable:
             os.fsync(fd)
         if unnamed:  # give the finished file a name, then move it over the target: the name exists for an instant
-            _link_unnamed(fd, tmp)
-        os.replace(tmp, path)
+            os.link(f"/proc/self/fd/{fd}", tmp, dst_dir_fd=dir_fd, follow_symlinks=True)
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)  # replaces a link swapped in, never follows it
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
     finally:
         os.close(fd)
 
 
-def _link_unnamed(fd: int, name: Path) -> None:
-    """Name an O_TMPFILE file. Passing a directory fd makes Python call linkat(AT_SYMLINK_FOLLOW) rather
-    than link(), which would try to link /proc's magic symlink itself."""
-    dir_fd = os.open(name.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.link(f"/proc/self/fd/{fd}", name.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=True)
-    finally:
-        os.close(dir_fd)
-
-
-def _open_unnamed(directory: Path, mode: int) -> int | None:
-    """An unnamed file in `directory`, or None where the OS or file system cannot make one."""
+def _open_unnamed(dir_fd: int, mode: int) -> int | None:
+    """An unnamed file in the directory `dir_fd`, or None where the OS or file system cannot make one."""
     flag = getattr(os, "O_TMPFILE", None)
     if flag is None or not Path("/proc/self/fd").is_dir():
         return None
     try:
-        return os.open(directory, flag | os.O_WRONLY, mode)
+        return os.open(".", flag | os.O_WRONLY | os.O_CLOEXEC, mode, dir_fd=dir_fd)
     except OSError:
         return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
@@ -11,7 +9,7 @@ from tools.diffs import change
 from tools.edit_match import closest_region, curl_quotes, find_matches, reindent
 from tools.linenumbers import refuse_line_numbers, strip_line_numbers
 from tools.textfile import TextDoc, new_doc
-from tools.workspace import atomic_write, check_not_stale, encode_for, read_doc, rel, remember, resolve
+from tools.workspace import Opened, check_not_stale, encode_for, open_path, rel, remember, write_or_explain
 
 
 class EditFileArgs(ToolArgs):
@@ -30,7 +28,10 @@ class EditFileTool(Tool):
     mutates = True
 
     async def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
-        path = resolve(ctx, args.path, write=True)
+        with open_path(ctx, args.path, write=True) as target:
+            return self._edit(args, ctx, target)
+
+    def _edit(self, args: EditFileArgs, ctx: ToolContext, path: Opened) -> ToolResult:
         if path.is_dir():
             raise ToolError(f"{args.path} is a directory")
         old, new = args.old_string.replace("\r\n", "\n"), args.new_string.replace("\r\n", "\n")
@@ -40,8 +41,8 @@ class EditFileTool(Tool):
                                 "(or use write_file)")
             refuse_line_numbers(new, "", args.path)
             return self._write(ctx, path, None, new_doc(), new, "created")
-        check_not_stale(ctx, path, args.path, require_read=True)
-        doc = read_doc(path)
+        check_not_stale(ctx, path, require_read=True)
+        doc = path.read_doc()
         before = doc.text
         if not old:
             if before.strip():
@@ -75,12 +76,12 @@ class EditFileTool(Tool):
         return self._write(ctx, path, before, doc, after, "edited", note)
 
     @staticmethod
-    def _write(ctx: ToolContext, path: Path, before: str | None, doc: TextDoc, after: str, verb: str,
+    def _write(ctx: ToolContext, path: Opened, before: str | None, doc: TextDoc, after: str, verb: str,
                note: str = "") -> ToolResult:
-        data = encode_for(doc, after, rel(ctx, path))
-        ctx.before_change([path])
-        atomic_write(path, data)
+        data = encode_for(doc, after, path.display)
+        ctx.before_change([path.path])
+        write_or_explain(path, data)
         remember(ctx, path)
-        fc = change(rel(ctx, path), before, after)
+        fc = change(rel(ctx, path.path), before, after)
         return ToolResult(True, f"{verb} {fc.path}{note}\n{fc.diff}", changes=[fc])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
-from tools.workspace import read_doc, rel, remember, resolve
+from tools.workspace import open_path, rel, remember
 
 DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000
@@ -24,14 +24,17 @@ class ReadFileTool(Tool):
     parallel_safe = True
 
     async def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
-        path = resolve(ctx, args.path, must_exist=True)
-        if path.is_dir():
-            raise ToolError(f"{args.path} is a directory; use list_files")
-        doc = read_doc(path)
+        with open_path(ctx, args.path) as source:
+            if not source.exists():
+                raise ToolError(f"{args.path}: no such file")
+            if source.is_dir():
+                raise ToolError(f"{args.path} is a directory; use list_files")
+            doc = source.read_doc()
+            remember(ctx, source)  # the stamp of the file just read, from the same directory fd
+        path = source.path
         lines = doc.text.split("\n")
         if lines[-1] == "":
             lines.pop()
-        remember(ctx, path)
         notes = []
         if doc.encoding != "utf-8" or doc.bom:
             notes.append(f"encoding: {doc.encoding}{' with a byte-order mark' if doc.bom else ''}; edits keep it")

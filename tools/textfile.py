@@ -1,5 +1,6 @@
 """Text files as the model sees them and as the disk keeps them: encoding, BOM and line endings.
 
+Pure bytes-to-text: the file tools read the bytes themselves, beneath the workspace's fd (tools.workspace).
 The model always works on LF text. A `TextDoc` remembers how the file was stored so that writing the
 model's new text back keeps every untouched line byte-exact: its own line ending (CRLF, LF, or a mix),
 the file's encoding (UTF-8, or Latin-1 for anything that is not valid UTF-8, which maps every byte to one
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _CONTROL = frozenset(range(0, 32)) - {9, 10, 12, 13, 27, 8}
@@ -131,10 +131,6 @@ def decode(data: bytes) -> TextDoc:
             endings.append("\n")
     text = "\n".join(lines) + ("\n" if endings and endings[-1] else "")
     return TextDoc(text=text, encoding=encoding, bom=bom, endings=endings)
-
-
-def load(path: Path) -> TextDoc:
-    return decode(path.read_bytes())
 
 
 def new_doc() -> TextDoc:

@@ -12,13 +12,14 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+from agent.cli.outpath import output_path, write_refusal
 from agent.config import load_config
 from agent.context.plan import ContextBuilder, ContextPlan
-from agent.errors import ConfigError
 from agent.redact import Redactor
 from agent.router import Router
 from agent.spend.prices import cost_usd
 from tools.atomic import atomic_write_bytes
+from tools.beneath import LinkRefused
 
 
 def run_context(args: argparse.Namespace) -> int:
@@ -26,7 +27,7 @@ def run_context(args: argparse.Namespace) -> int:
     config = load_config(workspace)
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
-    out = _out_path(args.out) if args.out else None
+    out = output_path(args.out, f"--out {args.out}") if args.out else None
     # Text that leaves (--out) is redacted as a session's is: the values of the workspace's secret files too.
     # Without --out nothing is shown, and a cached map is redacted again by the session that uses it.
     redact = Redactor.for_run(workspace, config.secret_file_list(),
@@ -38,10 +39,14 @@ def run_context(args: argparse.Namespace) -> int:
                             out=out if args.whole else None)  # an export is written as it is made
         if out is not None and not args.whole:
             atomic_write_bytes(out, plan.text.encode())
+    except LinkRefused as exc:
+        if out is None:
+            raise
+        raise write_refusal(out, exc) from None
     except OSError as exc:
         if out is None or not str(exc.filename or "").startswith(str(out.parent)):
             raise
-        raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
+        raise write_refusal(out, exc) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     lines = [_headline(plan)]
@@ -87,16 +92,6 @@ def _cost_table(builder: ContextBuilder, config, plan: ContextPlan) -> list[str]
         out.append("  " + "  ".join(cells))
         if i == 0:
             out.append("  " + "  ".join("-" * w for w in widths))
-    return out
-
-
-def _out_path(given: str) -> Path:
-    """`--out`, checked before any work: a regular file (or none yet) in an existing directory."""
-    out = Path(given).absolute()
-    if out.is_symlink() or (out.exists() and not out.is_file()):
-        raise ConfigError(f"--out {given} is not a regular file; give a file path")
-    if not out.parent.is_dir():
-        raise ConfigError(f"--out {given}: directory {out.parent} does not exist")
     return out
 
 

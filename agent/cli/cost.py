@@ -8,11 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.cli.outpath import output_path
 from agent.config import load_config
 from agent.errors import ConfigError
 from agent.spend.explain import call_line
 from agent.spend.report import CostLine, CostReport, build_report, session_usage
 from agent.spend.rows import ModelSpendRow
+from agent.terminal_text import neutralise
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -26,16 +28,18 @@ def run_cost(args: argparse.Namespace) -> int:
             since = dt.date.fromisoformat(args.since)
         except ValueError:
             raise ConfigError(f"--since wants a date like 2026-11-01, not {args.since!r}") from None
+    # Checked before any work: no link in the file's place or on the way to it.
+    html = output_path(args.html, f"cannot write the dashboard to {args.html}") if args.html else None
     config = load_config(workspace)
     sessions = session_usage(workspace, args.session, since)
     if args.session and not sessions:
         raise ConfigError(f"no usage recorded for session {args.session!r}")
     prices = config.price_table()
     report = build_report(sessions, prices, explain=args.explain)
-    if args.html:
+    if html is not None:
         from agent.spend.dashboard import write_dashboard
 
-        print(f"wrote {write_dashboard(Path(args.html), sessions, report, prices)}")
+        print(neutralise(f"wrote {write_dashboard(html, sessions, report, prices)}"))
         return 0
     if args.output == "json":
         print(report.model_dump_json(indent=2, exclude_none=False))
@@ -48,28 +52,30 @@ def print_report(report: CostReport) -> None:
     """The report as tables for people."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(highlight=False)
     models = Table(title="Spend per model", title_justify="left")
     for column in ("model", "calls", "estimated", "input", "cache hit", "output", "USD"):
         models.add_column(column, justify="left" if column == "model" else "right")
     for name, row in report.models.items():
-        models.add_row(name, str(row.calls), str(row.estimated_calls), f"{row.input_tokens:,}",
+        models.add_row(Text(neutralise(name)), str(row.calls), str(row.estimated_calls), f"{row.input_tokens:,}",
                        f"{row.cache_hit_tokens:,}", f"{row.output_tokens:,}", _usd(row))
     console.print(models)
     console.print(_day_table(report.by_day))
     if report.calls is not None:
         for call in report.calls:
-            console.print(f"{call.session_id}  {call_line(call.record)}", markup=False, soft_wrap=True)
+            console.print(neutralise(f"{call.session_id}  {call_line(call.record)}"), markup=False, soft_wrap=True)
     console.print(f"{report.sessions} session(s), total ${report.total_usd:.4f}", markup=False, end="")
     if report.saved_usd is not None and report.all_on_reference_usd is not None:
-        console.print(f"; the same tokens all on {report.reference_model} would cost "
+        console.print(f"; the same tokens all on {neutralise(report.reference_model)} would cost "
                       f"${report.all_on_reference_usd:.4f}: routing saved ${report.saved_usd:.4f}", markup=False)
     else:
-        console.print(f"; no price known for {report.reference_model}, so no savings figure", markup=False)
+        console.print(f"; no price known for {neutralise(report.reference_model)}, so no savings figure", markup=False)
     for name in report.unpriced_models:
         row = report.models[name]
-        console.print(f"no price known for {name}: its {row.calls} call(s) ({row.input_tokens:,} tokens in, "
+        console.print(f"no price known for {neutralise(name)}: its {row.calls} call(s) "
+                      f"({row.input_tokens:,} tokens in, "
                       f"{row.output_tokens:,} out) are left out of the total and the savings; add a [[prices]] "
                       "row to your config to price them", style="yellow", markup=False)
 

@@ -27,7 +27,7 @@ from agent.router import Router
 from agent.runtime import build_agent, check_keys
 from agent.session import Session
 from agent.testcmd import TestRun, detect_test_command
-from agent.transcript import find_session, new_session_id
+from agent.transcript import StateWriteError, find_session, new_session_id
 from agent.workspace import find_workspace, start_dir_in
 from tools.registry import default_tools
 
@@ -112,11 +112,11 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     except BaseException:
         session.close()
         raise
-    session.start(args.command, task, resumed=args.command == "resume")
     stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""
     try:
+        session.start(args.command, task, resumed=args.command == "resume")
         async with asyncio.timeout(config.timeout_s):
             if test_command:
                 from agent.fixtests import fix_tests
@@ -137,6 +137,10 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         outcome, message = Outcome.INTERRUPTED, "interrupted"
         if stopped_by:
             message = f"stopped by {signal.Signals(stopped_by[0]).name}"
+    except StateWriteError as exc:  # a full disk: the run stops, and still ends with its result (spend included)
+        outcome, message = Outcome.CONFIG_ERROR, str(exc)
+        if args.output != "text":  # the text renderer ends with this line itself
+            print(f"agent: {exc}", file=sys.stderr)
     finally:
         session.launcher.finish_all()  # no command outlives the run
         await pool.aclose()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from agent.eval.report_html import render_html
 from agent.eval.report_md import render_markdown
 from agent.eval.results import EvalRow
+from tools.atomic import atomic_write_bytes
 
 REPORT_MD, REPORT_HTML = "report.md", "report.html"
 
@@ -18,8 +18,6 @@ def write_reports(out_dir: Path, rows: list[EvalRow]) -> list[Path]:
     written = []
     for name, text in ((REPORT_MD, render_markdown(rows)), (REPORT_HTML, render_html(rows))):
         path = out_dir / name
-        temp = path.with_name(name + ".tmp")
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
+        atomic_write_bytes(path, text.encode("utf-8"))  # tools.atomic: never through a link, nothing left aside
         written.append(path)
     return written

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from html import escape
 from pathlib import Path
 
 from agent.errors import ConfigError
 from agent.spend.ledger import Ledger
 from agent.spend.prices import PriceRow, PriceTable, utc_now
 from agent.spend.report import CostReport, SessionUsage, reference_cost
-from agent.spend.svg import color_of, lines, share_bars, stacked_bars
+from agent.spend.svg import color_of, escape, lines, share_bars, stacked_bars
+from tools.atomic import atomic_write_bytes
+from tools.beneath import LinkRefused
 
 DEAREST_SESSIONS = 10
 STYLE = """
@@ -165,17 +165,15 @@ def _rows_table(rows: list[PriceRow]) -> str:
 
 def write_dashboard(path: Path, sessions: list[SessionUsage], report: CostReport, prices: PriceTable,
                     title: str = "Duet cost dashboard") -> Path:
-    """Write the page atomically (a reader never sees half a file); a clear error if the place is unwritable."""
+    """Write the page atomically (a reader never sees half a file) and never through a link, on the way or in
+    the file's place (tools.atomic); a clear one-line error if the place is unwritable or linked."""
     html = render_dashboard(dashboard_data(sessions, report, prices), title)
-    target = path.expanduser().resolve()
-    temp: str | None = None
+    target = Path(os.path.abspath(path.expanduser()))  # lexical: a link is refused, never resolved
     try:
-        handle, temp = tempfile.mkstemp(prefix=".dashboard-", suffix=".html", dir=target.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(html)
-        os.replace(temp, target)
+        atomic_write_bytes(target, html.encode("utf-8"))
+    except LinkRefused as exc:
+        raise ConfigError(f"cannot write the dashboard to {path}: {exc.where} is a symbolic link; Duet does not "
+                          "write through links") from None
     except OSError as exc:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
         raise ConfigError(f"cannot write the dashboard to {path}: {exc.strerror or exc}") from None
     return target

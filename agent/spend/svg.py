@@ -5,13 +5,26 @@ Every mark carries its figure in a data attribute, so a test can read back exact
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from html import escape
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 70, 150, 16, 40
+
+
+# C0/C1 controls, DEL, and the bidi embeddings, overrides and isolates that reorder what a reader sees.
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape(text: str) -> str:
+    """`text` for HTML or SVG (text or an attribute): markup escaped, and every control or bidi character shown
+    as a visible `\\x1b` / `\\u202e` escape, so a model name or price source from an untrusted row can neither
+    break the page nor hide or reorder what it says."""
+    return _HIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else
+                       f"\\u{ord(m.group()):04x}", html.escape(text))
 
 
 def color_of(index: int) -> str:

@@ -1,15 +1,19 @@
 """Carrying out an undo plan: restore what is still as Duet left it, leave the rest (unless forced, and then
-only after showing what will be lost), and write every file safely (temporary file, then rename)."""
+only after showing what will be lost), and write every file safely (temporary file, then rename), relative
+to a directory fd reached beneath the workspace without following any link (tools.beneath)."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
-import tempfile
+import stat
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from agent.undo.model import FileUndo, UndoPlan, confined
+from tools.atomic import atomic_write_at, current_umask
+from tools.beneath import LinkRefused, lstat_at, open_dir_beneath
 
 
 @dataclass
@@ -38,35 +42,25 @@ class UndoReport:
         return out
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_safely(target: Path, data: bytes, git_mode: str) -> None:
-    """Put `data` at `target` through a temporary file and a rename; a link is recreated as a link."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".duet-undo", dir=target.parent)
+def write_safely(dir_fd: int, name: str, data: bytes, git_mode: str) -> None:
+    """Put `data` at `name` in the directory open as `dir_fd` through a temporary file and a rename, both relative
+    to that fd (nothing is followed on the way); a link is recreated as a link."""
+    if git_mode != "120000":
+        existing = lstat_at(dir_fd, name)
+        if existing is not None and stat.S_ISLNK(existing.st_mode):
+            os.unlink(name, dir_fd=dir_fd)  # a link in the file's place is replaced, never written through
+            existing = None
+        mode = existing.st_mode & 0o7777 if existing is not None else 0o666 & ~current_umask()
+        mode = mode | 0o111 & ~current_umask() if git_mode == "100755" else mode & ~0o111
+        atomic_write_at(dir_fd, name, data, mode=mode)
+        return
+    tmp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.duet-undo"
+    os.symlink(os.fsdecode(data), tmp, dir_fd=dir_fd)
     try:
-        if git_mode == "120000":
-            os.close(fd)
-            os.unlink(tmp)
-            os.symlink(os.fsdecode(data), tmp)
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            try:
-                mode = target.stat().st_mode & 0o7777 if not target.is_symlink() else None
-            except FileNotFoundError:
-                mode = None
-            if mode is None:
-                mode = 0o666 & ~_umask()
-            mode = mode | 0o111 & ~_umask() if git_mode == "100755" else mode & ~0o111
-            os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
 
 
@@ -97,13 +91,40 @@ def apply_plan(plan: UndoPlan, workspace: Path, *, force: bool = False) -> UndoR
     report = UndoReport(plan.session_id, cannot_restore=list(plan.cannot_restore))
     chosen = plan.restorable + (plan.changed_since if force else [])
     report.kept = [] if force else [f.path for f in plan.changed_since]
-    for item in sorted(chosen, key=lambda f: f.path):
-        target = confined(workspace, item.path)
+    root_fd = os.open(workspace, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for item in sorted(chosen, key=lambda f: f.path):
+            try:
+                confined(workspace, item.path)  # a forged record is refused whole
+            except OSError:  # a link changing while it was looked at: refused below, beneath the fd, anyway
+                pass
+            _restore(root_fd, item, plan, report)
+    finally:
+        os.close(root_fd)
+    return report
+
+
+def _restore(root_fd: int, item: FileUndo, plan: UndoPlan, report: UndoReport) -> None:
+    """One file put back (or removed), reached beneath the workspace's fd without following any link."""
+    relative = PurePosixPath(item.path)
+    try:
+        dir_fd = open_dir_beneath(root_fd, relative.parent, make=item.before.blob is not None)
+    except FileNotFoundError:  # nothing to remove: its directory is gone already
+        report.removed.append(item.path)
+        return
+    except LinkRefused as exc:
+        report.cannot_restore.append(f"{item.path}: a symbolic link is on the way ({exc.where}); not followed")
+        return
+    try:
         if item.before.blob is None:
-            if target.is_file() or target.is_symlink():
-                target.unlink()
+            found = lstat_at(dir_fd, relative.name)
+            if found is not None and not stat.S_ISDIR(found.st_mode):
+                os.unlink(relative.name, dir_fd=dir_fd)
             report.removed.append(item.path)
         else:
-            write_safely(target, plan.read_before(item), item.before.mode)
+            write_safely(dir_fd, relative.name, plan.read_before(item), item.before.mode)
             report.restored.append(item.path)
-    return report
+    except LinkRefused:  # planted in the file's place between our look and the write
+        report.cannot_restore.append(f"{item.path}: a symbolic link appeared in its place; not followed")
+    finally:
+        os.close(dir_fd)
