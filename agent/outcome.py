@@ -28,3 +28,6 @@ EXIT_CODES: dict[Outcome, int] = {
     Outcome.UNAVAILABLE: 5,
     Outcome.INTERRUPTED: 130,
 }
+
+BROKEN_PIPE_EXIT = 141
+"""128 + SIGPIPE: what a shell reports for a program stopped by a closed pipe (`agent … | head`)."""

@@ -17,11 +17,12 @@ EDIT_CALC = ScriptedCall(name="edit_file", arguments={
 READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
 
 
-def test_a_closed_pipe_ends_quietly(tmp_path: Path, fake_api) -> None:
+@pytest.mark.parametrize("output", ["stream-json", "text"])
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, fake_api, output: str) -> None:
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 0.5"})]),
                        Turn(content="done")])
     env = dict(base_env(), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=server.base_url)
-    proc = subprocess.Popen([agent_bin(), "run", "x", "--approval", "full-auto", "--output", "stream-json"],
+    proc = subprocess.Popen([agent_bin(), "run", "x", "--approval", "full-auto", "--output", output],
                             cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
@@ -32,6 +33,10 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, fake_api) -> None:
     assert first.strip()
     assert err == ""
     assert proc.returncode == 141
+    from agent.transcript import all_sessions
+
+    (transcript,) = all_sessions(tmp_path)
+    assert '"type": "run.finished"' in transcript.read_text().replace('":"', '": "')  # the closing record
 
 
 def test_resume_last_takes_the_next_message_as_an_argument(tmp_path: Path, fake_api) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Mapping
@@ -21,7 +24,7 @@ from agent.errors import ConfigError, DuetError
 from agent.events import Event, Notice, RunFinished
 from agent.loop import Agent
 from agent.messages import AssistantMessage
-from agent.outcome import EXIT_CODES, Outcome
+from agent.outcome import BROKEN_PIPE_EXIT, EXIT_CODES, Outcome
 from agent.result import RunResult, SystemInit, TestsSummary, build_result, error_result
 from agent.router import Router
 from agent.runtime import build_agent, check_keys
@@ -92,10 +95,25 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         if not test_command:
             raise ConfigError("cannot tell how to run this project's tests; pass --test-cmd CMD")
     watcher = RunWatcher()
+    run_task = asyncio.current_task()
+    pipe_closed: list[bool] = []  # the reader of our output went away (`agent run … | head -1`)
+
+    def closed_pipe() -> None:
+        """Stop like a program killed by SIGPIPE would, but cleanly: commands killed, the closing record
+        written to the transcript, exit 141; nothing more is spent for a reader that is gone."""
+        if not pipe_closed:
+            pipe_closed.append(True)
+            silence_stdout()
+            if run_task is not None:
+                run_task.cancel()
 
     def sink(event: Event) -> None:
         watcher(event)
-        renderer(event)
+        if not pipe_closed:
+            try:
+                renderer(event)
+            except BrokenPipeError:
+                closed_pipe()
         if args.output == "json" and isinstance(event, Notice) and event.level != "info":
             # The summary comes at the end and has no room for them: warnings (config, sandbox, MCP) must not
             # wait for it, nor vanish.
@@ -103,10 +121,13 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
 
     session, task = _open_session(args, workspace, config, sink)
     session.tool_context.start_dir = start_dir_in(workspace, cwd)
-    renderer.init(SystemInit(session_id=session.id, model=config.model or Router(config).profile.main,
-                             tools=[t.name for t in default_tools()], cwd=str(cwd), workspace=str(workspace),
-                             approval=config.approval, sandbox=session.launcher.info().mechanism,
-                             duet_version=__version__))
+    with contextlib.suppress(BrokenPipeError):  # a closed pipe here stops the run at its first step
+        renderer.init(SystemInit(session_id=session.id, model=config.model or Router(config).profile.main,
+                                 tools=[t.name for t in default_tools()], cwd=str(cwd), workspace=str(workspace),
+                                 approval=config.approval, sandbox=session.launcher.info().mechanism,
+                                 duet_version=__version__))
+    if pipe_closed or _stdout_closed():
+        closed_pipe()
     try:
         agent, pool = build_agent(session, refuse_headless, environ=environ)
     except BaseException:
@@ -135,7 +156,9 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         outcome, message = Outcome.TIME_LIMIT, f"time limit of {config.timeout_s:g} s reached (--timeout)"
     except asyncio.CancelledError:
         outcome, message = Outcome.INTERRUPTED, "interrupted"
-        if stopped_by:
+        if pipe_closed:
+            message = "the output pipe was closed by its reader"
+        elif stopped_by:
             message = f"stopped by {signal.Signals(stopped_by[0]).name}"
     except StateWriteError as exc:  # a full disk: the run stops, and still ends with its result (spend included)
         outcome, message = Outcome.CONFIG_ERROR, str(exc)
@@ -158,6 +181,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
                           watcher.facts(), _tests(before), _tests(after))
     if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
         result = result.model_copy(update={"exit_code": 128 + stopped_by[0]})
+    if pipe_closed:
+        result = result.model_copy(update={"exit_code": BROKEN_PIPE_EXIT})
     _finish(session, renderer, result)
     write_step_summary(result, args.command, environ)
     return result.exit_code
@@ -219,4 +244,35 @@ def _stop_on_signals() -> list[int]:
 def _finish(session: Session, renderer: Renderer, result: RunResult) -> None:
     session.emit(RunFinished(outcome=result.outcome.value, exit_code=result.exit_code, message=result.message))
     session.close()
-    renderer.finish(result)
+    try:
+        renderer.finish(result)
+    except BrokenPipeError:
+        silence_stdout()
+
+
+
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that nothing (Python's own flush at exit included) fails on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _stdout_closed() -> bool:
+    """Has the reader already gone (a pipe whose other end is closed)? Writing then fails with EPIPE."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLERR)
+        return any(flags & (select.POLLERR | select.POLLHUP) for _fd, flags in poller.poll(0))
+    except (OSError, ValueError):
+        return False

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from agent import __version__
 from agent.cli.mcp import add_mcp_parser
+from agent.outcome import BROKEN_PIPE_EXIT
 
 EXIT_CODES_HELP = """exit codes:
   0    done (for fix-tests: the tests pass)
@@ -21,7 +22,6 @@ EXIT_CODES_HELP = """exit codes:
   141  output pipe closed by the reader (e.g. piped into head)
 """
 WORKSPACE_HELP = "repository to work in (default: the git root of the current directory)"
-BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe
 
 
 def positive_int(text: str) -> int:
@@ -246,11 +246,9 @@ def _usage_error_result(argv: list[str], line: str) -> None:
 
 def _quiet_broken_pipe() -> int:
     """The reader went away (`agent ... | head`): stop quietly, and keep Python from complaining at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+    from agent.cli.headless import silence_stdout
+
+    silence_stdout()
     return BROKEN_PIPE_EXIT
 
 

@@ -103,7 +103,13 @@ class TextRenderer:
     def __init__(self, out: TextIO | None = None) -> None:
         from rich.console import Console
 
-        self._console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+        class PipeConsole(Console):
+            def on_broken_pipe(self) -> None:
+                # rich's own answer is to exit the process with 1; the run must end itself (exit 141, its
+                # closing record written), so the error goes to the caller.
+                raise BrokenPipeError
+
+        self._console = PipeConsole(file=out or sys.stdout, highlight=False, soft_wrap=True)
         self._streaming = False
         self._refused: set[str] = set()
         self.session_id: str | None = None
