@@ -19,7 +19,7 @@ from agent.sandbox.launcher import SandboxLauncher
 from agent.sandbox.nested_git import nested_git
 from agent.sandbox.policy import SandboxPolicy
 from agent.spend.ledger import Ledger
-from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir
+from agent.transcript import TranscriptWriter, new_session_id, read_transcript, sessions_dir, state_write_error
 from tools.base import ToolContext
 
 if TYPE_CHECKING:
@@ -37,8 +37,12 @@ class Session:
         self.config = config
         # Before any command can run: commands may write here from now on, so a repository that appears here
         # later is not Duet's to run git in (agent.repo.known).
-        self.repo_warnings = KnownRepos().watch(self.workspace, lambda: (
-            self.workspace / p for p in nested_git(self.workspace)))
+        known = KnownRepos()
+        try:
+            self.repo_warnings = known.watch(self.workspace, lambda: (
+                self.workspace / p for p in nested_git(self.workspace)))
+        except OSError as exc:  # a full or read-only disk: without this record no command may run
+            raise state_write_error("Duet's record of repositories", known.path, exc) from None
         self.id = session_id or new_session_id()
         self.messages: list[Message] = []
         self.ledger = Ledger()
