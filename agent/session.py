@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -41,8 +42,12 @@ class Session:
         try:
             self.repo_warnings = known.watch(self.workspace, lambda: (
                 self.workspace / p for p in nested_git(self.workspace)))
-        except OSError as exc:  # a full or read-only disk: without this record no command may run
-            raise state_write_error("Duet's record of repositories", known.path, exc) from None
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+                raise state_write_error("Duet's record of repositories", known.path, exc) from None  # a full disk
+            # A read-only HOME (some CI containers): the session goes on, and says what it cannot promise.
+            self.repo_warnings = [f"cannot write {known.path} ({exc.strerror}): a repository a command creates in "
+                                  "this workspace will not be known as untrusted by later sessions"]
         self.id = session_id or new_session_id()
         self.messages: list[Message] = []
         self.ledger = Ledger()

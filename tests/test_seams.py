@@ -215,3 +215,15 @@ async def test_file_tools_refuse_dot_duet_at_any_depth(tmp_path: Path, path: str
     with pytest.raises(ToolError, match="protected"):
         await tool.run(tool.Args(path=path, content="x"), ToolContext(root=tmp_path))
     assert not any(tmp_path.rglob("*.pickle")) and not (tmp_path / "a").exists()
+
+
+def test_a_read_only_state_dir_keeps_git_workspaces_working_and_says_what_it_cannot_promise(
+        tmp_path: Path, fake_api) -> None:
+    work = small_project(tmp_path / "w")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "init")
+    server = fake_api([Turn(content="hello")])
+    result = run_agent(["run", "hi", "--output", "json"], work, server.base_url,
+                       env_extra={"XDG_STATE_HOME": "/proc/duet-cannot-write-here"})
+    assert result.returncode == 0, result.stderr
+    assert "will not be known as untrusted" in result.stderr
