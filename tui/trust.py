@@ -7,24 +7,28 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from tui.question import QuestionScreen, shown
 
-class TrustScreen(ModalScreen[bool]):
+
+class TrustScreen(QuestionScreen[bool]):
     """Shows what the project's config tried to set; dismisses with True when the user trusts it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("t", "trust", "trust"), Binding("n", "later", "not now"),
                                              Binding("escape", "later", "not now", show=False)]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, mode: str | None = None) -> None:
         super().__init__()
         self.question = question
+        self.mode = mode
 
     def compose(self) -> ComposeResult:
         with Vertical(id="approval"):
             yield Label("Trust this project's configuration?", classes="panel-title")
-            yield Static(self.question, id="trust-what", markup=False)
+            if self.mode is not None:
+                yield Label(self.mode_text(), id="question-mode")
+            yield Static(shown(self.question), id="trust-what")
             with Horizontal(id="approval-buttons"):
                 yield Button("Trust (t)", id="trust", variant="warning")
                 yield Button("Not now (n)", id="later", variant="primary")
