@@ -29,7 +29,7 @@ from agent.events import (
     TurnFailed,
     UserMessageEvent,
 )
-from agent.terminal_text import safe_event
+from agent.terminal_text import reveal, safe_event
 
 MAX_SHOWN_OUTPUT = 6_000
 # A long answer is streamed into several parts, cut at paragraph breaks outside code fences: each redraw then
@@ -63,7 +63,8 @@ def tool_title(name: str, arguments: str) -> str:
     except json.JSONDecodeError:
         return f"{name} (unreadable arguments)"
     main = next((str(args[k]) for k in ("command", "path", "pattern", "name", "target", "glob") if k in args), "")
-    return f"{name} {_short(main)}".strip()
+    # Decoded from JSON, so `\u001b` is a real escape again: shown, never sent to the terminal.
+    return f"{name} {_short(reveal(main))}".strip()
 
 
 class ToolItem(Collapsible):
