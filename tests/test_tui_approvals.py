@@ -51,7 +51,8 @@ async def asked_for(app, pilot, command: str) -> ApprovalScreen:  # type: ignore
 
 async def test_always_for_git_status_asks_again_for_git_status_and_rm(repo: Path, fake_api) -> None:
     victim_repo(repo)
-    server = fake_api([Turn(tool_calls=[shell("git status")]), Turn(tool_calls=[shell("git status && rm -rf calc tests")]),
+    server = fake_api([Turn(tool_calls=[shell("git status")]),
+                       Turn(tool_calls=[shell("git status && rm -rf calc tests")]),
                        Turn(tool_calls=[shell("git status")]), Turn(content="done")])
     app = make_app(repo, server.base_url)
     async with app.run_test(size=(100, 32)) as pilot:
