@@ -9,6 +9,7 @@ import html
 from pathlib import Path
 
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Button, Label, Static
 
 from fixtures.fakeapi import ScriptedCall, Turn
@@ -172,3 +173,49 @@ async def test_the_trust_question_shows_hidden_characters_and_fixes_the_mode(rep
         await pilot.press("n")
         await pilot.pause()
         assert not isinstance(app.screen, TrustScreen)
+
+
+async def test_a_long_trust_question_says_more_below(repo: Path, fake_api) -> None:
+    (repo / ".duet").mkdir(exist_ok=True)
+    rows = "".join(f'[models."m{i:03}"]\nbase_url = "http://127.0.0.1:9"\n' for i in range(200))
+    (repo / ".duet/config.toml").write_text('approval = "full-auto"\n' + rows + '[models."last-one"]\nbase_url = "x"\n')
+    app = make_app(repo, fake_api([]).base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, TrustScreen), what="the trust question")
+        screen = app.screen
+        await wait_until(pilot, lambda: "more below" in str(screen.query_one("#trust-more").render()),
+                         what="more below")
+        for _ in range(30):
+            await pilot.press("pagedown")
+        await wait_until(pilot, lambda: "end of the content" in str(screen.query_one("#trust-more").render()),
+                         what="the end of the question")
+        assert screen.query_one("#trust-scroll", VerticalScroll).scroll_y > 0
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, TrustScreen)
+
+
+async def test_markup_and_hidden_characters_in_a_diff_are_shown_as_they_are(repo: Path, fake_api) -> None:
+    content = "ok = 1\n" + "\n" * 40 + "evil = '\x1b[8m'\u202e  # [#000000 on #000000]hidden[/]\n"
+    write = ScriptedCall(name="write_file", arguments={"path": "notes.py", "content": content})
+    server = fake_api([Turn(tool_calls=[shell("echo [b]hi[/b]")]), Turn(tool_calls=[write]), Turn(content="done")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await start(pilot)
+        screen = await asked_for(app, pilot, "echo [b]hi[/b]")
+        assert "Always allow exactly `echo [b]hi[/b]` (a)" in buttons(screen)  # markup is text, not style
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
+                         and app.screen.request.tool == "write_file", what="the write's modal")
+        screen = modal(app)
+        await pilot.pause()
+        body = screen.query_one("#approval-body", Static).content.code  # type: ignore[attr-defined]
+        assert "\x1b" not in body and "\u202e" not in body
+        assert "+evil = '\\x1b[8m'\\u202e  # [#000000 on #000000]hidden[/]" in body
+        assert "+··· 40 blank lines ···" in body
+        assert "2 hidden or control characters" in shown_text(screen, "#approval-stats")
+        await pilot.press("n")
+        await wait_idle(app, pilot)
+        titles = [str(item.title) for item in app.query("ToolItem")]
+        assert any("echo [b]hi[/b]" in Content.from_markup(t).plain for t in titles), titles
+    assert not (repo / "notes.py").exists()

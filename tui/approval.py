@@ -96,33 +96,8 @@ class ApprovalScreen(QuestionScreen[Decision]):
         return shown(text)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#approve", Button).focus()
-        view = self.query_one("#approval-what", VerticalScroll)
-        self.watch(view, "scroll_y", lambda _: self._show_more(), init=False)
-        self.watch(view, "max_scroll_y", lambda _: self._show_more(), init=False)
-        self.call_after_refresh(self._show_more)
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._show_more)
-
-    def _show_more(self) -> None:
-        """Say when there is more below the visible part (a payload past 60 blank lines is not out of sight)."""
-        view = self.query_one("#approval-what", VerticalScroll)
-        label = self.query_one("#approval-more", Label)
-        hidden_below = view.max_scroll_y - view.scroll_y
-        label.display = view.max_scroll_y > 0
-        if hidden_below > 0:
-            label.update(Text(f"▼ more below: {line_count(round(hidden_below))} not shown (PgDn/↓ to read on)",
-                              style="bold yellow"))
-        else:
-            label.update(Text("▲ end of the content (PgUp/↑ to read back)", style="dim"))
-
-    def action_scroll(self, pages: int) -> None:
-        view = self.query_one("#approval-what", VerticalScroll)
-        view.scroll_page_down() if pages > 0 else view.scroll_page_up()
-
-    def action_line(self, lines: int) -> None:
-        self.query_one("#approval-what", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         name = event.button.id or "deny"

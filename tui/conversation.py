@@ -9,6 +9,7 @@ from rich.markdown import Markdown as RichMarkdown
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
@@ -63,8 +64,9 @@ def tool_title(name: str, arguments: str) -> str:
     except json.JSONDecodeError:
         return f"{name} (unreadable arguments)"
     main = next((str(args[k]) for k in ("command", "path", "pattern", "name", "target", "glob") if k in args), "")
-    # Decoded from JSON, so `\u001b` is a real escape again: shown, never sent to the terminal.
-    return f"{name} {_short(reveal(main))}".strip()
+    # Decoded from JSON, so `\u001b` is a real escape again: shown, never sent to the terminal; and a title is
+    # markup to Textual, so `[#000 on #000]` would hide the rest of a command: escaped.
+    return escape(f"{name} {_short(reveal(main))}".strip())
 
 
 class ToolItem(Collapsible):

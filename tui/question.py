@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from rich.text import Text
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
@@ -29,9 +30,40 @@ def line_count(n: int) -> str:
 
 
 class QuestionScreen(ModalScreen[T]):
-    """A modal question. While it is open the approval mode cannot change (Shift+Tab, /approval)."""
+    """A modal question: its content scrolls, with "more below" while there is; while it is open the approval
+    mode cannot change (Shift+Tab, /approval)."""
 
     mode: str | None = None
+    SCROLL = "#approval-what"  # the scrolled content
+    MORE = "#approval-more"  # the label under it that says whether there is more below
+
+    def on_mount(self) -> None:
+        view = self.query_one(self.SCROLL, VerticalScroll)
+        self.watch(view, "scroll_y", lambda _: self._show_more(), init=False)
+        self.watch(view, "max_scroll_y", lambda _: self._show_more(), init=False)
+        self.call_after_refresh(self._show_more)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_more)
+
+    def _show_more(self) -> None:
+        """Say when there is more below the visible part (a payload past 60 blank lines is not out of sight)."""
+        view = self.query_one(self.SCROLL, VerticalScroll)
+        label = self.query_one(self.MORE, Label)
+        hidden_below = view.max_scroll_y - view.scroll_y
+        label.display = view.max_scroll_y > 0
+        if hidden_below > 0:
+            label.update(Text(f"▼ more below: {line_count(round(hidden_below))} not shown (PgDn/↓ to read on)",
+                              style="bold yellow"))
+        else:
+            label.update(Text("▲ end of the content (PgUp/↑ to read back)", style="dim"))
+
+    def action_scroll(self, pages: int) -> None:
+        view = self.query_one(self.SCROLL, VerticalScroll)
+        view.scroll_page_down() if pages > 0 else view.scroll_page_up()
+
+    def action_line(self, lines: int) -> None:
+        self.query_one(self.SCROLL, VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def mode_text(self, refused: bool = False) -> Text:
         if refused:
