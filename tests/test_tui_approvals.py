@@ -141,8 +141,7 @@ async def test_shift_tab_in_the_modal_leaves_the_mode_as_it_says(repo: Path, fak
     async with app.run_test(size=(120, 32)) as pilot:
         await start(pilot)
         screen = await asked_for(app, pilot, "git status")
-        assert "approval mode: ask" in shown_text(screen, "#question-mode")
-        for _ in range(3):
+        for _ in range(2):  # ask → auto-edit → full-auto, before
             await pilot.press("shift+tab")
         assert app.duet.config.approval == "ask"  # type: ignore[union-attr]
         assert "approval: ask" in footer(app)
@@ -150,6 +149,8 @@ async def test_shift_tab_in_the_modal_leaves_the_mode_as_it_says(repo: Path, fak
         await pilot.press("y")
         await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
                          and app.screen.request.tool == "edit_file", what="the edit asked too (still ask)")
+        await pilot.pause()
+        assert "approval mode: ask (fixed while this question is open)" in shown_text(modal(app), "#question-mode")
         await pilot.press("y")
         await wait_idle(app, pilot)
         assert app.duet.config.approval == "ask" and "approval: ask" in footer(app)  # type: ignore[union-attr]
