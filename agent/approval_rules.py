@@ -88,6 +88,8 @@ def _prefix_of(argv: list[str]) -> tuple[str, ...] | None:
         return None  # a path (./run, /tmp/git) is only ever approved exactly
     if len(argv) > 1 and not argv[1].startswith("-"):
         return tuple(argv[:2])
+    if program == "git":
+        return None  # `git -c core.pager=…` runs a program: only `git <subcommand>` may take any arguments
     return (program,)
 
 

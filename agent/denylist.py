@@ -35,7 +35,10 @@ INLINE_OUTSIDE = re.compile(r"['\"](/|~|\.\./|\.\.['\"])|expanduser|Path\.home|e
 
 def tokenize(command: str) -> list[list[str]] | None:
     """Simple commands (lists of words), or None when the shell text cannot be split (unbalanced quotes)."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    # A newline ends a command as `;` does: it is punctuation here, not whitespace (else `echo hi⏎rm -rf ~`
+    # would read as one `echo`).
+    lexer = shlex.shlex(command, posix=True, punctuation_chars="();<>|&\n")
+    lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
     lexer.commenters = ""
     try:
@@ -44,7 +47,7 @@ def tokenize(command: str) -> list[list[str]] | None:
         return None
     commands: list[list[str]] = [[]]
     for token in tokens:
-        if token in SEPARATORS or (set(token) <= set(";&|()") and token):
+        if token in SEPARATORS or (set(token) <= set(";&|()\n") and token):
             commands.append([])
         else:
             commands[-1].append(token)

@@ -85,7 +85,8 @@ def test_rules_say_what_they_match() -> None:
     compound = ApprovalRequest("c", "shell", "git status && ls", "git status && ls")
     assert [r.label for r in offered_rules(compound)] == ["always allow exactly `git status && ls`"]
     # a program whose arguments are a program is only ever approved exactly
-    for command in ("bash run.sh", "python x.py", "env FOO=1 make", "sudo make", "./run.sh", "find . -name x"):
+    for command in ("bash run.sh", "python x.py", "env FOO=1 make", "sudo make", "./run.sh", "find . -name x",
+                    "git --no-pager log", "git -c core.pager=less log"):
         assert len(offered_rules(ApprovalRequest("c", "shell", command, command))) == 1, command
     edit = ApprovalRequest("c", "edit_file", "edit_file a.py")
     assert [r.label for r in offered_rules(edit)] == ["always allow edit_file"]
