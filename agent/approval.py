@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agent.config import Approval
 from agent.denylist import dangerous_reason
 from agent.mcp.names import is_mcp_name
+
+if TYPE_CHECKING:
+    from agent.approval_rules import AlwaysRule
 
 __all__ = ["ApprovalRequest", "Approver", "Decision", "approval_allowing", "dangerous_reason", "needs_approval",
            "refuse_headless"]
@@ -26,7 +30,8 @@ class ApprovalRequest:
 class Decision:
     approved: bool
     reason: str = ""
-    always: bool = False
+    always: AlwaysRule | None = None
+    """What the user said to allow from now on without asking (agent.approval_rules), if anything."""
     by_user: bool = True  # False when no one was asked (a headless run refuses on its own)
 
 

@@ -13,6 +13,8 @@ import re
 import shlex
 from pathlib import Path
 
+from agent.approval_rules import simple_argv
+
 SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", "\n", ";;", "|&"}
 REDIRECTS = {">", ">>", ">|", "&>", "&>>", "<>"}
 WRAPPERS = {"sudo", "doas", "command", "exec", "nohup", "env", "time", "nice", "ionice", "timeout", "xargs",
@@ -33,7 +35,10 @@ INLINE_OUTSIDE = re.compile(r"['\"](/|~|\.\./|\.\.['\"])|expanduser|Path\.home|e
 
 def tokenize(command: str) -> list[list[str]] | None:
     """Simple commands (lists of words), or None when the shell text cannot be split (unbalanced quotes)."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    # A newline ends a command as `;` does: it is punctuation here, not whitespace (else `echo hi⏎rm -rf ~`
+    # would read as one `echo`).
+    lexer = shlex.shlex(command, posix=True, punctuation_chars="();<>|&\n")
+    lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
     lexer.commenters = ""
     try:
@@ -42,7 +47,7 @@ def tokenize(command: str) -> list[list[str]] | None:
         return None
     commands: list[list[str]] = [[]]
     for token in tokens:
-        if token in SEPARATORS or (set(token) <= set(";&|()") and token):
+        if token in SEPARATORS or (set(token) <= set(";&|()\n") and token):
             commands.append([])
         else:
             commands[-1].append(token)
@@ -206,8 +211,25 @@ class Judge:
         return None
 
 
+def _allowed_by(pattern: str, command: str) -> bool:
+    try:
+        return re.fullmatch(pattern, command) is not None
+    except re.error:
+        return False  # a broken pattern allows nothing (config loading reports what it can)
+
+
 def dangerous_reason(command: str, root: Path, allowed: list[str]) -> str | None:
-    """Why `command` is refused, or None. Patterns in `allowed` (from config) lift a refusal."""
-    if any(re.search(pattern, command) for pattern in allowed):
+    """Why `command` is refused, or None.
+
+    A pattern of `allowed` (config's `allow_commands`) lifts a refusal only for a single simple command that it
+    matches whole (`re.fullmatch`): never for a command with control operators, substitutions, redirections,
+    variables or globs (see agent.approval_rules.simple_argv), so a rule made for `git push --force origin wip`
+    cannot carry `; rm -rf ~` along with it.
+    """
+    reason = Judge(root).dangerous(command)
+    if reason is None:
         return None
-    return Judge(root).dangerous(command)
+    stripped = command.strip(" \t")
+    if simple_argv(stripped) is not None and any(_allowed_by(pattern, stripped) for pattern in allowed):
+        return None
+    return reason

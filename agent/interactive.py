@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agent import trust
 from agent.approval import ApprovalRequest, Approver, Decision
+from agent.approval_rules import AlwaysRules
 from agent.config import Approval, Config, user_config_path
 from agent.errors import ConfigError
 from agent.events import Event, Notice, SessionStarted
@@ -51,15 +52,6 @@ class SpendView:
     model: str
 
 
-def command_pattern(command: str) -> str:
-    """The part of a shell command that "approve always" remembers: the program and its subcommand."""
-    words = command.strip().split()
-    if len(words) > 2 and words[1] == "-m":  # python -m pytest
-        return " ".join(words[:3])
-    keep = words[:2] if len(words) > 1 and not words[1].startswith("-") else words[:1]
-    return " ".join(keep)
-
-
 class Interactive:
     """One session driven by a person. Approvals go through `ask`; "always" answers are remembered."""
 
@@ -69,7 +61,7 @@ class Interactive:
         self.workspace = workspace.resolve()
         self.config = config
         self._ask = ask
-        self._always: set[str] = set()
+        self._always = AlwaysRules()
         self.past: list[Event] = list(read_transcript(resume)) if resume else []
         self.session = (Session.resume(workspace, config, resume, sink=sink) if resume
                         else Session(workspace, config, sink=sink))
@@ -81,12 +73,12 @@ class Interactive:
             self.session.start("tui", "")
 
     async def _approve(self, request: ApprovalRequest) -> Decision:
-        key = f"{request.tool}:{command_pattern(request.command) if request.command else ''}"
-        if key in self._always:
-            return Decision(True, "approved always for this pattern")
+        rule = self._always.allowing(request)  # an exact command, or a prefix of one simple command: never more
+        if rule is not None:
+            return Decision(True, f"approved by the rule: {rule.label}")
         decision = await self._ask(request)
-        if decision.approved and decision.always:
-            self._always.add(key)
+        if decision.approved and decision.always is not None and decision.always.matches(request):
+            self._always.add(decision.always)
         return decision
 
     async def send(self, text: str) -> Outcome:

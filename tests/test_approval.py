@@ -53,6 +53,7 @@ def test_approval_policies(policy: str, tool: str, mutates: bool, expected: bool
     "git clean -fdx", "git reset --hard HEAD~3", "git checkout -- .", "git stash clear", "echo x > ../outside/x",
     "cp a.txt ../outside/", "mv a.txt ../../x", "echo x | tee ../outside/x", "sed -i s/a/b/ ../outside/x",
     "python -c \"open('../x', 'w').write('x')\"", "cd sub; sudo make install", "FOO=1 reboot", "x=1; shutdown -h now",
+    "echo hi\nrm -rf ~", "cd sub\ngit push --force", "true\n\nreboot", "echo 'a\nb'\nrm -rf /",
 ])
 def test_variants_of_dangerous_commands_are_refused(command: str) -> None:
     assert dangerous_reason(command, ROOT, []) is not None, command
@@ -63,6 +64,7 @@ def test_variants_of_dangerous_commands_are_refused(command: str) -> None:
     "find . -name '*.pyc' -delete", "rm -rf build dist", "git checkout -b feature", "git push -u origin feature",
     "git stash list", "python -c 'print(1)'", "sed -i s/a/b/ src/x.py", "cp a.txt b.txt", "git reset HEAD a.txt",
     "curl -s http://localhost:8000 | jq .", "git clean -n", "git restore --staged a.txt",
+    "git commit -m 'first line\n\nrm -rf / is quoted'", "make\nmake test",
 ])
 def test_harmless_commands_that_look_alike_pass(command: str) -> None:
     assert dangerous_reason(command, ROOT, []) is None, command

@@ -46,7 +46,7 @@ def test_approval_modal(snap_compare, repo: Path, fake_api) -> None:
 
     async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
         app.push_screen(ApprovalScreen(ApprovalRequest("c1", "shell", "python -m pytest -q tests/test_parser.py",
-                                                       "python -m pytest -q tests/test_parser.py")))
+                                                       "python -m pytest -q tests/test_parser.py"), mode="ask"))
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
@@ -75,7 +75,7 @@ def test_approval_modal_with_a_diff(snap_compare, repo: Path, fake_api) -> None:
 
     async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
         app.push_screen(ApprovalScreen(ApprovalRequest("c1", "edit_file", "edit_file calc/ops.py"),
-                                       ApprovalPreview("diff", diff)))
+                                       ApprovalPreview("diff", diff), mode="ask"))
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=ask)

@@ -28,6 +28,7 @@ from tui.approval import ApprovalScreen
 from tui.commands import Command, parse
 from tui.conversation import ConversationView
 from tui.prompt import PromptInput
+from tui.question import QuestionScreen
 from tui.queue import QueuedInput
 from tui.slash import IMMEDIATE, SlashCommands
 from tui.spend import SpendBar, SpendPanel
@@ -102,7 +103,7 @@ class DuetApp(App[int]):
         self._catch_stop_signals()
         question = self.duet.trust_question()
         if question:  # asked once: trusting records the file's hash, so the question returns only if it changes
-            self.push_screen(TrustScreen(question), callback=self._trust_answered)
+            self.push_screen(TrustScreen(question, self.duet.config.approval), callback=self._trust_answered)
         if self._launch.prompt or self._launch.images:
             self._start(self._launch)
 
@@ -247,7 +248,7 @@ class DuetApp(App[int]):
         assert self.duet is not None
         cwd = self.duet.session.tool_context.start_dir or self.duet.workspace
         shown = await asyncio.to_thread(preview, request, self.duet.workspace, cwd)  # reads the file off the loop
-        return await self.push_screen_wait(ApprovalScreen(request, shown))
+        return await self.push_screen_wait(ApprovalScreen(request, shown, self.duet.config.approval))
 
     def _workspace_paths(self) -> list[str] | None:
         """The `@path` index: built on first use, in a thread, bounded; None while it is being built."""
@@ -292,8 +293,16 @@ class DuetApp(App[int]):
             self.queue.clear()
             self._q(QueuedInput).show(self.queue)
 
+    def question_open(self) -> QuestionScreen[Any] | None:
+        """The question (approval, trust) on screen, if one is: the approval mode stays as it says meanwhile."""
+        return next((s for s in self.screen_stack if isinstance(s, QuestionScreen)), None)
+
     def action_cycle_approval(self) -> None:
         if self.duet is None:
+            return
+        question = self.question_open()
+        if question is not None:  # the open question was asked under this mode; it stays until answered
+            question.refuse_mode_change()
             return
         try:
             self.duet.set_approval(self.duet.next_approval(), busy=self.busy())

@@ -9,6 +9,7 @@ from rich.markdown import Markdown as RichMarkdown
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
@@ -29,7 +30,7 @@ from agent.events import (
     TurnFailed,
     UserMessageEvent,
 )
-from agent.terminal_text import safe_event
+from agent.terminal_text import reveal, safe_event
 
 MAX_SHOWN_OUTPUT = 6_000
 # A long answer is streamed into several parts, cut at paragraph breaks outside code fences: each redraw then
@@ -63,7 +64,9 @@ def tool_title(name: str, arguments: str) -> str:
     except json.JSONDecodeError:
         return f"{name} (unreadable arguments)"
     main = next((str(args[k]) for k in ("command", "path", "pattern", "name", "target", "glob") if k in args), "")
-    return f"{name} {_short(main)}".strip()
+    # Decoded from JSON, so `\u001b` is a real escape again: shown, never sent to the terminal; and a title is
+    # markup to Textual, so `[#000 on #000]` would hide the rest of a command: escaped.
+    return escape(f"{name} {_short(reveal(main))}".strip())
 
 
 class ToolItem(Collapsible):

@@ -38,7 +38,10 @@ class SlashCommands:
             elif name == "/route":
                 await view.add_line(f"route: {duet.set_route(arg)}", "route")
             elif name == "/approval":
-                if arg:
+                question = app.question_open()
+                if arg and question is not None:
+                    question.refuse_mode_change()
+                elif arg:
                     duet.set_approval(arg, busy=app.busy())
                     app.show_approval()
                 await view.add_line(f"approval: {duet.config.approval} (Shift+Tab cycles ask, auto-edit, "
