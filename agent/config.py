@@ -225,7 +225,7 @@ def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, An
     table. Returns the layer and the dotted names of what it could not loosen (for the one warning)."""
     out = copy.deepcopy(dict(layer))
     dropped: list[str] = [key for key in UNTRUSTED_CHOICES if out.pop(key, None) is not None]
-    if ROUTE_COST.get(out.get("route"), -1) > ROUTE_COST[before.route]:
+    if ROUTE_COST.get(str(out.get("route")), -1) > ROUTE_COST[before.route]:
         dropped.append(f"route {out.pop('route')!r}")
     for path, tighter in TIGHTEN_ONLY.items():
         node: Any = out
