@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from agent import __version__
+from agent.errors import ConfigError
 from agent.eval.confined import CommandSandbox, run_confined
 from agent.eval.copying import copy_repo
 from agent.eval.plan import EvalConfig, RunKey
@@ -124,6 +125,10 @@ class RunSettings:
     sandbox: str | None = None
     commands: CommandSandbox | None = None
     """How setup and check are confined; None: the user's configuration as loaded from `env`."""
+    setup_network: bool = False
+    """`agent eval --setup-network`: setup commands may connect (the user's choice, never the suite's)."""
+    mcp: bool = False
+    """`agent eval --mcp`: runs start the user's MCP servers (the user's choice, never the suite's)."""
     agent_argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "agent.cli.main"])
 
 
@@ -141,7 +146,7 @@ def agent_command(settings: RunSettings, task: EvalTask, config: EvalConfig, cop
         argv += ["--timeout", repr(task.timeout)]
     if settings.sandbox:
         argv += ["--sandbox", settings.sandbox]
-    if not settings.suite.mcp:  # the user's servers live outside the copy and the sandbox; full-auto would approve them
+    if not settings.mcp:  # the user's servers live outside the copy and the sandbox; full-auto would approve them
         argv.append("--no-mcp")
     for image in settings.suite.images_of(task):
         argv += ["--image", str(image)]
@@ -155,15 +160,20 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
     work = Path(tempfile.mkdtemp(prefix="duet-eval-"))
     try:
         copy = work / "repo"
+        commands = settings.commands or command_sandbox(settings.env, settings.sandbox, settings.suite.root)
         try:
-            copy_notes = copy_repo(settings.suite.repo_of(task), copy)
+            # What a session hides (HOME's credential stores) is left out of the copy too, as are the secret
+            # files' contents from every command (the copy is the run's workspace, hidden like any session's).
+            copy_notes = copy_repo(settings.suite.repo_of(task), copy, hidden=commands.policy(copy).hidden())
+        except ConfigError as exc:  # the suite's directory changed since it was loaded
+            raise HarnessError(str(exc)) from None
         except (OSError, shutil.Error) as exc:
             raise HarnessError(f"cannot copy {task.repo}: {exc}") from None
         _commit_copy(copy, settings.env, children)
-        commands = settings.commands or command_sandbox(settings.env, settings.sandbox, settings.suite.root)
         if task.setup:
-            # The suite's own command, before the model: it may fetch dependencies (the check may not).
-            setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S, network=True)
+            # The suite's own command, before the model: the network only if the user said so (--setup-network).
+            setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S,
+                                 network=settings.setup_network)
             if setup.returncode != 0:
                 why = commands.redactor(copy)(_last_line(setup.stderr or setup.stdout))
                 raise HarnessError(f"setup exited {setup.returncode}: {why}")
