@@ -2,7 +2,9 @@
 stash and commits are never touched.
 
 A snapshot holds tracked and untracked files, and also the small gitignored ones outside rebuildable trees
-(`.env`, local settings): a file the agent deletes must come back even when git ignores it.
+(`.env`, local settings): a file the agent deletes must come back even when git ignores it. Secret files (the
+secret-file list) are kept out of the repository's object store, where any command could read them: their blobs
+stay in Duet's private store (agent.undo.secretstore).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.gitsafe import git_config_args
+from agent.gitsafe import git_argv
 from agent.transcript import DUET_DIR
+from agent.undo.secretstore import PRIVATE_GIT, GitFailed, SecretStore
+from tools.secret_files import SecretFiles
 
 # Checkpoint commits carry Duet's own identity: they live on a private ref, and this way they work on
 # machines where git has no user configured (CI).
@@ -31,13 +35,9 @@ REBUILT_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", "site-
 ABSENT = None
 
 
-class GitFailed(Exception):
-    """A git command failed; the message is git's first line of complaint."""
-
-
 def git(workspace: Path, *args: str, env: dict[str, str] | None = None, data: bytes | None = None) -> bytes:
     # Hardened like every git call Duet makes: no hooks, no fsmonitor, no submodule recursion from the repo's config.
-    result = subprocess.run(["git", *git_config_args(), *args], cwd=workspace, input=data, capture_output=True,
+    result = subprocess.run(git_argv(*args), cwd=workspace, input=data, capture_output=True,
                             env={**os.environ, **(env or {})}, timeout=300)
     if result.returncode != 0:
         lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
@@ -55,9 +55,10 @@ def is_repo_root(workspace: Path) -> bool:
 
 
 @contextmanager
-def temp_index(workspace: Path) -> Iterator[dict[str, str]]:
-    """A private index, seeded from the real one so git need not re-read files whose stat is unchanged."""
-    fd, path = tempfile.mkstemp(prefix="duet-index-")
+def temp_index(workspace: Path, directory: Path | None = None) -> Iterator[dict[str, str]]:
+    """A private index (in `directory`, else the temp dir), seeded from the real one so git need not re-read
+    files whose stat is unchanged."""
+    fd, path = tempfile.mkstemp(prefix="duet-index-", dir=directory)
     os.close(fd)
     try:
         real = Path(git(workspace, "rev-parse", "--git-path", "index").decode().strip())
@@ -69,6 +70,7 @@ def temp_index(workspace: Path) -> Iterator[dict[str, str]]:
         yield {"GIT_INDEX_FILE": path}
     finally:
         Path(path).unlink(missing_ok=True)
+        Path(path + ".lock").unlink(missing_ok=True)
 
 
 def _small_ignored(workspace: Path, env: dict[str, str]) -> list[str]:
@@ -88,15 +90,48 @@ def _small_ignored(workspace: Path, env: dict[str, str]) -> list[str]:
     return kept
 
 
-def snapshot_tree(workspace: Path) -> str:
-    """The tree id of the work tree as it is now (see the module docstring)."""
-    with temp_index(workspace) as env:
-        git(workspace, "add", "-A", "--", ".", f":(exclude){DUET_DIR}", env=env)
+@dataclass(frozen=True)
+class Snapshot:
+    """The work tree as a tree object without its secret files, and those files' entries: their blobs live only
+    in the private store (see agent.undo.secretstore)."""
+
+    tree: str
+    secrets: dict[str, Entry]
+
+
+def repo_objects(workspace: Path) -> Path:
+    """The repository's object directory (a worktree's is the main repository's)."""
+    path = Path(git(workspace, "rev-parse", "--git-path", "objects").decode().strip())
+    return path if path.is_absolute() else (workspace / path).resolve()
+
+
+def secret_store(workspace: Path) -> SecretStore:
+    return SecretStore.of(workspace, repo_objects(workspace))
+
+
+def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
+    """The work tree as it is now (see the module docstring), secret files kept out of the repository."""
+    store = secret_store(workspace).prepare()
+    with temp_index(workspace, store.root / "tmp") as index:
+        env = {**index, **store.env()}  # every blob written lands in the private store first
+        git(workspace, *PRIVATE_GIT, "add", "-A", "--", ".", f":(exclude){DUET_DIR}", env=env)
         ignored = _small_ignored(workspace, env)
         if ignored:
-            git(workspace, "add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
+            git(workspace, *PRIVATE_GIT, "add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
                 data="\0".join(ignored).encode("utf-8", errors="surrogateescape"))
-        return git(workspace, "write-tree", env=env).decode().strip()
+        staged = git(workspace, "ls-files", "-s", "-z", env=env).decode("utf-8", errors="surrogateescape")
+        secrets: dict[str, Entry] = {}
+        for line in staged.split("\0"):
+            meta, _, path = line.partition("\t")
+            if path and secret_files.match_relative(path):
+                mode, blob, _stage = meta.split(" ")
+                secrets[path] = Entry(blob, mode)
+        if secrets:
+            git(workspace, "update-index", "--force-remove", "-z", "--stdin", env=env,
+                data="\0".join(secrets).encode("utf-8", errors="surrogateescape"))
+        tree = git(workspace, *PRIVATE_GIT, "write-tree", env=env).decode().strip()
+    store.publish(workspace, tree)
+    return Snapshot(tree, secrets)
 
 
 def commit_tree(workspace: Path, tree: str, message: str) -> str:

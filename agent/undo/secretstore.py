@@ -1,0 +1,117 @@
+"""Where a checkpoint keeps secret files (`.env`, keystores: the secret-file list), so they never enter an object
+store a sandboxed command can read.
+
+`.git` is readable by commands (`git show refs/duet/checkpoints/<id>:.env`), and so is `.git/duet/`. A snapshot
+therefore runs git with GIT_OBJECT_DIRECTORY pointing at a private object directory in the user's state
+directory (`$XDG_STATE_HOME/duet/private/…`, 0700, hidden from commands like the rest of HOME), with the
+repository's own objects as an alternate: every blob `git add` writes lands there. The secret files are then
+taken out of the snapshot's index (their entries kept in a private record), and only the objects the remaining
+tree needs are copied into the repository. The secret blobs stay behind, readable by Duet alone, for undo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.duetdir import PRIVATE_FILE_MODE, private_dir
+from agent.gitsafe import git_argv
+
+# Loose objects and the snapshot's index readable by the user alone (git's own default for objects is 0444).
+PRIVATE_GIT = ("-c", "core.sharedRepository=0600")
+
+
+class GitFailed(Exception):
+    """A git command failed; the message is git's first line of complaint."""
+
+
+@dataclass(frozen=True)
+class SecretStore:
+    """One workspace's private object directory and checkpoint records."""
+
+    root: Path
+    repo_objects: Path
+
+    @classmethod
+    def of(cls, workspace: Path, repo_objects: Path, environ: Mapping[str, str] | None = None) -> SecretStore:
+        """The store of `workspace` (not made here): under the user's state directory, never the work tree."""
+        env = os.environ if environ is None else environ
+        base = Path(env.get("XDG_STATE_HOME") or Path(env.get("HOME") or Path.home()) / ".local" / "state")
+        workspace = workspace.resolve()
+        digest = hashlib.sha256(str(workspace).encode()).hexdigest()[:16]
+        return cls(base / "duet" / "private" / f"{workspace.name or 'root'}-{digest}", repo_objects)
+
+    @property
+    def objects(self) -> Path:
+        return self.root / "objects"
+
+    def prepare(self) -> SecretStore:
+        for path in (self.root.parent.parent, self.root.parent, self.root, self.objects, self.root / "records",
+                     self.root / "tmp"):
+            private_dir(path)
+        return self
+
+    def env(self) -> dict[str, str]:
+        """git's environment for writing to (and reading from) the private objects, the repository's beside."""
+        return {"GIT_OBJECT_DIRECTORY": str(self.objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.repo_objects)}
+
+    def read_blob(self, workspace: Path, blob: str) -> bytes:
+        return _run(workspace, ["cat-file", "blob", blob], {**os.environ, **self.env()}, private=True)
+
+    def publish(self, workspace: Path, tree: str) -> None:
+        """Copy into the repository every object `tree` needs that only the private directory has (never a
+        secret blob: the tree no longer names them), then drop the private loose copies."""
+        env = {**os.environ, **self.env()}
+        listing = _run(workspace, ["ls-tree", "-r", "-t", "-z", tree], env, private=True).decode(
+            "utf-8", "surrogateescape")
+        wanted = [tree] + [line.split(" ", 2)[2].split("\t", 1)[0] for line in listing.split("\0")
+                           if line and line.split(" ", 2)[1] in ("tree", "blob")]
+        wanted = list(dict.fromkeys(wanted))
+        repo_env = {k: v for k, v in os.environ.items() if k not in ("GIT_OBJECT_DIRECTORY",
+                                                                     "GIT_ALTERNATE_OBJECT_DIRECTORIES")}
+        check = _run(workspace, ["cat-file", "--batch-check=%(objectname)"], repo_env,
+                     data="\n".join(wanted).encode() + b"\n").decode()
+        missing = [line.split(" ", 1)[0] for line in check.splitlines() if line.endswith(" missing")]
+        if not missing:
+            return
+        pack = _run(workspace, ["pack-objects", "--stdout", "-q"], env, data="\n".join(missing).encode() + b"\n",
+                    private=True)
+        _run(workspace, ["unpack-objects", "-q"], repo_env, data=pack)
+        for oid in missing:
+            Path(self.objects, oid[:2], oid[2:]).unlink(missing_ok=True)
+
+    def record_path(self, session_id: str) -> Path:
+        return self.root / "records" / f"{session_id}.json"
+
+    def load(self, session_id: str) -> dict[str, Any] | None:
+        """The session's record ({"patterns", "before", "after"}), None when it has none (an older checkpoint)."""
+        try:
+            data = json.loads(self.record_path(session_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def save(self, session_id: str, record: dict[str, Any]) -> None:
+        path = self.record_path(session_id)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(record, handle)
+        os.replace(tmp, path)
+
+
+def _run(workspace: Path, args: list[str], env: Mapping[str, str], data: bytes | None = None, *,
+         private: bool = False) -> bytes:
+    """git `args` in `workspace`; `private`: writing the private objects (the user's alone)."""
+    result = subprocess.run(git_argv(*(PRIVATE_GIT if private else ()), *args), cwd=workspace, input=data,
+                            capture_output=True, env=dict(env), timeout=300)
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise GitFailed(lines[0] if lines else f"git {args[0]} failed")
+    return result.stdout
