@@ -68,3 +68,28 @@ def test_secret_files_stay_out_of_the_object_store_and_undo_restores_them(repo: 
     assert (repo / ".env").read_bytes() == env and (repo / "keystore.jks").read_bytes() == keystore
     assert (repo / "pkg/a.py").read_text() == "a = 1\n"
     assert CANARY.encode() not in all_objects(repo)
+
+
+def test_a_tracked_secrets_local_edit_and_a_killed_run(repo: Path, fake_api) -> None:
+    # A tracked secret file with an uncommitted local value: the checkpoint must not commit that value either.
+    (repo / "config").mkdir()
+    (repo / "config/credentials.json").write_text('{"token": "committed-placeholder"}\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "tracked secret")
+    local = f'{{"token": "{CANARY}"}}\n'.encode()
+    (repo / "config/credentials.json").write_bytes(local)
+    calls = [ScriptedCall(name="shell", arguments={"command": "echo '{}' > config/credentials.json; echo x > n.txt"})]
+    server = fake_api([Turn(tool_calls=calls), Turn(content="done")])
+    result = run_agent(["run", "change things", "--approval", "full-auto"], repo, server.base_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert CANARY.encode() not in all_objects(repo)
+    fsck = subprocess.run(["git", "fsck", "--full", "--no-dangling"], cwd=repo, capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr  # every ref's objects are in the repository
+    # As if the run had been killed before its end-of-run record: undo must work from the checkpoint alone.
+    for ref in git(repo, "for-each-ref", "--format=%(refname)", "refs/duet/finished/").split():
+        git(repo, "update-ref", "-d", ref)
+    undone = run_agent(["undo", "--last", "--force"], repo)
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert (repo / "config/credentials.json").read_bytes() == local
+    assert not (repo / "n.txt").exists()
+    assert CANARY.encode() not in all_objects(repo)

@@ -80,3 +80,19 @@ def test_the_copy_leaves_out_what_a_session_hides(tmp_path: Path) -> None:
     assert "plain" in row["check_output"] and "CANARY" not in row["check_output"]
     [log] = (tmp_path / "out" / "runs").glob("*.log")
     assert "gh: hidden from commands" in log.read_text()
+
+
+def test_the_copys_own_repository_holds_no_secret_file(tmp_path: Path) -> None:
+    # The copy is committed for its checkpoints; the run's commands can read its .git, so no secret file goes in.
+    suite = tmp_path / "suite"
+    (suite / "repo").mkdir(parents=True)
+    (suite / "repo/app.py").write_text("x = 1\n")
+    (suite / "repo/.env").write_text("TOKEN=CANARY-eval-copy\n")
+    (suite / "suite.toml").write_text(
+        '[[task]]\nid = "t"\nrepo = "repo"\nkind = "run"\nprompt = "hi"\n'
+        'check = "git ls-files; git cat-file --batch-all-objects --batch | grep -c CANARY-eval; test -f .env"\n')
+    done, _ = run_suite(suite / "suite.toml", tmp_path / "out", [Turn(content="done")])
+    assert done.returncode == 0, done.stderr
+    [row] = rows_of(tmp_path / "out")
+    assert "app.py" in row["check_output"] and ".env" not in row["check_output"].split("\n")[0]
+    assert row["check_output"].split()[1] == "0" and row["passed"], row["check_output"]

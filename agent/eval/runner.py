@@ -31,6 +31,7 @@ from agent.eval.results import EvalRow
 from agent.eval.suite import EvalTask, Suite
 from agent.result import RunResult
 from agent.testcmd import detect_test_command
+from tools.secret_files import SecretFiles
 
 CHECK_TIMEOUT_S = 900.0
 AGENT_GRACE_S = 60.0
@@ -169,7 +170,7 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
             raise HarnessError(str(exc)) from None
         except (OSError, shutil.Error) as exc:
             raise HarnessError(f"cannot copy {task.repo}: {exc}") from None
-        _commit_copy(copy, settings.env, children)
+        _commit_copy(copy, settings.env, children, commands.config.secret_file_list())
         if task.setup:
             # The suite's own command, before the model: the network only if the user said so (--setup-network).
             setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S,
@@ -205,7 +206,18 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
                    duet_version=__version__)
 
 
-def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
+def secret_pathspecs(secret_files: SecretFiles) -> list[str]:
+    """Pathspecs leaving every secret file out of `git add` (more, never fewer: a name pattern also excludes
+    directories of that name). git's default pathspec `*` crosses `/`, as the list's `fnmatch` does."""
+    specs: list[str] = []
+    for pattern in secret_files.patterns:
+        specs += [f":(exclude,icase){pattern}"] + ([] if "/" in pattern else [f":(exclude,icase)*/{pattern}"])
+    return specs
+
+
+def _commit_copy(copy: Path, env: dict[str, str], children: Children, secret_files: SecretFiles) -> None:
+    """The copy as a repository of its own, committed as found but for its secret files: the run's commands can
+    read `.git`, and must not find there what the sandbox hides in the work tree."""
     dot_git = copy / ".git"
     if dot_git.is_dir() and not dot_git.is_symlink():
         return  # a repository of its own, copied whole
@@ -213,7 +225,7 @@ def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
         # A worktree's or submodule's `.git` file points at the suite's own repository: the run's checkpoints
         # would be written there. The copy gets a repository of its own instead.
         dot_git.unlink()
-    for argv in (["git", "init", "-q"], ["git", "add", "-A"],
+    for argv in (["git", "init", "-q"], ["git", "add", "-A", "--", ".", *secret_pathspecs(secret_files)],
                  ["git", *GIT_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "eval: task as given"]):
         try:
             done = children.run(argv, cwd=copy, env=env)
