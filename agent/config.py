@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -236,8 +237,7 @@ def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, An
         ours: Any = before
         for key in path:
             ours = getattr(ours, key)
-        node[path[-1]], loosened = _tighter(node[path[-1]], ours, tighter)
-        if loosened:
+        if _set_tighter(node, path[-1], ours, tighter):
             dropped.append(".".join(path))
     models = out.get("models")
     for name, entry in (models.items() if isinstance(models, dict) else ()):
@@ -245,10 +245,8 @@ def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, An
             continue
         dropped += [f"models.{name}.{key}" for key in MODEL_CHOICES if entry.pop(key, None) is not None]
         for key, tighter in MODEL_TIGHTEN_ONLY.items():
-            if key in entry:
-                entry[key], loosened = _tighter(entry[key], getattr(before.models[name], key), tighter)
-                if loosened:
-                    dropped.append(f"models.{name}.{key}")
+            if key in entry and _set_tighter(entry, key, getattr(before.models[name], key), tighter):
+                dropped.append(f"models.{name}.{key}")
     rows = out.get("prices")
     if isinstance(rows, list):
         table = before.price_table()
@@ -268,12 +266,28 @@ def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, An
 
 
 def _tighter(theirs: Any, ours: Any, tighter: Callable[[Any, Any], Any]) -> tuple[Any, bool]:
-    """The tighter of an untrusted value and ours, and whether theirs was looser. None (no limit) is the loosest;
-    a value that is not a number is left for validation to report."""
-    if not isinstance(theirs, int | float) or isinstance(theirs, bool) or ours is None:
+    """The tighter of an untrusted value and ours (None: ours is no limit, so theirs is tighter), and whether
+    theirs was looser. Anything but a plain number (a string validation would turn into one, a bool, NaN) is
+    looser by definition: `_DROP`."""
+    if not isinstance(theirs, int | float) or isinstance(theirs, bool) or math.isnan(theirs):
+        return _DROP, True
+    if ours is None:
         return theirs, False
     kept = tighter(theirs, ours)
     return kept, kept != theirs
+
+
+def _set_tighter(node: dict[str, Any], key: str, ours: Any, tighter: Callable[[Any, Any], Any]) -> bool:
+    """`node[key]` made the tighter of it and `ours` (removed when it is no number); whether it was looser."""
+    kept, loosened = _tighter(node[key], ours, tighter)
+    if kept is _DROP:
+        del node[key]
+    else:
+        node[key] = kept
+    return loosened
+
+
+_DROP = object()
 
 
 def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:

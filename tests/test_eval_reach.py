@@ -31,6 +31,7 @@ def up(suite: Path, home: Path) -> str:
     ("repo", up),
     ("repo", lambda suite, home: str(home)),
     ("repo", lambda suite, home: f"repo/../{up(suite, home)}"),
+    ("repo", lambda suite, home: "repo\\u0000x"),
     ("repo", lambda suite, home: (suite / "link").symlink_to(home) or "link"),
     ("repo", lambda suite, home: (suite / "deep").mkdir() or (suite / "deep/l").symlink_to(up(suite / "deep", home))
      or "deep/l"),

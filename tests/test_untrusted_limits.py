@@ -86,3 +86,18 @@ def test_project_may_tighten_and_trusted_project_may_loosen(tmp_path: Path) -> N
     trusted = load_config(work, environ=trust_env)
     assert trusted.max_cost == 1000 and trusted.models["deepseek-v4-pro"].tier == 9 and len(trusted.prices) == 4
     assert trusted.warnings == []
+
+
+def test_no_value_that_validation_would_turn_into_a_looser_number(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    user_config(home, "max_turns = 2\n")
+    work = tmp_path / "w"
+    (work / ".duet").mkdir(parents=True)
+    # A string pydantic would read as 1000, a bool it would read as 1 (a floor lowered), NaN.
+    (work / ".duet/config.toml").write_text('max_turns = "1000"\nescalate_after = true\nmax_cost = nan\n'
+                                            "[context]\npack_min_window = true\n")
+    config = load_config(work, environ={"HOME": str(home)})
+    assert config.max_turns == 2 and config.escalate_after == 2 and config.max_cost is None
+    assert config.context.pack_min_window == 1_000_000
+    for key in ("max_turns", "escalate_after", "max_cost", "context.pack_min_window"):
+        assert key in config.warnings[0]

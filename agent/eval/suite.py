@@ -87,7 +87,7 @@ class Suite(BaseModel):
         """`raw` (as written in the suite) resolved inside the suite's directory, links followed, or one
         ConfigError line: a suite names what it ships, never the user's other files (HOME's credential stores)."""
         where = f"suite {self.path}: {what} {raw!r}"
-        if not raw or Path(raw).is_absolute() or raw.startswith("~"):
+        if not raw or "\0" in raw or Path(raw).is_absolute() or raw.startswith("~"):
             raise ConfigError(f"{where} must be a path relative to the suite's directory")
         if ".." in Path(raw).parts:
             raise ConfigError(f"{where} may not use '..' (it must be inside the suite's directory)")
