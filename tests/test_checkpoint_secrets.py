@@ -9,9 +9,13 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from agent.undo import gitstore, undo
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
 from tests.e2e import run_agent
+from tools.secret_files import SecretFiles
 
 CANARY = "CANARY-7f3a9c1e-duet-env"
 KEY_CANARY = b"KEYSTORE-CANARY-91b2"
@@ -93,3 +97,15 @@ def test_a_tracked_secrets_local_edit_and_a_killed_run(repo: Path, fake_api) -> 
     assert (repo / "config/credentials.json").read_bytes() == local
     assert not (repo / "n.txt").exists()
     assert CANARY.encode() not in all_objects(repo)
+
+
+@pytest.mark.parametrize("before_list, after_list", [((), ("*.cfg",)), (("*.cfg",), ())])
+def test_a_secret_list_changed_between_snapshots_loses_nothing(repo: Path, before_list, after_list) -> None:
+    # The file is secret on one side only: kept in the tree on one, in the private record on the other. Undo
+    # must still see one changed file and restore it (not delete it as "created", not keep it as "unchanged").
+    (repo / "notes.cfg").write_bytes(b"original\x00\n")
+    gitstore.take(repo, "s1", gitstore.BEFORE_PREFIX, "before", SecretFiles(before_list))
+    (repo / "notes.cfg").write_bytes(b"changed\n")
+    gitstore.take(repo, "s1", gitstore.AFTER_PREFIX, "after", SecretFiles(after_list))
+    report = undo(repo, "s1")
+    assert (repo / "notes.cfg").read_bytes() == b"original\x00\n", report

@@ -172,6 +172,20 @@ def changed_entries(workspace: Path, old: str, new: str) -> dict[str, tuple[Entr
     return changes
 
 
+def tree_entries(workspace: Path, tree: str, paths: list[str]) -> dict[str, Entry]:
+    """The entries `tree` holds for those of `paths` it has."""
+    if not paths:
+        return {}
+    out = git(workspace, "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", tree, "--", *paths)
+    entries: dict[str, Entry] = {}
+    for line in out.decode("utf-8", errors="surrogateescape").split("\0"):
+        meta, _, path = line.partition("\t")
+        if path:
+            mode, _type, blob = meta.split(" ")
+            entries[path] = Entry(blob, mode)
+    return entries
+
+
 def current_entries(workspace: Path, paths: list[str]) -> dict[str, Entry]:
     """Each path's entry as the work tree holds it now, hashed the way `git add` would (filters applied)."""
     entries: dict[str, Entry] = {}

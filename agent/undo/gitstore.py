@@ -18,6 +18,7 @@ from agent.undo.gitsnap import (
     resolve_tree,
     secret_store,
     snapshot,
+    tree_entries,
 )
 from agent.undo.model import FileUndo, UndoError, UndoPlan, confined
 from tools.secret_files import DEFAULT_SECRET_FILES, SecretFiles
@@ -68,10 +69,17 @@ def plan(workspace: Path, session_id: str) -> UndoPlan:
         compare, secrets_after = now.tree, now.secrets
     changed = changed_entries(workspace, before, compare)
     left = secrets_after or {}
-    secret_paths = {path for path in {*secrets_before, *left}
-                    if secrets_before.get(path, Entry(None)) != left.get(path, Entry(None))}
-    for path in secret_paths:
-        changed[path] = (secrets_before.get(path, Entry(None)), left.get(path, Entry(None)))
+    # A path secret on one side only (the list changed between the two snapshots) is in the other side's tree.
+    candidates = sorted({*secrets_before, *left})
+    old_tree, new_tree = (tree_entries(workspace, tree, candidates) for tree in (before, compare))
+    secret_paths: set[str] = set()
+    for path in candidates:
+        old = secrets_before.get(path) or old_tree.get(path) or Entry(None)
+        new = left.get(path) or new_tree.get(path) or Entry(None)
+        changed.pop(path, None)
+        if old != new:
+            changed[path] = (old, new)
+            secret_paths.add(path)
     for path in changed:
         confined(workspace, path)
     current = current_entries(workspace, sorted(changed))
