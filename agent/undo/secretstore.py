@@ -59,7 +59,10 @@ class SecretStore:
 
     def env(self) -> dict[str, str]:
         """git's environment for writing to (and reading from) the private objects, the repository's beside."""
-        return {"GIT_OBJECT_DIRECTORY": str(self.objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.repo_objects)}
+        alternate = str(self.repo_objects)
+        if ":" in alternate or alternate.startswith('"'):  # the variable is a list: C-quote a path that needs it
+            alternate = '"' + alternate.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return {"GIT_OBJECT_DIRECTORY": str(self.objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternate}
 
     def read_blob(self, workspace: Path, blob: str) -> bytes:
         return _run(workspace, ["cat-file", "blob", blob], {**os.environ, **self.env()}, private=True)
