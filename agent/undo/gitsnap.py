@@ -55,14 +55,15 @@ def is_repo_root(workspace: Path) -> bool:
 
 
 @contextmanager
-def temp_index(workspace: Path, directory: Path | None = None) -> Iterator[dict[str, str]]:
-    """A private index (in `directory`, else the temp dir), seeded from the real one so git need not re-read
-    files whose stat is unchanged."""
+def temp_index(workspace: Path, directory: Path | None = None, real: Path | None = None) -> Iterator[dict[str, str]]:
+    """A private index (in `directory`, else the temp dir), seeded from the real one (at `real`, else asked of
+    git) so git need not re-read files whose stat is unchanged."""
     fd, path = tempfile.mkstemp(prefix="duet-index-", dir=directory)
     os.close(fd)
     try:
-        real = Path(git(workspace, "rev-parse", "--git-path", "index").decode().strip())
-        real = real if real.is_absolute() else workspace / real
+        if real is None:
+            real = Path(git(workspace, "rev-parse", "--git-path", "index").decode().strip())
+            real = real if real.is_absolute() else workspace / real
         if real.is_file():
             shutil.copyfile(real, path)
         else:
@@ -99,21 +100,23 @@ class Snapshot:
     secrets: dict[str, Entry]
 
 
-def repo_objects(workspace: Path) -> Path:
-    """The repository's object directory (a worktree's is the main repository's)."""
-    path = Path(git(workspace, "rev-parse", "--git-path", "objects").decode().strip())
-    return path if path.is_absolute() else (workspace / path).resolve()
+def _git_paths(workspace: Path, *names: str) -> list[Path]:
+    out = git(workspace, "rev-parse", *(arg for name in names for arg in ("--git-path", name))).decode()
+    return [path if path.is_absolute() else (workspace / path).resolve()
+            for path in (Path(line) for line in out.splitlines())]
 
 
 def secret_store(workspace: Path) -> SecretStore:
-    return SecretStore.of(workspace, repo_objects(workspace))
+    """The workspace's private store (its repository's objects as the alternate: a worktree's are the main's)."""
+    return SecretStore.of(workspace, _git_paths(workspace, "objects")[0])
 
 
 def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
     """The work tree as it is now (see the module docstring), secret files kept out of the repository."""
-    store = secret_store(workspace).prepare()
-    with temp_index(workspace, store.root / "tmp") as index:
-        env = {**index, **store.env()}  # every blob written lands in the private store first
+    index_path, objects = _git_paths(workspace, "index", "objects")
+    store = SecretStore.of(workspace, objects).prepare()
+    with store.scratch() as scratch, temp_index(workspace, store.root / "tmp", index_path) as index:
+        env = {**index, **store.env(scratch)}  # every object written lands in a private scratch directory first
         git(workspace, *PRIVATE_GIT, "add", "-A", "--", ".", f":(exclude){DUET_DIR}", env=env)
         ignored = _small_ignored(workspace, env)
         if ignored:
@@ -121,16 +124,21 @@ def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
                 data="\0".join(ignored).encode("utf-8", errors="surrogateescape"))
         staged = git(workspace, "ls-files", "-s", "-z", env=env).decode("utf-8", errors="surrogateescape")
         secrets: dict[str, Entry] = {}
+        public: set[str] = set()  # a secret's content that is also an ordinary file's is no secret to keep
         for line in staged.split("\0"):
             meta, _, path = line.partition("\t")
-            if path and secret_files.match_relative(path):
-                mode, blob, _stage = meta.split(" ")
+            if not path:
+                continue
+            mode, blob, _stage = meta.split(" ")
+            if secret_files.match_relative(path):
                 secrets[path] = Entry(blob, mode)
+            else:
+                public.add(blob)
         if secrets:
             git(workspace, "update-index", "--force-remove", "-z", "--stdin", env=env,
                 data="\0".join(secrets).encode("utf-8", errors="surrogateescape"))
         tree = git(workspace, *PRIVATE_GIT, "write-tree", env=env).decode().strip()
-    store.publish(workspace, tree)
+        store.publish(workspace, scratch, tree, {e.blob for e in secrets.values() if e.blob} - public)
     return Snapshot(tree, secrets)
 
 

@@ -14,8 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,37 +60,63 @@ class SecretStore:
             private_dir(path)
         return self
 
-    def env(self) -> dict[str, str]:
-        """git's environment for writing to (and reading from) the private objects, the repository's beside."""
+    def env(self, objects: Path | None = None) -> dict[str, str]:
+        """git's environment for writing to (and reading from) private objects (the store's, else `objects`),
+        the repository's beside them."""
         alternate = str(self.repo_objects)
         if ":" in alternate or alternate.startswith('"'):  # the variable is a list: C-quote a path that needs it
             alternate = '"' + alternate.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return {"GIT_OBJECT_DIRECTORY": str(self.objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternate}
+        return {"GIT_OBJECT_DIRECTORY": str(objects or self.objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternate}
 
     def read_blob(self, workspace: Path, blob: str) -> bytes:
         return _run(workspace, ["cat-file", "blob", blob], {**os.environ, **self.env()}, private=True)
 
-    def publish(self, workspace: Path, tree: str) -> None:
-        """Copy into the repository every object `tree` needs that only the private directory has (never a
-        secret blob: the tree no longer names them), then drop the private loose copies."""
-        env = {**os.environ, **self.env()}
+    @contextmanager
+    def scratch(self) -> Iterator[Path]:
+        """A fresh private object directory for one snapshot: what git writes there is exactly what the
+        repository lacks."""
+        path = Path(tempfile.mkdtemp(prefix="objects-", dir=self.root / "tmp"))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def publish(self, workspace: Path, scratch: Path, tree: str, secret: set[str]) -> None:
+        """Move the objects of one snapshot out of `scratch`: the `secret` blobs into the store, every other
+        object (the tree needs them, and names no secret blob) into the repository."""
+        if any((scratch / "pack").glob("*.pack")):  # a file above core.bigFileThreshold was streamed to a pack
+            self._publish_packed(workspace, scratch, tree)
+        for fanout in scratch.iterdir():
+            if len(fanout.name) != 2 or not fanout.is_dir():
+                continue
+            for loose in fanout.iterdir():
+                oid = fanout.name + loose.name
+                if oid in secret:
+                    private_dir(self.objects / fanout.name)
+                    os.replace(loose, self.objects / fanout.name / loose.name)
+                else:
+                    _copy_object(loose, self.repo_objects / fanout.name / loose.name)
+
+    def _publish_packed(self, workspace: Path, scratch: Path, tree: str) -> None:
+        """The slow way, for packs: the objects the tree needs and the repository lacks go over as a pack; the
+        packs themselves (with any secret blob in them) stay private."""
+        env = {**os.environ, **self.env(scratch)}
         listing = _run(workspace, ["ls-tree", "-r", "-t", "-z", tree], env, private=True).decode(
             "utf-8", "surrogateescape")
-        wanted = [tree] + [line.split(" ", 2)[2].split("\t", 1)[0] for line in listing.split("\0")
-                           if line and line.split(" ", 2)[1] in ("tree", "blob")]
-        wanted = list(dict.fromkeys(wanted))
+        wanted = list(dict.fromkeys([tree] + [line.split(" ", 2)[2].split("\t", 1)[0] for line in listing.split("\0")
+                                              if line and line.split(" ", 2)[1] in ("tree", "blob")]))
         repo_env = {k: v for k, v in os.environ.items() if k not in ("GIT_OBJECT_DIRECTORY",
                                                                      "GIT_ALTERNATE_OBJECT_DIRECTORIES")}
         check = _run(workspace, ["cat-file", "--batch-check=%(objectname)"], repo_env,
                      data="\n".join(wanted).encode() + b"\n").decode()
         missing = [line.split(" ", 1)[0] for line in check.splitlines() if line.endswith(" missing")]
-        if not missing:
-            return
-        pack = _run(workspace, ["pack-objects", "--stdout", "-q"], env, data="\n".join(missing).encode() + b"\n",
-                    private=True)
-        _run(workspace, ["unpack-objects", "-q"], repo_env, data=pack)
-        for oid in missing:
-            Path(self.objects, oid[:2], oid[2:]).unlink(missing_ok=True)
+        if missing:
+            pack = _run(workspace, ["pack-objects", "--stdout", "-q"], env,
+                        data="\n".join(missing).encode() + b"\n", private=True)
+            _run(workspace, ["unpack-objects", "-q"], repo_env, data=pack)
+        private_dir(self.objects / "pack")
+        for path in (scratch / "pack").iterdir():
+            os.replace(path, self.objects / "pack" / path.name)
 
     def record_path(self, session_id: str) -> Path:
         return self.root / "records" / f"{session_id}.json"
@@ -107,6 +136,22 @@ class SecretStore:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(record, handle)
         os.replace(tmp, path)
+
+
+def _copy_object(source: Path, target: Path) -> None:
+    """A loose object into the repository (as git writes them: complete or not at all, read-only)."""
+    if target.exists():
+        return
+    target.parent.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(source.read_bytes())
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _run(workspace: Path, args: list[str], env: Mapping[str, str], data: bytes | None = None, *,
