@@ -14,6 +14,7 @@ from agent.transcript import DUET_DIR
 from agent.undo import copy_store, gitstore
 from agent.undo.gitsnap import IDENTITY, is_repo_root
 from agent.undo.model import UndoError
+from tools.secret_files import SecretFiles
 
 __all__ = ["EXCLUDE_DUET", "IDENTITY", "Checkpoint", "CheckpointError"]
 
@@ -25,8 +26,11 @@ class Checkpoint:
     """One session's checkpoint; `ensure` is cheap after the first call."""
 
     def __init__(self, workspace: Path, session_id: str,
-                 on_warning: Callable[[str], None] = lambda _msg: None) -> None:
+                 on_warning: Callable[[str], None] = lambda _msg: None,
+                 secret_files: SecretFiles | None = None) -> None:
         self.workspace = workspace.resolve()
+        self.secret_files = secret_files or SecretFiles()
+        """What never enters the repository's object store (kept in Duet's private store instead)."""
         self._warn = on_warning
         self.error: str | None = None
         self.session_id = session_id
@@ -57,7 +61,7 @@ class Checkpoint:
             if self.uses_git:
                 if not self._taken:
                     gitstore.take(self.workspace, self.session_id, gitstore.BEFORE_PREFIX,
-                                  f"duet checkpoint before session {self.session_id}")
+                                  f"duet checkpoint before session {self.session_id}", self.secret_files)
                     self._taken = True
                 return
             copy_store(self.workspace, self.session_id).before_change(paths, opaque)
@@ -73,7 +77,7 @@ class Checkpoint:
             if self.uses_git:
                 if self._taken:
                     gitstore.take(self.workspace, self.session_id, gitstore.AFTER_PREFIX,
-                                  f"duet: the work tree as session {self.session_id} left it")
+                                  f"duet: the work tree as session {self.session_id} left it", self.secret_files)
                 return
             copy_store(self.workspace, self.session_id).record_after()
         except Exception as exc:

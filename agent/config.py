@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +16,7 @@ from agent import trust
 from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, Dialect, ModelConfig, ProviderConfig, WireApi
 from agent.errors import ConfigError, MissingKeyError
 from agent.mcp.config import McpServerConfig
-from agent.spend.prices import PriceRow, PriceTable
+from agent.spend.prices import PriceRow, PriceTable, charges_at_least
 from tools.secret_files import SecretFiles
 
 Approval = Literal["read-only", "ask", "auto-edit", "full-auto"]
@@ -180,6 +181,10 @@ def load_config(
         layer = _read_toml(project)
         if not trust.is_trusted(workspace, user):  # a cloned repository is untrusted input
             layer, dropped = trust.untrusted_layer(layer, known_models)
+            before = _validate(deep_merge(merged, layers[0][1]) if layers else merged, layers[0][0] if layers
+                               else "configuration")
+            layer, loosened = tighten_only(layer, before)
+            dropped += loosened
             if dropped:
                 warnings.append(trust.untrusted_warning(project, dropped))
         layers.append((str(project), layer))
@@ -197,6 +202,92 @@ def load_config(
         server._base = bases.get(name)
     config._warnings = warnings
     return config
+
+
+# What an untrusted project may only tighten, and which way is tighter: min for a ceiling, max for a floor (a
+# higher `pack_min_window` packs less, a higher `escalate_after` moves up to a dearer tier later).
+TIGHTEN_ONLY: dict[tuple[str, ...], Callable[[Any, Any], Any]] = {
+    ("max_turns",): min, ("max_cost",): min, ("timeout_s",): min, ("shell_timeout_s",): min,
+    ("escalate_after",): max, ("retry", "max_retries"): min, ("retry", "call_deadline_s"): min,
+    ("retry", "read_timeout_s"): min, ("context", "max_uncached_turn_usd"): min,
+    ("context", "pack_min_window"): max, ("context", "map_tokens"): min, ("context", "map_files_tokens"): min,
+}
+# Which model is called, how hard it thinks and where it sits in escalation decide what a run costs: the user's.
+# A route may only move toward the cheaper profiles.
+UNTRUSTED_CHOICES = ("model",)
+ROUTE_COST: dict[str, int] = {"cheap": 0, "balanced": 1, "best": 2}
+MODEL_TIGHTEN_ONLY: dict[str, Callable[[Any, Any], Any]] = {"max_output_tokens": min, "context_window": min}
+MODEL_CHOICES = ("tier", "thinking", "reasoning_effort", "escalated_effort")
+
+
+def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, Any], list[str]]:
+    """An untrusted project's layer that can only tighten `before` (the defaults and the user's file): each limit
+    the tighter of the two, no choice of model or route, price rows only if they charge at least the trusted
+    table. Returns the layer and the dotted names of what it could not loosen (for the one warning)."""
+    out = copy.deepcopy(dict(layer))
+    dropped: list[str] = [key for key in UNTRUSTED_CHOICES if out.pop(key, None) is not None]
+    if ROUTE_COST.get(str(out.get("route")), -1) > ROUTE_COST[before.route]:
+        dropped.append(f"route {out.pop('route')!r}")
+    for path, tighter in TIGHTEN_ONLY.items():
+        node: Any = out
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or path[-1] not in node:
+            continue
+        ours: Any = before
+        for key in path:
+            ours = getattr(ours, key)
+        if _set_tighter(node, path[-1], ours, tighter):
+            dropped.append(".".join(path))
+    models = out.get("models")
+    for name, entry in (models.items() if isinstance(models, dict) else ()):
+        if not isinstance(entry, dict) or name not in before.models:
+            continue
+        dropped += [f"models.{name}.{key}" for key in MODEL_CHOICES if entry.pop(key, None) is not None]
+        for key, tighter in MODEL_TIGHTEN_ONLY.items():
+            if key in entry and _set_tighter(entry, key, getattr(before.models[name], key), tighter):
+                dropped.append(f"models.{name}.{key}")
+    rows = out.get("prices")
+    if isinstance(rows, list):
+        table = before.price_table()
+        kept = []
+        for index, row in enumerate(rows):
+            try:
+                priced = PriceRow.model_validate(row)
+            except ValidationError:
+                kept.append(row)  # reported as the project's error by the validation of the merged layers
+                continue
+            if charges_at_least(priced, table):
+                kept.append(row)
+            else:
+                dropped.append(f"prices[{index}] ({priced.model}: cheaper than the built-in or your prices)")
+        out["prices"] = kept
+    return out, dropped
+
+
+def _tighter(theirs: Any, ours: Any, tighter: Callable[[Any, Any], Any]) -> tuple[Any, bool]:
+    """The tighter of an untrusted value and ours (None: ours is no limit, so theirs is tighter), and whether
+    theirs was looser. Anything but a plain number (a string validation would turn into one, a bool, NaN) is
+    looser by definition: `_DROP`."""
+    if not isinstance(theirs, int | float) or isinstance(theirs, bool) or math.isnan(theirs):
+        return _DROP, True
+    if ours is None:
+        return theirs, False
+    kept = tighter(theirs, ours)
+    return kept, kept != theirs
+
+
+def _set_tighter(node: dict[str, Any], key: str, ours: Any, tighter: Callable[[Any, Any], Any]) -> bool:
+    """`node[key]` made the tighter of it and `ours` (removed when it is no number); whether it was looser."""
+    kept, loosened = _tighter(node[key], ours, tighter)
+    if kept is _DROP:
+        del node[key]
+    else:
+        node[key] = kept
+    return loosened
+
+
+_DROP = object()
 
 
 def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:

@@ -60,7 +60,8 @@ class Session:
                                                    key_variables=[p.api_key_env for p in config.providers.values()])
         self.transcript = TranscriptWriter(sessions_dir(self.workspace) / f"{self.id}.jsonl", self.redact)
         self.checkpoint = Checkpoint(self.workspace, self.id,
-                                     lambda text: self.emit(Notice(level="warning", message=text)))
+                                     lambda text: self.emit(Notice(level="warning", message=text)),
+                                     config.secret_file_list())
         self.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
         self.mcp: McpManager | None = None
         """The session's MCP servers (started by the runtime when config names some)."""

@@ -2,7 +2,8 @@
 
 DeepSeek's prices now depend on the hour (peak/off-peak): a test that computes dollars by hand pins the launch
 prices as flat config rows, so it does not depend on the time of day it runs. The rows go through the real
-configuration path (`[[prices]]` in the workspace's .duet/config.toml).
+configuration path (`[[prices]]` in the workspace's .duet/config.toml), trusted: an untrusted project may only
+raise prices, and the launch rows are below today's peak output price.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ output = 0.28
 
 
 def pin_launch_prices(workspace: Path) -> Path:
-    """Append the flat launch prices to the workspace's config; returns the workspace."""
+    """Append the flat launch prices to the workspace's config and trust it; returns the workspace."""
+    from tests.helpers import trust_project
+
     config = workspace / ".duet" / "config.toml"
     config.parent.mkdir(exist_ok=True)
     before = config.read_text() if config.exists() else ""
     config.write_text(before + LAUNCH_PRICES)
+    trust_project(workspace)
     return workspace
 
 # A model with no price row anywhere: its calls must never count as free.

@@ -30,7 +30,12 @@ def test_layers_later_wins(tmp_path: Path) -> None:
     assert config.shell_timeout_s == 30  # user file
     assert config.route == "best"  # environment beats the user file
     assert config.max_turns == 11  # flag beats the project file
-    assert load_config(tmp_path, {}, env).max_turns == 9  # project beats user
+    assert load_config(tmp_path, {}, env).max_turns == 7  # an untrusted project may only tighten the user's limit
+    from agent import trust
+    from agent.config import user_config_path
+
+    trust.record_trust(tmp_path, user_config_path(env))
+    assert load_config(tmp_path, {}, env).max_turns == 9  # a trusted project beats the user
 
 
 def test_model_pointed_at_any_base_url(tmp_path: Path) -> None:

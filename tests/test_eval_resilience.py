@@ -92,26 +92,29 @@ def test_merge_says_when_a_shard_is_missing(tmp_path: Path) -> None:
     assert (tmp_path / "all" / "report.md").is_file()  # the partial report is still written
 
 
-def test_eval_runs_start_the_users_mcp_servers_only_when_the_suite_opts_in(tmp_path: Path) -> None:
+def test_eval_runs_start_the_users_mcp_servers_only_with_the_users_flag(tmp_path: Path) -> None:
     import os
 
     marker = tmp_path / "started"
     config = Path(os.environ["HOME"]) / ".config" / "duet" / "config.toml"
-    for opt_in, out in (("", "off"), ("mcp = true\n", "on")):
+    # The suite asking is not enough: only `--mcp` (the user's choice) starts them.
+    for ask, flag, out in (("", [], "off"), ("mcp = true\n", [], "asked"), ("", ["--mcp"], "on")):
         suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
-        suite.write_text(opt_in + suite.read_text())
+        suite.write_text(ask + suite.read_text())
         fake = FakeAPI(Script(turns=[Turn(content="done")])).start()
+        before = len(starts(marker))
         try:
             env = eval_env(fake.base_url)  # writes the user's config afresh
             entry = stdio_server(marker)
             config.write_text(config.read_text() + f"\n[mcp_servers.tickets]\ncommand = {json.dumps(entry['command'])}"
                               f"\nargs = {json.dumps(entry['args'])}\n")
-            done = subprocess.run([agent_bin(), "eval", str(suite), "--model", MODEL, "--out", str(tmp_path / out)],
-                                  env=env, capture_output=True, text=True, timeout=200)
+            done = subprocess.run([agent_bin(), "eval", str(suite), "--model", MODEL, "--out", str(tmp_path / out),
+                                   *flag], env=env, capture_output=True, text=True, timeout=200)
         finally:
             fake.stop()
         assert done.returncode == 0, done.stderr
-        assert len(starts(marker)) == (1 if opt_in else 0), opt_in
+        assert len(starts(marker)) - before == (1 if flag else 0), out
+        assert ("`mcp = true` is ignored" in done.stderr) == bool(ask), done.stderr
 
 
 def test_a_symlink_out_of_the_task_repository_is_not_a_way_out(tmp_path: Path) -> None:

@@ -68,22 +68,27 @@ def test_the_check_runs_model_written_code_confined_to_the_copy_without_keys(tmp
         assert "no sandbox available" in done.stderr
 
 
-def test_setup_may_use_the_network_the_check_as_configured(tmp_path: Path) -> None:
+def test_setup_has_the_network_only_with_the_users_flag(tmp_path: Path) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     connect = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 5).close()\n"
-    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\nsetup = "python connect.py && echo yes > net.txt"\n'
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\n'
+                       'setup = "(python connect.py && echo yes || echo no) > net.txt"\n'
                        'check = "echo setup connected: $(cat net.txt); python connect.py && echo check connected"\n',
                        {"connect.py": connect})
     try:
-        done, _ = run_suite(suite, tmp_path / "out", [Turn(content="done")])
+        asked, _ = run_suite(suite, tmp_path / "out", [Turn(content="done")], "--setup-network")
+        plain, _ = run_suite(suite, tmp_path / "out2", [Turn(content="done")])
     finally:
         listener.close()
-    assert done.returncode == 0, done.stderr  # the setup reached the port (dependencies can be installed)
+    assert asked.returncode == 0 and plain.returncode == 0, asked.stderr + plain.stderr
     [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
-    assert "setup connected: yes" in row["check_output"]
-    if sandbox_confines(tmp_path) and abi_version() >= 4:  # network off by default: the check may not connect
+    assert "setup connected: yes" in row["check_output"]  # --setup-network: dependencies can be installed
+    assert "--setup-network" in plain.stderr and "--setup-network" not in asked.stderr  # one note, when it applies
+    if sandbox_confines(tmp_path) and abi_version() >= 4:  # network off by default, for setup and check alike
         assert "check connected" not in row["check_output"] and not row["passed"]
+        [row] = [json.loads(line) for line in (tmp_path / "out2" / "results.jsonl").read_text().splitlines()]
+        assert "setup connected: no" in row["check_output"]
 
 
 def test_sandbox_off_still_removes_keys_and_says_so_once(tmp_path: Path) -> None:

@@ -80,8 +80,9 @@ def test_a_window_may_wrap_past_midnight() -> None:
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
-    (tmp_path / ".duet").mkdir(exist_ok=True)
-    (tmp_path / ".duet/config.toml").write_text(text)
+    """The user's own config (HOME = tmp_path): an untrusted project's cheaper rows would be ignored."""
+    (tmp_path / ".config/duet").mkdir(parents=True, exist_ok=True)
+    (tmp_path / ".config/duet/config.toml").write_text(text)
     return tmp_path
 
 

@@ -18,6 +18,7 @@ from agent.errors import ConfigError
 if TYPE_CHECKING:
     from agent.eval.plan import RunKey
     from agent.eval.runner import Children
+    from agent.eval.suite import Suite
 
 EVAL_EXIT_CODES = """exit codes:
   0    every run of this eval (or shard) has finished, whatever passed
@@ -50,6 +51,10 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--max-cost", type=positive_float, metavar="USD",
                    help="start no new run once the eval's results add up to this")
     p.add_argument("--sandbox", choices=["on", "off"], help="confine the runs' commands (default: as configured)")
+    p.add_argument("--setup-network", action="store_true",
+                   help="let the tasks' setup commands use the network (e.g. to install dependencies)")
+    p.add_argument("--mcp", action="store_true", help="start your configured MCP servers in the runs (their tools "
+                                                      "are auto-approved like every tool of an eval run)")
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -58,7 +63,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.suite == "merge":
         if not args.dirs:
             raise ConfigError("eval merge: name the output directories to merge (agent eval merge DIR... --out DIR)")
-        extra = [flag for flag in ("route", "model", "shard", "max_cost", "sandbox") if getattr(args, flag)]
+        extra = [flag for flag in ("route", "model", "shard", "max_cost", "sandbox", "setup_network", "mcp")
+                 if getattr(args, flag)]
         if extra:
             raise ConfigError(f"eval merge: --{extra[0].replace('_', '-')} means nothing to a merge")
         return _merge([Path(d) for d in args.dirs], out_dir)
@@ -99,7 +105,10 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     commands = command_sandbox(env, args.sandbox, suite.root)
     if warning := commands.warning(suite.root):
         print(warning, file=sys.stderr)
-    settings = RunSettings(suite=suite, out_dir=out_dir, env=env, sandbox=args.sandbox, commands=commands)
+    for note in _ignored_asks(suite, args):
+        print(note, file=sys.stderr)
+    settings = RunSettings(suite=suite, out_dir=out_dir, env=env, sandbox=args.sandbox, commands=commands,
+                           setup_network=args.setup_network, mcp=args.mcp)
     children = Children()
     budget = Decimal(str(args.max_cost)) if args.max_cost else None
     spent = sum((row.cost for row in before), Decimal(0))
@@ -126,6 +135,16 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
               "runs not started", file=sys.stderr)
         return EXIT_BUDGET
     return 0
+
+
+def _ignored_asks(suite: Suite, args: argparse.Namespace) -> list[str]:
+    """One line for each thing the suite wants that only the user's flags give: network for setup, MCP servers."""
+    notes = []
+    if suite.mcp and not args.mcp:
+        notes.append("eval: the suite's `mcp = true` is ignored: MCP servers start only with `agent eval --mcp`")
+    if any(task.setup for task in suite.tasks) and not args.setup_network:
+        notes.append("eval: setup commands run without the network (`agent eval --setup-network` allows it)")
+    return notes
 
 
 @contextmanager

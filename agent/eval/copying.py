@@ -7,18 +7,26 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Collection
 from pathlib import Path
 
 
-def copy_repo(source: Path, copy: Path) -> list[str]:
-    """Copy `source` to `copy` (which must not exist); returns a note per symlink left out."""
+def copy_repo(source: Path, copy: Path, hidden: Collection[Path] = ()) -> list[str]:
+    """Copy `source` to `copy` (which must not exist); returns a note per symlink or hidden store left out.
+    `hidden`: what sandboxed commands may not read (credential stores), never copied where they could."""
     root = os.path.realpath(source)
+    secret = {os.path.realpath(path) for path in hidden}
     notes: list[str] = []
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         skipped = set()
         for name in names:
             path = os.path.join(directory, name)
+            if os.path.realpath(path) in secret:
+                skipped.add(name)
+                notes.append(f"{os.path.relpath(path, source)}: hidden from commands (a credential store), left "
+                             "out of the copy")
+                continue
             if not os.path.islink(path):
                 continue
             target = os.path.realpath(path)

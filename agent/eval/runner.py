@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from agent import __version__
+from agent.errors import ConfigError
 from agent.eval.confined import CommandSandbox, run_confined
 from agent.eval.copying import copy_repo
 from agent.eval.plan import EvalConfig, RunKey
@@ -30,6 +31,7 @@ from agent.eval.results import EvalRow
 from agent.eval.suite import EvalTask, Suite
 from agent.result import RunResult
 from agent.testcmd import detect_test_command
+from tools.secret_files import SecretFiles
 
 CHECK_TIMEOUT_S = 900.0
 AGENT_GRACE_S = 60.0
@@ -124,6 +126,10 @@ class RunSettings:
     sandbox: str | None = None
     commands: CommandSandbox | None = None
     """How setup and check are confined; None: the user's configuration as loaded from `env`."""
+    setup_network: bool = False
+    """`agent eval --setup-network`: setup commands may connect (the user's choice, never the suite's)."""
+    mcp: bool = False
+    """`agent eval --mcp`: runs start the user's MCP servers (the user's choice, never the suite's)."""
     agent_argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "agent.cli.main"])
 
 
@@ -141,7 +147,7 @@ def agent_command(settings: RunSettings, task: EvalTask, config: EvalConfig, cop
         argv += ["--timeout", repr(task.timeout)]
     if settings.sandbox:
         argv += ["--sandbox", settings.sandbox]
-    if not settings.suite.mcp:  # the user's servers live outside the copy and the sandbox; full-auto would approve them
+    if not settings.mcp:  # the user's servers live outside the copy and the sandbox; full-auto would approve them
         argv.append("--no-mcp")
     for image in settings.suite.images_of(task):
         argv += ["--image", str(image)]
@@ -155,15 +161,20 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
     work = Path(tempfile.mkdtemp(prefix="duet-eval-"))
     try:
         copy = work / "repo"
+        commands = settings.commands or command_sandbox(settings.env, settings.sandbox, settings.suite.root)
         try:
-            copy_notes = copy_repo(settings.suite.repo_of(task), copy)
+            # What a session hides (HOME's credential stores) is left out of the copy too, as are the secret
+            # files' contents from every command (the copy is the run's workspace, hidden like any session's).
+            copy_notes = copy_repo(settings.suite.repo_of(task), copy, hidden=commands.policy(copy).hidden())
+        except ConfigError as exc:  # the suite's directory changed since it was loaded
+            raise HarnessError(str(exc)) from None
         except (OSError, shutil.Error) as exc:
             raise HarnessError(f"cannot copy {task.repo}: {exc}") from None
-        _commit_copy(copy, settings.env, children)
-        commands = settings.commands or command_sandbox(settings.env, settings.sandbox, settings.suite.root)
+        _commit_copy(copy, settings.env, children, commands.config.secret_file_list())
         if task.setup:
-            # The suite's own command, before the model: it may fetch dependencies (the check may not).
-            setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S, network=True)
+            # The suite's own command, before the model: the network only if the user said so (--setup-network).
+            setup = run_confined(children, commands, task.setup, copy=copy, timeout=CHECK_TIMEOUT_S,
+                                 network=settings.setup_network)
             if setup.returncode != 0:
                 why = commands.redactor(copy)(_last_line(setup.stderr or setup.stdout))
                 raise HarnessError(f"setup exited {setup.returncode}: {why}")
@@ -195,7 +206,18 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
                    duet_version=__version__)
 
 
-def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
+def secret_pathspecs(secret_files: SecretFiles) -> list[str]:
+    """Pathspecs leaving every secret file out of `git add` (more, never fewer: a name pattern also excludes
+    directories of that name). git's default pathspec `*` crosses `/`, as the list's `fnmatch` does."""
+    specs: list[str] = []
+    for pattern in secret_files.patterns:
+        specs += [f":(exclude,icase){pattern}"] + ([] if "/" in pattern else [f":(exclude,icase)*/{pattern}"])
+    return specs
+
+
+def _commit_copy(copy: Path, env: dict[str, str], children: Children, secret_files: SecretFiles) -> None:
+    """The copy as a repository of its own, committed as found but for its secret files: the run's commands can
+    read `.git`, and must not find there what the sandbox hides in the work tree."""
     dot_git = copy / ".git"
     if dot_git.is_dir() and not dot_git.is_symlink():
         return  # a repository of its own, copied whole
@@ -203,7 +225,7 @@ def _commit_copy(copy: Path, env: dict[str, str], children: Children) -> None:
         # A worktree's or submodule's `.git` file points at the suite's own repository: the run's checkpoints
         # would be written there. The copy gets a repository of its own instead.
         dot_git.unlink()
-    for argv in (["git", "init", "-q"], ["git", "add", "-A"],
+    for argv in (["git", "init", "-q"], ["git", "add", "-A", "--", ".", *secret_pathspecs(secret_files)],
                  ["git", *GIT_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "eval: task as given"]):
         try:
             done = children.run(argv, cwd=copy, env=env)

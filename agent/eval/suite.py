@@ -6,6 +6,7 @@ field, never a pydantic dump.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -56,8 +57,8 @@ class EvalTask(BaseModel):
 class SuiteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mcp: bool = Field(default=False, description="Start the user's MCP servers in the runs (their tools are then "
-                                                 "auto-approved like every tool of an eval run).")
+    mcp: bool = Field(default=False, description="Asks for the user's MCP servers in the runs: only `agent eval "
+                                                 "--mcp` starts them (the user's choice, not the suite's).")
     task: list[EvalTask] = Field(min_length=1)
 
 
@@ -69,17 +70,35 @@ class Suite(BaseModel):
     path: Path
     tasks: list[EvalTask]
     mcp: bool = False
-    """Runs start the user's configured MCP servers (default: none, `agent run --no-mcp`)."""
+    """The suite asked for the user's MCP servers (they start only with `agent eval --mcp`)."""
 
     @property
     def root(self) -> Path:
         return self.path.parent
 
     def repo_of(self, task: EvalTask) -> Path:
-        return (self.root / task.repo).resolve()
+        """The task's repository, resolved; ConfigError if it is not inside the suite's directory."""
+        return self.inside(task.repo, f"task {task.id!r}: repo")
 
     def images_of(self, task: EvalTask) -> list[Path]:
-        return [(self.root / image).resolve() for image in task.images]
+        return [self.inside(image, f"task {task.id!r}: image") for image in task.images]
+
+    def inside(self, raw: str, what: str) -> Path:
+        """`raw` (as written in the suite) resolved inside the suite's directory, links followed, or one
+        ConfigError line: a suite names what it ships, never the user's other files (HOME's credential stores)."""
+        where = f"suite {self.path}: {what} {raw!r}"
+        if not raw or "\0" in raw or Path(raw).is_absolute() or raw.startswith("~"):
+            raise ConfigError(f"{where} must be a path relative to the suite's directory")
+        if ".." in Path(raw).parts:
+            raise ConfigError(f"{where} may not use '..' (it must be inside the suite's directory)")
+        root = Path(os.path.realpath(self.root))
+        real = Path(os.path.realpath(root / raw))
+        if real != root and root not in real.parents:
+            raise ConfigError(f"{where} leads outside the suite's directory (to {real}) through a symlink")
+        home = os.environ.get("HOME")
+        if home and real in (Path(os.path.realpath(home)), *Path(os.path.realpath(home)).parents):
+            raise ConfigError(f"{where} is your home directory (or holds it): put the suite beside its tasks")
+        return real
 
     def task(self, task_id: str) -> EvalTask:
         return next(t for t in self.tasks if t.id == task_id)
@@ -107,7 +126,7 @@ def load_suite(path: Path) -> Suite:
         if task.id in seen:
             raise ConfigError(f"suite {path}: task id {task.id!r} is used twice (ids must be unique)")
         seen.add(task.id)
-        if not suite.repo_of(task).is_dir():
+        if not suite.repo_of(task).is_dir():  # (repo_of refuses a path outside the suite's directory)
             raise ConfigError(f"suite {path}: task {task.id!r}: repo {task.repo!r} is not a directory "
                               f"(paths are relative to the suite file)")
         for raw, image in zip(task.images, suite.images_of(task), strict=True):

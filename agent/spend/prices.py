@@ -209,3 +209,23 @@ def cost_usd(price: PriceRow | Pricing, *, cache_miss: int, cache_hit: int, outp
     total = price.input * cache_miss + price.cached_input * cache_hit + price.output * output
     multiplier = price.multiplier if isinstance(price, Pricing) else Decimal(1)
     return total * multiplier / MILLION
+
+
+def highest_rates(rows: list[PriceRow]) -> tuple[Decimal, Decimal, Decimal] | None:
+    """The highest (input, cached input, output) rate any of `rows` ever charges, off-peak included."""
+    if not rows:
+        return None
+    rates = [(r.input, r.cached_input, r.output, max(Decimal(1), r.offpeak_multiplier)) for r in rows]
+    return (max(i * m for i, _, _, m in rates), max(c * m for _, c, _, m in rates),
+            max(o * m for _, _, o, m in rates))
+
+
+def charges_at_least(row: PriceRow, table: PriceTable) -> bool:
+    """Whether `row` (from a source that may only raise prices) charges, at every hour and per field, at least
+    the highest rate `table` knows for its model. A model `table` has no price for gets none from such a source:
+    its calls stay unpriced, never cheap."""
+    highest = highest_rates([r for r in table.rows() if r.model == row.model])
+    if highest is None or row.offpeak_multiplier < 1:
+        return False
+    return all(ours <= theirs for ours, theirs in zip(highest, (row.input, row.cached_input, row.output),
+                                                       strict=True))

@@ -2,7 +2,9 @@
 stash and commits are never touched.
 
 A snapshot holds tracked and untracked files, and also the small gitignored ones outside rebuildable trees
-(`.env`, local settings): a file the agent deletes must come back even when git ignores it.
+(`.env`, local settings): a file the agent deletes must come back even when git ignores it. Secret files (the
+secret-file list) are kept out of the repository's object store, where any command could read them: their blobs
+stay in Duet's private store (agent.undo.secretstore).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 
 from agent.gitsafe import git_argv, git_env
 from agent.transcript import DUET_DIR
+from agent.undo.secretstore import PRIVATE_GIT, GitFailed, SecretStore
+from tools.secret_files import SecretFiles
 
 # Checkpoint commits carry Duet's own identity: they live on a private ref, and this way they work on
 # machines where git has no user configured (CI).
@@ -29,10 +33,6 @@ REBUILT_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", "site-
                           ".mypy_cache", ".pytest_cache", ".ruff_cache", "dist", "build", "target", ".gradle",
                           "bower_components", ".next", DUET_DIR})
 ABSENT = None
-
-
-class GitFailed(Exception):
-    """A git command failed; the message is git's first line of complaint."""
 
 
 def git(workspace: Path, *args: str, env: dict[str, str] | None = None, data: bytes | None = None) -> bytes:
@@ -55,13 +55,15 @@ def is_repo_root(workspace: Path) -> bool:
 
 
 @contextmanager
-def temp_index(workspace: Path) -> Iterator[dict[str, str]]:
-    """A private index, seeded from the real one so git need not re-read files whose stat is unchanged."""
-    fd, path = tempfile.mkstemp(prefix="duet-index-")
+def temp_index(workspace: Path, directory: Path | None = None, real: Path | None = None) -> Iterator[dict[str, str]]:
+    """A private index (in `directory`, else the temp dir), seeded from the real one (at `real`, else asked of
+    git) so git need not re-read files whose stat is unchanged."""
+    fd, path = tempfile.mkstemp(prefix="duet-index-", dir=directory)
     os.close(fd)
     try:
-        real = Path(git(workspace, "rev-parse", "--git-path", "index").decode().strip())
-        real = real if real.is_absolute() else workspace / real
+        if real is None:
+            real = Path(git(workspace, "rev-parse", "--git-path", "index").decode().strip())
+            real = real if real.is_absolute() else workspace / real
         if real.is_file():
             shutil.copyfile(real, path)
         else:
@@ -69,6 +71,7 @@ def temp_index(workspace: Path) -> Iterator[dict[str, str]]:
         yield {"GIT_INDEX_FILE": path}
     finally:
         Path(path).unlink(missing_ok=True)
+        Path(path + ".lock").unlink(missing_ok=True)
 
 
 def _small_ignored(workspace: Path, env: dict[str, str]) -> list[str]:
@@ -88,15 +91,55 @@ def _small_ignored(workspace: Path, env: dict[str, str]) -> list[str]:
     return kept
 
 
-def snapshot_tree(workspace: Path) -> str:
-    """The tree id of the work tree as it is now (see the module docstring)."""
-    with temp_index(workspace) as env:
-        git(workspace, "add", "-A", "--", ".", f":(exclude){DUET_DIR}", env=env)
+@dataclass(frozen=True)
+class Snapshot:
+    """The work tree as a tree object without its secret files, and those files' entries: their blobs live only
+    in the private store (see agent.undo.secretstore)."""
+
+    tree: str
+    secrets: dict[str, Entry]
+
+
+def _git_paths(workspace: Path, *names: str) -> list[Path]:
+    out = git(workspace, "rev-parse", *(arg for name in names for arg in ("--git-path", name))).decode()
+    return [path if path.is_absolute() else (workspace / path).resolve()
+            for path in (Path(line) for line in out.splitlines())]
+
+
+def secret_store(workspace: Path) -> SecretStore:
+    """The workspace's private store (its repository's objects as the alternate: a worktree's are the main's)."""
+    return SecretStore.of(workspace, _git_paths(workspace, "objects")[0])
+
+
+def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
+    """The work tree as it is now (see the module docstring), secret files kept out of the repository."""
+    index_path, objects = _git_paths(workspace, "index", "objects")
+    store = SecretStore.of(workspace, objects).prepare()
+    with store.scratch() as scratch, temp_index(workspace, store.root / "tmp", index_path) as index:
+        env = {**index, **store.env(scratch)}  # every object written lands in a private scratch directory first
+        git(workspace, *PRIVATE_GIT, "add", "-A", "--", ".", f":(exclude){DUET_DIR}", env=env)
         ignored = _small_ignored(workspace, env)
         if ignored:
-            git(workspace, "add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
+            git(workspace, *PRIVATE_GIT, "add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
                 data="\0".join(ignored).encode("utf-8", errors="surrogateescape"))
-        return git(workspace, "write-tree", env=env).decode().strip()
+        staged = git(workspace, "ls-files", "-s", "-z", env=env).decode("utf-8", errors="surrogateescape")
+        secrets: dict[str, Entry] = {}
+        public: set[str] = set()  # a secret's content that is also an ordinary file's is no secret to keep
+        for line in staged.split("\0"):
+            meta, _, path = line.partition("\t")
+            if not path:
+                continue
+            mode, blob, _stage = meta.split(" ")
+            if secret_files.match_relative(path):
+                secrets[path] = Entry(blob, mode)
+            else:
+                public.add(blob)
+        if secrets:
+            git(workspace, "update-index", "--force-remove", "-z", "--stdin", env=env,
+                data="\0".join(secrets).encode("utf-8", errors="surrogateescape"))
+        tree = git(workspace, *PRIVATE_GIT, "write-tree", env=env).decode().strip()
+        store.publish(workspace, scratch, tree, {e.blob for e in secrets.values() if e.blob} - public)
+    return Snapshot(tree, secrets)
 
 
 def commit_tree(workspace: Path, tree: str, message: str) -> str:
@@ -135,6 +178,20 @@ def changed_entries(workspace: Path, old: str, new: str) -> dict[str, tuple[Entr
         changes[path] = (Entry(None if old_blob == zero else old_blob, old_mode),
                          Entry(None if new_blob == zero else new_blob, new_mode))
     return changes
+
+
+def tree_entries(workspace: Path, tree: str, paths: list[str]) -> dict[str, Entry]:
+    """The entries `tree` holds for those of `paths` it has."""
+    if not paths:
+        return {}
+    out = git(workspace, "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", tree, "--", *paths)
+    entries: dict[str, Entry] = {}
+    for line in out.decode("utf-8", errors="surrogateescape").split("\0"):
+        meta, _, path = line.partition("\t")
+        if path:
+            mode, _type, blob = meta.split(" ")
+            entries[path] = Entry(blob, mode)
+    return entries
 
 
 def current_entries(workspace: Path, paths: list[str]) -> dict[str, Entry]:

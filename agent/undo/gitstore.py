@@ -1,29 +1,55 @@
 """Checkpoints in git: the work tree before the session's first change on `refs/duet/checkpoints/<id>`, and as
 Duet left it at the end of each run on `refs/duet/finished/<id>`. Refs live in the git directory, so
-`git clean -fdx` cannot remove them."""
+`git clean -fdx` cannot remove them. Secret files are not in those trees: their entries are in the session's
+private record, their blobs in the private store (agent.undo.secretstore), both outside what commands can read."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from agent.undo.gitsnap import (
+    Entry,
     blob_bytes,
     changed_entries,
     commit_tree,
     current_entries,
     git,
     resolve_tree,
-    snapshot_tree,
+    secret_store,
+    snapshot,
+    tree_entries,
 )
-from agent.undo.model import FileUndo, NoCheckpoint, UndoPlan, confined
+from agent.undo.model import FileUndo, NoCheckpoint, UndoError, UndoPlan, confined
+from tools.secret_files import DEFAULT_SECRET_FILES, SecretFiles
 
 BEFORE_PREFIX = "refs/duet/checkpoints/"
 AFTER_PREFIX = "refs/duet/finished/"
 
 
-def take(workspace: Path, session_id: str, ref_prefix: str, message: str) -> None:
-    commit = commit_tree(workspace, snapshot_tree(workspace), message)
+def take(workspace: Path, session_id: str, ref_prefix: str, message: str,
+         secret_files: SecretFiles | None = None) -> None:
+    """Snapshot the work tree onto `ref_prefix + session_id`, its secret files into the private record."""
+    files = secret_files or SecretFiles()
+    snap = snapshot(workspace, files)
+    store = secret_store(workspace)
+    side = "before" if ref_prefix == BEFORE_PREFIX else "after"
+    record = (store.load(session_id) if side == "after" else None) or {"patterns": list(files.patterns),
+                                                                        "before": {}, "after": None}
+    record[side] = {path: [entry.blob, entry.mode] for path, entry in snap.secrets.items()}
+    store.save(session_id, record)  # before the ref: a ref never names a snapshot whose secrets were not kept
+    commit = commit_tree(workspace, snap.tree, message)
     git(workspace, "update-ref", ref_prefix + session_id, commit)
+
+
+def _entries(record: dict[str, Any], side: str) -> dict[str, Entry] | None:
+    entries = record.get(side)
+    if entries is None:
+        return None
+    if not isinstance(entries, dict) or not all(
+            isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v) for v in entries.values()):
+        raise UndoError("the private checkpoint record of this session is malformed; refusing the record")
+    return {str(path): Entry(blob, mode) for path, (blob, mode) in entries.items()}
 
 
 def plan(workspace: Path, session_id: str) -> UndoPlan:
@@ -31,8 +57,29 @@ def plan(workspace: Path, session_id: str) -> UndoPlan:
     if before is None:
         raise NoCheckpoint("this session made no checkpoint (it changed nothing)")
     after = resolve_tree(workspace, AFTER_PREFIX + session_id)
-    # Without an end-of-run record (the run was killed), every file changed since the checkpoint is in doubt.
-    changed = changed_entries(workspace, before, after or snapshot_tree(workspace))
+    store = secret_store(workspace)
+    record = store.load(session_id) or {"before": {}, "after": None}  # none: a checkpoint of an older Duet
+    secrets_before = _entries(record, "before") or {}
+    secrets_after = _entries(record, "after") if after else None
+    compare = after
+    if compare is None:  # no end-of-run record (the run was killed): every file changed since is in doubt
+        patterns = record.get("patterns")
+        extra = [str(p) for p in patterns if p not in DEFAULT_SECRET_FILES] if isinstance(patterns, list) else []
+        now = snapshot(workspace, SecretFiles(extra))
+        compare, secrets_after = now.tree, now.secrets
+    changed = changed_entries(workspace, before, compare)
+    left = secrets_after or {}
+    # A path secret on one side only (the list changed between the two snapshots) is in the other side's tree.
+    candidates = sorted({*secrets_before, *left})
+    old_tree, new_tree = (tree_entries(workspace, tree, candidates) for tree in (before, compare))
+    secret_paths: set[str] = set()
+    for path in candidates:
+        old = secrets_before.get(path) or old_tree.get(path) or Entry(None)
+        new = left.get(path) or new_tree.get(path) or Entry(None)
+        changed.pop(path, None)
+        if old != new:
+            changed[path] = (old, new)
+            secret_paths.add(path)
     for path in changed:
         confined(workspace, path)
     current = current_entries(workspace, sorted(changed))
@@ -40,6 +87,8 @@ def plan(workspace: Path, session_id: str) -> UndoPlan:
 
     def read_before(item: FileUndo) -> bytes:
         assert item.before.blob is not None
+        if item.path in secret_paths:
+            return store.read_blob(workspace, item.before.blob)
         return blob_bytes(workspace, item.before.blob)
 
     return UndoPlan(session_id, files, read_before)
