@@ -14,6 +14,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import MountError
 from textual.widgets import Collapsible, Footer, Label
 from textual.worker import Worker, WorkerState
 
@@ -132,7 +133,10 @@ class DuetApp(App[int]):
         if not self.screen_stack:  # closing: the transcript has the event
             return
         event = message.event
-        await self.view.apply(event)
+        try:
+            await self.view.apply(event)
+        except MountError:  # the app is closing (/quit while the end-of-run checkpoint finishes): nothing to show
+            return
         if isinstance(event, UsageEstimate):
             self._estimate = (event.model, Decimal(event.call_usd))
             self._refresh_spend()
