@@ -79,7 +79,8 @@ class Config(BaseModel):
     shell_timeout_s: float = Field(default=120.0, gt=0, description="Default timeout of a shell command.")
     escalate_after: int = Field(default=2, ge=1, description="Failed attempts before moving up a model tier.")
     allow_commands: list[str] = Field(
-        default_factory=list, description="Regexes of otherwise refused dangerous commands to allow."
+        default_factory=list, description="Regexes of otherwise refused dangerous commands to allow; each lifts a "
+                                          "refusal only for a single simple command it matches as a whole."
     )
     secret_files: list[str] = Field(
         default_factory=list, description="Globs of further secret files, added to the built-in list."
