@@ -179,6 +179,15 @@ class ChildHook:
         # which then also removes the capabilities a new user namespace gave the child.
         self._mounts = mounts
         self._caps = self._caps or mounts is not None
+        # A private /proc is a new mount the parent's rules cannot name (rules on the /proc it covers no longer
+        # apply): the child grants it read access itself, once mounted, before restricting itself.
+        self._proc = mounts is not None and mounts.private_proc and self._landlock
+        self._proc_path = ctypes.c_char_p(b"/proc")
+        self._opath = ctypes.c_int(os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._proc_rule = _PathBeneathAttr(READ, -1)
+        self._rule_args = (ctypes.c_long(SYS_ADD_RULE), self._fd, ctypes.c_int(RULE_PATH_BENEATH),
+                           ctypes.byref(self._proc_rule), self._zero)
+        self._open, self._close = libc.open, libc.close
         self._bounding = tuple((ctypes.c_int(PR_CAPBSET_DROP), ctypes.c_ulong(cap), ctypes.c_ulong(0),
                                 ctypes.c_ulong(0), ctypes.c_ulong(0)) for cap in range(_last_cap() + 1))
         self._ambient = (ctypes.c_int(PR_CAP_AMBIENT), ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), ctypes.c_ulong(0),
@@ -192,6 +201,12 @@ class ChildHook:
             raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
         if self._mounts is not None:
             self._mounts.enter()
+        if self._proc:
+            fd = self._open(self._proc_path, self._opath)
+            self._proc_rule.parent_fd = fd
+            if fd < 0 or self._syscall(*self._rule_args) != 0:
+                raise OSError("granting the private /proc failed")
+            self._close(fd)
         if self._caps:
             for args in self._bounding:
                 self._prctl(*args)  # needs CAP_SETPCAP; with no_new_privs the empty set below is enough anyway

@@ -17,10 +17,11 @@ from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
 from agent.sandbox.nested_git import nested_git
 from agent.sandbox.notes import blocked_note
+from agent.sandbox.pidns import PROCESS_LIMIT, NamespaceSplit
 from agent.sandbox.paths import rules_for, system_temp, writable_roots
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
-from agent.sandbox.reap import reap
-from agent.sandbox.seccomp import network_off_filter, unavailable_reason
+from agent.sandbox.reap import kill_namespace, reap
+from agent.sandbox.seccomp import command_filter, unavailable_reason
 from agent.sandbox.tempdir import make_private_tmp
 from agent.transcript import DUET_DIR
 
@@ -56,8 +57,11 @@ class SandboxLauncher:
         files = policy.secret_files
         # The workspace's secret files as they are at the start: commands cannot read them (see README, Safety).
         self._secret_paths = secret_file_paths(policy.workspace, files) if files is not None else ()
+        mountns.clean_stale_blanks(system_temp())
+        self._blank: mountns.Blank | None = None  # what secret files are covered with in the mount namespace
+        self._blank_dir: Path | None = None  # a dir of our own for it, when there is no private cache dir
+        self.pid_ns = self._use_pid_ns()
         self.mount_ns = self._use_mount_ns()
-        self._blank: Path | None = None  # what secret files are covered with in the mount namespace
         self._nested_git = nested_git(policy.workspace) | self._root_git() if self.policy.workspace_writable \
             else frozenset()
 
@@ -66,27 +70,49 @@ class SandboxLauncher:
         return frozenset({".git"}) if self.mount_ns and os.path.lexists(self.policy.workspace / ".git") \
             else frozenset()
 
+    def _use_pid_ns(self) -> bool:
+        """A PID namespace per command (killed whole, a private /proc, a process limit)? Says so in `detail`."""
+        if self.mechanism != "landlock":
+            return False
+        if why := mountns.available(pid=True):
+            self.detail += f", no PID namespace ({why}): the reaper chases a command's processes"
+            return False
+        self.detail += f" + PID namespace (private /proc, at most {PROCESS_LIMIT} processes)"
+        return True
+
     def _use_mount_ns(self) -> bool:
         """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says which in `detail`."""
         if self.mechanism != "landlock" or not self.policy.workspace_writable:
             return False
         # Kept short: the detail is in the system prompt. `agent doctor` says why there is none.
-        if mountns.available():
+        if not self.pid_ns and mountns.available():
             self.detail += ", no mount namespace"
             return False
         self.detail += " + mount namespace"  # .git/.duet read-only mounts, the workspace root writable
         return True
 
-    def _mount_steps(self, cwd: Path) -> mountns.MountSteps:
-        """The child's mount steps: .duet/ made first (0700) so it can be protected; only what exists."""
+    def _mount_steps(self, cwd: Path) -> mountns.MountSteps | None:
+        """The child's namespace steps: .duet/ made first (0700) so it can be protected; only what exists."""
+        pid = NamespaceSplit() if self.pid_ns else None
+        if not self.mount_ns:
+            return mountns.MountSteps([], cwd, pid=pid) if pid is not None else None
         duet = self.policy.workspace / DUET_DIR
         if not os.path.lexists(duet):
             duet.mkdir(mode=0o700)
         protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
         hide = [Path(os.path.realpath(p)) for p in self._secret_paths if os.path.lexists(p)]
         if hide and self._blank is None:
-            self._blank = mountns.make_blank(Path(tempfile.mkdtemp(prefix="duet-blank-")))
-        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)), blank=self._blank)
+            self._blank = mountns.make_blank(self._blank_home())
+        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)),
+                                  blank=self._blank, pid=pid)
+
+    def _blank_home(self) -> Path:
+        """Where the blank lives: the private temp dirs' parent, which no command can write or read (see
+        tempdir); else a 0700 dir of ours in the system temp dir, removed at close."""
+        if self.private_tmp.parent.name == "runs":
+            return self.private_tmp.parent
+        self._blank_dir = Path(tempfile.mkdtemp(prefix="duet-blank-"))
+        return self._blank_dir
 
     @property
     def confines(self) -> bool:
@@ -118,11 +144,11 @@ class SandboxLauncher:
         env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
         ruleset = None
         if self.mechanism == "landlock":
-            mounts = self._mount_steps(cwd) if self.mount_ns else None
+            mounts = self._mount_steps(cwd)
             rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths,
-                              mount_protected=mounts is not None)
+                              mount_protected=self.mount_ns)
             ruleset = landlock.build_ruleset(rules, self._abi)
-            seccomp = None if self.policy.network else network_off_filter()
+            seccomp = command_filter(self.policy.network)
             hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
@@ -145,6 +171,8 @@ class SandboxLauncher:
         """Reap what is left of `proc`'s command. `keep`: other children of this process not to touch (the eval
         runs several launchers side by side)."""
         marker = self._markers.pop(proc.pid, "")
+        if self.pid_ns:
+            kill_namespace(proc.pid)
         # The command's own process is asyncio's to wait for; everything else of it is ours to reap.
         reap(proc.pid, marker, sandboxed=self.mechanism == "landlock",
              keep=frozenset({*self._markers, proc.pid, *keep}))
@@ -153,6 +181,8 @@ class SandboxLauncher:
         """Kill every command still running (Duet is stopping)."""
         for pid, marker in list(self._markers.items()):
             self._markers.pop(pid, None)
+            if self.pid_ns:
+                kill_namespace(pid)
             reap(pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, pid}))
 
     def note(self, output: str) -> str:
@@ -166,5 +196,5 @@ class SandboxLauncher:
 
     def close(self) -> None:
         shutil.rmtree(self.private_tmp, ignore_errors=True)
-        if self._blank is not None:
-            shutil.rmtree(self._blank.parent, ignore_errors=True)
+        if self._blank_dir is not None:
+            shutil.rmtree(self._blank_dir, ignore_errors=True)

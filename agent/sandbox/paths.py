@@ -91,6 +91,9 @@ def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int
     if private_tmp.parent.name == "runs":
         hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
     readable = carve(Path("/"), [*hidden, Path("/dev")])
+    # HOME is hidden whole; its toolchain dirs and the workspace in it are granted back, minus what is hidden.
+    for allowed in (*policy.home_allowed(), *([policy.workspace] if policy.home_hidden() else [])):
+        readable.grant.extend(carve(allowed, hidden).grant)
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
     excluded = [] if mount_protected else [*policy.protected(), *secret_paths]
     home = policy.home
