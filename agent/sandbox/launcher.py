@@ -21,7 +21,7 @@ from agent.sandbox.pidns import PROCESS_LIMIT, NamespaceSplit
 from agent.sandbox.paths import rules_for, system_temp, writable_roots
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import kill_namespace, reap
-from agent.sandbox.seccomp import command_filter, unavailable_reason
+from agent.sandbox.seccomp import command_filter, command_program_bytes, unavailable_reason
 from agent.sandbox.tempdir import make_private_tmp
 from agent.transcript import DUET_DIR
 
@@ -35,13 +35,22 @@ def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
         detail = f"Landlock ABI {abi}"
         if not policy.network and (why := unavailable_reason()):
             detail += f" ({why}: only TCP is kept off the network)"
-        return "landlock", detail, abi
+        return "landlock", detail + _pid_ns_detail(), abi
     if policy.mechanism in ("auto", "bwrap") and bwrap_path():
-        return "bwrap", "bubblewrap", 0
+        return "bwrap", "bubblewrap (PID namespace; no process limit)", 0
     missing = "no Landlock in this kernel" if policy.mechanism != "bwrap" else "bwrap not usable"
     if policy.mechanism == "auto":
         missing = "no Landlock in this kernel and no usable bwrap"
     return "none", missing, 0
+
+
+def _pid_ns_detail() -> str:
+    """How a command's processes are contained, for the detail (system prompt, `agent doctor`). No cgroup is used:
+    where cgroup v2 is not delegated to us (cgroup v1 or hybrid hierarchies) a PID namespace is the portable way,
+    and memory is left unlimited (RLIMIT_AS breaks JVMs, Go and sanitizers)."""
+    if why := mountns.available(pid=True):
+        return f", no PID namespace ({why}): the reaper chases a command's processes"
+    return f" + PID namespace (private /proc, at most {PROCESS_LIMIT} processes)"
 
 
 class SandboxLauncher:
@@ -74,11 +83,7 @@ class SandboxLauncher:
         """A PID namespace per command (killed whole, a private /proc, a process limit)? Says so in `detail`."""
         if self.mechanism != "landlock":
             return False
-        if why := mountns.available(pid=True):
-            self.detail += f", no PID namespace ({why}): the reaper chases a command's processes"
-            return False
-        self.detail += f" + PID namespace (private /proc, at most {PROCESS_LIMIT} processes)"
-        return True
+        return not mountns.available(pid=True)  # `detail` says which (see _pid_ns_detail)
 
     def _use_mount_ns(self) -> bool:
         """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says which in `detail`."""
@@ -101,7 +106,7 @@ class SandboxLauncher:
             duet.mkdir(mode=0o700)
         protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
         hide = [Path(os.path.realpath(p)) for p in self._secret_paths if os.path.lexists(p)]
-        if hide and self._blank is None:
+        if hide:  # made again if anything replaced it since (the child checks it is still the same inode)
             self._blank = mountns.make_blank(self._blank_home())
         return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)),
                                   blank=self._blank, pid=pid)
@@ -111,7 +116,8 @@ class SandboxLauncher:
         tempdir); else a 0700 dir of ours in the system temp dir, removed at close."""
         if self.private_tmp.parent.name == "runs":
             return self.private_tmp.parent
-        self._blank_dir = Path(tempfile.mkdtemp(prefix="duet-blank-"))
+        if self._blank_dir is None:
+            self._blank_dir = Path(tempfile.mkdtemp(prefix="duet-blank-"))
         return self._blank_dir
 
     @property
@@ -142,7 +148,8 @@ class SandboxLauncher:
         marker = secrets.token_hex(8)
         environ = os.environ if self._environ is None else self._environ
         env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
-        ruleset = None
+        ruleset = seccomp_fd = None
+        pass_fds: tuple[int, ...] = ()
         if self.mechanism == "landlock":
             mounts = self._mount_steps(cwd)
             rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths,
@@ -152,18 +159,25 @@ class SandboxLauncher:
             hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
+            program = command_program_bytes(network=True)  # bwrap's --unshare-net keeps the network off
+            if program is not None:
+                seccomp_fd = os.memfd_create("duet-seccomp", 0)
+                os.write(seccomp_fd, program)
+                os.lseek(seccomp_fd, 0, os.SEEK_SET)
+                pass_fds = (seccomp_fd,)
             argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports),
-                                hidden=self._secret_paths), *argv]
+                                hidden=self._secret_paths, seccomp_fd=seccomp_fd), *argv]
             hook = landlock.ChildHook(None, no_new_privs=False)  # a setuid bwrap must keep working
         else:
             hook = landlock.ChildHook(None, no_new_privs=self.mechanism == "none")
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
-                start_new_session=True, preexec_fn=hook)
+                start_new_session=True, preexec_fn=hook, pass_fds=pass_fds)
         finally:
-            if ruleset is not None:
-                os.close(ruleset)
+            for fd in (ruleset, seccomp_fd):
+                if fd is not None:
+                    os.close(fd)
         self._markers[proc.pid] = marker
         return proc
 

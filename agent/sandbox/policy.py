@@ -76,8 +76,8 @@ class SandboxPolicy:
         """Is HOME as a whole out of commands' sight (but for `home_allow` and the workspace)? Not when the
         workspace is HOME or holds it: then only the credential stores are hidden."""
         home = self.home
-        return home is not None and home != Path("/") and home != self.workspace and home not in \
-            self.workspace.parents and home.is_dir()
+        return home is not None and home != Path("/") and home != self.workspace and self.workspace not in \
+            home.parents and home.is_dir()
 
     def home_allowed(self) -> tuple[Path, ...]:
         """The existing `home_allow` entries (where a link leads, too), when HOME is hidden."""

@@ -156,6 +156,12 @@ class Filter:
 
 
 @cache
+def command_program_bytes(network: bool) -> bytes | None:
+    """The program for this machine (for bwrap's --seccomp), or None (see `unavailable_reason`)."""
+    return None if unavailable_reason() else command_program(ARCHES[platform.machine()], network=network)
+
+
+@cache
 def command_filter(network: bool) -> Filter | None:
     """The filter for sandboxed commands on this machine, or None (see `unavailable_reason`)."""
     if unavailable_reason():
