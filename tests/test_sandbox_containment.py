@@ -131,7 +131,8 @@ def test_a_setsid_daemon_dies_with_a_killed_duet(box: Path) -> None:
 
 # A binary tree of setsid'd shells, 2**11 - 1 processes if nothing stops it: finite, so that the test stays
 # bearable for the machine even where nothing contains it.
-TREE = 'd=$1\nif [ "$d" -le 0 ]; then exec sleep 4761; fi\nsetsid sh tree.sh $((d-1)) &\nsetsid sh tree.sh $((d-1)) &\nwait\n'
+TREE = ('d=$1\nif [ "$d" -le 0 ]; then exec sleep 4761; fi\n'
+        'setsid sh tree.sh $((d-1)) &\nsetsid sh tree.sh $((d-1)) &\nwait\n')
 
 
 @needs_pid_ns
@@ -258,7 +259,7 @@ async def test_a_workspace_inside_home_stays_usable(isolated_home: Path, tmp_pat
     subprocess.run(["git", "init", "-q", str(work)], check=True)
     (work / "a.txt").write_text("inside-home-ok")
     session = shell_session(work, approval="full-auto")
-    code, output = await sh(session, f"cat a.txt && echo new > b.txt && git status --short; {_home_command()}")
+    _, output = await sh(session, f"cat a.txt && echo new > b.txt && git status --short; {_home_command()}")
     assert "inside-home-ok" in output and "b.txt" in output, output
     assert not [c for c in HOME_CANARIES.values() if c in output], output
     session.close()
@@ -304,11 +305,11 @@ async def test_a_swapped_blank_never_shows_what_it_points_to(box: Path, tmp_path
     await sh(session, "cat .env")  # the blank exists from here on
     # A command swaps the blank for a link where it can: the system temp dir (where Duet kept it) and Duet's own
     # dir (where it cannot write). Then a process outside the sandbox swaps it wherever it is.
-    _, output = await sh(session, f"python3 swap.py {target} $(dirname $TMPDIR) {os.environ['TMPDIR']} {runs}")
-    code, output = await sh(session, "cat .env")
+    await sh(session, f"python3 swap.py {target} $(dirname $TMPDIR) {os.environ['TMPDIR']} {runs}")
+    _, output = await sh(session, "cat .env")
     assert "cnry-idrsa-0802" not in output and "cnry-env-0801" not in output
     subprocess.run([sys.executable, str(box / "swap.py"), str(target), os.environ["TMPDIR"], str(runs)], check=True)
-    code, output = await sh(session, "cat .env; echo done")
+    _, output = await sh(session, "cat .env; echo done")
     assert "cnry-idrsa-0802" not in output and "cnry-env-0801" not in output and "done" in output
     session.close()
     assert not list(Path(os.environ["TMPDIR"]).glob("duet-blank-*"))

@@ -17,8 +17,8 @@ from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
 from agent.sandbox.nested_git import nested_git
 from agent.sandbox.notes import blocked_note
-from agent.sandbox.pidns import PROCESS_LIMIT, NamespaceSplit
 from agent.sandbox.paths import rules_for, system_temp, writable_roots
+from agent.sandbox.pidns import PROCESS_LIMIT, NamespaceSplit
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import kill_namespace, reap
 from agent.sandbox.seccomp import command_filter, command_program_bytes, unavailable_reason
