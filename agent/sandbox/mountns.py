@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.sandbox.pidns import CLONE_NEWPID, NamespaceSplit
+from agent.sandbox.pidns import CLONE_NEWPID, NamespaceSplit, load_libc
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -61,7 +61,7 @@ class MountSteps:
 
     def __init__(self, protect: Sequence[Path], cwd: Path | None = None, hide: Sequence[Path] = (),
                  blank: Blank | None = None, pid: NamespaceSplit | None = None) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = load_libc()
         self._unshare, self._mount, self._chdir = libc.unshare, libc.mount, libc.chdir
         self._open, self._write, self._close = libc.open, libc.write, libc.close
         for fn in (self._unshare, self._mount, self._chdir, self._open, self._write, self._close):

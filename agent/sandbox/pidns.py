@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 
 PROCESS_LIMIT = 1024
@@ -29,11 +30,17 @@ O_NONBLOCK = 0o4000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 
 
+@functools.cache
+def load_libc() -> ctypes.CDLL:
+    """The C library, loaded once: its function objects are looked up once too (hooks are built per command)."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 class NamespaceSplit:
     """The fork into a new PID namespace, and the private /proc of its init, prepared in the parent."""
 
     def __init__(self, process_limit: int = PROCESS_LIMIT) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = load_libc()
         self._fork, self._waitpid, self._prctl = libc.fork, libc.waitpid, libc.prctl
         self._pipe2, self._read, self._close = libc.pipe2, libc.read, libc.close
         self._kill, self._signal, self._getpid = libc.kill, libc.signal, libc.getpid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,33 +84,44 @@ class SandboxPolicy:
         """The existing `home_allow` entries (where a link leads, too), when HOME is hidden."""
         if not self.home_hidden() or self.home is None:
             return ()
-        out: list[Path] = []
-        for name in self.home_allow:
-            path = self.home / name.removeprefix("~/")
-            if ".." in Path(name).parts or not os.path.lexists(path):
-                continue
-            out.append(path)
-            real = Path(os.path.realpath(path))
-            if real != path and real != Path("/") and real not in self.workspace.parents:
-                out.append(real)
-        return tuple(dict.fromkeys(out))
+        home = str(self.home)
+        names = [name.removeprefix("~/") for name in self.home_allow if ".." not in name.split("/")]
+        return tuple(p for p in with_real_paths([os.path.join(home, n) for n in names])
+                     if p not in self.workspace.parents)
 
     def hidden(self) -> tuple[Path, ...]:
         """Credential stores in HOME that sandboxed commands may not read (HOME itself when `home_hidden`)."""
-        names = (*CREDENTIAL_STORES, *HOME_SECRETS)
-        stores = [self.home / name for name in names] if self.home is not None else []
+        home = str(self.home)
+        stores = [os.path.join(home, name) for name in (*CREDENTIAL_STORES, *HOME_SECRETS)] if self.home else []
         if self.home is not None and self.home_hidden():
-            stores.insert(0, self.home)
+            stores.insert(0, home)
         if self.duet_config is not None:
-            stores.append(self.duet_config)
-        out: list[Path] = []
-        for path in stores:
-            out.append(path)
-            if os.path.lexists(path):  # ~/.aws -> ~/dotfiles/aws: hide where the store really is, too
-                real = Path(os.path.realpath(path))
-                if real != path and real != Path("/"):
-                    out.append(real)
-        return tuple(dict.fromkeys(out))
+            stores.append(str(self.duet_config))
+        return tuple(p for p in with_real_paths(stores) if p != Path("/"))
+
+
+def with_real_paths(paths: list[str]) -> list[Path]:
+    """The existing `paths`, each followed by where it really is when that differs (~/.aws -> ~/dotfiles/aws:
+    hide or grant where the store really is, too). Strings, and each parent directory resolved once: this runs
+    for every command."""
+    real_dirs: dict[str, str] = {}
+    out: list[str] = []
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        out.append(path)
+        if stat.S_ISLNK(st.st_mode):
+            real = os.path.realpath(path)
+        else:
+            parent, name = os.path.split(path)
+            if parent not in real_dirs:
+                real_dirs[parent] = os.path.realpath(parent)
+            real = os.path.join(real_dirs[parent], name)
+        if real != path:
+            out.append(real)
+    return [Path(p) for p in dict.fromkeys(out)]
 
 
 @dataclass(frozen=True)
