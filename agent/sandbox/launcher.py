@@ -99,12 +99,16 @@ class SandboxLauncher:
     def _mount_steps(self, cwd: Path) -> mountns.MountSteps | None:
         """The child's namespace steps: .duet/ made first (0700) so it can be protected; only what exists."""
         pid = NamespaceSplit() if self.pid_ns else None
-        if not self.mount_ns:
-            return mountns.MountSteps([], cwd, pid=pid) if pid is not None else None
-        duet = self.policy.workspace / DUET_DIR
-        if not os.path.lexists(duet):
-            duet.mkdir(mode=0o700)
-        protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
+        if not self.mount_ns and pid is None:
+            return None
+        protect: list[Path] = []
+        if self.mount_ns:  # read-only mode needs no protected mounts: the workspace is read-only already
+            duet = self.policy.workspace / DUET_DIR
+            if not os.path.lexists(duet):
+                duet.mkdir(mode=0o700)
+            protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
+        # Secret files are covered by mounts whenever there is a mount namespace: the workspace root stays
+        # listable (Landlock would have to withhold READ_DIR on every directory on the way to one).
         hide = [Path(os.path.realpath(p)) for p in self._secret_paths if os.path.lexists(p)]
         if hide:  # made again if anything replaced it since (the child checks it is still the same inode)
             self._blank = mountns.make_blank(self._blank_home())
@@ -153,7 +157,7 @@ class SandboxLauncher:
         if self.mechanism == "landlock":
             mounts = self._mount_steps(cwd)
             rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths,
-                              mount_protected=self.mount_ns)
+                              mount_protected=mounts is not None)
             ruleset = landlock.build_ruleset(rules, self._abi)
             seccomp = command_filter(self.policy.network)
             hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
