@@ -17,7 +17,7 @@ import pytest
 from agent.sandbox.bwrap import bwrap_path
 from agent.sandbox.landlock import abi_version
 from agent.sandbox.mountns import available
-from agent.sandbox.pidns import PROCESS_LIMIT
+from agent.sandbox.pidns import PROCESS_LIMIT, process_limit_available
 from agent.sandbox.seccomp import unavailable_reason
 from tests.helpers import sh, shell_session
 from tests.test_sandbox import running
@@ -136,6 +136,7 @@ TREE = ('d=$1\nif [ "$d" -le 0 ]; then exec sleep 4761; fi\n'
 
 
 @needs_pid_ns
+@pytest.mark.skipif(not process_limit_available(), reason="no pid_max per PID namespace before Linux 6.14")
 async def test_a_setsid_fork_bomb_is_bounded_and_reported_killed(box: Path) -> None:
     (box / "tree.sh").write_text(TREE)
     session = shell_session(box, approval="full-auto")
@@ -327,3 +328,9 @@ def test_no_blank_is_left_in_the_temp_dir_by_a_killed_duet_and_stale_ones_go(box
     fresh.mkdir()
     assert not _kill_duet_mid_command(box, "cat .env; sleep 4771", "sleep\x004771")
     assert [p.name for p in temp.glob("duet-blank-*")] == ["duet-blank-inuse1"]
+
+
+def test_the_machine_wide_pid_max_is_never_written_on_older_kernels() -> None:
+    assert not process_limit_available("6.8.0-45-generic") and not process_limit_available("5.15.0")
+    assert process_limit_available("6.14.2") and process_limit_available("6.18.44-fc-v1300")
+    assert not process_limit_available("garbage")

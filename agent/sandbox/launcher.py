@@ -18,7 +18,7 @@ from agent.sandbox.env import sandbox_env
 from agent.sandbox.nested_git import nested_git
 from agent.sandbox.notes import blocked_note
 from agent.sandbox.paths import rules_for, system_temp, writable_roots
-from agent.sandbox.pidns import PROCESS_LIMIT, NamespaceSplit
+from agent.sandbox.pidns import PROCESS_LIMIT, NamespaceSplit, process_limit_available
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import kill_namespace, reap
 from agent.sandbox.seccomp import command_filter, command_program_bytes, unavailable_reason
@@ -50,7 +50,8 @@ def _pid_ns_detail() -> str:
     and memory is left unlimited (RLIMIT_AS breaks JVMs, Go and sanitizers)."""
     if why := mountns.available(pid=True):
         return f", no PID namespace ({why}): the reaper chases a command's processes"
-    return f" + PID namespace (private /proc, at most {PROCESS_LIMIT} processes)"
+    limit = f"at most {PROCESS_LIMIT} processes" if process_limit_available() else "no process limit before Linux 6.14"
+    return f" + PID namespace (private /proc, {limit})"
 
 
 class SandboxLauncher:

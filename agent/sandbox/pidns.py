@@ -12,7 +12,8 @@ Everything of the command dies together, with no time limit and nothing left for
 - Duet itself dies, even by SIGKILL: the waiting process gets its parent-death signal, and so does the init.
 
 `process_limit`: the namespace's own `kernel.pid_max` (per PID namespace since Linux 6.14), written by the
-init while it still has its capabilities: a fork bomb stops there, however it calls setsid.
+init while it still has its capabilities: a fork bomb stops there, however it calls setsid. Before 6.14 the
+sysctl is global (root would set the whole machine's limit), so it is never written there.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ O_NONBLOCK = 0o4000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 
 
+PID_MAX_NAMESPACED = (6, 14)
+
+
+def process_limit_available(release: str | None = None) -> bool:
+    """Does this kernel keep a pid_max per PID namespace (Linux 6.14+)? Older ones have one for the machine."""
+    numbers = (release or os.uname().release).split("-")[0].split(".")
+    try:
+        return (int(numbers[0]), int(numbers[1])) >= PID_MAX_NAMESPACED
+    except (IndexError, ValueError):
+        return False
+
+
 @functools.cache
 def load_libc() -> ctypes.CDLL:
     """The C library, loaded once: its function objects are looked up once too (hooks are built per command)."""
@@ -39,7 +52,7 @@ def load_libc() -> ctypes.CDLL:
 class NamespaceSplit:
     """The fork into a new PID namespace, and the private /proc of its init, prepared in the parent."""
 
-    def __init__(self, process_limit: int = PROCESS_LIMIT) -> None:
+    def __init__(self, process_limit: int | None = PROCESS_LIMIT) -> None:
         libc = load_libc()
         self._fork, self._waitpid, self._prctl = libc.fork, libc.waitpid, libc.prctl
         self._pipe2, self._read, self._close = libc.pipe2, libc.read, libc.close
@@ -59,7 +72,10 @@ class NamespaceSplit:
         self._proc_flags = ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC)
         self._null = ctypes.c_char_p(None)
         self._pid_max_path = ctypes.c_char_p(b"/proc/sys/kernel/pid_max")
-        limit = str(max(process_limit, 300) + 1).encode()  # the kernel refuses a pid_max under 301
+        if not process_limit_available():
+            process_limit = None
+        self.process_limit = process_limit
+        limit = str(max(process_limit or 0, 300) + 1).encode()  # the kernel refuses a pid_max under 301
         self._limit = (ctypes.c_char_p(limit), ctypes.c_size_t(len(limit)))
         self._wronly = ctypes.c_int(os.O_WRONLY | os.O_CLOEXEC)
 
@@ -99,6 +115,8 @@ class NamespaceSplit:
         sight), and the namespace's process limit. Raises OSError."""
         if self._mount(self._proc, self._proc_dir, self._proc, self._proc_flags, self._null) != 0:
             raise OSError("mounting a private /proc failed")
+        if self.process_limit is None:
+            return
         fd = self._open(self._pid_max_path, self._wronly)
         if fd < 0:
             raise OSError("open(/proc/sys/kernel/pid_max) failed")
