@@ -18,7 +18,13 @@ from agent.sandbox.env import sandbox_env
 from agent.sandbox.nested_git import nested_git
 from agent.sandbox.notes import blocked_note
 from agent.sandbox.paths import rules_for, system_temp, writable_roots
-from agent.sandbox.pidns import PROCESS_LIMIT, NamespaceSplit, process_limit_available
+from agent.sandbox.pidns import (
+    PROCESS_LIMIT,
+    NamespaceSplit,
+    hold_namespaces,
+    process_limit_available,
+    release_namespaces,
+)
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
 from agent.sandbox.reap import kill_namespace, reap
 from agent.sandbox.seccomp import command_filter, command_program_bytes, unavailable_reason
@@ -63,6 +69,7 @@ class SandboxLauncher:
         self._environ = environ  # None: the live environment at each start
         self.private_tmp = make_private_tmp(os.environ if environ is None else environ)
         self._markers: dict[int, str] = {}
+        self._ns_fds: dict[int, list[int]] = {}  # the namespaces of running commands, held (see hold_namespaces)
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
         files = policy.secret_files
         # The workspace's secret files as they are at the start: commands cannot read them (see README, Safety).
@@ -153,7 +160,7 @@ class SandboxLauncher:
         marker = secrets.token_hex(8)
         environ = os.environ if self._environ is None else self._environ
         env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
-        ruleset = seccomp_fd = None
+        ruleset = seccomp_fd = mounts = None
         pass_fds: tuple[int, ...] = ()
         if self.mechanism == "landlock":
             mounts = self._mount_steps(cwd)
@@ -184,6 +191,8 @@ class SandboxLauncher:
                 if fd is not None:
                     os.close(fd)
         self._markers[proc.pid] = marker
+        if mounts is not None:
+            self._ns_fds[proc.pid] = hold_namespaces(proc.pid)
         return proc
 
     def finish(self, proc: asyncio.subprocess.Process, keep: frozenset[int] = frozenset()) -> None:
@@ -192,6 +201,7 @@ class SandboxLauncher:
         marker = self._markers.pop(proc.pid, "")
         if self.pid_ns:
             kill_namespace(proc.pid)
+        release_namespaces(self._ns_fds.pop(proc.pid, []))
         # The command's own process is asyncio's to wait for; everything else of it is ours to reap.
         reap(proc.pid, marker, sandboxed=self.mechanism == "landlock",
              keep=frozenset({*self._markers, proc.pid, *keep}))
@@ -202,6 +212,7 @@ class SandboxLauncher:
             self._markers.pop(pid, None)
             if self.pid_ns:
                 kill_namespace(pid)
+            release_namespaces(self._ns_fds.pop(pid, []))
             reap(pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, pid}))
 
     def note(self, output: str) -> str:

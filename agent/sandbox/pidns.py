@@ -22,6 +22,7 @@ import ctypes
 import errno
 import functools
 import os
+import threading
 
 PROCESS_LIMIT = 1024
 """Processes and threads a command may have at once (its namespace's pid_max is one more)."""
@@ -29,6 +30,34 @@ CLONE_NEWPID = 0x20000000
 PR_SET_PDEATHSIG, SIGKILL = 1, 9
 O_NONBLOCK = 0o4000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+
+
+HELD_NAMESPACES = ("mnt", "pid_for_children", "user")
+
+
+def hold_namespaces(pid: int) -> list[int]:
+    """Fds holding the namespaces of the command whose waiting process is `pid`, so that its exit is not the last
+    reference: tearing a mount or PID namespace down waits for an RCU grace period (milliseconds, more under
+    load), which would otherwise delay every command's result. See `release_namespaces`."""
+    fds = []
+    for name in HELD_NAMESPACES:
+        try:
+            fds.append(os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
+        except OSError:
+            continue  # the command has ended already, or no such namespace here
+    return fds
+
+
+def release_namespaces(fds: list[int]) -> None:
+    """Let go of `hold_namespaces` fds once the command is over: in a thread of its own, which the teardown
+    then blocks instead of the caller."""
+    if fds:
+        threading.Thread(target=_close_all, args=(fds,), name="duet-namespace-release", daemon=True).start()
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 PID_MAX_NAMESPACED = (6, 14)
