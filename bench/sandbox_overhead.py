@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -86,7 +87,12 @@ def main() -> int:
     if abi_version() < 1:
         print("this kernel has no Landlock; nothing to measure")
         return 1
-    times = asyncio.run(run(args.runs, _workspace(args.workspace)))
+    workspace = _workspace(args.workspace)
+    try:
+        times = asyncio.run(run(args.runs, workspace))
+    finally:
+        if not args.workspace:
+            shutil.rmtree(workspace, ignore_errors=True)
     med = {name: statistics.median(values) for name, values in times.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] for name, values in times.items()}
     print(f"{args.runs} interleaved runs of `true`, spawn to exit and reaped (ms): median / p90")
