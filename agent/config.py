@@ -63,6 +63,9 @@ class SandboxConfig(BaseModel):
                                                             description="Force one sandbox mechanism.")
     read_secret_files: bool = Field(default=False, description="Let commands read the workspace's secret files "
                                     "(.env, credentials…), e.g. for tests that need them; their values stay redacted.")
+    home_allow: list[str] = Field(default_factory=list, description="Paths in HOME (relative, e.g. `.m2/wrapper`) "
+                                  "that commands may read, besides the toolchain dirs Duet allows; the rest of HOME "
+                                  "is hidden from them.")
 
 
 class Config(BaseModel):

@@ -2,7 +2,8 @@
 
 Both sides go through the same SandboxLauncher code path (start → wait → finish), in the same workspace,
 interleaved run by run so machine load hits both alike; only the policy differs (sandbox on: Landlock ruleset
-built in the parent + seccomp + restrict_self in the child; sandbox off: the same preexec hook without them).
+built in the parent + mount and PID namespaces (a second fork, a private /proc) + seccomp + restrict_self in the
+child; sandbox off: the same preexec hook without them).
 Two reference points are printed too: a bare asyncio spawn with no preexec_fn at all (CPython then uses
 vfork/posix_spawn instead of fork), and the "tiny launcher" alternative to preexec_fn: re-exec through a
 minimal Python (`python -I -S -c`), whose start-up alone is the floor of that design.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,7 +87,12 @@ def main() -> int:
     if abi_version() < 1:
         print("this kernel has no Landlock; nothing to measure")
         return 1
-    times = asyncio.run(run(args.runs, _workspace(args.workspace)))
+    workspace = _workspace(args.workspace)
+    try:
+        times = asyncio.run(run(args.runs, workspace))
+    finally:
+        if not args.workspace:
+            shutil.rmtree(workspace, ignore_errors=True)
     med = {name: statistics.median(values) for name, values in times.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] for name, values in times.items()}
     print(f"{args.runs} interleaved runs of `true`, spawn to exit and reaped (ms): median / p90")

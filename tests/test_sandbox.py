@@ -135,17 +135,27 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def running(tag: str) -> list[int]:
+    """Live processes (seen from here, outside any command's PID namespace) whose command line holds `tag`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and tag.encode() in (proc / "cmdline").read_bytes() and _alive(int(proc.name)):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 async def test_a_setsid_daemon_is_gone_after_its_command(box: Path) -> None:
     session = shell_session(box, approval="full-auto")
-    _, output = await sh(session, "setsid sleep 300 > /dev/null 2>&1 < /dev/null & echo $!")
-    pid = int(output.split()[0])
-    assert not _alive(pid)
+    await sh(session, "setsid sleep 3001 > /dev/null 2>&1 < /dev/null & sleep 0.2")
+    assert not running("sleep\x003001")
     # a double fork that leaves the process group and renames nothing
-    # the pid file appears whole (written aside, then renamed), and the command waits for it however slow the machine
-    await sh(session, "(setsid sh -c 'sleep 301 & echo $! > $TMPDIR/pid.part && mv $TMPDIR/pid.part $TMPDIR/pid' &) ;"
+    # the marker appears whole (written aside, then renamed), and the command waits for it however slow the machine
+    await sh(session, "(setsid sh -c 'sleep 3002 & echo $! > $TMPDIR/pid.part && mv $TMPDIR/pid.part $TMPDIR/pid' &) ;"
                       " while [ ! -s $TMPDIR/pid ]; do sleep 0.05; done")
-    pid = int((session.launcher.private_tmp / "pid").read_text())
-    assert not _alive(pid)
+    assert not running("sleep\x003002")
     session.close()
 
 
@@ -163,18 +173,18 @@ def test_sigterm_kills_the_commands_and_exits_143(box: Path, fake_api) -> None:
     from tests.e2e import start_run_until_tool
 
     marker = box / "src/pid"
-    command = f"sleep 120 & echo $! > {marker}.part && mv {marker}.part {marker}; setsid sleep 121 & wait"
+    command = f"sleep 3120 & echo $! > {marker}.part && mv {marker}.part {marker}; setsid sleep 3121 & wait"
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": command})]),
                        Turn(content="never")])
     proc = start_run_until_tool(box, server.base_url)
     deadline = time.monotonic() + 20
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    child = int(marker.read_text())
+    assert running("sleep\x003120")
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=20)
     assert proc.returncode == 143
-    assert not _alive(child)
+    assert not running("sleep\x003120") and not running("sleep\x003121")
     from agent.transcript import all_sessions
 
     transcript = all_sessions(box)[0].read_text().replace(" ", "")

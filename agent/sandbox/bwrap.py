@@ -27,25 +27,43 @@ def bwrap_path() -> str | None:
 
 
 def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path, *, share_net: bool,
-               hidden: tuple[Path, ...] = ()) -> list[str]:
-    """The bwrap prefix confining one command to `policy`."""
+               hidden: tuple[Path, ...] = (), seccomp_fd: int | None = None) -> list[str]:
+    """The bwrap prefix confining one command to `policy` (`seccomp_fd`: a BPF program bwrap installs)."""
     # A PID namespace: /proc shows only the command's own processes, and when bwrap dies with Duet
     # (--die-with-parent, even after kill -9) the kernel kills everything left in the namespace, setsid or not.
     argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
+    if os.geteuid() == 0:
+        argv += ["--cap-drop", "ALL"]  # as root bwrap keeps every capability: umount what hides the secrets...
+    home = policy.home
     if policy.workspace_writable:
         for root in (system_temp(), Path("/dev/shm"), policy.workspace):
             if root.is_dir():
                 argv += ["--bind", str(root), str(root)]
+    if policy.home_hidden() and home is not None:
+        # HOME hidden whole (an empty tmpfs; after the temp dir's bind, which may hold it), its toolchain dirs
+        # bound back read-only, and the workspace when it lies in HOME.
+        argv += ["--tmpfs", str(home)]
+        for path in policy.home_allowed():
+            if path.is_symlink():
+                argv += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_relative_to(home):
+                argv += ["--ro-bind", str(path), str(path)]
+        if home in policy.workspace.parents:
+            argv += ["--bind" if policy.workspace_writable else "--ro-bind", str(policy.workspace),
+                     str(policy.workspace)]
+    if policy.workspace_writable:
         for path in policy.protected():
             if path.exists():
                 argv += ["--ro-bind", str(path), str(path)]
-        home = policy.home
-        if home and home.is_dir() and home != policy.workspace and home not in policy.workspace.parents:
+        if home and home.is_dir() and home != policy.workspace and home not in policy.workspace.parents \
+                and not policy.home_hidden():
             argv += ["--ro-bind", str(home), str(home)]
     if private_tmp.parent.name == "runs":
         argv += ["--tmpfs", str(private_tmp.parent)]  # other runs' private temp dirs
     argv += ["--bind", str(private_tmp), str(private_tmp)]
     for path in (*policy.hidden(), *hidden):
+        if path == home and policy.home_hidden():
+            continue
         if path.is_dir() and not path.is_symlink():
             argv += ["--tmpfs", str(path)]
         elif os.path.lexists(path):
@@ -53,6 +71,8 @@ def bwrap_argv(binary: str, policy: SandboxPolicy, private_tmp: Path, cwd: Path,
     if not (policy.network or share_net):
         argv.append("--unshare-net")
         argv += _hide_agent_sockets()
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     return [*argv, "--chdir", str(cwd), "--"]
 
 

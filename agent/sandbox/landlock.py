@@ -8,12 +8,15 @@ process with threads, where running Python after fork is only safe if it does ne
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.sandbox.mountns import MountSteps
+from agent.sandbox.pidns import load_libc
 from agent.sandbox.seccomp import Filter
 
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
@@ -62,8 +65,7 @@ class _NetPortAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+_libc = load_libc
 
 
 def _syscall() -> ctypes._CFuncPtr:  # type: ignore[name-defined]
@@ -133,7 +135,7 @@ def _add_paths(call: ctypes._CFuncPtr, ruleset: int, paths: Iterable[Path], righ
         except OSError:
             continue  # vanished since it was listed
         try:
-            is_dir = os.path.isdir(f"/proc/self/fd/{fd}") and not os.path.islink(path)
+            is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)  # O_PATH|O_NOFOLLOW on a link: the link, not a dir
             allowed = rights if is_dir else rights & FILE_RIGHTS
             attr = _PathBeneathAttr(allowed, fd)
             if allowed and call(ctypes.c_long(SYS_ADD_RULE), ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH),
@@ -179,8 +181,16 @@ class ChildHook:
         # which then also removes the capabilities a new user namespace gave the child.
         self._mounts = mounts
         self._caps = self._caps or mounts is not None
-        self._bounding = tuple((ctypes.c_int(PR_CAPBSET_DROP), ctypes.c_ulong(cap), ctypes.c_ulong(0),
-                                ctypes.c_ulong(0), ctypes.c_ulong(0)) for cap in range(_last_cap() + 1))
+        # A private /proc is a new mount the parent's rules cannot name (rules on the /proc it covers no longer
+        # apply): the child grants it read access itself, once mounted, before restricting itself.
+        self._proc = mounts is not None and mounts.private_proc and self._landlock
+        self._proc_path = ctypes.c_char_p(b"/proc")
+        self._opath = ctypes.c_int(os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._proc_rule = _PathBeneathAttr(READ, -1)
+        self._rule_args = (ctypes.c_long(SYS_ADD_RULE), self._fd, ctypes.c_int(RULE_PATH_BENEATH),
+                           ctypes.byref(self._proc_rule), self._zero)
+        self._open, self._close = libc.open, libc.close
+        self._bounding = _bounding_args()
         self._ambient = (ctypes.c_int(PR_CAP_AMBIENT), ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), ctypes.c_ulong(0),
                          ctypes.c_ulong(0), ctypes.c_ulong(0))
         self._cap_header = _CapHeader(CAP_VERSION_3, 0)
@@ -192,6 +202,12 @@ class ChildHook:
             raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
         if self._mounts is not None:
             self._mounts.enter()
+        if self._proc:
+            fd = self._open(self._proc_path, self._opath)
+            self._proc_rule.parent_fd = fd
+            if fd < 0 or self._syscall(*self._rule_args) != 0:
+                raise OSError("granting the private /proc failed")
+            self._close(fd)
         if self._caps:
             for args in self._bounding:
                 self._prctl(*args)  # needs CAP_SETPCAP; with no_new_privs the empty set below is enough anyway
@@ -221,6 +237,13 @@ def _has_capabilities() -> bool:
     except OSError:
         return True
     return any(line.startswith("CapPrm:") and int(line.split()[1], 16) != 0 for line in status.splitlines())
+
+
+@functools.cache
+def _bounding_args() -> tuple[tuple[ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong], ...]:
+    """prctl(PR_CAPBSET_DROP, cap) for every capability: constant, built once."""
+    return tuple((ctypes.c_int(PR_CAPBSET_DROP), ctypes.c_ulong(cap), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                  ctypes.c_ulong(0)) for cap in range(_last_cap() + 1))
 
 
 def _last_cap() -> int:

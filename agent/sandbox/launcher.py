@@ -18,9 +18,16 @@ from agent.sandbox.env import sandbox_env
 from agent.sandbox.nested_git import nested_git
 from agent.sandbox.notes import blocked_note
 from agent.sandbox.paths import rules_for, system_temp, writable_roots
+from agent.sandbox.pidns import (
+    PROCESS_LIMIT,
+    NamespaceSplit,
+    hold_namespaces,
+    process_limit_available,
+    release_namespaces,
+)
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
-from agent.sandbox.reap import reap
-from agent.sandbox.seccomp import network_off_filter, unavailable_reason
+from agent.sandbox.reap import kill_namespace, reap
+from agent.sandbox.seccomp import command_filter, command_program_bytes, unavailable_reason
 from agent.sandbox.tempdir import make_private_tmp
 from agent.transcript import DUET_DIR
 
@@ -34,13 +41,23 @@ def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
         detail = f"Landlock ABI {abi}"
         if not policy.network and (why := unavailable_reason()):
             detail += f" ({why}: only TCP is kept off the network)"
-        return "landlock", detail, abi
+        return "landlock", detail + _pid_ns_detail(), abi
     if policy.mechanism in ("auto", "bwrap") and bwrap_path():
-        return "bwrap", "bubblewrap", 0
+        return "bwrap", "bubblewrap (PID namespace; no process limit)", 0
     missing = "no Landlock in this kernel" if policy.mechanism != "bwrap" else "bwrap not usable"
     if policy.mechanism == "auto":
         missing = "no Landlock in this kernel and no usable bwrap"
     return "none", missing, 0
+
+
+def _pid_ns_detail() -> str:
+    """How a command's processes are contained, for the detail (system prompt, `agent doctor`). No cgroup is used:
+    where cgroup v2 is not delegated to us (cgroup v1 or hybrid hierarchies) a PID namespace is the portable way,
+    and memory is left unlimited (RLIMIT_AS breaks JVMs, Go and sanitizers)."""
+    if why := mountns.available(pid=True):
+        return f", no PID namespace ({why}): the reaper chases a command's processes"
+    limit = f"at most {PROCESS_LIMIT} processes" if process_limit_available() else "no process limit before Linux 6.14"
+    return f" + PID namespace (private /proc, {limit})"
 
 
 class SandboxLauncher:
@@ -52,12 +69,16 @@ class SandboxLauncher:
         self._environ = environ  # None: the live environment at each start
         self.private_tmp = make_private_tmp(os.environ if environ is None else environ)
         self._markers: dict[int, str] = {}
+        self._ns_fds: dict[int, list[int]] = {}  # the namespaces of running commands, held (see hold_namespaces)
         landlock.set_child_subreaper()  # daemons that setsid away come back to us as orphans
         files = policy.secret_files
         # The workspace's secret files as they are at the start: commands cannot read them (see README, Safety).
         self._secret_paths = secret_file_paths(policy.workspace, files) if files is not None else ()
+        mountns.clean_stale_blanks(system_temp())
+        self._blank: mountns.Blank | None = None  # what secret files are covered with in the mount namespace
+        self._blank_dir: Path | None = None  # a dir of our own for it, when there is no private cache dir
+        self.pid_ns = self._use_pid_ns()
         self.mount_ns = self._use_mount_ns()
-        self._blank: Path | None = None  # what secret files are covered with in the mount namespace
         self._nested_git = nested_git(policy.workspace) | self._root_git() if self.policy.workspace_writable \
             else frozenset()
 
@@ -66,27 +87,50 @@ class SandboxLauncher:
         return frozenset({".git"}) if self.mount_ns and os.path.lexists(self.policy.workspace / ".git") \
             else frozenset()
 
+    def _use_pid_ns(self) -> bool:
+        """A PID namespace per command (killed whole, a private /proc, a process limit)? Says so in `detail`."""
+        if self.mechanism != "landlock":
+            return False
+        return not mountns.available(pid=True)  # `detail` says which (see _pid_ns_detail)
+
     def _use_mount_ns(self) -> bool:
         """Protect .git/.duet by read-only mounts (the workspace root then writable)? Says which in `detail`."""
         if self.mechanism != "landlock" or not self.policy.workspace_writable:
             return False
         # Kept short: the detail is in the system prompt. `agent doctor` says why there is none.
-        if mountns.available():
+        if not self.pid_ns and mountns.available():
             self.detail += ", no mount namespace"
             return False
         self.detail += " + mount namespace"  # .git/.duet read-only mounts, the workspace root writable
         return True
 
-    def _mount_steps(self, cwd: Path) -> mountns.MountSteps:
-        """The child's mount steps: .duet/ made first (0700) so it can be protected; only what exists."""
-        duet = self.policy.workspace / DUET_DIR
-        if not os.path.lexists(duet):
-            duet.mkdir(mode=0o700)
-        protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
+    def _mount_steps(self, cwd: Path) -> mountns.MountSteps | None:
+        """The child's namespace steps: .duet/ made first (0700) so it can be protected; only what exists."""
+        pid = NamespaceSplit() if self.pid_ns else None
+        if not self.mount_ns and pid is None:
+            return None
+        protect: list[Path] = []
+        if self.mount_ns:  # read-only mode needs no protected mounts: the workspace is read-only already
+            duet = self.policy.workspace / DUET_DIR
+            if not os.path.lexists(duet):
+                duet.mkdir(mode=0o700)
+            protect = [Path(os.path.realpath(p)) for p in self.policy.protected() if os.path.lexists(p)]
+        # Secret files are covered by mounts whenever there is a mount namespace: the workspace root stays
+        # listable (Landlock would have to withhold READ_DIR on every directory on the way to one).
         hide = [Path(os.path.realpath(p)) for p in self._secret_paths if os.path.lexists(p)]
-        if hide and self._blank is None:
-            self._blank = mountns.make_blank(Path(tempfile.mkdtemp(prefix="duet-blank-")))
-        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)), blank=self._blank)
+        if hide:  # made again if anything replaced it since (the child checks it is still the same inode)
+            self._blank = mountns.make_blank(self._blank_home())
+        return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)),
+                                  blank=self._blank, pid=pid)
+
+    def _blank_home(self) -> Path:
+        """Where the blank lives: the private temp dirs' parent, which no command can write or read (see
+        tempdir); else a 0700 dir of ours in the system temp dir, removed at close."""
+        if self.private_tmp.parent.name == "runs":
+            return self.private_tmp.parent
+        if self._blank_dir is None:
+            self._blank_dir = Path(tempfile.mkdtemp(prefix="duet-blank-"))
+        return self._blank_dir
 
     @property
     def confines(self) -> bool:
@@ -116,35 +160,48 @@ class SandboxLauncher:
         marker = secrets.token_hex(8)
         environ = os.environ if self._environ is None else self._environ
         env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
-        ruleset = None
+        ruleset = seccomp_fd = mounts = None
+        pass_fds: tuple[int, ...] = ()
         if self.mechanism == "landlock":
-            mounts = self._mount_steps(cwd) if self.mount_ns else None
+            mounts = self._mount_steps(cwd)
             rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths,
                               mount_protected=mounts is not None)
             ruleset = landlock.build_ruleset(rules, self._abi)
-            seccomp = None if self.policy.network else network_off_filter()
+            seccomp = command_filter(self.policy.network)
             hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
+            program = command_program_bytes(network=True)  # bwrap's --unshare-net keeps the network off
+            if program is not None:
+                seccomp_fd = os.memfd_create("duet-seccomp", 0)
+                os.write(seccomp_fd, program)
+                os.lseek(seccomp_fd, 0, os.SEEK_SET)
+                pass_fds = (seccomp_fd,)
             argv = [*bwrap_argv(binary, self.policy, self.private_tmp, cwd, share_net=bool(connect_ports),
-                                hidden=self._secret_paths), *argv]
+                                hidden=self._secret_paths, seccomp_fd=seccomp_fd), *argv]
             hook = landlock.ChildHook(None, no_new_privs=False)  # a setuid bwrap must keep working
         else:
             hook = landlock.ChildHook(None, no_new_privs=self.mechanism == "none")
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
-                start_new_session=True, preexec_fn=hook)
+                start_new_session=True, preexec_fn=hook, pass_fds=pass_fds)
         finally:
-            if ruleset is not None:
-                os.close(ruleset)
+            for fd in (ruleset, seccomp_fd):
+                if fd is not None:
+                    os.close(fd)
         self._markers[proc.pid] = marker
+        if mounts is not None:
+            self._ns_fds[proc.pid] = hold_namespaces(proc.pid)
         return proc
 
     def finish(self, proc: asyncio.subprocess.Process, keep: frozenset[int] = frozenset()) -> None:
         """Reap what is left of `proc`'s command. `keep`: other children of this process not to touch (the eval
         runs several launchers side by side)."""
         marker = self._markers.pop(proc.pid, "")
+        if self.pid_ns:
+            kill_namespace(proc.pid)
+        release_namespaces(self._ns_fds.pop(proc.pid, []))
         # The command's own process is asyncio's to wait for; everything else of it is ours to reap.
         reap(proc.pid, marker, sandboxed=self.mechanism == "landlock",
              keep=frozenset({*self._markers, proc.pid, *keep}))
@@ -153,6 +210,9 @@ class SandboxLauncher:
         """Kill every command still running (Duet is stopping)."""
         for pid, marker in list(self._markers.items()):
             self._markers.pop(pid, None)
+            if self.pid_ns:
+                kill_namespace(pid)
+            release_namespaces(self._ns_fds.pop(pid, []))
             reap(pid, marker, sandboxed=self.mechanism == "landlock", keep=frozenset({*self._markers, pid}))
 
     def note(self, output: str) -> str:
@@ -166,5 +226,5 @@ class SandboxLauncher:
 
     def close(self) -> None:
         shutil.rmtree(self.private_tmp, ignore_errors=True)
-        if self._blank is not None:
-            shutil.rmtree(self._blank.parent, ignore_errors=True)
+        if self._blank_dir is not None:
+            shutil.rmtree(self._blank_dir, ignore_errors=True)

@@ -19,11 +19,16 @@ import ctypes
 import functools
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+from agent.sandbox.pidns import CLONE_NEWPID, NamespaceSplit, load_libc
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -55,14 +60,18 @@ class MountSteps:
     """
 
     def __init__(self, protect: Sequence[Path], cwd: Path | None = None, hide: Sequence[Path] = (),
-                 blank: Path | None = None) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
+                 blank: Blank | None = None, pid: NamespaceSplit | None = None) -> None:
+        libc = load_libc()
         self._unshare, self._mount, self._chdir = libc.unshare, libc.mount, libc.chdir
         self._open, self._write, self._close = libc.open, libc.write, libc.close
         for fn in (self._unshare, self._mount, self._chdir, self._open, self._write, self._close):
             fn.restype = ctypes.c_int  # write returns ssize_t, but a few bytes fit
         root = os.geteuid() == 0
-        self._flags = ctypes.c_int(CLONE_NEWNS if root else CLONE_NEWNS | CLONE_NEWUSER)
+        flags = CLONE_NEWNS if root else CLONE_NEWNS | CLONE_NEWUSER
+        self._flags = ctypes.c_int(flags | (CLONE_NEWPID if pid is not None else 0))
+        self._pid = pid
+        self.private_proc = pid is not None
+        """Does `enter` mount a /proc of the command's own (see pidns)?"""
         # (path, contents) written after unshare in a user namespace: map only our own uid and gid.
         maps = [] if root else [(b"/proc/self/setgroups", b"deny"),
                                 (b"/proc/self/uid_map", f"{os.geteuid()} {os.geteuid()} 1".encode()),
@@ -77,17 +86,22 @@ class MountSteps:
         self._cwd = ctypes.c_char_p(os.fsencode(cwd)) if cwd is not None else None
         if hide and blank is None:
             raise ValueError("hiding files needs a blank file")
-        self._blank = ctypes.c_char_p(os.fsencode(blank) if blank is not None else None)
+        # The blank is opened in the child without following links and checked to be the very inode Duet made
+        # (mount(2) itself would follow a link planted in its place), then bound from its fd.
+        self._blank = blank
+        self._blank_path = ctypes.c_char_p(os.fsencode(blank.path) if blank is not None else None)
+        self._opath = ctypes.c_int(os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
         self._tmpfs = ctypes.c_char_p(b"tmpfs")
         self._tmpfs_data = ctypes.c_char_p(b"mode=000,size=4k")
         self._tmpfs_flags = ctypes.c_ulong(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        kept = _kept_flags(blank) if blank is not None else 0
+        kept = _kept_flags(blank.path) if blank is not None else 0
         self._hide = tuple((ctypes.c_char_p(os.fsencode(p)), p.is_dir(),
                             ctypes.c_ulong(MS_REMOUNT | MS_BIND | MS_RDONLY | kept)) for p in hide)
         self._plain_bind = ctypes.c_ulong(MS_BIND)
 
     def enter(self) -> None:
-        """In the child: unshare, map ids, make mounts private, bind and remount read-only. Raises OSError."""
+        """In the child: unshare, map ids, make mounts private, bind and remount read-only. Raises OSError.
+        With a PID namespace the child forks here and only the namespace's init returns (see pidns)."""
         if self._unshare(self._flags) != 0:
             raise OSError("unshare(mount namespace) failed")
         for path, contents, size in self._maps:
@@ -98,6 +112,8 @@ class MountSteps:
             self._close(fd)
             if written != size.value:
                 raise OSError("writing /proc/self/*_map failed")
+        if self._pid is not None:
+            self._pid.split()
         if self._mount(self._null, self._slash, self._null, self._private, self._null) != 0:
             raise OSError("mount(/, MS_PRIVATE) failed")
         for path, bind, remount in self._binds:
@@ -105,28 +121,95 @@ class MountSteps:
                 raise OSError("bind mount of a protected path failed")
             if self._mount(path, path, self._null, remount, self._null) != 0:
                 raise OSError("read-only remount of a protected path failed")
+        blank = -1
         for path, is_dir, remount in self._hide:
             if is_dir:
                 if self._mount(self._tmpfs, path, self._tmpfs, self._tmpfs_flags, self._tmpfs_data) != 0:
                     raise OSError("hiding a secret directory failed")
-            elif (self._mount(self._blank, path, self._null, self._plain_bind, self._null) != 0
-                  or self._mount(path, path, self._null, remount, self._null) != 0):
+                continue
+            if blank < 0:
+                blank = self._open(self._blank_path, self._opath)
+                if blank < 0 or self._blank is None or not self._blank.same(os.fstat(blank)):
+                    raise OSError("the blank file is not the one Duet made")
+            source = ctypes.c_char_p(b"/proc/self/fd/%d" % blank)
+            if (self._mount(source, path, self._null, self._plain_bind, self._null) != 0
+                    or self._mount(path, path, self._null, remount, self._null) != 0):
                 raise OSError("hiding a secret file failed")
+        if blank >= 0:
+            self._close(blank)
+        if self._pid is not None:
+            self._pid.private_proc()
         if self._cwd is not None and self._chdir(self._cwd) != 0:
             raise OSError("chdir after mounting failed")
 
 
-def make_blank(directory: Path) -> Path:
-    """An empty file of mode 000 in `directory`, to bind over secret files."""
-    blank = directory / "blank"
-    blank.touch(mode=0o000)
-    blank.chmod(0o000)
-    return blank
+@dataclass(frozen=True)
+class Blank:
+    """The empty file of mode 000 that secret files are covered with: where, and which inode it must be."""
+
+    path: Path
+    dev: int
+    ino: int
+
+    def same(self, st: os.stat_result) -> bool:
+        return (st.st_dev, st.st_ino) == (self.dev, self.ino) and stat.S_ISREG(st.st_mode) and st.st_size == 0 \
+            and stat.S_IMODE(st.st_mode) == 0
+
+
+def make_blank(directory: Path) -> Blank:
+    """The blank file `directory/blank`, made if missing or not as it must be. `directory` must be one that
+    commands can neither write nor read (Duet's own cache dir, hidden by the sandbox). Raises OSError."""
+    path = directory / "blank"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except FileNotFoundError:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0)
+        except OSError:  # a link, a fifo...: replaced below
+            fd = -1
+        try:
+            if fd >= 0:
+                st = os.fstat(fd)
+                blank = Blank(path, st.st_dev, st.st_ino)
+                if blank.same(st) and st.st_uid == os.geteuid():
+                    return blank
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        path.unlink(missing_ok=True)
+    raise OSError(f"cannot make a blank file in {directory}")
+
+
+STALE_S = 24 * 3600
+
+
+def clean_stale_blanks(temp: Path) -> int:
+    """Remove the `duet-blank-*` and `duet-mountns-*` dirs that killed runs (and Duet versions that kept the blank
+    in the system temp dir) left there: only ours, only real directories, only those untouched for a day (a
+    running Duet without a cache dir may be using one). Returns how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(temp))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(("duet-blank-", "duet-mountns-")):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or time.time() - st.st_mtime < STALE_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 @functools.cache
-def available() -> str:
-    """'' when a child can get a mount namespace with read-only binds here, else why not. Probed once."""
+def available(pid: bool = False) -> str:
+    """'' when a child can get a mount namespace with read-only binds here (`pid`: and a PID namespace with its
+    own /proc and process limit), else why not. Probed once each."""
     if not sys.platform.startswith("linux"):
         return "not Linux"
     probe = Path(tempfile.mkdtemp(prefix="duet-mountns-"))
@@ -134,19 +217,26 @@ def available() -> str:
         for name in ("ro", "hidden"):
             (probe / name).mkdir()
         (probe / "secret").write_text("s")
-        steps = MountSteps([probe / "ro"], hide=[probe / "hidden", probe / "secret"], blank=make_blank(probe))
+        steps = MountSteps([probe / "ro"], hide=[probe / "hidden", probe / "secret"], blank=make_blank(probe),
+                           pid=NamespaceSplit() if pid else None)
         # The test child must see EROFS in the read-only bind, nothing of the hidden paths, and be able to
-        # create a file next to them.
-        code = ("import sys\nd=sys.argv[1]\ntry: s=open(d+'/secret').read()\nexcept PermissionError: s=''\n"
-                "if s: sys.exit(5)\ntry: open(d+'/ro/x','w')\nexcept OSError as e: "
+        # create a file next to them; with a PID namespace, be its PID 1 and see only itself in /proc.
+        code = ("import os,sys\nd=sys.argv[1]\ntry: s=open(d+'/secret').read()\nexcept PermissionError: s=''\n"
+                "if s: sys.exit(5)\n"
+                "if sys.argv[2]=='1' and (os.getpid()!=1 or sorted(p for p in os.listdir('/proc') if p.isdigit())"
+                "!=['1']): sys.exit(6)\n"
+                "try: open(d+'/ro/x','w')\nexcept OSError as e: "
                 "sys.exit(0 if e.errno==30 and open(d+'/ok','w') else 3)\nsys.exit(4)")
         try:
-            done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(probe)], preexec_fn=steps.enter,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  timeout=20, check=False)
+            done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(probe), "1" if pid else "0"],
+                                  preexec_fn=steps.enter, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, timeout=20, check=False)
         except (OSError, subprocess.SubprocessError):
-            return "no private mount namespace for commands here" + ("" if os.geteuid() == 0 else
-                                                                     " (unprivileged user namespaces disabled?)")
-        return "" if done.returncode == 0 else f"read-only bind mounts not effective (probe exit {done.returncode})"
+            what = "PID namespace" if pid else "private mount namespace"
+            return f"no {what} for commands here" + ("" if os.geteuid() == 0 else
+                                                     " (unprivileged user namespaces disabled?)")
+        if done.returncode == 0:
+            return ""
+        return f"{'PID namespace' if pid else 'read-only bind mounts'} not effective (probe exit {done.returncode})"
     finally:
         shutil.rmtree(probe, ignore_errors=True)

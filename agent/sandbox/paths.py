@@ -30,26 +30,33 @@ class Carved:
 
 def carve(root: Path, excluded: list[Path]) -> Carved:
     """Subtrees covering `root` except the `excluded` paths beneath it (exclusions above `root` are ignored)."""
-    inside = [e for e in excluded if root in e.parents]
+    grant: list[str] = []
+    through: list[str] = []
+    _carve(str(root), [str(e) for e in excluded], grant, through)  # strings: pathlib's parents cost ms per command
+    return Carved([Path(p) for p in grant], [Path(p) for p in through])
+
+
+def _carve(root: str, excluded: list[str], grant: list[str], through: list[str]) -> None:
+    prefix = root if root.endswith("/") else root + "/"
+    inside = [e for e in excluded if e.startswith(prefix) and e != root]
     if not inside:
-        return Carved([root], [])
-    grant: list[Path] = []
-    through = [root]
+        grant.append(root)
+        return
+    through.append(root)
     try:
         entries = list(os.scandir(root))
     except OSError:
-        return Carved([], through)
+        return
+    hidden = set(inside)
     for entry in entries:
-        path = Path(entry.path)
-        if path in inside:
+        path = entry.path
+        if path in hidden:
             continue
-        if any(path in e.parents for e in inside) and entry.is_dir(follow_symlinks=False):
-            sub = carve(path, inside)
-            grant += sub.grant
-            through += sub.through
+        below = path + "/"
+        if any(e.startswith(below) for e in inside) and entry.is_dir(follow_symlinks=False):
+            _carve(path, inside, grant, through)
         else:
             grant.append(path)
-    return Carved(grant, through)
 
 
 def system_temp() -> Path:
@@ -91,6 +98,9 @@ def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int
     if private_tmp.parent.name == "runs":
         hidden.append(private_tmp.parent)  # other runs' private temp dirs (see tempdir)
     readable = carve(Path("/"), [*hidden, Path("/dev")])
+    # HOME is hidden whole; its toolchain dirs and the workspace in it are granted back, minus what is hidden.
+    for allowed in (*policy.home_allowed(), *([policy.workspace] if policy.home_hidden() else [])):
+        readable.grant.extend(carve(allowed, hidden).grant)
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
     excluded = [] if mount_protected else [*policy.protected(), *secret_paths]
     home = policy.home

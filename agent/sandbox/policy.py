@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,17 @@ CREDENTIAL_STORES = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".d
                      ".azure", ".password-store", ".local/share/keyrings", ".vault-token",
                      ".terraform.d/credentials.tfrc.json", ".config/rclone", ".s3cfg", ".boto", ".config/doctl",
                      ".config/op", ".gem/credentials")
+"""Credential stores hidden even where HOME as a whole cannot be (the workspace is HOME or holds it)."""
+HOME_ALLOW = (".cache", ".local/bin", ".local/lib", ".local/share/uv", ".local/share/pipx",
+              ".local/share/virtualenvs", ".virtualenvs", ".pyenv", ".rustup", ".cargo/bin", ".cargo/registry",
+              ".cargo/git", ".npm", ".nvm", ".volta", ".bun/bin", ".deno", ".m2/repository", ".gradle/caches",
+              ".gradle/wrapper", "go/pkg", "go/bin", ".sdkman/candidates", ".gitconfig", ".config/git/config",
+              ".config/git/ignore", ".config/git/attributes")
+"""The toolchain directories in HOME that commands may read; the rest of HOME is out of their sight (shell
+history, ~/.docker, ~/.m2/settings.xml, sops/age keys, pulumi, gcloud: every store no list could name).
+The user adds entries with `[sandbox] home_allow` (an untrusted project cannot: see agent/trust)."""
+HOME_SECRETS = (".cache/duet", ".cache/huggingface/token", ".cache/huggingface/stored_tokens")
+"""Secrets inside the allowed directories: hidden anyway."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,8 @@ class SandboxPolicy:
     """The configured providers' API key variables: never in a command's environment, whatever their names."""
     secret_files: SecretFiles | None = field(default_factory=SecretFiles)
     """Workspace files commands may not read (the secret-file list); None: commands may read them (opt-in)."""
-    """The user's Duet config dir (XDG-aware; it may hold API keys): hidden like the credential stores."""
+    home_allow: tuple[str, ...] = HOME_ALLOW
+    """Paths relative to HOME that commands may read; all else of HOME is hidden (see `home_hidden`)."""
 
     @classmethod
     def from_config(cls, config: object, workspace: Path, environ: Mapping[str, str]) -> SandboxPolicy:
@@ -54,24 +67,61 @@ class SandboxPolicy:
                    home=Path(home).resolve() if home else None,
                    duet_config=user_config_path(environ).parent,
                    key_variables=tuple(sorted({p.api_key_env for p in config.providers.values()})),  # type: ignore[attr-defined]
+                   home_allow=(*HOME_ALLOW, *sandbox.home_allow),
                    secret_files=None if sandbox.read_secret_files else config.secret_file_list())  # type: ignore[attr-defined]
 
     def protected(self) -> tuple[Path, ...]:
         return tuple(self.workspace / name for name in PROTECTED_DIRS)
 
+    def home_hidden(self) -> bool:
+        """Is HOME as a whole out of commands' sight (but for `home_allow` and the workspace)? Not when the
+        workspace is HOME or holds it: then only the credential stores are hidden."""
+        home = self.home
+        return home is not None and home != Path("/") and home != self.workspace and self.workspace not in \
+            home.parents and home.is_dir()
+
+    def home_allowed(self) -> tuple[Path, ...]:
+        """The existing `home_allow` entries (where a link leads, too), when HOME is hidden."""
+        if not self.home_hidden() or self.home is None:
+            return ()
+        home = str(self.home)
+        names = [name.removeprefix("~/") for name in self.home_allow if ".." not in name.split("/")]
+        return tuple(p for p in with_real_paths([os.path.join(home, n) for n in names])
+                     if p not in self.workspace.parents)
+
     def hidden(self) -> tuple[Path, ...]:
-        """Credential stores in HOME that sandboxed commands may not read."""
-        stores = [self.home / name for name in CREDENTIAL_STORES] if self.home is not None else []
+        """Credential stores in HOME that sandboxed commands may not read (HOME itself when `home_hidden`)."""
+        home = str(self.home)
+        stores = [os.path.join(home, name) for name in (*CREDENTIAL_STORES, *HOME_SECRETS)] if self.home else []
+        if self.home is not None and self.home_hidden():
+            stores.insert(0, home)
         if self.duet_config is not None:
-            stores.append(self.duet_config)
-        out: list[Path] = []
-        for path in stores:
-            out.append(path)
-            if os.path.lexists(path):  # ~/.aws -> ~/dotfiles/aws: hide where the store really is, too
-                real = Path(os.path.realpath(path))
-                if real != path and real != Path("/"):
-                    out.append(real)
-        return tuple(dict.fromkeys(out))
+            stores.append(str(self.duet_config))
+        return tuple(p for p in with_real_paths(stores) if p != Path("/"))
+
+
+def with_real_paths(paths: list[str]) -> list[Path]:
+    """The existing `paths`, each followed by where it really is when that differs (~/.aws -> ~/dotfiles/aws:
+    hide or grant where the store really is, too). Strings, and each parent directory resolved once: this runs
+    for every command."""
+    real_dirs: dict[str, str] = {}
+    out: list[str] = []
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        out.append(path)
+        if stat.S_ISLNK(st.st_mode):
+            real = os.path.realpath(path)
+        else:
+            parent, name = os.path.split(path)
+            if parent not in real_dirs:
+                real_dirs[parent] = os.path.realpath(parent)
+            real = os.path.join(real_dirs[parent], name)
+        if real != path:
+            out.append(real)
+    return [Path(p) for p in dict.fromkeys(out)]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Finding and killing every process a command left behind, including daemons that called setsid.
 
+With a PID namespace per command (see pidns) `kill_namespace` does it all: killing the namespace's init makes
+the kernel kill the rest, with no time limit and no race; the reaper below is the fallback where there is none.
+
 Duet is a child subreaper (prctl), so a daemon whose parent exits becomes Duet's child instead of init's.
 After a command, its process group is killed, then every child of Duet that belongs to the command (same
 process group, or the command's marker in its environment, or a sandboxed process: NoNewPrivs, which no
@@ -58,6 +61,28 @@ def belongs(pid: int, pgid: int, marker: bytes, sandboxed: bool) -> bool:
     if stat is None:
         return False
     return stat[1] == pgid or _marked(pid, marker) or (sandboxed and _no_new_privs(pid))
+
+
+NAMESPACE_WAIT_S = 30.0
+
+
+def kill_namespace(pid: int) -> bool:
+    """Kill the PID namespace whose init is the child of `pid` (the waiting process Duet started), and wait until
+    the namespace is empty: `pid` exits only once the kernel has reaped everything in it. False when `pid` has
+    no child (the command ended by itself: its namespace is empty already)."""
+    try:
+        inits = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return False
+    for init in inits:
+        try:
+            os.kill(init, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + NAMESPACE_WAIT_S
+    while (stat := _stat(pid)) is not None and stat[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    return bool(inits)
 
 
 def reap(pgid: int, marker: str, *, sandboxed: bool, keep: frozenset[int] = frozenset()) -> int:

@@ -1,5 +1,9 @@
-"""A seccomp-bpf filter that keeps commands off the network where Landlock cannot: UDP, MPTCP, raw and packet
-sockets, netlink and every other address family, and io_uring (whose IORING_OP_SOCKET would bypass the filter).
+"""A seccomp-bpf filter that keeps commands off the kernel keyrings always, and off the network where Landlock
+cannot: UDP, MPTCP, raw and packet sockets, netlink and every other address family, and io_uring (whose
+IORING_OP_SOCKET would bypass the filter).
+
+The keyrings (`keyctl`, `add_key`, `request_key`) hold the user's session and user keys (Kerberos tickets,
+ecryptfs, fscrypt, the keys of other programs): a sandboxed command never needs them, network or not.
 
 Landlock (ABI 4+) restricts only TCP bind/connect, so with the network off a command could still send DNS
 queries over UDP, connect over MPTCP (which reaches plain TCP listeners), or, as root, use raw sockets. The
@@ -37,15 +41,20 @@ X32_BIT = 0x40000000
 class _Arch:
     audit: int
     socket: int
+    keyring: tuple[int, ...]
+    """add_key, request_key, keyctl."""
     compat_audit: int | None = None
     compat_socket: tuple[int, ...] = ()
     """The 32-bit ABI the kernel also runs: its socket() and socketcall() numbers."""
+    compat_keyring: tuple[int, ...] = ()
     x32: bool = False
 
 
 ARCHES = {
-    "x86_64": _Arch(0xC000003E, 41, compat_audit=0x40000003, compat_socket=(359, 102), x32=True),
-    "aarch64": _Arch(0xC00000B7, 198, compat_audit=0x40000028, compat_socket=(281,)),
+    "x86_64": _Arch(0xC000003E, 41, (248, 249, 250), compat_audit=0x40000003, compat_socket=(359, 102),
+                    compat_keyring=(286, 287, 288), x32=True),
+    "aarch64": _Arch(0xC00000B7, 198, (217, 218, 219), compat_audit=0x40000028, compat_socket=(281,),
+                     compat_keyring=(309, 310, 311)),
 }
 
 
@@ -75,8 +84,9 @@ def _arg(index: int) -> int:
     return 16 + 8 * index + (4 if sys.byteorder == "big" else 0)
 
 
-def network_off_program(arch: _Arch) -> bytes:
-    """The BPF program (struct sock_filter[]) for a command without network."""
+def command_program(arch: _Arch, *, network: bool) -> bytes:
+    """The BPF program (struct sock_filter[]) for a sandboxed command: no keyrings; without `network`, no
+    sockets but AF_UNIX and plain TCP (which Landlock then confines), no io_uring."""
     deny = RET_ERRNO | errno.EACCES
     a = _Asm()
     a.op(LD_ABS, 4)  # seccomp_data.arch
@@ -84,26 +94,30 @@ def network_off_program(arch: _Arch) -> bytes:
     a.op(LD_ABS, 0)  # seccomp_data.nr
     if arch.x32:
         a.op(JGE, X32_BIT, "deny", 0)  # the x32 ABI: same arch value, other numbers; nothing needs it here
-    a.op(JEQ, arch.socket, "socket", 0)
-    a.op(JEQ, IO_URING_SETUP, "deny", 0)
+    for number in arch.keyring:
+        a.op(JEQ, number, "deny", 0)
+    if not network:
+        a.op(JEQ, arch.socket, "socket", 0)
+        a.op(JEQ, IO_URING_SETUP, "deny", 0)
     a.op(RET, RET_ALLOW)
-    a.label("socket")
-    a.op(LD_ABS, _arg(0))
-    a.op(JEQ, AF_UNIX, "allow", 0)
-    a.op(JEQ, AF_INET, "inet", 0)
-    a.op(JEQ, AF_INET6, "inet", "deny")
-    a.label("inet")
-    a.op(LD_ABS, _arg(1))
-    a.op(AND, ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-    a.op(JEQ, SOCK_STREAM, 0, "deny")
-    a.op(LD_ABS, _arg(2))
-    a.op(JEQ, 0, "allow", 0)
-    a.op(JEQ, IPPROTO_TCP, "allow", "deny")
-    a.label("foreign")  # a 32-bit program: no socket() or socketcall() at all, no io_uring
+    if not network:
+        a.label("socket")
+        a.op(LD_ABS, _arg(0))
+        a.op(JEQ, AF_UNIX, "allow", 0)
+        a.op(JEQ, AF_INET, "inet", 0)
+        a.op(JEQ, AF_INET6, "inet", "deny")
+        a.label("inet")
+        a.op(LD_ABS, _arg(1))
+        a.op(AND, ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+        a.op(JEQ, SOCK_STREAM, 0, "deny")
+        a.op(LD_ABS, _arg(2))
+        a.op(JEQ, 0, "allow", 0)
+        a.op(JEQ, IPPROTO_TCP, "allow", "deny")
+    a.label("foreign")  # a 32-bit program: no keyrings; no socket() or socketcall() at all, no io_uring
     if arch.compat_audit is not None:
         a.op(JEQ, arch.compat_audit, 0, "deny")
         a.op(LD_ABS, 0)
-        for number in (*arch.compat_socket, IO_URING_SETUP):
+        for number in (*arch.compat_keyring, *(() if network else (*arch.compat_socket, IO_URING_SETUP))):
             a.op(JEQ, number, "deny", 0)
         a.op(RET, RET_ALLOW)
     a.label("deny")
@@ -142,8 +156,14 @@ class Filter:
 
 
 @cache
-def network_off_filter() -> Filter | None:
-    """The filter for commands without network on this machine, or None (see `unavailable_reason`)."""
+def command_program_bytes(network: bool) -> bytes | None:
+    """The program for this machine (for bwrap's --seccomp), or None (see `unavailable_reason`)."""
+    return None if unavailable_reason() else command_program(ARCHES[platform.machine()], network=network)
+
+
+@cache
+def command_filter(network: bool) -> Filter | None:
+    """The filter for sandboxed commands on this machine, or None (see `unavailable_reason`)."""
     if unavailable_reason():
         return None
-    return Filter(network_off_program(ARCHES[platform.machine()]))
+    return Filter(command_program(ARCHES[platform.machine()], network=network))
