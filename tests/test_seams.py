@@ -227,3 +227,21 @@ def test_a_read_only_state_dir_keeps_git_workspaces_working_and_says_what_it_can
                        env_extra={"XDG_STATE_HOME": "/proc/duet-cannot-write-here"})
     assert result.returncode == 0, result.stderr
     assert "will not be known as untrusted" in result.stderr
+
+
+def test_duets_state_and_caches_are_hidden_from_commands_wherever_xdg_puts_them(tmp_path: Path, fake_api) -> None:
+    state, cache = tmp_path / "xdg-state", tmp_path / "xdg-cache"
+    work = small_project(tmp_path / "w")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "init")
+    forge = f"open('{state}/duet/repos.json', 'w').write('forged')\n"
+    probe = (f"cat {state}/duet/repos.json; ls {cache}/duet/workspaces; ls {state}/duet; "
+             "python3 forge.py; echo probed")
+    server = fake_api([write("forge.py", forge), shell(probe), Turn(content="done")])
+    result = run_agent(["run", "probe", "--approval", "full-auto", "--output", "json"], work, server.base_url,
+                       env_extra={"XDG_STATE_HOME": str(state), "XDG_CACHE_HOME": str(cache)})
+    assert result.returncode == 0, result.stderr
+    output = str(server.requests[2]["messages"][-1]["content"])
+    assert "probed" in output and "watched" not in output and "known" not in output
+    assert "forged" not in (state / "duet/repos.json").read_text()
+    assert (cache / "duet/workspaces").is_dir()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from agent.config import user_config_path
+from agent.userdirs import cache_base, state_base
 from tools.secret_files import SecretFiles
 
 Mechanism = Literal["landlock", "bwrap", "none", "off"]
@@ -55,6 +56,9 @@ class SandboxPolicy:
     """Workspace files commands may not read (the secret-file list); None: commands may read them (opt-in)."""
     home_allow: tuple[str, ...] = HOME_ALLOW
     """Paths relative to HOME that commands may read; all else of HOME is hidden (see `home_hidden`)."""
+    duet_private: tuple[Path, ...] = ()
+    """Duet's own state and caches (known repositories, secret files of checkpoints, sealed caches): hidden
+    wherever XDG puts them, HOME or not."""
 
     @classmethod
     def from_config(cls, config: object, workspace: Path, environ: Mapping[str, str]) -> SandboxPolicy:
@@ -68,6 +72,7 @@ class SandboxPolicy:
                    duet_config=user_config_path(environ).parent,
                    key_variables=tuple(sorted({p.api_key_env for p in config.providers.values()})),  # type: ignore[attr-defined]
                    home_allow=(*HOME_ALLOW, *sandbox.home_allow),
+                   duet_private=(state_base(environ), cache_base(environ) / "workspaces"),
                    secret_files=None if sandbox.read_secret_files else config.secret_file_list())  # type: ignore[attr-defined]
 
     def protected(self) -> tuple[Path, ...]:
@@ -97,6 +102,7 @@ class SandboxPolicy:
             stores.insert(0, home)
         if self.duet_config is not None:
             stores.append(str(self.duet_config))
+        stores += [str(p) for p in self.duet_private]
         return tuple(p for p in with_real_paths(stores) if p != Path("/"))
 
 
