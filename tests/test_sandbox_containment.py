@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from agent.sandbox.bwrap import bwrap_path
+from agent.sandbox.initproc import InitProcess
+from agent.sandbox.initproc import available as initproc_available
 from agent.sandbox.landlock import abi_version
 from agent.sandbox.mountns import available
 from agent.sandbox.pidns import PROCESS_LIMIT, process_limit_available
@@ -334,3 +336,33 @@ def test_the_machine_wide_pid_max_is_never_written_on_older_kernels() -> None:
     assert not process_limit_available("6.8.0-45-generic") and not process_limit_available("5.15.0")
     assert process_limit_available("6.14.2") and process_limit_available("6.18.44-fc-v1300")
     assert not process_limit_available("garbage")
+
+
+def _ns(pid: int | str) -> str:
+    return os.readlink(f"/proc/{pid}/ns/pid")
+
+
+@needs_pid_ns
+@pytest.mark.skipif(not initproc_available(), reason="needs root: children born into a new PID namespace")
+async def test_as_root_a_command_is_born_init_and_duets_next_children_stay_home(box: Path) -> None:
+    """The fast path (no second fork): the command is PID 1 of its own namespace, and the thread that spawned
+    it is back in Duet's namespace at once, so Duet's next child (git, ripgrep) is not born inside it."""
+    session = shell_session(box, approval="full-auto")
+    launcher = session.launcher
+    try:
+        proc = await launcher.start(["sleep", "30"], cwd=box, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        assert isinstance(proc, InitProcess)
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        assert next(line for line in status.splitlines() if line.startswith("NSpid:")).split()[-1] == "1"
+        assert _ns(proc.pid) != _ns("self")
+        after = subprocess.Popen(["sleep", "30"])
+        try:
+            assert _ns(after.pid) == _ns("self")
+        finally:
+            after.kill()
+            after.wait()
+        launcher.finish(proc)
+        assert await proc.wait() == -signal.SIGKILL
+    finally:
+        session.close()

@@ -106,7 +106,7 @@ class ScreenshotTool(Tool):
                 if proc.returncode is None:
                     await proc.wait()
             if not out.exists():
-                tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+                tail = (err or b"").decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
                 raise ToolError(f"Chromium could not render {args.target}: {tail[0]}")
             image = data_url(out)
         answer = await ctx.vision(image, args.question)

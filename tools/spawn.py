@@ -18,6 +18,20 @@ from tools.secret_files import SECRET_ENV_NAME
 QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive"}
 
 
+class CommandProcess(Protocol):
+    """A started command as tools use it: asyncio's process, or the sandbox's handle on a namespace's init."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+    async def communicate(self, input: bytes | None = None) -> tuple[bytes | None, bytes | None]: ...
+
+
 class Launcher(Protocol):
     """Starts the processes Duet runs for the model, and removes whatever they leave behind."""
 
@@ -37,11 +51,11 @@ class Launcher(Protocol):
         ...
 
     async def start(self, argv: Sequence[str], *, cwd: Path, stdout: int, stderr: int,
-                    connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
+                    connect_ports: tuple[int, ...] = ()) -> CommandProcess:
         """Start `argv` in its own process group with stdin closed (`connect_ports`: reachable TCP ports)."""
         ...
 
-    def finish(self, proc: asyncio.subprocess.Process) -> None:
+    def finish(self, proc: CommandProcess) -> None:
         """Kill every process the command started that is still alive (its group, daemons that left it)."""
         ...
 
@@ -70,7 +84,7 @@ class PlainLauncher:
             *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=plain_env(),
             start_new_session=True)
 
-    def finish(self, proc: asyncio.subprocess.Process) -> None:
+    def finish(self, proc: CommandProcess) -> None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

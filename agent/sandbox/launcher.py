@@ -6,13 +6,14 @@ import asyncio
 import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import prompts
 from agent.redact.values import secret_file_paths
-from agent.sandbox import landlock, mountns
+from agent.sandbox import initproc, landlock, mountns
 from agent.sandbox.bwrap import bwrap_argv, bwrap_path
 from agent.sandbox.env import sandbox_env
 from agent.sandbox.nested_git import nested_git
@@ -26,10 +27,11 @@ from agent.sandbox.pidns import (
     release_namespaces,
 )
 from agent.sandbox.policy import Mechanism, SandboxInfo, SandboxPolicy
-from agent.sandbox.reap import kill_namespace, reap
+from agent.sandbox.reap import kill_namespace, reap, wait_for_zombie
 from agent.sandbox.seccomp import command_filter, command_program_bytes, unavailable_reason
 from agent.sandbox.tempdir import make_private_tmp
 from agent.transcript import DUET_DIR
+from tools.spawn import CommandProcess
 
 
 def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
@@ -104,7 +106,7 @@ class SandboxLauncher:
         self.detail += " + mount namespace"  # .git/.duet read-only mounts, the workspace root writable
         return True
 
-    def _mount_steps(self, cwd: Path) -> mountns.MountSteps | None:
+    def _mount_steps(self, cwd: Path, *, born_init: bool = False) -> mountns.MountSteps | None:
         """The child's namespace steps: .duet/ made first (0700) so it can be protected; only what exists."""
         pid = NamespaceSplit() if self.pid_ns else None
         if not self.mount_ns and pid is None:
@@ -121,7 +123,7 @@ class SandboxLauncher:
         if hide:  # made again if anything replaced it since (the child checks it is still the same inode)
             self._blank = mountns.make_blank(self._blank_home())
         return mountns.MountSteps(list(dict.fromkeys(protect)), cwd, hide=list(dict.fromkeys(hide)),
-                                  blank=self._blank, pid=pid)
+                                  blank=self._blank, pid=pid, born_init=born_init)
 
     def _blank_home(self) -> Path:
         """Where the blank lives: the private temp dirs' parent, which no command can write or read (see
@@ -156,14 +158,18 @@ class SandboxLauncher:
                            root_writable=self.mount_ns or self.mechanism == "bwrap")
 
     async def start(self, argv: Sequence[str], *, cwd: Path, stdout: int, stderr: int,
-                    connect_ports: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
+                    connect_ports: tuple[int, ...] = ()) -> CommandProcess:
         marker = secrets.token_hex(8)
         environ = os.environ if self._environ is None else self._environ
         env = sandbox_env(environ, self.policy.env_allow, self.private_tmp, marker, self.policy.key_variables)
         ruleset = seccomp_fd = mounts = None
         pass_fds: tuple[int, ...] = ()
+        born_init = False
         if self.mechanism == "landlock":
-            mounts = self._mount_steps(cwd)
+            # As root, the command can be born PID 1 of its namespace (no second fork): not with pipes, whose
+            # reading needs asyncio's own process object.
+            born_init = self.pid_ns and initproc.available() and subprocess.PIPE not in (stdout, stderr)
+            mounts = self._mount_steps(cwd, born_init=born_init)
             rules = rules_for(self.policy, self.private_tmp, connect_ports, self._secret_paths,
                               mount_protected=mounts is not None)
             ruleset = landlock.build_ruleset(rules, self._abi)
@@ -182,10 +188,18 @@ class SandboxLauncher:
             hook = landlock.ChildHook(None, no_new_privs=False)  # a setuid bwrap must keep working
         else:
             hook = landlock.ChildHook(None, no_new_privs=self.mechanism == "none")
+        proc: CommandProcess
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
-                start_new_session=True, preexec_fn=hook, pass_fds=pass_fds)
+            if born_init:
+                with initproc.children_in_new_pid_namespace():
+                    popen = subprocess.Popen(list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
+                                             stderr=stderr, env=env, start_new_session=True, preexec_fn=hook,
+                                             pass_fds=pass_fds)
+                proc = initproc.InitProcess(popen)
+            else:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
+                    start_new_session=True, preexec_fn=hook, pass_fds=pass_fds)
         finally:
             for fd in (ruleset, seccomp_fd):
                 if fd is not None:
@@ -195,11 +209,16 @@ class SandboxLauncher:
             self._ns_fds[proc.pid] = hold_namespaces(proc.pid)
         return proc
 
-    def finish(self, proc: asyncio.subprocess.Process, keep: frozenset[int] = frozenset()) -> None:
+    def finish(self, proc: CommandProcess, keep: frozenset[int] = frozenset()) -> None:
         """Reap what is left of `proc`'s command. `keep`: other children of this process not to touch (the eval
         runs several launchers side by side)."""
         marker = self._markers.pop(proc.pid, "")
-        if self.pid_ns:
+        if isinstance(proc, initproc.InitProcess):
+            if proc.returncode is None:
+                proc.kill()  # Popen's kill: never a pid that was already waited for (and maybe reused)
+                if proc.returncode is None:
+                    wait_for_zombie(proc.pid)
+        elif self.pid_ns:
             kill_namespace(proc.pid)
         release_namespaces(self._ns_fds.pop(proc.pid, []))
         # The command's own process is asyncio's to wait for; everything else of it is ours to reap.

@@ -60,7 +60,7 @@ class MountSteps:
     """
 
     def __init__(self, protect: Sequence[Path], cwd: Path | None = None, hide: Sequence[Path] = (),
-                 blank: Blank | None = None, pid: NamespaceSplit | None = None) -> None:
+                 blank: Blank | None = None, pid: NamespaceSplit | None = None, born_init: bool = False) -> None:
         libc = load_libc()
         self._unshare, self._mount, self._chdir = libc.unshare, libc.mount, libc.chdir
         self._open, self._write, self._close = libc.open, libc.write, libc.close
@@ -68,8 +68,10 @@ class MountSteps:
             fn.restype = ctypes.c_int  # write returns ssize_t, but a few bytes fit
         root = os.geteuid() == 0
         flags = CLONE_NEWNS if root else CLONE_NEWNS | CLONE_NEWUSER
-        self._flags = ctypes.c_int(flags | (CLONE_NEWPID if pid is not None else 0))
+        # born_init: the child is PID 1 of its namespace already (agent.sandbox.initproc): no split needed.
+        self._flags = ctypes.c_int(flags | (CLONE_NEWPID if pid is not None and not born_init else 0))
         self._pid = pid
+        self._split = pid is not None and not born_init
         self.private_proc = pid is not None
         """Does `enter` mount a /proc of the command's own (see pidns)?"""
         # (path, contents) written after unshare in a user namespace: map only our own uid and gid.
@@ -112,7 +114,7 @@ class MountSteps:
             self._close(fd)
             if written != size.value:
                 raise OSError("writing /proc/self/*_map failed")
-        if self._pid is not None:
+        if self._pid is not None and self._split:
             self._pid.split()
         if self._mount(self._null, self._slash, self._null, self._private, self._null) != 0:
             raise OSError("mount(/, MS_PRIVATE) failed")

@@ -1,7 +1,8 @@
 """A PID namespace per command: when its init dies, the kernel kills everything in it, setsid or not.
 
-unshare(CLONE_NEWPID) moves only the caller's future children into the new namespace, so the child hook
-forks once more (`NamespaceSplit.split`): the grandchild becomes PID 1 of the namespace and goes on to exec the
+unshare(CLONE_NEWPID) moves only the caller's future children into the new namespace. As root the launcher
+spawns the command straight into a new namespace (agent.sandbox.initproc); otherwise the child hook forks once
+more (`NamespaceSplit.split`): the grandchild becomes PID 1 of the namespace and goes on to exec the
 command; the child Duet started stays outside, waits for it and exits as it did. That waiting process holds no
 file descriptor of the command (in particular not subprocess's error pipe, or Duet would wait for the command to
 end before `start` returned) and is invisible to the command (the command's /proc is the namespace's own).

@@ -85,6 +85,15 @@ def kill_namespace(pid: int) -> bool:
     return bool(inits)
 
 
+def wait_for_zombie(pid: int) -> None:
+    """After SIGKILL to the init of a namespace (our child, not yet waited for, so its pid cannot be reused):
+    wait until it is a zombie, which it becomes only once the kernel has killed and reaped everything else in
+    its namespace."""
+    deadline = time.monotonic() + NAMESPACE_WAIT_S
+    while (stat := _stat(pid)) is not None and stat[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+
+
 def reap(pgid: int, marker: str, *, sandboxed: bool, keep: frozenset[int] = frozenset()) -> int:
     """Kill what is left of the command whose group is `pgid`; returns how many processes were killed.
 
