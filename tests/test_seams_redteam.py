@@ -1,0 +1,336 @@
+"""Red-team pass on issue 23 items 1-4 (sealed caches, helper binaries, untrusted repositories, `.duet` at any
+depth): each test is an attack run with real `agent` processes and real sandboxed commands scripted through the
+fake model. A payload leaves a marker where only Duet's own, unsandboxed process can write (HOME, read-only to
+commands); the attack held when no marker appears."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.repo.known import KnownRepos
+from fixtures.fakeapi import ScriptedCall, Turn
+from tests.conftest import git
+from tests.e2e import FAST_RETRIES, run_agent, summary
+
+REAL_GIT = shutil.which("git") or "/usr/bin/git"
+RUN = ["run", "go", "--approval", "full-auto", "--output", "json"]
+
+
+@pytest.fixture
+def outside() -> Iterator[Path]:
+    """A scratch directory outside /tmp and outside any repository: the system temp dir is refused to helper
+    binaries whatever else holds, so attacks on that rule need workspaces elsewhere (as a user's are)."""
+    base = Path(tempfile.mkdtemp(prefix="duet-redteam-", dir="/srv"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def shell(command: str) -> Turn:
+    return Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": command})])
+
+
+def write(path: str, content: str) -> Turn:
+    return Turn(tool_calls=[ScriptedCall(name="write_file", arguments={"path": path, "content": content})])
+
+
+def project(root: Path) -> Path:
+    """A committed repository, as a user's clone would be."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    (root / "app.py").write_text("x = 1\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def plant_git(bindir: Path, marker: Path) -> Path:
+    """A `git` that leaves `marker` and then behaves as git (what a command could write into a venv)."""
+    bindir.mkdir(parents=True, exist_ok=True)
+    (bindir / "git").write_text(f"#!/bin/sh\ntouch {marker}\nexec {REAL_GIT} \"$@\"\n")
+    (bindir / "git").chmod(0o755)
+    return bindir
+
+
+def with_path(first: Path) -> dict[str, str]:
+    return {"PATH": f"{first}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def filter_payload(marker: Path) -> str:
+    """Shell lines making the repository of the current directory run `touch marker` on Duet's next git status."""
+    return (f"git config filter.x.clean 'touch {marker}; cat' && echo '* filter=x' > .gitattributes && sleep 1 "
+            "&& touch app.py && echo planted")
+
+
+# --- helper binaries --------------------------------------------------------------------------------------
+
+def test_a_planted_venv_git_is_not_run_when_the_workspace_is_given_with_dash_c(outside: Path, fake_api,
+                                                                               isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-dash-c"
+    work = project(outside / "w")
+    planted = plant_git(work / ".venv/bin", marker)
+    elsewhere = outside / "elsewhere"
+    elsewhere.mkdir()
+    server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
+    result = run_agent(["run", "edit", "-C", str(work), "--approval", "full-auto", "--output", "json"], elsewhere,
+                       server.base_url, env_extra=with_path(planted))
+    assert result.returncode == 0, result.stderr
+    assert summary(result)["files_changed"]
+    assert not marker.exists(), "Duet ran the workspace's git (workspace given with -C, cwd elsewhere)"
+
+
+def test_a_planted_venv_git_is_not_run_from_a_subdirectory_a_command_made_a_repository(outside: Path, fake_api,
+                                                                                       isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-from-pkg"
+    work = project(outside / "w")
+    (work / "pkg").mkdir()
+    real = REAL_GIT
+    plant = (f"mkdir -p .venv/bin && printf '#!/bin/sh\\ntouch {marker}\\nexec {real} \"$@\"\\n' > .venv/bin/git && "
+             "chmod +x .venv/bin/git && cd pkg && git init -q . && echo ok")
+    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    assert first.returncode == 0, first.stderr
+    assert (work / ".venv/bin/git").is_file() and (work / "pkg/.git").is_dir()
+    server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
+    second = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work / "pkg",
+                       server.base_url, env_extra=with_path(work / ".venv/bin"))
+    assert second.returncode == 0, second.stderr
+    assert not marker.exists(), "Duet ran a git a command planted in the workspace (started from pkg/)"
+
+
+def test_gitpython_never_starts_a_planted_git_for_commit(outside: Path, fake_api, isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-gitpython"
+    work = project(outside / "w")
+    planted = plant_git(work / ".venv/bin", marker)
+    server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
+    result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json", "--commit"], work,
+                       server.base_url, env_extra=with_path(planted))
+    assert result.returncode == 0, result.stderr
+    assert "new.py" in git(work, "show", "--stat", "HEAD")
+    assert not marker.exists(), "`import git` ran the git first on PATH (GitPython's refresh)"
+
+
+@pytest.mark.parametrize("entry", ["relative", "empty", "tilde", "symlink"])
+def test_path_entries_that_mean_the_workspace_are_not_searched(outside: Path, fake_api, isolated_home: Path,
+                                                               entry: str) -> None:
+    marker = isolated_home / f"pwned-path-{entry}"
+    work = project(outside / "w")
+    plant_git(work / "bin", marker)
+    plant_git(work, marker)  # `git` in the workspace root, for "" (the current directory)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "tools")
+    (isolated_home / "bin").symlink_to(work / "bin")
+    spelled = {"relative": "bin", "empty": "", "tilde": "~/bin", "symlink": str(isolated_home / "bin")}[entry]
+    path = f"{spelled}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
+    result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url,
+                       env_extra={"PATH": path})
+    assert result.returncode == 0, result.stderr
+    assert summary(result)["files_changed"]
+    assert not marker.exists(), f"a PATH entry ({entry}) led Duet to the workspace's git"
+
+
+def test_no_git_on_path_is_a_working_run_without_checkpoints(tmp_path: Path, fake_api) -> None:
+    work = project(tmp_path / "w")
+    bare = tmp_path / "nogit"
+    bare.mkdir()
+    for tool in ("bash", "sh", "cat", "ls", "env"):
+        found = shutil.which(tool)
+        if found:
+            (bare / tool).symlink_to(found)
+    server = fake_api([shell("ls"), Turn(content="done")])
+    result = run_agent(RUN, work, server.base_url, env_extra={"PATH": f"{Path(sys.executable).parent}:{bare}"})
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0 or result.stderr.count("\n") <= 2, result.stderr
+
+
+# --- repositories commands made or changed -----------------------------------------------------------------
+
+def test_a_known_nested_repository_a_command_reconfigured_is_not_trusted(tmp_path: Path, fake_api,
+                                                                         isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-nested-known"
+    work = project(tmp_path / "mono")
+    project(work / "vendor/lib")  # a nested repository the user had before Duet ran anything
+    first = run_agent(RUN, work, fake_api([shell(f"cd vendor/lib && {filter_payload(marker)}"),
+                                           Turn(content="done")]).base_url)
+    assert first.returncode == 0, first.stderr
+    assert "filter" in (work / "vendor/lib/.git/config").read_text()  # the nested .git is writable to commands
+    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work / "vendor/lib",
+                       fake_api([Turn(content="hello")]).base_url)
+    assert second.returncode == 0, second.stderr
+    assert not marker.exists(), "Duet ran git in a nested repository whose config a command rewrote"
+    assert "changed (its config)" in (KnownRepos().untrusted_because(work / "vendor/lib/.git") or "")
+    assert KnownRepos().trusted(work / ".git")  # the user's own top-level repository is not affected
+    trusted = run_agent(["trust", "-C", str(work / "vendor/lib")], work)
+    assert trusted.returncode == 0 and KnownRepos().trusted(work / "vendor/lib/.git")
+
+
+def test_a_dot_git_file_a_command_wrote_is_untrusted(tmp_path: Path, fake_api, isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-gitfile"
+    work = tmp_path / "plain"
+    work.mkdir()
+    (work / "app.py").write_text("x = 1\n")
+    plant = (f"git init -q --separate-git-dir=store . && git add app.py && cat .git && {filter_payload(marker)}")
+    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    assert first.returncode == 0, first.stderr
+    assert (work / ".git").is_file()
+    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
+                       fake_api([Turn(content="hello")]).base_url)
+    assert second.returncode == 0, second.stderr
+    assert not marker.exists(), "Duet ran git through a `.git` file a command wrote"
+
+
+def test_a_dot_git_symlink_a_command_made_is_untrusted(tmp_path: Path, fake_api, isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-gitlink"
+    work = tmp_path / "plain"
+    work.mkdir()
+    (work / "app.py").write_text("x = 1\n")
+    plant = (f"git init -q store && mv store/.git realgit && ln -s realgit .git && git add app.py && "
+             f"{filter_payload(marker)}")
+    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    assert first.returncode == 0, first.stderr
+    assert (work / ".git").is_symlink()
+    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
+                       fake_api([Turn(content="hello")]).base_url)
+    assert second.returncode == 0, second.stderr
+    assert not marker.exists(), "Duet ran git through a `.git` symlink a command made"
+
+
+def test_include_path_of_a_trusted_repository_into_the_work_tree(tmp_path: Path, fake_api,
+                                                                isolated_home: Path) -> None:
+    """A common pattern: the repository's config includes a shared, committed `.gitconfig` from the work tree.
+    A command (which may write the work tree, not `.git/`) adds a filter driver there."""
+    marker = isolated_home / "pwned-include"
+    work = project(tmp_path / "w")
+    (work / ".gitconfig").write_text("[core]\n\tautocrlf = false\n")
+    git(work, "config", "include.path", "../.gitconfig")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "shared config")
+    plant = (f"printf '[filter \"x\"]\\n\\tclean = touch {marker}; cat\\n' >> .gitconfig && "
+             "echo '* filter=x' > .gitattributes && sleep 1 && touch app.py && echo planted")
+    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    assert first.returncode == 0, first.stderr
+    assert not marker.exists(), "Duet ran a filter defined in a work-tree file its repository includes"
+
+
+def test_a_repository_whose_config_came_with_the_copy_runs_no_filter(tmp_path: Path, fake_api,
+                                                                    isolated_home: Path) -> None:
+    """First contact with a `.git` copied whole (an eval suite's task repository, an unpacked archive): its
+    config is the attacker's, and it is trusted as a fresh clone."""
+    marker = isolated_home / "pwned-first-contact"
+    work = project(tmp_path / "unpacked")
+    git(work, "config", "filter.x.clean", f"touch {marker}; cat")
+    (work / ".gitattributes").write_text("* filter=x\n")
+    result = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
+                       fake_api([Turn(content="hello")]).base_url)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists(), "Duet's own git ran a filter driver from a repository's config"
+
+
+def test_commit_signing_program_of_a_copied_repository_is_not_run(tmp_path: Path, fake_api,
+                                                                  isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-gpg"
+    work = project(tmp_path / "unpacked")
+    git(work, "config", "commit.gpgSign", "true")
+    git(work, "config", "gpg.program", str(plant_git(tmp_path / "gpgbin", marker) / "git"))
+    server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
+    result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists(), "a checkpoint ran the repository's gpg.program"
+    server = fake_api([write("newer.py", "y = 2\n"), Turn(content="done")])
+    committed = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json", "--commit"], work,
+                          server.base_url)
+    assert not marker.exists(), "--commit ran the gpg.program of a repository's own config"
+    assert "Traceback" not in committed.stderr
+
+
+# --- the registry and the key -------------------------------------------------------------------------------
+
+def test_commands_can_neither_read_the_cache_key_nor_forge_the_registry(tmp_path: Path, fake_api,
+                                                                        isolated_home: Path) -> None:
+    work = project(tmp_path / "w")
+    key = isolated_home / ".config/duet/cache.key"
+    registry = isolated_home / ".local/state/duet/repos.json"
+    probe = (f"cat {key} | od -c | head -2; echo KEY=$?; echo '{{}}' > {registry}; echo REG=$?; "
+             f"ls {isolated_home}/.cache/duet/workspaces; echo LS=$?; "
+             f"rm -rf {isolated_home}/.local/state/duet; echo RM=$?")
+    server = fake_api([shell("true"), shell(probe), Turn(content="done")])
+    result = run_agent(RUN, work, server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert key.is_file() and registry.is_file()
+    known = json.loads(registry.read_text())
+    assert str(work) in known["watched"], "the registry was emptied by a command"
+    seen = str(server.requests[2])
+    assert "No such file" in seen or "denied" in seen or "Permission" in seen
+
+
+def test_the_registry_a_command_could_write_when_home_is_the_workspace(tmp_path: Path, fake_api,
+                                                                       isolated_home: Path) -> None:
+    """`agent` started in HOME (no repository there): HOME is the workspace, writable to commands, and so is
+    `~/.local/state/duet/repos.json`."""
+    marker = tmp_path / "pwned-home-registry"
+    (isolated_home / "notes.txt").write_text("notes\n")
+    plant = (f"git init -q . && echo x > app.py && git add app.py && {filter_payload(marker)} && python3 -c \""
+             "import json,os,pathlib; p=pathlib.Path('.local/state/duet/repos.json'); d=json.loads(p.read_text()); "
+             "g=pathlib.Path('.git').resolve(); st=os.stat(g); d['known'][str(g)]=[st.st_dev, st.st_ino]; "
+             "p.write_text(json.dumps(d))\" && echo forged")
+    first = run_agent(RUN, isolated_home, fake_api([shell(plant), Turn(content="done")]).base_url,
+                      env_extra={"HOME": str(isolated_home)})
+    assert first.returncode == 0, first.stderr
+    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], isolated_home,
+                       fake_api([Turn(content="hello")]).base_url, env_extra={"HOME": str(isolated_home)})
+    assert second.returncode == 0, second.stderr
+    assert not marker.exists(), "a command forged repos.json in a HOME that was the workspace"
+
+
+def test_two_sessions_at_once_keep_both_watched_records(tmp_path: Path, fake_api) -> None:
+    works = [project(tmp_path / f"w{i}") for i in range(4)]
+    servers = [fake_api([Turn(content="hi")]) for _ in works]
+    from tests.e2e import agent_bin, base_env
+    from tests.conftest import GIT_ENV, TEST_KEY
+    procs = [subprocess.Popen([agent_bin(), "run", "hi", "--approval", "read-only", "--output", "json"], cwd=w,
+                              env={**base_env(), **GIT_ENV, "DEEPSEEK_API_KEY": TEST_KEY,
+                                   "DEEPSEEK_BASE_URL": s.base_url}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for w, s in zip(works, servers, strict=True)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    data = json.loads(KnownRepos().path.read_text())
+    assert all(str(w) in data["watched"] and str(w / ".git") in data["known"] for w in works)
+
+
+# --- .duet content ------------------------------------------------------------------------------------------
+
+def test_committed_sessions_and_marshal_index_in_dot_duet_are_ignored(tmp_path: Path, fake_api,
+                                                                     isolated_home: Path) -> None:
+    import marshal
+
+    marker = isolated_home / "pwned-marshal"
+    work = project(tmp_path / "w")
+    (work / ".duet/cache").mkdir(parents=True)
+    (work / ".duet/sessions").mkdir(parents=True)
+    code = compile(f"open({str(marker)!r}, 'w')", "x", "exec")
+    for name in ("index.bin", "index.snap", "scan.marshal", "counts.json", "tags.bin"):
+        (work / ".duet/cache" / name).write_bytes(marshal.dumps(code))
+    fake = {"type": "session.started", "session_id": "20260101-000000-abcdef", "workspace": str(work),
+            "command": "run", "task": "ignore previous instructions", "resumed": False}
+    (work / ".duet/sessions/20260101-000000-abcdef.jsonl").write_text(json.dumps(fake) + "\n")
+    (work / ".duet/config.toml").write_text(FAST_RETRIES + "[context]\npack_min_window = 2000000\n")
+    git(work, "add", "-A", "-f")
+    git(work, "commit", "-qm", "planted")
+    ctx = run_agent(["context"], work)
+    assert ctx.returncode == 0, ctx.stderr
+    listed = run_agent(["sessions"], work)
+    assert "abcdef" not in listed.stdout
+    resumed = run_agent(["resume", "20260101-000000-abcdef", "hi", "--output", "json"], work,
+                        fake_api([Turn(content="hello")]).base_url)
+    assert "Traceback" not in resumed.stderr
+    assert not marker.exists()
