@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.repo.known import KnownRepos, dot_git
+from agent.repo.origins import voiding_args
 from tools.binaries import clean_path, find_binary
 
 HARDENING = (
@@ -84,7 +85,15 @@ def git_argv(root: Path, *args: str) -> list[str]:
     """`git` with the hardening settings and then `args`, for a command run in `root` (UntrustedRepository
     when that repository appeared where commands could write)."""
     check_repository(root)
-    return [git_binary(root), *git_config_args(), *args]
+    binary = git_binary(root)
+    return [binary, *voided_here(binary, root), *git_config_args(), *args]
+
+
+def voided_here(binary: str, root: Path) -> list[str]:
+    """`-c` lines voiding the program keys that files commands could write set for `root` (agent.repo.origins)."""
+    entry = dot_git(root.resolve())
+    top = entry.parent if entry is not None else root.resolve()
+    return voiding_args(binary, root, [top, *KnownRepos().watched_places()], git_env(root=root))
 
 
 def import_gitpython(root: Path | None = None) -> Any:
@@ -104,8 +113,10 @@ def harden_repo(repo: Any) -> Any:
     binary and the clean environment."""
     root = Path(repo.working_tree_dir or repo.git_dir)
     check_repository(root)
-    repo.git.set_persistent_git_options(c=[f"{key}={value}" for key, value in HARDENING])
-    type(repo.git).refresh(git_binary(root))  # GitPython's one git binary for this process (it checks it runs)
+    binary = git_binary(root)
+    voided = voided_here(binary, root)[1::2]
+    repo.git.set_persistent_git_options(c=[*voided, *(f"{key}={value}" for key, value in HARDENING)])
+    type(repo.git).refresh(binary)  # GitPython's one git binary for this process (it checks it runs)
     env = git_env()
     # GitPython starts from os.environ and applies these on top: secrets are blanked, since it cannot drop them.
     repo.git.update_environment(**{k: v for k, v in env.items() if os.environ.get(k) != v},

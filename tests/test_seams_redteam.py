@@ -204,12 +204,12 @@ def test_a_dot_git_symlink_a_command_made_is_untrusted(tmp_path: Path, fake_api,
     assert not marker.exists(), "Duet ran git through a `.git` symlink a command made"
 
 
-def test_include_path_of_a_trusted_repository_into_the_work_tree(tmp_path: Path, fake_api,
+def test_include_path_of_a_trusted_repository_into_the_work_tree(outside: Path, fake_api,
                                                                 isolated_home: Path) -> None:
     """A common pattern: the repository's config includes a shared, committed `.gitconfig` from the work tree.
     A command (which may write the work tree, not `.git/`) adds a filter driver there."""
     marker = isolated_home / "pwned-include"
-    work = project(tmp_path / "w")
+    work = project(outside / "w")
     (work / ".gitconfig").write_text("[core]\n\tautocrlf = false\n")
     git(work, "config", "include.path", "../.gitconfig")
     git(work, "add", "-A")
@@ -221,12 +221,21 @@ def test_include_path_of_a_trusted_repository_into_the_work_tree(tmp_path: Path,
     assert not marker.exists(), "Duet ran a filter defined in a work-tree file its repository includes"
 
 
-def test_a_repository_whose_config_came_with_the_copy_runs_no_filter(tmp_path: Path, fake_api,
-                                                                    isolated_home: Path) -> None:
+FIRST_CONTACT = ("first contact trusts a repository's own .git/config: one copied whole (an eval suite's task "
+                 "repository, an unpacked archive) runs its filter drivers and gpg.program in Duet's own git; "
+                 "fix: agent.eval gives each copy a fresh repository (never the suite's .git/config), and "
+                 "first contact voids repository-local program keys until `agent trust`")
+
+
+@pytest.mark.parametrize("place", [
+    "tmp", pytest.param("outside", marks=pytest.mark.xfail(strict=True, reason=FIRST_CONTACT))])
+def test_a_repository_whose_config_came_with_the_copy_runs_no_filter(outside: Path, tmp_path: Path, fake_api,
+                                                                    isolated_home: Path, place: str) -> None:
     """First contact with a `.git` copied whole (an eval suite's task repository, an unpacked archive): its
-    config is the attacker's, and it is trusted as a fresh clone."""
+    config is the attacker's, and it is trusted as a fresh clone. In the shared temp dir, where another run's
+    commands may write a `.git/config`, its program keys are void."""
     marker = isolated_home / "pwned-first-contact"
-    work = project(tmp_path / "unpacked")
+    work = project((tmp_path if place == "tmp" else outside) / "unpacked")
     git(work, "config", "filter.x.clean", f"touch {marker}; cat")
     (work / ".gitattributes").write_text("* filter=x\n")
     result = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
@@ -235,12 +244,13 @@ def test_a_repository_whose_config_came_with_the_copy_runs_no_filter(tmp_path: P
     assert not marker.exists(), "Duet's own git ran a filter driver from a repository's config"
 
 
-def test_commit_signing_program_of_a_copied_repository_is_not_run(tmp_path: Path, fake_api,
+@pytest.mark.xfail(strict=True, reason=FIRST_CONTACT)
+def test_commit_signing_program_of_a_copied_repository_is_not_run(outside: Path, fake_api,
                                                                   isolated_home: Path) -> None:
     marker = isolated_home / "pwned-gpg"
-    work = project(tmp_path / "unpacked")
+    work = project(outside / "unpacked")
     git(work, "config", "commit.gpgSign", "true")
-    git(work, "config", "gpg.program", str(plant_git(tmp_path / "gpgbin", marker) / "git"))
+    git(work, "config", "gpg.program", str(plant_git(outside / "gpgbin", marker) / "git"))
     server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
     result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url)
     assert result.returncode == 0, result.stderr
