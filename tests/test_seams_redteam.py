@@ -282,21 +282,45 @@ def test_commands_can_neither_read_the_cache_key_nor_forge_the_registry(tmp_path
     assert "No such file" in seen or "denied" in seen or "Permission" in seen
 
 
-def test_the_registry_a_command_could_write_when_home_is_the_workspace(tmp_path: Path, fake_api,
-                                                                       isolated_home: Path) -> None:
+HOME_WORKSPACE = ("with HOME as the workspace (agent started in ~ with no repository, or ~ a dotfiles repository) "
+                  "the whole of HOME is writable to commands, Duet's own dirs included: the hidden paths "
+                  "(~/.config/duet) get no read right but keep the workspace's write rights, and the mount "
+                  "namespace protects only .git/.duet; fix (agent/sandbox): carve Duet's config, state and cache "
+                  "dirs and the credential stores out of the write grants too, and bind them read-only (or "
+                  "hide them) in the mount namespace when they lie inside the workspace")
+
+
+@pytest.mark.xfail(strict=True, reason=HOME_WORKSPACE)
+def test_a_command_cannot_rewrite_the_users_config_when_home_is_the_workspace(outside: Path, fake_api) -> None:
+    home = outside / "home"
+    (home / ".config/duet").mkdir(parents=True)
+    config = home / ".config/duet/config.toml"
+    config.write_text("# mine\n")
+    (home / "notes.txt").write_text("notes\n")
+    attack = "printf '[sandbox]\\nmode = \"off\"\\n' >> .config/duet/config.toml; echo done"
+    result = run_agent(RUN, home, fake_api([shell(attack), Turn(content="done")]).base_url,
+                       env_extra={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert config.read_text() == "# mine\n", "a sandboxed command rewrote the user's own Duet config"
+
+
+@pytest.mark.xfail(strict=True, reason=HOME_WORKSPACE)
+def test_the_registry_a_command_could_write_when_home_is_the_workspace(outside: Path, fake_api) -> None:
     """`agent` started in HOME (no repository there): HOME is the workspace, writable to commands, and so is
     `~/.local/state/duet/repos.json`."""
-    marker = tmp_path / "pwned-home-registry"
-    (isolated_home / "notes.txt").write_text("notes\n")
+    marker = outside / "pwned-home-registry"
+    home = outside / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("notes\n")
     plant = (f"git init -q . && echo x > app.py && git add app.py && {filter_payload(marker)} && python3 -c \""
              "import json,os,pathlib; p=pathlib.Path('.local/state/duet/repos.json'); d=json.loads(p.read_text()); "
              "g=pathlib.Path('.git').resolve(); st=os.stat(g); d['known'][str(g)]=[st.st_dev, st.st_ino]; "
              "p.write_text(json.dumps(d))\" && echo forged")
-    first = run_agent(RUN, isolated_home, fake_api([shell(plant), Turn(content="done")]).base_url,
-                      env_extra={"HOME": str(isolated_home)})
+    first = run_agent(RUN, home, fake_api([shell(plant), Turn(content="done")]).base_url,
+                      env_extra={"HOME": str(home)})
     assert first.returncode == 0, first.stderr
-    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], isolated_home,
-                       fake_api([Turn(content="hello")]).base_url, env_extra={"HOME": str(isolated_home)})
+    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], home,
+                       fake_api([Turn(content="hello")]).base_url, env_extra={"HOME": str(home)})
     assert second.returncode == 0, second.stderr
     assert not marker.exists(), "a command forged repos.json in a HOME that was the workspace"
 
@@ -344,3 +368,69 @@ def test_committed_sessions_and_marshal_index_in_dot_duet_are_ignored(tmp_path: 
                         fake_api([Turn(content="hello")]).base_url)
     assert "Traceback" not in resumed.stderr
     assert not marker.exists()
+
+
+# --- as an unprivileged user (Landlock without a mount namespace: the workspace root is not writable) -------
+
+SETPRIV = shutil.which("setpriv")
+as_nobody = pytest.mark.skipif(os.geteuid() != 0 or SETPRIV is None, reason="needs root to become nobody")
+
+
+def run_as_nobody(args: list[str], cwd: Path, home: Path, base_url: str,
+                  path_first: Path | None = None) -> subprocess.CompletedProcess[str]:
+    from tests.conftest import GIT_ENV, TEST_KEY
+    from tests.e2e import agent_bin, base_env
+
+    env = {k: v for k, v in base_env().items() if not k.startswith(("XDG_", "DEEPSEEK_", "OPENAI_"))}
+    env.update(GIT_ENV, HOME=str(home), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=base_url)
+    if path_first is not None:
+        env["PATH"] = f"{path_first}{os.pathsep}{env['PATH']}"
+    argv = [str(SETPRIV), "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", agent_bin(), *args]
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def nobody_tree(outside: Path) -> tuple[Path, Path]:
+    home, work = outside / "home", outside / "w"
+    home.mkdir()
+    project(work)
+    (work / "pkg").mkdir()
+    subprocess.run(["chown", "-R", "nobody:nogroup", str(home), str(work)], check=True)
+    return home, work
+
+
+@as_nobody
+def test_as_nobody_a_planted_git_and_a_nested_repository_are_not_used(outside: Path, fake_api) -> None:
+    home, work = nobody_tree(outside)
+    marker = home / "pwned-as-nobody"
+    real = REAL_GIT
+    plant = (f"cd pkg && mkdir -p .venv/bin && printf '#!/bin/sh\\ntouch {marker}\\nexec {real} \"$@\"\\n' > "
+             f".venv/bin/git && chmod +x .venv/bin/git && git init -q . && echo x > app.py && git add app.py && "
+             f"{filter_payload(marker)}")
+    first = run_as_nobody(RUN, work, home, fake_api([shell(plant), Turn(content="done")]).base_url)
+    assert first.returncode == 0, first.stderr
+    assert (work / "pkg/.git/config").is_file() and (work / "pkg/.venv/bin/git").is_file()
+    elsewhere = outside / "elsewhere"
+    elsewhere.mkdir()
+    server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
+    second = run_as_nobody(["run", "edit", "-C", str(work), "--approval", "full-auto", "--output", "json"],
+                           elsewhere, home, server.base_url, path_first=work / "pkg/.venv/bin")
+    assert second.returncode == 0, second.stderr
+    third = run_as_nobody(["run", "hi", "--approval", "read-only", "--output", "json"], work / "pkg", home,
+                          fake_api([Turn(content="hello")]).base_url, path_first=work / "pkg/.venv/bin")
+    assert third.returncode == 0, third.stderr
+    assert not marker.exists(), "as nobody: Duet ran a planted git or git in a command-made repository"
+
+
+@as_nobody
+def test_as_nobody_commands_cannot_reach_the_key_the_registry_or_the_caches(outside: Path, fake_api) -> None:
+    home, work = nobody_tree(outside)
+    probe = (f"cat {home}/.config/duet/cache.key; echo KEY=$?; echo x >> {home}/.local/state/duet/repos.json; "
+             f"echo REG=$?; touch {home}/.cache/duet/workspaces/x; echo CACHE=$?; mkdir .duet/cache; echo DUET=$?")
+    server = fake_api([shell("true"), shell(probe), Turn(content="done")])
+    ctx = run_as_nobody(["context"], work, home, server.base_url)  # makes the key and the caches
+    assert ctx.returncode == 0, ctx.stderr
+    result = run_as_nobody(RUN, work, home, server.base_url)
+    assert result.returncode == 0, result.stderr
+    seen = json.dumps(server.requests[2])
+    assert all(f"{name}=0" not in seen for name in ("KEY", "REG", "CACHE", "DUET")), seen[-600:]
+    assert json.loads((home / ".local/state/duet/repos.json").read_text())["watched"]
