@@ -298,7 +298,7 @@ def test_a_command_cannot_rewrite_the_users_config_when_home_is_the_workspace(ou
     config.write_text("# mine\n")
     (home / "notes.txt").write_text("notes\n")
     attack = "printf '[sandbox]\\nmode = \"off\"\\n' >> .config/duet/config.toml; echo done"
-    result = run_agent(RUN, home, fake_api([shell(attack), Turn(content="done")]).base_url,
+    result = run_agent([*RUN, "-C", str(home)], home, fake_api([shell(attack), Turn(content="done")]).base_url,
                        env_extra={"HOME": str(home)})
     assert result.returncode == 0, result.stderr
     assert config.read_text() == "# mine\n", "a sandboxed command rewrote the user's own Duet config"
@@ -306,7 +306,7 @@ def test_a_command_cannot_rewrite_the_users_config_when_home_is_the_workspace(ou
 
 @pytest.mark.xfail(strict=True, reason=HOME_WORKSPACE)
 def test_the_registry_a_command_could_write_when_home_is_the_workspace(outside: Path, fake_api) -> None:
-    """`agent` started in HOME (no repository there): HOME is the workspace, writable to commands, and so is
+    """`agent -C ~` (or HOME a dotfiles repository): HOME is the workspace, writable to commands, and so is
     `~/.local/state/duet/repos.json`."""
     marker = outside / "pwned-home-registry"
     home = outside / "home"
@@ -316,10 +316,10 @@ def test_the_registry_a_command_could_write_when_home_is_the_workspace(outside: 
              "import json,os,pathlib; p=pathlib.Path('.local/state/duet/repos.json'); d=json.loads(p.read_text()); "
              "g=pathlib.Path('.git').resolve(); st=os.stat(g); d['known'][str(g)]=[st.st_dev, st.st_ino]; "
              "p.write_text(json.dumps(d))\" && echo forged")
-    first = run_agent(RUN, home, fake_api([shell(plant), Turn(content="done")]).base_url,
+    first = run_agent([*RUN, "-C", str(home)], home, fake_api([shell(plant), Turn(content="done")]).base_url,
                       env_extra={"HOME": str(home)})
     assert first.returncode == 0, first.stderr
-    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], home,
+    second = run_agent(["run", "hi", "-C", str(home), "--approval", "read-only", "--output", "json"], home,
                        fake_api([Turn(content="hello")]).base_url, env_extra={"HOME": str(home)})
     assert second.returncode == 0, second.stderr
     assert not marker.exists(), "a command forged repos.json in a HOME that was the workspace"
