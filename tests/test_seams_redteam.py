@@ -434,3 +434,36 @@ def test_as_nobody_commands_cannot_reach_the_key_the_registry_or_the_caches(outs
     seen = json.dumps(server.requests[2])
     assert all(f"{name}=0" not in seen for name in ("KEY", "REG", "CACHE", "DUET")), seen[-600:]
     assert json.loads((home / ".local/state/duet/repos.json").read_text())["watched"]
+
+
+# --- agent eval: a suite's task repository with its own .git -------------------------------------------------
+
+@pytest.mark.parametrize("tmpdir", ["system", "outside"])
+def test_an_eval_suites_own_git_config_runs_nothing_in_duets_git(outside: Path, tmp_path: Path, fake_api,
+                                                               isolated_home: Path, tmpdir: str) -> None:
+    """The suite is someone else's: a task repository shipped with `.git/` is copied whole, config and all.
+    The eval's copies live in the system temp dir, where program keys of a repository's config are void; with
+    TMPDIR elsewhere (a user's choice, e.g. a roomier disk) that rule no longer covers them."""
+    from tests.conftest import GIT_ENV, TEST_KEY
+    from tests.e2e import agent_bin, base_env
+
+    marker = isolated_home / f"pwned-eval-{tmpdir}"
+    suite = outside / "suite"
+    repo = project(suite / "repos/r")
+    git(repo, "config", "filter.x.clean", f"touch {marker}; cat")
+    (repo / ".gitattributes").write_text("* filter=x\n")
+    (suite / "suite.toml").write_text('[[task]]\nid = "t"\nrepo = "repos/r"\nkind = "run"\nprompt = "hi"\n'
+                                      'check = "true"\n')
+    server = fake_api([Turn(content="done")] * 4)
+    config = isolated_home / ".config/duet/config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(FAST_RETRIES)
+    env = {**base_env(), **GIT_ENV, "DEEPSEEK_BASE_URL": server.base_url, "DEEPSEEK_API_KEY": TEST_KEY}
+    if tmpdir == "outside":
+        (outside / "tmp").mkdir()
+        env["TMPDIR"] = str(outside / "tmp")
+    done = subprocess.run([agent_bin(), "eval", str(suite / "suite.toml"), "--model", "deepseek-v4-flash",
+                           "--jobs", "1", "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists(), f"an eval suite's .git/config ran in Duet's own git (copies in the {tmpdir} temp dir)"

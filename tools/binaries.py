@@ -20,8 +20,13 @@ from pathlib import Path
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
 
 
+def shared_temp_dirs() -> set[Path]:
+    """The temp dirs every sandboxed command may write in auto-edit (the system's, $TMPDIR's, /dev/shm)."""
+    return {Path(p).resolve() for p in (*SHARED_WRITABLE, tempfile.gettempdir(), os.environ.get("TMPDIR") or "/tmp")}
+
+
 def _unsafe_roots(workspace: str, refused: tuple[str, ...] = ()) -> tuple[Path, ...]:
-    roots = {Path(p).resolve() for p in (*SHARED_WRITABLE, tempfile.gettempdir(), os.environ.get("TMPDIR") or "/tmp")}
+    roots = shared_temp_dirs()
     for place in (workspace, *refused):
         if place:
             roots.add(Path(place).resolve())

@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tools.binaries import SHARED_WRITABLE
+from tools.binaries import shared_temp_dirs
 
 PROGRAM_KEY = re.compile(r"^(filter\.(?P<filter>.+)\.(clean|smudge|process)|diff\..+\.(textconv|command)"
                          r"|merge\..+\.driver|gpg(\..+)?\.program|gpg\.ssh\.defaultkeycommand|diff\.external"
@@ -28,7 +28,7 @@ PROGRAM_KEY = re.compile(r"^(filter\.(?P<filter>.+)\.(clean|smudge|process)|diff
 def _writable(origin: Path, places: Iterable[Path]) -> bool:
     """Could a sandboxed command have written `origin`: inside the work tree or a watched workspace (not in
     that place's own `.git/`, which is read-only to commands), or in a shared temp dir?"""
-    if any(origin.is_relative_to(Path(t).resolve()) for t in SHARED_WRITABLE):
+    if any(origin.is_relative_to(t) for t in shared_temp_dirs()):
         return True
     for place in places:
         if origin.is_relative_to(place) and not origin.is_relative_to(place / ".git"):
