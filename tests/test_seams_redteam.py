@@ -467,3 +467,78 @@ def test_an_eval_suites_own_git_config_runs_nothing_in_duets_git(outside: Path, 
                           timeout=300, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     assert not marker.exists(), f"an eval suite's .git/config ran in Duet's own git (copies in the {tmpdir} temp dir)"
+
+
+# --- MCP: a server of the user's config named by a bare command ---------------------------------------------
+
+MCP_PATH = ("an MCP server named by a bare command (`command = \"uvx\"`) is looked up on the user's PATH, where an "
+            "activated venv of the workspace may come first: a command-planted `.venv/bin/uvx` then runs "
+            "unsandboxed at the next session's start; fix (agent/mcp/config.py program): resolve bare names "
+            "with the helper-binary rule (gitsafe.helper_binary: outside the workspace, the temp dirs and every "
+            "watched workspace) and report a server whose command is found only there")
+
+
+@pytest.mark.xfail(strict=True, reason=MCP_PATH)
+def test_an_mcp_server_command_is_not_taken_from_the_workspace(outside: Path, fake_api, isolated_home: Path) -> None:
+    marker = isolated_home / "pwned-mcp"
+    work = project(outside / "w")
+    bindir = work / ".venv/bin"
+    bindir.mkdir(parents=True)
+    (bindir / "duet-rt-server").write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    (bindir / "duet-rt-server").chmod(0o755)
+    config = isolated_home / ".config/duet/config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(FAST_RETRIES + '\n[mcp_servers.tickets]\ncommand = "duet-rt-server"\n')
+    result = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
+                       fake_api([Turn(content="hello")]).base_url, env_extra=with_path(bindir))
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists(), "an MCP server command was taken from the workspace's venv"
+
+
+EVAL_GIT = ("agent/eval/runner.py _commit_copy runs plain `git init/add/commit` found on the user's PATH: a git a "
+            "command planted in an earlier workspace's activated venv runs, unsandboxed; fix: build those "
+            "command lines with agent.gitsafe (git_binary/git_env, as every other Duet git call)")
+
+
+@pytest.mark.xfail(strict=True, reason=EVAL_GIT)
+def test_the_eval_runner_never_runs_a_planted_git(outside: Path, tmp_path: Path, fake_api,
+                                                  isolated_home: Path) -> None:
+    from tests.conftest import GIT_ENV, TEST_KEY
+    from tests.e2e import agent_bin, base_env
+
+    marker = isolated_home / "pwned-eval-git"
+    earlier = project(outside / "earlier")
+    KnownRepos().watch(earlier)  # a workspace where a session let commands write
+    planted = plant_git(earlier / ".venv/bin", marker)
+    suite = outside / "suite"
+    (suite / "repos/r").mkdir(parents=True)
+    (suite / "repos/r/app.py").write_text("x = 1\n")  # no .git: the runner makes the copy a repository
+    (suite / "suite.toml").write_text('[[task]]\nid = "t"\nrepo = "repos/r"\nkind = "run"\nprompt = "hi"\n'
+                                      'check = "true"\n')
+    server = fake_api([Turn(content="done")] * 4)
+    config = isolated_home / ".config/duet/config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(FAST_RETRIES)
+    env = {**base_env(), **GIT_ENV, "DEEPSEEK_BASE_URL": server.base_url, "DEEPSEEK_API_KEY": TEST_KEY,
+           "PATH": f"{planted}{os.pathsep}{base_env()['PATH']}"}
+    done = subprocess.run([agent_bin(), "eval", str(suite / "suite.toml"), "--model", "deepseek-v4-flash",
+                           "--jobs", "1", "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL, cwd=outside)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists(), "the eval runner ran a git from a watched workspace's venv"
+
+
+# --- .duet at any depth, through every file tool of a real session -----------------------------------------
+
+def test_no_file_tool_plants_a_dot_duet_below_the_root(tmp_path: Path, fake_api) -> None:
+    work = project(tmp_path / "w")
+    patch = "*** Begin Patch\n*** Add File: x/.Duet/config.toml\n+[sandbox]\n*** End Patch\n"
+    calls = [write("lib/.duet/cache/tags.pickle", "x"), write("a/.du\u200bet/config.toml", "x"),
+             Turn(tool_calls=[ScriptedCall(name="apply_patch", arguments={"patch": patch})]),
+             write("lib/.duet. /sessions/s.jsonl", "x"), Turn(content="done")]
+    server = fake_api(calls)
+    result = run_agent(["run", "go", "--approval", "auto-edit", "--output", "json"], work, server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert json.dumps(server.requests[-1]).count("is protected") == 4
+    planted = [p for p in work.rglob("*") if ".git" not in p.parts and p.name not in ("app.py",)]
+    assert planted == [], planted
