@@ -18,8 +18,8 @@ import pytest
 
 from agent.repo.known import KnownRepos
 from fixtures.fakeapi import ScriptedCall, Turn
-from tests.conftest import git
-from tests.e2e import FAST_RETRIES, run_agent, summary
+from tests.conftest import GIT_ENV, TEST_KEY, git
+from tests.e2e import FAST_RETRIES, agent_bin, base_env, run_agent, summary
 
 REAL_GIT = shutil.which("git") or "/usr/bin/git"
 RUN = ["run", "go", "--approval", "full-auto", "--output", "json"]
@@ -328,8 +328,6 @@ def test_the_registry_a_command_could_write_when_home_is_the_workspace(outside: 
 def test_two_sessions_at_once_keep_both_watched_records(tmp_path: Path, fake_api) -> None:
     works = [project(tmp_path / f"w{i}") for i in range(4)]
     servers = [fake_api([Turn(content="hi")]) for _ in works]
-    from tests.e2e import agent_bin, base_env
-    from tests.conftest import GIT_ENV, TEST_KEY
     procs = [subprocess.Popen([agent_bin(), "run", "hi", "--approval", "read-only", "--output", "json"], cwd=w,
                               env={**base_env(), **GIT_ENV, "DEEPSEEK_API_KEY": TEST_KEY,
                                    "DEEPSEEK_BASE_URL": s.base_url}, stdout=subprocess.PIPE,
@@ -378,8 +376,6 @@ as_nobody = pytest.mark.skipif(os.geteuid() != 0 or SETPRIV is None, reason="nee
 
 def run_as_nobody(args: list[str], cwd: Path, home: Path, base_url: str,
                   path_first: Path | None = None) -> subprocess.CompletedProcess[str]:
-    from tests.conftest import GIT_ENV, TEST_KEY
-    from tests.e2e import agent_bin, base_env
 
     env = {k: v for k, v in base_env().items() if not k.startswith(("XDG_", "DEEPSEEK_", "OPENAI_"))}
     env.update(GIT_ENV, HOME=str(home), DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=base_url)
@@ -444,8 +440,6 @@ def test_an_eval_suites_own_git_config_runs_nothing_in_duets_git(outside: Path, 
     """The suite is someone else's: a task repository shipped with `.git/` is copied whole, config and all.
     The eval's copies live in the system temp dir, where program keys of a repository's config are void; with
     TMPDIR elsewhere (a user's choice, e.g. a roomier disk) that rule no longer covers them."""
-    from tests.conftest import GIT_ENV, TEST_KEY
-    from tests.e2e import agent_bin, base_env
 
     marker = isolated_home / f"pwned-eval-{tmpdir}"
     suite = outside / "suite"
@@ -503,8 +497,6 @@ EVAL_GIT = ("agent/eval/runner.py _commit_copy runs plain `git init/add/commit` 
 @pytest.mark.xfail(strict=True, reason=EVAL_GIT)
 def test_the_eval_runner_never_runs_a_planted_git(outside: Path, tmp_path: Path, fake_api,
                                                   isolated_home: Path) -> None:
-    from tests.conftest import GIT_ENV, TEST_KEY
-    from tests.e2e import agent_bin, base_env
 
     marker = isolated_home / "pwned-eval-git"
     earlier = project(outside / "earlier")

@@ -81,14 +81,14 @@ def _find(name: str, workspace: str, search_path: str, python: str, refused: tup
     # wherever it is; only the workspace is refused there (a `.venv` of the project).
     dirs: list[tuple[str, tuple[Path, ...]]] = []
     if python:
-        dirs.append((str(Path(python).parent), tuple(Path(p).resolve() for p in (workspace, *refused))))
+        dirs.append((str(Path(python).parent), (Path(workspace).resolve(),)))
     dirs += [(entry, roots) for entry in _safe_dirs(search_path, workspace, refused)]
-    for directory, refused in dirs:
+    for directory, refused_here in dirs:
         candidate = Path(directory) / name
         if not (candidate.is_file() and os.access(candidate, os.X_OK)):
             continue
         # Returned resolved: a link cannot be re-pointed between this check and the run.
         real = candidate.resolve()
-        if not _inside(real, refused) and not _inside(Path(os.path.abspath(candidate)), refused):
+        if not _inside(real, refused_here) and not _inside(Path(os.path.abspath(candidate)), refused_here):
             return str(real)
     return None

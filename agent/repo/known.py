@@ -19,8 +19,8 @@ contact (a fresh clone) and is trusted, then known.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import fcntl
+import hashlib
 import json
 import os
 import time

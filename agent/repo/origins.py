@@ -30,10 +30,7 @@ def _writable(origin: Path, places: Iterable[Path]) -> bool:
     that place's own `.git/`, which is read-only to commands), or in a shared temp dir?"""
     if any(origin.is_relative_to(t) for t in shared_temp_dirs()):
         return True
-    for place in places:
-        if origin.is_relative_to(place) and not origin.is_relative_to(place / ".git"):
-            return True
-    return False
+    return any(origin.is_relative_to(p) and not origin.is_relative_to(p / ".git") for p in places)
 
 
 def voiding_args(git: str, root: Path, places: Iterable[Path], env: Mapping[str, str]) -> list[str]:
