@@ -93,7 +93,8 @@ def voided_here(binary: str, root: Path) -> list[str]:
     """`-c` lines voiding the program keys that files commands could write set for `root` (agent.repo.origins)."""
     entry = dot_git(root.resolve())
     top = entry.parent if entry is not None else root.resolve()
-    return voiding_args(binary, root, [top, *KnownRepos().watched_places()], git_env(root=root))
+    # Run at the top: git names the files it read relative to the top of the work tree.
+    return voiding_args(binary, top, [top, *KnownRepos().watched_places()], git_env(root=root))
 
 
 def import_gitpython(root: Path | None = None) -> Any:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -238,6 +239,8 @@ def test_a_repository_whose_config_came_with_the_copy_runs_no_filter(outside: Pa
     work = project((tmp_path if place == "tmp" else outside) / "unpacked")
     git(work, "config", "filter.x.clean", f"touch {marker}; cat")
     (work / ".gitattributes").write_text("* filter=x\n")
+    later = time.time() + 5
+    os.utime(work / "app.py", (later, later))  # same bytes, new stat: git status must hash it, through the filter
     result = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
                        fake_api([Turn(content="hello")]).base_url)
     assert result.returncode == 0, result.stderr
@@ -534,3 +537,20 @@ def test_no_file_tool_plants_a_dot_duet_below_the_root(tmp_path: Path, fake_api)
     assert json.dumps(server.requests[-1]).count("is protected") == 4
     planted = [p for p in work.rglob("*") if ".git" not in p.parts and p.name not in ("app.py",)]
     assert planted == [], planted
+
+
+def test_dash_c_naming_a_nested_repository_a_command_made_is_no_first_contact(outside: Path, fake_api,
+                                                                             isolated_home: Path) -> None:
+    """A second session told `-C W/pkg` while (or after) the first one's command made `pkg/.git`: the new
+    workspace is watched for the first time, but its repository is inside one already watched."""
+    marker = isolated_home / "pwned-dash-c-nested"
+    work = project(outside / "w")
+    (work / "pkg").mkdir()
+    plant = f"cd pkg && git init -q . && echo x > app.py && git add app.py && {filter_payload(marker)}"
+    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    assert first.returncode == 0, first.stderr
+    second = run_agent(["run", "hi", "-C", str(work / "pkg"), "--approval", "read-only", "--output", "json"],
+                       outside, fake_api([Turn(content="hello")]).base_url)
+    assert second.returncode == 0, second.stderr
+    assert "agent trust" in second.stderr + second.stdout
+    assert not marker.exists(), "a -C session took a command-made repository as a fresh clone"
