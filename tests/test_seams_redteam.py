@@ -205,20 +205,25 @@ def test_a_dot_git_symlink_a_command_made_is_untrusted(tmp_path: Path, fake_api,
     assert not marker.exists(), "Duet ran git through a `.git` symlink a command made"
 
 
-def test_include_path_of_a_trusted_repository_into_the_work_tree(outside: Path, fake_api,
-                                                                isolated_home: Path) -> None:
+@pytest.mark.parametrize("there", [True, False], ids=["included-file-there", "included-file-made-later"])
+def test_include_path_of_a_trusted_repository_into_the_work_tree(outside: Path, fake_api, isolated_home: Path,
+                                                                 there: bool) -> None:
     """A common pattern: the repository's config includes a shared, committed `.gitconfig` from the work tree.
-    A command (which may write the work tree, not `.git/`) adds a filter driver there."""
+    A command (which may write the work tree, not `.git/`) adds a filter driver there, or creates the included
+    file a first git call found missing (Duet remembers git's answer until a file it depends on changes)."""
     marker = isolated_home / "pwned-include"
     work = project(outside / "w")
-    (work / ".gitconfig").write_text("[core]\n\tautocrlf = false\n")
+    if there:
+        (work / ".gitconfig").write_text("[core]\n\tautocrlf = false\n")
     git(work, "config", "include.path", "../.gitconfig")
     git(work, "add", "-A")
-    git(work, "commit", "-qm", "shared config")
+    git(work, "commit", "-qm", "shared config", "--allow-empty")
     plant = (f"printf '[filter \"x\"]\\n\\tclean = touch {marker}; cat\\n' >> .gitconfig && "
              "echo '* filter=x' > .gitattributes && sleep 1 && touch app.py && echo planted")
-    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    server = fake_api([write("notes.txt", "x\n"), shell(plant), write("more.txt", "y\n"), Turn(content="done")])
+    first = run_agent(RUN, work, server.base_url)
     assert first.returncode == 0, first.stderr
+    assert "planted" in json.dumps(server.requests[2])
     assert not marker.exists(), "Duet ran a filter defined in a work-tree file its repository includes"
 
 
