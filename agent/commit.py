@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agent.checkpoint import EXCLUDE_DUET
 from agent.errors import DuetError
-from agent.gitsafe import harden_repo
+from agent.gitsafe import harden_repo, import_gitpython
 
 SET_IDENTITY = ('git has no identity to commit with; set one with `git config --global user.name "Your Name"` '
                 'and `git config --global user.email you@example.com` (the changes are on disk, not committed)')
@@ -17,8 +17,7 @@ def commit_work(workspace: Path, message: str, paths: list[str]) -> str | None:
 
     On failure nothing is left staged: the index is as it was before.
     """
-    import git
-
+    git = import_gitpython(workspace)
     try:
         repo = harden_repo(git.Repo(workspace, search_parent_directories=True))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):

@@ -16,11 +16,13 @@ unsandboxed. Three layers:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from agent.repo.known import KnownRepos, dot_git
+from agent.repo.origins import voiding_args
 from tools.binaries import clean_path, find_binary
 
 HARDENING = (
@@ -45,10 +47,17 @@ class UntrustedRepository(OSError):
     """A repository Duet will not run git in; the message says why and how to trust it."""
 
 
-def git_binary() -> str:
-    """git, resolved outside the workspace and the temp dirs; without one, a path that fails to start (the call
-    then fails as "git is not available", as it would with no git installed)."""
-    return find_binary("git") or "/nonexistent/git"
+def helper_binary(name: str, root: Path | None = None) -> str | None:
+    """A helper Duet runs itself (git, bwrap), resolved outside `root` (default: the git root of the current
+    directory), the temp dirs and every workspace where Duet ever let commands write: `-C DIR` names a
+    workspace the current directory need not be in, and a command may have planted `pkg/.venv/bin/git`."""
+    return find_binary(name, root, refused=KnownRepos().watched_places())
+
+
+def git_binary(root: Path | None = None) -> str:
+    """git, resolved as `helper_binary` says; without one, a path that fails to start (the call then fails as
+    "git is not available", as it would with no git installed)."""
+    return helper_binary("git", root) or "/nonexistent/git"
 
 
 def git_config_args() -> list[str]:
@@ -56,10 +65,10 @@ def git_config_args() -> list[str]:
     return [arg for key, value in HARDENING for arg in ("-c", f"{key}={value}")]
 
 
-def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def git_env(extra: Mapping[str, str] | None = None, root: Path | None = None) -> dict[str, str]:
     """The environment of Duet's own git commands: the user's, without secrets and with a clean PATH."""
     env = {k: v for k, v in os.environ.items() if not k.upper().endswith(SECRET_SUFFIXES)}
-    env.update(PATH=clean_path(), GIT_TERMINAL_PROMPT="0", GIT_PAGER="cat")
+    env.update(PATH=clean_path(root, KnownRepos().watched_places()), GIT_TERMINAL_PROMPT="0", GIT_PAGER="cat")
     env.pop("GIT_EXTERNAL_DIFF", None)
     env.update(extra or {})
     return env
@@ -76,15 +85,39 @@ def git_argv(root: Path, *args: str) -> list[str]:
     """`git` with the hardening settings and then `args`, for a command run in `root` (UntrustedRepository
     when that repository appeared where commands could write)."""
     check_repository(root)
-    return [git_binary(), *git_config_args(), *args]
+    binary = git_binary(root)
+    return [binary, *voided_here(binary, root), *git_config_args(), *args]
+
+
+def voided_here(binary: str, root: Path) -> list[str]:
+    """`-c` lines voiding the program keys that files commands could write set for `root` (agent.repo.origins)."""
+    entry = dot_git(root.resolve())
+    top = entry.parent if entry is not None else root.resolve()
+    # Run at the top: git names the files it read relative to the top of the work tree.
+    return voiding_args(binary, top, [top, *KnownRepos().watched_places()], git_env(root=root))
+
+
+def import_gitpython(root: Path | None = None) -> Any:
+    """The `git` (GitPython) module, imported without running a `git` from PATH: its import runs
+    `git version` with the executable named in GIT_PYTHON_GIT_EXECUTABLE, else whatever `git` PATH finds first
+    (an activated venv of the workspace, where a command may have written one)."""
+    if "git" not in sys.modules:
+        os.environ["GIT_PYTHON_GIT_EXECUTABLE"] = git_binary(root)
+        os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")  # no git at all: fail at the first command instead
+    import git
+
+    return git
 
 
 def harden_repo(repo: Any) -> Any:
     """The GitPython `repo`, with every later command it runs carrying the hardening settings, the resolved git
     binary and the clean environment."""
-    check_repository(Path(repo.working_tree_dir or repo.git_dir))
-    repo.git.set_persistent_git_options(c=[f"{key}={value}" for key, value in HARDENING])
-    type(repo.git).refresh(git_binary())  # GitPython's one git binary for this process (it checks it runs)
+    root = Path(repo.working_tree_dir or repo.git_dir)
+    check_repository(root)
+    binary = git_binary(root)
+    voided = voided_here(binary, root)[1::2]
+    repo.git.set_persistent_git_options(c=[*voided, *(f"{key}={value}" for key, value in HARDENING)])
+    type(repo.git).refresh(binary)  # GitPython's one git binary for this process (it checks it runs)
     env = git_env()
     # GitPython starts from os.environ and applies these on top: secrets are blanked, since it cannot drop them.
     repo.git.update_environment(**{k: v for k, v in env.items() if os.environ.get(k) != v},

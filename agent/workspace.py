@@ -14,10 +14,9 @@ from agent.errors import ConfigError
 
 def _git_toplevel(start: Path) -> Path | None:
     """git's own answer for `start` (`rev-parse --show-toplevel`): an empty or broken `.git` is no repository."""
-    from agent.gitsafe import git_config_args, git_env
-    from tools.binaries import find_binary
+    from agent.gitsafe import git_config_args, git_env, helper_binary
 
-    git = find_binary("git", start)
+    git = helper_binary("git", start)  # never one in a workspace where Duet let commands write
     if git is None:
         return None
     try:

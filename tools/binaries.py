@@ -14,15 +14,22 @@ import functools
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
 
 
-def _unsafe_roots(workspace: str) -> tuple[Path, ...]:
-    roots = {Path(p).resolve() for p in (*SHARED_WRITABLE, tempfile.gettempdir(), os.environ.get("TMPDIR") or "/tmp")}
-    if workspace:
-        roots.add(Path(workspace).resolve())
+def shared_temp_dirs() -> set[Path]:
+    """The temp dirs every sandboxed command may write in auto-edit (the system's, $TMPDIR's, /dev/shm)."""
+    return {Path(p).resolve() for p in (*SHARED_WRITABLE, tempfile.gettempdir(), os.environ.get("TMPDIR") or "/tmp")}
+
+
+def _unsafe_roots(workspace: str, refused: tuple[str, ...] = ()) -> tuple[Path, ...]:
+    roots = shared_temp_dirs()
+    for place in (workspace, *refused):
+        if place:
+            roots.add(Path(place).resolve())
     return tuple(roots)
 
 
@@ -30,8 +37,8 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
-def _safe_dirs(search_path: str, workspace: str) -> tuple[str, ...]:
-    roots = _unsafe_roots(workspace)
+def _safe_dirs(search_path: str, workspace: str, refused: tuple[str, ...] = ()) -> tuple[str, ...]:
+    roots = _unsafe_roots(workspace, refused)
     out: list[str] = []
     for entry in search_path.split(os.pathsep):
         if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
@@ -49,34 +56,39 @@ def default_workspace() -> str:
     return str(top)
 
 
-def clean_path(workspace: Path | None = None) -> str:
-    """PATH for Duet's own subprocesses: the current PATH without entries a command could write."""
+def clean_path(workspace: Path | None = None, refused: Iterable[Path] = ()) -> str:
+    """PATH for Duet's own subprocesses: the current PATH without entries a command could write (`refused`:
+    more such places, e.g. every workspace where Duet let commands write)."""
     where = str(workspace.resolve()) if workspace is not None else default_workspace()
-    return os.pathsep.join(_safe_dirs(os.environ.get("PATH", os.defpath), where))
+    return os.pathsep.join(_safe_dirs(os.environ.get("PATH", os.defpath), where, tuple(map(str, refused))))
 
 
-def find_binary(name: str, workspace: Path | None = None, *, beside_python: bool = False) -> str | None:
-    """The resolved path of `name` outside the workspace and the temp dirs, or None. `beside_python`: look in
-    this interpreter's bin directory first (pinned wheels such as ripgrep install there)."""
+def find_binary(name: str, workspace: Path | None = None, *, beside_python: bool = False,
+                refused: Iterable[Path] = ()) -> str | None:
+    """The resolved path of `name` outside the workspace, the temp dirs and the `refused` places, or None.
+    `beside_python`: look in this interpreter's bin directory first (pinned wheels such as ripgrep install
+    there). Without `workspace`, the git root of the current directory stands for it: a caller that knows the
+    workspace (`-C DIR` may name one elsewhere) must pass it."""
     where = str(workspace.resolve()) if workspace is not None else default_workspace()
-    return _find(name, where, os.environ.get("PATH", os.defpath), sys.executable if beside_python else "")
+    return _find(name, where, os.environ.get("PATH", os.defpath), sys.executable if beside_python else "",
+                 tuple(sorted(map(str, refused))))
 
 
 @functools.lru_cache(maxsize=32)
-def _find(name: str, workspace: str, search_path: str, python: str) -> str | None:
-    roots = _unsafe_roots(workspace)
+def _find(name: str, workspace: str, search_path: str, python: str, refused: tuple[str, ...] = ()) -> str | None:
+    roots = _unsafe_roots(workspace, refused)
     # This interpreter's own directory is as trusted as Duet's code (whoever can write there can change Duet),
     # wherever it is; only the workspace is refused there (a `.venv` of the project).
     dirs: list[tuple[str, tuple[Path, ...]]] = []
     if python:
         dirs.append((str(Path(python).parent), (Path(workspace).resolve(),)))
-    dirs += [(entry, roots) for entry in _safe_dirs(search_path, workspace)]
-    for directory, refused in dirs:
+    dirs += [(entry, roots) for entry in _safe_dirs(search_path, workspace, refused)]
+    for directory, refused_here in dirs:
         candidate = Path(directory) / name
         if not (candidate.is_file() and os.access(candidate, os.X_OK)):
             continue
         # Returned resolved: a link cannot be re-pointed between this check and the run.
         real = candidate.resolve()
-        if not _inside(real, refused) and not _inside(Path(os.path.abspath(candidate)), refused):
+        if not _inside(real, refused_here) and not _inside(Path(os.path.abspath(candidate)), refused_here):
             return str(real)
     return None

@@ -18,13 +18,13 @@ BANNER = ("SCRIPTED DEMO: no real model is called. A fake DeepSeek endpoint on 1
 
 def copy_repo(name: str, dest: Path) -> Path:
     """A fresh git repository holding the sample `name` (committed, so checkpoints and undo work)."""
-    import git
-
     from agent.checkpoint import IDENTITY
+    from agent.gitsafe import import_gitpython
     from fixtures import REPOS_DIR
 
     target = dest / name
     shutil.copytree(REPOS_DIR / name, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    git = import_gitpython(target)
     repo = git.Repo.init(target)
     repo.git.add("-A")
     repo.git.commit("-m", "sample repository", "--no-verify", env=IDENTITY)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -30,6 +31,9 @@ from typing import Any
 from agent.userdirs import state_base
 
 REGISTRY = "repos.json"
+# A repository nested in a watched workspace keeps its `.git/` where commands may write (only the top-level
+# `.git/` is read-only to them): its config is pinned too, so a filter a command added there is not trusted.
+PINNED_FILES = ("config", "config.worktree", "commondir")
 
 
 def dot_git(start: Path) -> Path | None:
@@ -49,8 +53,8 @@ def _identity(path: Path) -> list[int] | None:
     return [st.st_dev, st.st_ino]
 
 
-def git_dir_identity(entry: Path) -> list[int] | None:
-    """The identity of the git directory a `.git` entry stands for (a directory, or a `gitdir:` file)."""
+def _git_dir(entry: Path) -> Path | None:
+    """The git directory a `.git` entry stands for (a directory, or the target of a `gitdir:` file)."""
     if entry.is_file():
         try:
             line = entry.read_text(encoding="utf-8", errors="replace").strip()
@@ -59,8 +63,33 @@ def git_dir_identity(entry: Path) -> list[int] | None:
         if not line.startswith("gitdir:"):
             return None
         target = Path(line.removeprefix("gitdir:").strip())
-        return _identity(target if target.is_absolute() else entry.parent / target)
-    return _identity(entry)
+        return target if target.is_absolute() else entry.parent / target
+    return entry
+
+
+def git_dir_identity(entry: Path) -> list[int] | None:
+    """The identity of the git directory a `.git` entry stands for (a directory, or a `gitdir:` file)."""
+    git_dir = _git_dir(entry)
+    return _identity(git_dir) if git_dir is not None else None
+
+
+def _config_digest(entry: Path) -> str:
+    """A digest of the files in a git directory that name programs git runs (or point to more of them)."""
+    digest = hashlib.sha256()
+    git_dir = _git_dir(entry)
+    for name in PINNED_FILES:
+        try:
+            data = (git_dir / name).read_bytes() if git_dir is not None else b""
+        except OSError:
+            data = b"-"
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:32]
+
+
+def fingerprint(entry: Path) -> list[int | str] | None:
+    """What the registry keeps of a known repository: its git directory's identity and its config's digest."""
+    identity = git_dir_identity(entry)
+    return None if identity is None else [*identity, _config_digest(entry)]
 
 
 class KnownRepos:
@@ -104,6 +133,25 @@ class KnownRepos:
             os.close(lock)
 
     @staticmethod
+    def _nested(data: Mapping[str, Any], entry: Path) -> bool:
+        """Does `entry` lie below the root of a watched workspace (where commands could write in its `.git/`)?"""
+        return any(Path(place) in entry.parent.parents for place in data["watched"])
+
+    @staticmethod
+    def _same_dir(data: Mapping[str, Any], entry: Path) -> bool:
+        record = data["known"].get(str(entry))
+        identity = git_dir_identity(entry)
+        return isinstance(record, list) and identity is not None and record[:2] == identity
+
+    def _known(self, data: Mapping[str, Any], entry: Path) -> bool:
+        return self._same_dir(data, entry) and not self._config_changed(data, entry)
+
+    def _config_changed(self, data: Mapping[str, Any], entry: Path) -> bool:
+        """A known nested repository whose config is not what it was when it became known."""
+        return self._same_dir(data, entry) and self._nested(data, entry) \
+            and data["known"][str(entry)][2:] != [_config_digest(entry)]
+
+    @staticmethod
     def _watched_over(data: Mapping[str, Any], entry: Path) -> str | None:
         """The watched workspace (still the same directory) that holds `entry`, if any."""
         for place, record in data["watched"].items():
@@ -117,14 +165,21 @@ class KnownRepos:
         """Why the repository of `.git` entry `entry` is untrusted (one line), or None when it is trusted."""
         entry = entry.parent.resolve() / entry.name
         data = self._read()
-        if data["known"].get(str(entry)) == git_dir_identity(entry):
+        if self._known(data, entry):
             return None
+        where = entry.parent
+        if self._config_changed(data, entry):
+            return (f"{where}/.git changed (its config) after Duet let commands write around it; Duet runs no git "
+                    f"there and does not take it as a workspace (if that change is yours: agent trust -C {where})")
         place = self._watched_over(data, entry)
         if place is None:
             return None
-        where = entry.parent
         return (f"{where}/.git appeared after Duet let commands write in {place}; Duet runs no git there and does "
                 f"not take it as a workspace (if that repository is yours: agent trust -C {where})")
+
+    def watched_places(self) -> list[Path]:
+        """Every workspace where Duet let commands write (helper binaries are never taken from one)."""
+        return [Path(place) for place in self._read()["watched"]]
 
     def trusted(self, entry: Path) -> bool:
         return self.untrusted_because(entry) is None
@@ -144,14 +199,14 @@ class KnownRepos:
             for entry in candidates:
                 entry = entry.parent.resolve() / entry.name
                 key = str(entry)
-                if data["known"].get(key) == git_dir_identity(entry):
+                if self._known(data, entry):
                     continue
-                if self._watched_over(data, entry) is not None:
+                if self._watched_over(data, entry) is not None or self._config_changed(data, entry):
                     warnings.append(self.untrusted_because(entry) or "")
                     continue
-                identity = git_dir_identity(entry)
-                if identity is not None:
-                    data["known"][key] = identity
+                print_ = fingerprint(entry)
+                if print_ is not None:
+                    data["known"][key] = print_
             if first:
                 data["watched"][str(workspace)] = {"dir": _identity(workspace), "since": int(time.time())}
         return [w for w in warnings if w]
@@ -161,9 +216,9 @@ class KnownRepos:
         entry = workspace.resolve() / ".git"
         if not os.path.lexists(entry):
             return None
-        identity = git_dir_identity(entry)
-        if identity is None:
+        print_ = fingerprint(entry)
+        if print_ is None:
             return None
         with self._changing() as data:
-            data["known"][str(entry)] = identity
+            data["known"][str(entry)] = print_
         return entry
