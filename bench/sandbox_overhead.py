@@ -3,7 +3,8 @@
 Both sides go through the same SandboxLauncher code path (start → wait → finish), in the same workspace,
 interleaved run by run so machine load hits both alike; only the policy differs (sandbox on: Landlock ruleset
 built in the parent + mount and PID namespaces (as root the command is born PID 1 of its namespace; otherwise
-the child forks a second time) + a private /proc + seccomp + restrict_self in the child; sandbox off: the same preexec hook without them).
+the child forks a second time) + a private /proc + seccomp + restrict_self in the child; sandbox off: the same
+preexec hook without them).
 Two reference points are printed too: a bare asyncio spawn with no preexec_fn at all (CPython then uses
 vfork/posix_spawn instead of fork), and the "tiny launcher" alternative to preexec_fn: re-exec through a
 minimal Python (`python -I -S -c`), whose start-up alone is the floor of that design.

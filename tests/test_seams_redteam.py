@@ -473,14 +473,9 @@ def test_an_eval_suites_own_git_config_runs_nothing_in_duets_git(outside: Path, 
 
 # --- MCP: a server of the user's config named by a bare command ---------------------------------------------
 
-MCP_PATH = ("an MCP server named by a bare command (`command = \"uvx\"`) is looked up on the user's PATH, where an "
-            "activated venv of the workspace may come first: a command-planted `.venv/bin/uvx` then runs "
-            "unsandboxed at the next session's start; fix (agent/mcp/config.py program): resolve bare names "
-            "with the helper-binary rule (gitsafe.helper_binary: outside the workspace, the temp dirs and every "
-            "watched workspace) and report a server whose command is found only there")
+# (fixed) mcp path: resolved with the helper-binary rule
 
 
-@pytest.mark.xfail(strict=True, reason=MCP_PATH)
 def test_an_mcp_server_command_is_not_taken_from_the_workspace(outside: Path, fake_api, isolated_home: Path) -> None:
     marker = isolated_home / "pwned-mcp"
     work = project(outside / "w")
@@ -497,12 +492,9 @@ def test_an_mcp_server_command_is_not_taken_from_the_workspace(outside: Path, fa
     assert not marker.exists(), "an MCP server command was taken from the workspace's venv"
 
 
-EVAL_GIT = ("agent/eval/runner.py _commit_copy runs plain `git init/add/commit` found on the user's PATH: a git a "
-            "command planted in an earlier workspace's activated venv runs, unsandboxed; fix: build those "
-            "command lines with agent.gitsafe (git_binary/git_env, as every other Duet git call)")
+# (fixed) eval git: resolved with the helper-binary rule
 
 
-@pytest.mark.xfail(strict=True, reason=EVAL_GIT)
 def test_the_eval_runner_never_runs_a_planted_git(outside: Path, tmp_path: Path, fake_api,
                                                   isolated_home: Path) -> None:
 

@@ -29,6 +29,7 @@ from agent.eval.copying import copy_repo
 from agent.eval.plan import EvalConfig, RunKey
 from agent.eval.results import EvalRow
 from agent.eval.suite import EvalTask, Suite
+from agent.gitsafe import git_binary, git_config_args, git_env
 from agent.result import RunResult
 from agent.testcmd import detect_test_command
 from tools.secret_files import SecretFiles
@@ -225,14 +226,17 @@ def _commit_copy(copy: Path, env: dict[str, str], children: Children, secret_fil
         # A worktree's or submodule's `.git` file points at the suite's own repository: the run's checkpoints
         # would be written there. The copy gets a repository of its own instead.
         dot_git.unlink()
-    for argv in (["git", "init", "-q"], ["git", "add", "-A", "--", ".", *secret_pathspecs(secret_files)],
-                 ["git", *GIT_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "eval: task as given"]):
+    # Duet's own git (resolved outside every writable place, hardened, a clean PATH), as for every git call it makes
+    git = [git_binary(copy), *git_config_args()]
+    clean = {**env, "PATH": git_env(root=copy)["PATH"]}
+    for argv in ([*git, "init", "-q"], [*git, "add", "-A", "--", ".", *secret_pathspecs(secret_files)],
+                 [*git, *GIT_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "eval: task as given"]):
         try:
-            done = children.run(argv, cwd=copy, env=env)
+            done = children.run(argv, cwd=copy, env=clean)
         except FileNotFoundError:
             raise HarnessError("git is not installed (each run's copy is made a git repository)") from None
         if done.returncode != 0:
-            raise HarnessError(f"{' '.join(argv[:2])} failed in the copy: {_last_line(done.stderr)}")
+            raise HarnessError(f"git {argv[len(git)]} failed in the copy: {_last_line(done.stderr)}")
 
 
 def _config_error(message: str, copy: Path, repo: Path) -> HarnessError:

@@ -56,11 +56,19 @@ class McpServerConfig(BaseModel):
 
     def program(self, workspace: Path) -> str:
         """The command to run: a relative path (`bin/server`) resolved in the server's own directory; a bare
-        name is looked up on PATH."""
+        name is looked up on PATH, but never where a command could have planted it (the workspace's activated
+        venv, the temp dirs, any workspace Duet let commands write in: see agent.gitsafe.helper_binary)."""
         assert self.command is not None
         if "/" in self.command and not Path(self.command).expanduser().is_absolute():
             return str(self.start_dir(workspace) / self.command)
-        return str(Path(self.command).expanduser()) if self.command.startswith("~") else self.command
+        if self.command.startswith("~"):
+            return str(Path(self.command).expanduser())
+        if "/" in self.command:
+            return self.command
+        from agent.gitsafe import helper_binary
+
+        # Not found outside those places: a name that fails to start, and says why in the server's error.
+        return helper_binary(self.command, workspace) or f"{self.command} (not found outside the workspace)"
 
     def offers(self, tool: str) -> bool:
         """Is `tool` in the allow-list (or is there none)?"""
