@@ -290,15 +290,9 @@ def test_commands_can_neither_read_the_cache_key_nor_forge_the_registry(tmp_path
     assert "No such file" in seen or "denied" in seen or "Permission" in seen
 
 
-HOME_WORKSPACE = ("with HOME as the workspace (agent started in ~ with no repository, or ~ a dotfiles repository) "
-                  "the whole of HOME is writable to commands, Duet's own dirs included: the hidden paths "
-                  "(~/.config/duet) get no read right but keep the workspace's write rights, and the mount "
-                  "namespace protects only .git/.duet; fix (agent/sandbox): carve Duet's config, state and cache "
-                  "dirs and the credential stores out of the write grants too, and bind them read-only (or "
-                  "hide them) in the mount namespace when they lie inside the workspace")
+# (fixed) HOME as the workspace: what is hidden is carved out of the write grants too (agent/sandbox/paths)
 
 
-@pytest.mark.xfail(strict=True, reason=HOME_WORKSPACE)
 def test_a_command_cannot_rewrite_the_users_config_when_home_is_the_workspace(outside: Path, fake_api) -> None:
     home = outside / "home"
     (home / ".config/duet").mkdir(parents=True)
@@ -312,7 +306,6 @@ def test_a_command_cannot_rewrite_the_users_config_when_home_is_the_workspace(ou
     assert config.read_text() == "# mine\n", "a sandboxed command rewrote the user's own Duet config"
 
 
-@pytest.mark.xfail(strict=True, reason=HOME_WORKSPACE)
 def test_the_registry_a_command_could_write_when_home_is_the_workspace(outside: Path, fake_api) -> None:
     """`agent -C ~` (or HOME a dotfiles repository): HOME is the workspace, writable to commands, and so is
     `~/.local/state/duet/repos.json`."""

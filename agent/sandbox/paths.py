@@ -103,6 +103,10 @@ def rules_for(policy: SandboxPolicy, private_tmp: Path, connect_ports: tuple[int
         readable.grant.extend(carve(allowed, hidden).grant)
     devices = [Path(d) for d in DEVICES if os.path.exists(d)]
     excluded = [] if mount_protected else [*policy.protected(), *secret_paths]
+    # What is hidden is never writable either, even where it lies inside a writable root (HOME as the workspace:
+    # `agent -C ~`, or HOME a dotfiles repository, with Duet's config, state and caches and the credential
+    # stores inside it). Elsewhere these lie outside every writable root and carving them costs nothing.
+    excluded += hidden
     home = policy.home
     if home is not None and home != Path("/") and home not in policy.workspace.parents and home != policy.workspace:
         excluded.append(home)  # a HOME inside the temp dir stays read-only too
