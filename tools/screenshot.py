@@ -36,8 +36,9 @@ class ScreenshotArgs(ToolArgs):
     height: int = Field(default=800, ge=200, le=4000, description="Viewport height in pixels.")
 
 
-def find_browser() -> str | None:
-    return next((path for name in BROWSERS if (path := find_binary(name))), None)
+def find_browser(workspace: Path | None = None) -> str | None:
+    """Chromium, never one inside `workspace` (default: the current directory's) or the temp dirs."""
+    return next((path for name in BROWSERS if (path := find_binary(name, workspace))), None)
 
 
 def _loopback(host: str) -> bool:
@@ -85,7 +86,7 @@ class ScreenshotTool(Tool):
     async def run(self, args: ScreenshotArgs, ctx: ToolContext) -> ToolResult:
         launcher = ctx.launcher or PlainLauncher()
         url, ports = checked_url(ctx, args.target, launcher.network)
-        browser = find_browser()
+        browser = find_browser(ctx.root)
         if browser is None:
             raise ToolError("screenshots need Chromium, which is not installed (e.g. `apt-get install chromium`); "
                             "view_image can look at a saved image instead")

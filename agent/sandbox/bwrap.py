@@ -9,13 +9,14 @@ from pathlib import Path
 
 from agent.sandbox.paths import system_temp
 from agent.sandbox.policy import SandboxPolicy
-from tools.binaries import find_binary
 
 
 @cache
 def bwrap_path() -> str | None:
     """The bwrap binary, if it is installed and can make a sandbox here (containers often forbid it)."""
-    path = find_binary("bwrap")
+    from agent.gitsafe import helper_binary  # outside every workspace Duet let commands write in, too
+
+    path = helper_binary("bwrap")
     if path is None:
         return None
     try:
