@@ -38,6 +38,12 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
 
 
 def _safe_dirs(search_path: str, workspace: str, refused: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return _safe_dirs_for(search_path, workspace, refused, os.environ.get("TMPDIR") or "")
+
+
+@functools.lru_cache(maxsize=64)
+def _safe_dirs_for(search_path: str, workspace: str, refused: tuple[str, ...], tmpdir: str) -> tuple[str, ...]:
+    """`_safe_dirs`, once per PATH, workspace, refused places and $TMPDIR (Duet's git calls ask it each time)."""
     roots = _unsafe_roots(workspace, refused)
     out: list[str] = []
     for entry in search_path.split(os.pathsep):
