@@ -79,6 +79,33 @@ class Limits:
     max_cost: Decimal | None = None
 
 
+def escaped_bytes(text: str) -> str:
+    """`text` that can be sent and stored: a file name that is not UTF-8 (carried by Python as lone surrogates)
+    shows its bytes as `\\xff`, instead of making the next request unencodable."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if _only_escapes(text) \
+            else text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _only_escapes(text: str) -> bool:
+    """Are all lone surrogates in `text` Python's escapes of undecodable bytes (U+DC80–U+DCFF)?"""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
+
+
+def escaped_data(value: Any) -> Any:
+    """`escaped_bytes` through a tool's structured data (paths in lists and dicts)."""
+    if isinstance(value, str):
+        return escaped_bytes(value)
+    if isinstance(value, dict):
+        return {escaped_data(k): escaped_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [escaped_data(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """A tool call announced, parsed and authorized (`refusal`: what the model reads instead of a result)."""
@@ -314,7 +341,7 @@ class Agent:
             # Instructions, AGENTS.md and facts redacted here; the repository context was redacted as it was rendered.
             repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
             redact, prompt = self.session.redact, self._system_prompt
-            text = SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository)
+            text = escaped_bytes(SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository))
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
             counted = self.context.plan_for(model).tokens if repository and self.context else 0
@@ -487,10 +514,11 @@ class Agent:
             session.files_changed[change.path] = change.action
             session.emit(FileChanged(path=change.path, action=change.action, diff=change.diff))
         # Secrets in what a tool read (a .env printed by a command, a key in a config file) never leave.
-        output = session.redact(head_tail(result.output, TOOL_RESULT_CHARS))
+        output = session.redact(head_tail(escaped_bytes(result.output), TOOL_RESULT_CHARS))
         session.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=output))
         session.emit(ToolFinished(call_id=call.id, name=call.name, ok=result.ok, output=output,
-                                  duration_s=round(time.monotonic() - prepared.started, 3), data=result.data))
+                                  duration_s=round(time.monotonic() - prepared.started, 3),
+                                  data=escaped_data(result.data)))
 
     async def _run_tool(self, tool: Tool, args: Any) -> ToolResult:
         """A tool that works synchronously (file edits, the Python search, parsing) runs in a thread with its own

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from agent.transcript import sessions_dir
@@ -144,3 +146,19 @@ def test_an_export_to_a_bad_path_fails_at_once_and_an_export_is_never_packed_int
     pack = (tmp_path / "pack.xml").read_text()
     assert '<file path="app.py">' in pack and '<file path="pack.xml">' not in pack
     assert "pack.xml" not in done.stdout.split("packed:")[1].split("\n\n")[0]
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_crashes_nothing(tmp_path: Path, fake_api) -> None:
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "ok.py").write_text("needle\n")
+    with open(os.path.join(os.fsencode(work), b"bad\xffname.py"), "wb") as out:
+        out.write(b"needle\n")
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="list_files"),
+                                        ScriptedCall(name="search", arguments={"pattern": "needle"})]),
+                       Turn(content="done")])
+    result = run_agent(["run", "look", "--approval", "full-auto", "--output", "stream-json"], work, server.base_url)
+    assert result.returncode == 0, result.stderr
+    sent = json.dumps(server.requests[1]["messages"])
+    assert "bad\\\\xffname.py" in sent  # the name's byte, shown; the request could be encoded
+    assert "bad\\\\xffname.py" in json.dumps(server.requests[0]["messages"][0])  # the pack's tree too
