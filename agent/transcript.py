@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from agent.redact import Redactor
 from agent.repo.known import KnownRepos
 from agent.userdirs import state_base, workspace_key
 
+MAX_TRANSCRIPT_BYTES = 1 << 30  # a 330-turn session is tens of MB; anything near this is not a transcript
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
 
 
@@ -161,9 +163,20 @@ def read_transcript(path: Path) -> Iterator[Event]:
     """The events of a transcript; a torn line (crash mid-write) is skipped. A file that is not a transcript at all
     (binary, not UTF-8, no event in it) is a TranscriptError."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise TranscriptError(f"cannot read session {path.stem}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as found:
+        st = os.fstat(found.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise TranscriptError(f"session {path.stem}: its transcript {path} is not a regular file")
+        if st.st_size > MAX_TRANSCRIPT_BYTES:
+            raise TranscriptError(f"session {path.stem}: its transcript {path} is over "
+                                  f"{MAX_TRANSCRIPT_BYTES >> 20} MiB; not read")
+        try:
+            data = found.read(MAX_TRANSCRIPT_BYTES + 1)
+        except OSError as exc:
+            raise TranscriptError(f"cannot read session {path.stem}: {exc.strerror}") from None
     if b"\x00" in data:
         raise TranscriptError(f"session {path.stem}: its transcript {path} is binary, not a Duet transcript")
     try:
@@ -188,14 +201,31 @@ def all_sessions(workspace: Path) -> list[Path]:
     """Every transcript of this workspace, oldest first. Never one in the work tree (`.duet/sessions` of an older
     Duet, or one a repository committed): anything there could have been planted."""
     directory = state_dir(workspace) / "sessions"
-    found = {p.stem: p for p in directory.glob("*.jsonl")} if directory.is_dir() else {}
-    return sorted(found.values(), key=lambda p: (p.stat().st_mtime, p.stem))
+    found: dict[str, tuple[float, Path]] = {}
+    for path in directory.glob("*.jsonl") if directory.is_dir() else ():
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):  # never a FIFO (it would hang a reader) or a link (to /dev/zero, say)
+            found[path.stem] = (st.st_mtime, path)
+    return [path for _mtime, path in sorted(found.values(), key=lambda item: (item[0], item[1].stem))]
 
 
 def find_session(workspace: Path, session_id: str | None) -> Path | None:
-    """The transcript for `session_id`, or the most recent one when it is None."""
+    """The transcript for `session_id`, or the most recent readable one when it is None (a damaged transcript
+    newer than the others does not hide them; asked for by id, it is the caller's to report)."""
     if session_id:
         check_session_id(session_id)
         return next((p for p in all_sessions(workspace) if p.stem == session_id), None)
-    candidates = all_sessions(workspace)
-    return candidates[-1] if candidates else None
+    damaged: TranscriptError | None = None
+    for path in reversed(all_sessions(workspace)):
+        try:
+            next(read_transcript(path), None)
+        except TranscriptError as exc:
+            damaged = damaged or exc
+            continue
+        return path
+    if damaged is not None:  # nothing readable: say why the newest one is not
+        raise damaged
+    return None

@@ -162,3 +162,20 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_crashes_nothing(tmp_p
     sent = json.dumps(server.requests[1]["messages"])
     assert "bad\\\\xffname.py" in sent  # the name's byte, shown; the request could be encoded
     assert "bad\\\\xffname.py" in json.dumps(server.requests[0]["messages"][0])  # the pack's tree too
+
+
+def test_special_files_and_a_damaged_transcript_in_the_sessions_dir_hang_or_block_nothing(tmp_path: Path,
+                                                                                          fake_api) -> None:
+    server = fake_api([Turn(content="first"), Turn(content="second")])
+    first = run_agent(["run", "hello", "--output", "json"], tmp_path, server.base_url)
+    assert first.returncode == 0, first.stderr
+    sessions = sessions_dir(tmp_path)
+    os.mkfifo(sessions / "20260101-000000-fifo00.jsonl")  # would block a reader forever
+    (sessions / "20260101-000000-zero00.jsonl").symlink_to("/dev/zero")  # would grow without end
+    (sessions / "20260101-000000-bad000.jsonl").write_bytes(b"\x00\x01 not a transcript")
+    cost = run_agent(["cost", "--output", "json"], tmp_path, timeout=60)
+    assert cost.returncode == 0, cost.stderr
+    assert "bad000" in cost.stderr and "skipped" in cost.stderr  # said once, and the rest is still counted
+    assert json.loads(cost.stdout)["sessions"] == 1  # the real session, counted
+    again = run_agent(["resume", "--last", "next", "--output", "json"], tmp_path, server.base_url, timeout=60)
+    assert again.returncode == 0, again.stderr  # the latest real session, not the FIFO or the link

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +32,8 @@ def run_cost(args: argparse.Namespace) -> int:
     # Checked before any work: no link in the file's place or on the way to it.
     html = output_path(args.html, f"cannot write the dashboard to {args.html}") if args.html else None
     config = load_config(workspace)
-    sessions = session_usage(workspace, args.session, since)
+    sessions = session_usage(workspace, args.session, since,
+                             on_skip=lambda line: print(f"agent: warning: {line}", file=sys.stderr))
     if args.session and not sessions:
         raise ConfigError(f"no usage recorded for session {args.session!r}")
     prices = config.price_table()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,7 @@ from agent.spend.ledger import Ledger
 from agent.spend.prices import PriceTable, cost_usd
 from agent.spend.rows import ModelSpendRow, spend_rows
 from agent.spend.usage import UsageRecord
-from agent.transcript import all_sessions, read_transcript
+from agent.transcript import TranscriptError, all_sessions, read_transcript
 
 REFERENCE_MODEL = "gpt-5.5"
 
@@ -69,15 +70,23 @@ class CostReport(BaseModel):
     calls: list[CallLine] | None = Field(default=None, description="Every call and its price row (--explain).")
 
 
-def session_usage(workspace: Path, session_id: str | None = None,
-                  since: dt.date | None = None) -> list[SessionUsage]:
-    """The stored sessions with usage, optionally one session or the calls from a date on."""
+def session_usage(workspace: Path, session_id: str | None = None, since: dt.date | None = None,
+                  on_skip: Callable[[str], None] | None = None) -> list[SessionUsage]:
+    """The stored sessions with usage, optionally one session or the calls from a date on. A transcript that
+    cannot be read (damaged, not a regular file) is skipped and reported through `on_skip`; asked for by id, it
+    is an error."""
     paths = all_sessions(workspace)
     if session_id:
         paths = [p for p in paths if p.stem == session_id]
     found: list[SessionUsage] = []
     for path in paths:
-        records = [e.record for e in read_transcript(path) if isinstance(e, UsageEvent)]
+        try:
+            records = [e.record for e in read_transcript(path) if isinstance(e, UsageEvent)]
+        except TranscriptError as exc:
+            if session_id or on_skip is None:
+                raise
+            on_skip(f"skipped {exc}")
+            continue
         records = [r for r in records if since is None or r.day >= since]
         if records:
             found.append(SessionUsage(session_id=path.stem, path=path, records=records))
