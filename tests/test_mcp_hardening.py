@@ -84,7 +84,8 @@ def test_servers_start_in_their_config_files_directory_and_entries_replace_acros
     assert ours.start_dir(workspace) == workspace  # a trusted project's own server starts in the workspace
     assert (shared.transport, shared.command, shared.tools) == ("http", None, ["write"])  # replaced whole
     assert (quiet.enabled, quiet.command, quiet.tools) == (False, "python3", ["b"])  # changed key by key
-    assert ours.program(workspace) == "python3"  # a bare name: looked up on PATH
+    found = ours.program(workspace)  # a bare name: looked up on PATH, never inside the workspace or a temp dir
+    assert Path(found).is_absolute() and Path(found).name.startswith("python") and workspace not in Path(found).parents
 
 
 async def test_malformed_schemas_never_end_a_session(repo: Path, tmp_path: Path, fake_api) -> None:
