@@ -56,7 +56,7 @@ async def test_view_image_refuses_non_images(repo: Path, fake_api) -> None:
 
 
 async def test_screenshot_without_chromium_says_so(repo: Path, fake_api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(screenshot, "find_browser", lambda: None)
+    monkeypatch.setattr(screenshot, "find_browser", lambda *_workspace: None)
     (repo / "page.html").write_text("<h1>hi</h1>")
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="screenshot", arguments={
         "target": "page.html", "question": "?"})]), Turn(content="ok")])
