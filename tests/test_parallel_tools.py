@@ -23,8 +23,9 @@ class MeetArgs(ToolArgs):
 class Meeting:
     """Counts the calls running at the same time; every call waits (bounded) until `expected` are in."""
 
-    def __init__(self, expected: int) -> None:
+    def __init__(self, expected: int, patience_s: float = 3.0) -> None:
         self.expected = expected
+        self.patience_s = patience_s
         self.running = 0
         self.most = 0
         self.arrived = 0
@@ -37,7 +38,7 @@ class Meeting:
         if self.arrived >= self.expected:
             self.all_in.set()
         try:
-            await asyncio.wait_for(self.all_in.wait(), timeout=3)
+            await asyncio.wait_for(self.all_in.wait(), timeout=self.patience_s)
             met = "met"
         except TimeoutError:
             met = "alone"
@@ -93,7 +94,7 @@ async def test_read_only_calls_of_one_answer_run_at_once_and_answer_in_order(rep
 
 
 async def test_calls_that_change_things_run_one_at_a_time(repo: Path, fake_api) -> None:
-    meeting = Meeting(3)
+    meeting = Meeting(3, patience_s=0.5)  # each waits alone for the others, in vain
     server = fake_api([Turn(tool_calls=calls("touch", 3)), Turn(content="done")])
     async with running_agent(repo, server.base_url) as (agent, _events):
         agent.toolbox = ToolBox([*default_tools(), TouchTool(meeting)])
