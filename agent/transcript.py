@@ -52,7 +52,11 @@ def state_dir(workspace: Path, environ: Mapping[str, str] | None = None) -> Path
     workspace = workspace.resolve()
     found = git_dir(workspace)
     # Never a git dir a command made: it could read and write what Duet keeps there (agent.repo.known).
-    if found is not None and KnownRepos(environ).trusted(workspace / ".git"):
+    try:
+        trusted = found is not None and KnownRepos(environ).trusted(workspace / ".git")
+    except OSError:  # a damaged record of repositories: not the git dir, to be safe
+        trusted = False
+    if found is not None and trusted:
         return found / "duet"
     env = os.environ if environ is None else environ
     return state_base(env) / "workspaces" / workspace_key(workspace)

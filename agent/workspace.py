@@ -43,8 +43,11 @@ def git_root(start: Path) -> Path | None:
         if top != folder:
             continue  # git does not take this `.git` (empty, broken): look further up, as git would
         known = known or KnownRepos()
-        if known.trusted(folder / ".git"):
-            return folder
+        try:
+            if known.trusted(folder / ".git"):
+                return folder
+        except OSError:  # the registry is damaged: no repository is taken as the workspace until it is fixed
+            continue
     return None
 
 

@@ -245,3 +245,16 @@ def test_duets_state_and_caches_are_hidden_from_commands_wherever_xdg_puts_them(
     assert "probed" in output and "watched" not in output and "known" not in output
     assert "forged" not in (state / "duet/repos.json").read_text()
     assert (cache / "duet/workspaces").is_dir()
+
+
+def test_a_damaged_record_of_repositories_fails_closed_and_is_not_overwritten(tmp_path: Path, fake_api,
+                                                                              isolated_home: Path) -> None:
+    registry = isolated_home / ".local/state/duet/repos.json"
+    registry.parent.mkdir(parents=True)
+    registry.write_text('{"watched": [], "known": "x"}')  # not Duet's: it must not read as "nothing watched"
+    work = small_project(tmp_path / "w")
+    with pytest.raises(OSError, match="damaged"):
+        KnownRepos().trusted(work / ".git")
+    result = run_agent(["run", "hi", "--output", "json"], work, fake_api([Turn(content="hi")]).base_url)
+    assert result.returncode == 2 and "damaged" in result.stderr and "Traceback" not in result.stderr
+    assert registry.read_text() == '{"watched": [], "known": "x"}'

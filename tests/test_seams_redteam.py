@@ -544,3 +544,21 @@ def test_dash_c_naming_a_nested_repository_a_command_made_is_no_first_contact(ou
     assert second.returncode == 0, second.stderr
     assert "agent trust" in second.stderr + second.stdout
     assert not marker.exists(), "a -C session took a command-made repository as a fresh clone"
+
+
+def test_a_filter_driver_whose_name_holds_an_equals_sign_is_refused_not_half_voided(tmp_path: Path) -> None:
+    """`-c filter.a=b.clean=` sets `filter.a`, not the driver `a=b`: such a key cannot be voided on git's command
+    line, so Duet runs no git in that repository (found by the cold review)."""
+    from agent.gitsafe import git_argv
+
+    marker = tmp_path / "pwned-equals"
+    work = tmp_path / "eq"
+    work.mkdir()
+    git(work, "init", "-q")
+    git(work, "config", "include.path", "../inc.cfg")
+    (work / "inc.cfg").write_text(f'[filter "a=b"]\n\tclean = touch {marker}; cat\n')  # in the work tree
+    (work / ".gitattributes").write_text("* filter=a=b\n")
+    (work / "x").write_text("x\n")
+    with pytest.raises(OSError, match="cannot switch off"):
+        git_argv(work, "add", "x")
+    assert not marker.exists()

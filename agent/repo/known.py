@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from agent.errors import ConfigError
 from agent.userdirs import state_base
 
 REGISTRY = "repos.json"
@@ -92,6 +93,11 @@ def fingerprint(entry: Path) -> list[int | str] | None:
     return None if identity is None else [*identity, _config_digest(entry)]
 
 
+class RegistryDamaged(ConfigError, OSError):
+    """The registry exists but cannot be trusted: Duet fails closed (no git; exit 2 where the run cannot go on
+    without it), and says how to recover. An OSError too, which every git caller treats as "no git here"."""
+
+
 class KnownRepos:
     """The registry of watched workspaces and known repositories (read fresh for every question)."""
 
@@ -99,21 +105,27 @@ class KnownRepos:
         self.path = state_base(environ) / REGISTRY
 
     def _read(self) -> dict[str, Any]:
+        """The registry; empty only when there is none yet. One that cannot be read or is not Duet's (damaged,
+        a link, wrong types) is a RegistryDamaged error, never an empty registry: that would trust every
+        repository a command ever made, and the next write would erase what was watched."""
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
+        except FileNotFoundError:
             return {"watched": {}, "known": {}}
+        except OSError as exc:
+            raise RegistryDamaged(self._damaged(exc.strerror or str(exc))) from None
         try:
             with os.fdopen(fd, "rb") as found:
-                data = json.loads(found.read() or b"{}")
-        except (OSError, ValueError):
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        for part in ("watched", "known"):
-            if not isinstance(data.get(part), dict):
-                data[part] = {}
+                data = json.loads(found.read())
+        except (OSError, ValueError) as exc:
+            raise RegistryDamaged(self._damaged(f"not readable as JSON ({type(exc).__name__})")) from None
+        if not isinstance(data, dict) or not all(isinstance(data.get(p), dict) for p in ("watched", "known")):
+            raise RegistryDamaged(self._damaged("not Duet's record"))
         return data
+
+    def _damaged(self, why: str) -> str:
+        return (f"Duet's record of repositories {self.path} is damaged ({why}); Duet runs no git until it is "
+                "fixed. Removing it makes every repository a first contact again")
 
     @contextlib.contextmanager
     def _changing(self) -> Iterator[dict[str, Any]]:

@@ -55,6 +55,10 @@ def _base_files(root: Path, env: Mapping[str, str]) -> list[Path]:
 _ANSWERS: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[tuple[Path, tuple[int, ...] | None], ...], list[str]]] = {}
 
 
+class UnvoidableSetting(OSError):
+    """A program key from a writable file that no `-c` can override (its name holds "="): fail closed."""
+
+
 def voiding_args(git: str, root: Path, places: Iterable[Path], env: Mapping[str, str]) -> list[str]:
     """`-c key=` (and `-c filter.<d>.required=false`) for every program key that a file commands could write
     sets in the configuration git reads in `root` (the top of the work tree). Empty when git cannot say (it
@@ -85,6 +89,9 @@ def voiding_args(git: str, root: Path, places: Iterable[Path], env: Mapping[str,
             depends.append(path.parent / Path(value).expanduser())  # the included file, there yet or not
         if not (match := PROGRAM_KEY.match(name)) or not _writable(path, places):
             continue
+        if "=" in name:  # `-c` splits at the first "=": `filter.a=b.clean=` would set `filter.a`, not void it
+            raise UnvoidableSetting(f"{path} sets {name!r}, a program Duet cannot switch off on git's command "
+                                    "line; Duet runs no git in this repository")
         out += ["-c", f"{name}={'false' if name.lower().endswith('gpgsign') else ''}"]
         if match.group("filter"):
             out += ["-c", f"filter.{match.group('filter')}.required=false"]
