@@ -366,3 +366,18 @@ async def test_as_root_a_command_is_born_init_and_duets_next_children_stay_home(
         assert await proc.wait() == -signal.SIGKILL
     finally:
         session.close()
+
+
+@needs_pid_ns
+async def test_a_command_can_signal_itself_as_it_would_outside(box: Path) -> None:
+    """The command is not its namespace's init (the kernel would drop the signals it sends itself): `kill -TERM
+    $$` ends it, and a Python program still gets its KeyboardInterrupt."""
+    session = shell_session(box, approval="full-auto")
+    try:
+        code, out = await sh(session, "kill -TERM $$; echo survived")
+        assert "survived" not in out and "exit code 143" in out
+        code, out = await sh(session, "python3 -c 'import os, signal; os.kill(os.getpid(), signal.SIGINT); "
+                                      "print(\"survived\")'")
+        assert "survived" not in out and "KeyboardInterrupt" in out
+    finally:
+        session.close()

@@ -24,6 +24,7 @@ from agent.config import Config
 from agent.redact import Redactor
 from agent.sandbox.launcher import SandboxLauncher, choose_mechanism
 from agent.sandbox.policy import SandboxPolicy
+from tools.binaries import find_binary
 
 if TYPE_CHECKING:
     from agent.eval.runner import Children
@@ -83,7 +84,8 @@ def run_confined(children: Children, sandbox: CommandSandbox, command: str, *, c
 async def _run(launcher: SandboxLauncher, children: Children, command: str, cwd: Path, timeout: float,
                out: IO[bytes], err: IO[bytes]) -> tuple[int, str]:
     with children.spawning:
-        proc = await launcher.start(["bash", "-c", command], cwd=cwd, stdout=out.fileno(), stderr=err.fileno())
+        bash = find_binary("bash", cwd) or "bash"  # never a bash the copy or a temp dir could have planted
+        proc = await launcher.start([bash, "-c", command], cwd=cwd, stdout=out.fileno(), stderr=err.fileno())
         children.add(proc.pid)
     note = ""
     try:

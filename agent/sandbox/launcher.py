@@ -31,7 +31,22 @@ from agent.sandbox.reap import kill_namespace, reap, wait_for_zombie
 from agent.sandbox.seccomp import command_filter, command_program_bytes, unavailable_reason
 from agent.sandbox.tempdir import make_private_tmp
 from agent.transcript import DUET_DIR
+from tools.binaries import find_binary
 from tools.spawn import CommandProcess
+
+INIT_SCRIPT = '( trap - INT QUIT; exec "$@" ) & wait $!'
+"""PID 1 of a command's namespace: bash, which starts the command as PID 2 and waits for it. The kernel drops
+signals a namespace's init sends itself without a handler (`kill -TERM $$` would do nothing, even `kill -9
+$$`), and orphans are reparented to the init (bash reaps them while it waits): so the command is never the
+init. A background job would ignore SIGINT and SIGQUIT; the subshell puts them back (bash allows that, dash
+does not). When the command ends, bash exits with its status (128 + N for a signal) and the kernel kills
+whatever else is left in the namespace."""
+
+
+def init_wrapped(argv: Sequence[str], cwd: Path) -> list[str]:
+    """`argv` run under the namespace's init (bash, resolved where no command can plant one)."""
+    bash = find_binary("bash", cwd) or "/bin/bash"
+    return [bash, "-c", INIT_SCRIPT, "duet-init", *argv]
 
 
 def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
@@ -175,6 +190,8 @@ class SandboxLauncher:
             ruleset = landlock.build_ruleset(rules, self._abi)
             seccomp = command_filter(self.policy.network)
             hook = landlock.ChildHook(ruleset, seccomp=seccomp, drop_caps=True, mounts=mounts)
+            if self.pid_ns:
+                argv = init_wrapped(argv, cwd)
         elif self.mechanism == "bwrap":
             binary = bwrap_path() or "bwrap"
             program = command_program_bytes(network=True)  # bwrap's --unshare-net keeps the network off
