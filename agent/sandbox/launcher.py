@@ -34,19 +34,19 @@ from agent.transcript import DUET_DIR
 from tools.binaries import find_binary
 from tools.spawn import CommandProcess
 
-INIT_SCRIPT = '( trap - INT QUIT; exec "$@" ) & wait $!'
-"""PID 1 of a command's namespace: bash, which starts the command as PID 2 and waits for it. The kernel drops
-signals a namespace's init sends itself without a handler (`kill -TERM $$` would do nothing, even `kill -9
-$$`), and orphans are reparented to the init (bash reaps them while it waits): so the command is never the
-init. A background job would ignore SIGINT and SIGQUIT; the subshell puts them back (bash allows that, dash
-does not). When the command ends, bash exits with its status (128 + N for a signal) and the kernel kills
-whatever else is left in the namespace."""
+INIT_SCRIPT = '"$@"; exit $?'
+"""PID 1 of a command's namespace: `sh`, which runs the command as a foreground child (PID 2) and waits for it.
+The kernel drops signals a namespace's init sends itself without a handler (`kill -TERM $$` would do nothing,
+even `kill -9 $$`), and orphans are reparented to the init (the shell reaps them while it waits): so the
+command is never the init. `; exit $?` keeps the shell from exec'ing the command in its place, and a foreground
+child keeps SIGINT and SIGQUIT (a background one would ignore them). When the command ends, the shell exits
+with its status (128 + N for a signal) and the kernel kills whatever else is left in the namespace."""
 
 
 def init_wrapped(argv: Sequence[str], cwd: Path) -> list[str]:
-    """`argv` run under the namespace's init (bash, resolved where no command can plant one)."""
-    bash = find_binary("bash", cwd) or "/bin/bash"
-    return [bash, "-c", INIT_SCRIPT, "duet-init", *argv]
+    """`argv` run under the namespace's init (`sh`, resolved where no command can plant one)."""
+    sh = find_binary("sh", cwd) or "/bin/sh"
+    return [sh, "-c", INIT_SCRIPT, "duet-init", *argv]
 
 
 def choose_mechanism(policy: SandboxPolicy) -> tuple[Mechanism, str, int]:
