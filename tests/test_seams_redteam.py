@@ -174,35 +174,24 @@ def test_a_known_nested_repository_a_command_reconfigured_is_not_trusted(tmp_pat
     assert trusted.returncode == 0 and KnownRepos().trusted(work / "vendor/lib/.git")
 
 
-def test_a_dot_git_file_a_command_wrote_is_untrusted(tmp_path: Path, fake_api, isolated_home: Path) -> None:
-    marker = isolated_home / "pwned-gitfile"
+@pytest.mark.parametrize(("plant", "kind"), [
+    ("git init -q --separate-git-dir=store . && git add app.py && cat .git", "file"),
+    ("git init -q store && mv store/.git realgit && ln -s realgit .git && git add app.py", "symlink"),
+], ids=["dot-git-file", "dot-git-symlink"])
+def test_a_dot_git_file_or_symlink_a_command_made_is_untrusted(tmp_path: Path, fake_api, isolated_home: Path,
+                                                               plant: str, kind: str) -> None:
+    marker = isolated_home / f"pwned-git{kind}"
     work = tmp_path / "plain"
     work.mkdir()
     (work / "app.py").write_text("x = 1\n")
-    plant = (f"git init -q --separate-git-dir=store . && git add app.py && cat .git && {filter_payload(marker)}")
-    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    first = run_agent(RUN, work, fake_api([shell(f"{plant} && {filter_payload(marker)}"),
+                                           Turn(content="done")]).base_url)
     assert first.returncode == 0, first.stderr
-    assert (work / ".git").is_file()
+    assert (work / ".git").is_symlink() if kind == "symlink" else (work / ".git").is_file()
     second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
                        fake_api([Turn(content="hello")]).base_url)
     assert second.returncode == 0, second.stderr
-    assert not marker.exists(), "Duet ran git through a `.git` file a command wrote"
-
-
-def test_a_dot_git_symlink_a_command_made_is_untrusted(tmp_path: Path, fake_api, isolated_home: Path) -> None:
-    marker = isolated_home / "pwned-gitlink"
-    work = tmp_path / "plain"
-    work.mkdir()
-    (work / "app.py").write_text("x = 1\n")
-    plant = (f"git init -q store && mv store/.git realgit && ln -s realgit .git && git add app.py && "
-             f"{filter_payload(marker)}")
-    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
-    assert first.returncode == 0, first.stderr
-    assert (work / ".git").is_symlink()
-    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
-                       fake_api([Turn(content="hello")]).base_url)
-    assert second.returncode == 0, second.stderr
-    assert not marker.exists(), "Duet ran git through a `.git` symlink a command made"
+    assert not marker.exists(), f"Duet ran git through a `.git` {kind} a command made"
 
 
 @pytest.mark.parametrize("there", [True, False], ids=["included-file-there", "included-file-made-later"])
