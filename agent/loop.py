@@ -16,23 +16,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agent.approval import ApprovalRequest, Approver, dangerous_reason, needs_approval
+from agent.approval import Approver
 from agent.catalog import Effort
 from agent.compaction import compacted, plan_compaction, summary_request
 from agent.context.source import ContextSource
 from agent.errors import DuetError
 from agent.events import (
     AnswerTruncated,
-    ApprovalDecided,
     AssistantMessageEvent,
     Compacted,
-    FileChanged,
     MessageDelta,
     Notice,
     StepRouted,
     StreamReset,
-    ToolFinished,
-    ToolStarted,
     TurnCompleted,
     TurnFailed,
     TurnStarted,
@@ -46,8 +42,6 @@ from agent.messages import (
     ImagePart,
     Message,
     SystemMessage,
-    ToolCall,
-    ToolMessage,
     UserMessage,
 )
 from agent.outcome import Outcome
@@ -60,13 +54,12 @@ from agent.spend.estimate import CANCELLED, estimate_usage
 from agent.spend.prices import utc_now
 from agent.spend.usage import TokenUsage, price_usage
 from agent.tokens import count_tokens
+from agent.toolrun import ToolRunner
 from agent.window import can_answer, compact_tools, fits, output_limit
+from agent.wiretext import escaped_bytes
 from prompts import render
-from tools.base import Tool, ToolError, ToolResult
-from tools.output_buffer import head_tail
 from tools.registry import ToolBox
 
-TOOL_RESULT_CHARS = 30_000
 ESTIMATE_EVERY_S = 0.25
 CHARS_PER_OUTPUT_TOKEN = 4
 SUMMARY_CHARS_PER_TOKEN = 3  # the older turns given to the summariser fill at most half its window
@@ -77,44 +70,6 @@ MAX_CONTINUATIONS = 1  # a cut answer is continued once; cut again, the run stop
 class Limits:
     max_turns: int
     max_cost: Decimal | None = None
-
-
-def escaped_bytes(text: str) -> str:
-    """`text` that can be sent and stored: a file name that is not UTF-8 (carried by Python as lone surrogates)
-    shows its bytes as `\\xff`, instead of making the next request unencodable."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if _only_escapes(text) \
-            else text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def _only_escapes(text: str) -> bool:
-    """Are all lone surrogates in `text` Python's escapes of undecodable bytes (U+DC80–U+DCFF)?"""
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
-
-
-def escaped_data(value: Any) -> Any:
-    """`escaped_bytes` through a tool's structured data (paths in lists and dicts)."""
-    if isinstance(value, str):
-        return escaped_bytes(value)
-    if isinstance(value, dict):
-        return {escaped_data(k): escaped_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [escaped_data(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A tool call announced, parsed and authorized (`refusal`: what the model reads instead of a result)."""
-
-    call: ToolCall
-    started: float
-    tool: Tool | None
-    args: Any
-    refusal: str | None
 
 
 @dataclass(frozen=True)
@@ -133,8 +88,7 @@ class Agent:
         self._clients = clients
         self.router = router or Router(session.config)
         session.tool_context.vision = self.look
-        self.toolbox = toolbox
-        self._approver = approver
+        self.tools = ToolRunner(session, toolbox, approver)
         self.limits = limits
         self._system_prompt = system_prompt
         self._systems: dict[str, SystemMessage] = {}
@@ -146,9 +100,20 @@ class Agent:
         self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
         self.run_turns = 0
         self.last_error = ""
-        self.refused: list[str] = []
-        """Tools of the calls the approval mode refused (not the dangerous-command list), in order."""
         self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
+
+    @property
+    def toolbox(self) -> ToolBox:
+        return self.tools.toolbox
+
+    @toolbox.setter
+    def toolbox(self, toolbox: ToolBox) -> None:
+        self.tools.toolbox = toolbox
+
+    @property
+    def refused(self) -> list[str]:
+        """Tools of the calls the approval mode refused (not the dangerous-command list), in order."""
+        return self.tools.refused
 
     async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> Outcome:
         """Add `task` (if any) and loop until done or stopped; returns how it ended."""
@@ -220,7 +185,7 @@ class Agent:
         self._record_usage(route.model, result.usage, result.sent_at or started)
         if result.recovered_text_calls:
             session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
-        await self._execute_all(message.tool_calls)
+        await self.tools.execute_all(message.tool_calls)
         session.emit(TurnCompleted(turn=turn))
         if not message.tool_calls:
             return StepOutcome(Outcome.DONE, message.content)
@@ -463,98 +428,3 @@ class Agent:
         record = price_usage(model, usage, self._prices, started)
         spend = self.session.ledger.add(record)
         self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
-
-    async def _execute_all(self, calls: Sequence[ToolCall]) -> None:
-        """The answer's calls in order; each run of two or more parallel-safe calls at once (Codex's read/write
-        lock: reads together, every other call alone), their results answered in the order they were asked."""
-        i = 0
-        while i < len(calls):
-            j = i
-            while j < len(calls) and self._parallel_safe(calls[j]):
-                j += 1
-            batch = calls[i:max(j, i + 1)]
-            if len(batch) > 1:
-                prepared = [await self._prepare(call) for call in batch]  # approvals, if any, one after another
-                results = await asyncio.gather(*(self._perform(p) for p in prepared))
-                for p, result in zip(prepared, results, strict=True):
-                    self._finish(p, result)
-            else:
-                prepared_one = await self._prepare(batch[0])
-                self._finish(prepared_one, await self._perform(prepared_one))
-            i += len(batch)
-
-    def _parallel_safe(self, call: ToolCall) -> bool:
-        try:
-            tool, _ = self.toolbox.parse(call.name, call.arguments)
-        except ToolError:
-            return False
-        return tool.parallel_safe
-
-    async def _prepare(self, call: ToolCall) -> _Prepared:
-        """Announce the call, parse and authorize it: what `_perform` needs."""
-        self.session.emit(ToolStarted(call_id=call.id, name=call.name, arguments=call.arguments))
-        started = time.monotonic()
-        try:
-            tool, args = self.toolbox.parse(call.name, call.arguments)
-        except ToolError as exc:
-            return _Prepared(call, started, None, None, f"error: {exc}")
-        return _Prepared(call, started, tool, args, await self._authorize(call, tool, args))
-
-    async def _perform(self, prepared: _Prepared) -> ToolResult:
-        if prepared.tool is None or prepared.refusal:
-            return ToolResult(False, prepared.refusal or "error: no such tool")
-        # Git and file work run off the event loop, so a screen driven by it never freezes.
-        if prepared.tool.mutates:
-            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=not prepared.tool.names_its_changes)
-        return await self._run_tool(prepared.tool, prepared.args)
-
-    def _finish(self, prepared: _Prepared, result: ToolResult) -> None:
-        session, call = self.session, prepared.call
-        for change in result.changes:
-            session.files_changed[change.path] = change.action
-            session.emit(FileChanged(path=change.path, action=change.action, diff=change.diff))
-        # Secrets in what a tool read (a .env printed by a command, a key in a config file) never leave.
-        output = session.redact(head_tail(escaped_bytes(result.output), TOOL_RESULT_CHARS))
-        session.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=output))
-        session.emit(ToolFinished(call_id=call.id, name=call.name, ok=result.ok, output=output,
-                                  duration_s=round(time.monotonic() - prepared.started, 3),
-                                  data=escaped_data(result.data)))
-
-    async def _run_tool(self, tool: Tool, args: Any) -> ToolResult:
-        """A tool that works synchronously (file edits, the Python search, parsing) runs in a thread with its own
-        event loop; one that awaits this loop's resources (processes, the vision model) runs here."""
-        if not tool.runs_in_thread:
-            return await self.toolbox.run(tool, args, self.session.tool_context)
-        return await asyncio.to_thread(asyncio.run, self.toolbox.run(tool, args, self.session.tool_context))
-
-    async def _authorize(self, call: ToolCall, tool: Tool, args: Any) -> str | None:
-        """None when the call may run; otherwise the refusal the model reads."""
-        config = self.session.config
-        command = getattr(args, "command", None) if tool.name == "shell" else None
-        if command is not None:
-            reason = dangerous_reason(command, self.session.workspace, config.allow_commands)
-            if reason:
-                self._decided(call, False, f"refused: this command {reason}", by_policy=False)
-                return (f"refused: this command {reason}. It is on Duet's list of dangerous commands; "
-                        "the user can allow it in config (allow_commands). Find another way.")
-        launcher = self.session.tool_context.launcher
-        verdict = needs_approval(config.approval, tool.name, tool.mutates,
-                                 confined=launcher is not None and launcher.confines, preapproved=tool.preapproved)
-        if verdict is None:
-            self._decided(call, False, "read-only mode")
-            return f"denied: the session is read-only; {tool.name} would change the workspace"
-        if verdict:
-            summary = command if command is not None else tool.approval_summary(args)
-            decision = await self._approver(ApprovalRequest(call.id, tool.name, summary, command, call.arguments))
-            self._decided(call, decision.approved, decision.reason)
-            if not decision.approved:
-                if not decision.by_user:
-                    return f"refused: {decision.reason}"
-                note = f": {decision.reason}" if decision.reason else ""
-                return f"denied by the user{note}"
-        return None
-
-    def _decided(self, call: ToolCall, approved: bool, reason: str, by_policy: bool = True) -> None:
-        if not approved and by_policy:
-            self.refused.append(call.name)  # a different approval mode would have let it run
-        self.session.emit(ApprovalDecided(call_id=call.id, name=call.name, approved=approved, reason=reason))
