@@ -162,8 +162,9 @@ def builtin_defaults() -> dict[str, Any]:
 
 
 def user_config_path(environ: Mapping[str, str]) -> Path:
-    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".config")
-    return Path(base) / "duet" / "config.toml"
+    from agent.userdirs import config_dir
+
+    return config_dir(environ) / "config.toml"
 
 
 def load_config(

@@ -424,6 +424,20 @@ def test_as_nobody_commands_cannot_reach_the_key_the_registry_or_the_caches(outs
 
 # --- agent eval: a suite's task repository with its own .git -------------------------------------------------
 
+def run_eval(suite: Path, out: Path, fake_api, home: Path, extra_env: dict[str, str],  # type: ignore[no-untyped-def]
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A real `agent eval` of `suite` (one flash run per task) against a fresh fake server."""
+    server = fake_api([Turn(content="done")] * 4)
+    config = home / ".config/duet/config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(FAST_RETRIES)
+    env = {**base_env(), **GIT_ENV, "DEEPSEEK_BASE_URL": server.base_url, "DEEPSEEK_API_KEY": TEST_KEY,
+           **extra_env}
+    return subprocess.run([agent_bin(), "eval", str(suite / "suite.toml"), "--model", "deepseek-v4-flash",
+                           "--jobs", "1", "--out", str(out)], env=env, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL, cwd=cwd)
+
+
 @pytest.mark.parametrize("tmpdir", ["system", "outside"])
 def test_an_eval_suites_own_git_config_runs_nothing_in_duets_git(outside: Path, tmp_path: Path, fake_api,
                                                                isolated_home: Path, tmpdir: str) -> None:
@@ -438,17 +452,11 @@ def test_an_eval_suites_own_git_config_runs_nothing_in_duets_git(outside: Path, 
     (repo / ".gitattributes").write_text("* filter=x\n")
     (suite / "suite.toml").write_text('[[task]]\nid = "t"\nrepo = "repos/r"\nkind = "run"\nprompt = "hi"\n'
                                       'check = "true"\n')
-    server = fake_api([Turn(content="done")] * 4)
-    config = isolated_home / ".config/duet/config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(FAST_RETRIES)
-    env = {**base_env(), **GIT_ENV, "DEEPSEEK_BASE_URL": server.base_url, "DEEPSEEK_API_KEY": TEST_KEY}
+    extra = {}
     if tmpdir == "outside":
         (outside / "tmp").mkdir()
-        env["TMPDIR"] = str(outside / "tmp")
-    done = subprocess.run([agent_bin(), "eval", str(suite / "suite.toml"), "--model", "deepseek-v4-flash",
-                           "--jobs", "1", "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
+        extra["TMPDIR"] = str(outside / "tmp")
+    done = run_eval(suite, tmp_path / "out", fake_api, isolated_home, extra)
     assert done.returncode == 0, done.stderr
     assert not marker.exists(), f"an eval suite's .git/config ran in Duet's own git (copies in the {tmpdir} temp dir)"
 
@@ -489,15 +497,8 @@ def test_the_eval_runner_never_runs_a_planted_git(outside: Path, tmp_path: Path,
     (suite / "repos/r/app.py").write_text("x = 1\n")  # no .git: the runner makes the copy a repository
     (suite / "suite.toml").write_text('[[task]]\nid = "t"\nrepo = "repos/r"\nkind = "run"\nprompt = "hi"\n'
                                       'check = "true"\n')
-    server = fake_api([Turn(content="done")] * 4)
-    config = isolated_home / ".config/duet/config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(FAST_RETRIES)
-    env = {**base_env(), **GIT_ENV, "DEEPSEEK_BASE_URL": server.base_url, "DEEPSEEK_API_KEY": TEST_KEY,
-           "PATH": f"{planted}{os.pathsep}{base_env()['PATH']}"}
-    done = subprocess.run([agent_bin(), "eval", str(suite / "suite.toml"), "--model", "deepseek-v4-flash",
-                           "--jobs", "1", "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL, cwd=outside)
+    done = run_eval(suite, tmp_path / "out", fake_api, isolated_home,
+                    {"PATH": f"{planted}{os.pathsep}{base_env()['PATH']}"}, cwd=outside)
     assert done.returncode == 0, done.stderr
     assert not marker.exists(), "the eval runner ran a git from a watched workspace's venv"
 

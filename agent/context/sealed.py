@@ -16,7 +16,7 @@ import json
 import marshal
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,27 +104,24 @@ class SealedFile:
             tmp.unlink(missing_ok=True)
             raise
 
-    def load(self) -> object | None:
-        """The plain value stored (marshal), or None if absent, foreign or unreadable."""
+    def _decoded(self, loads: Callable[[bytes], object]) -> object | None:
         payload = self.read_bytes()
         if payload is None:
             return None
         try:
-            return marshal.loads(payload)
-        except (ValueError, EOFError, TypeError):
+            return loads(payload)
+        except (ValueError, EOFError, TypeError):  # json's errors are ValueErrors
             return None
+
+    def load(self) -> object | None:
+        """The plain value stored (marshal), or None if absent, foreign or unreadable."""
+        return self._decoded(marshal.loads)
 
     def save(self, value: object) -> None:
         self.write_bytes(marshal.dumps(value))  # type: ignore[arg-type]  # plain values only
 
     def load_json(self) -> object | None:
-        payload = self.read_bytes()
-        if payload is None:
-            return None
-        try:
-            return json.loads(payload)
-        except ValueError:
-            return None
+        return self._decoded(json.loads)
 
     def save_json(self, value: object) -> None:
         self.write_bytes(json.dumps(value, separators=(",", ":")).encode())

@@ -13,11 +13,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from agent.userdirs import cache_base
+
 
 def runs_dir(environ: Mapping[str, str]) -> Path | None:
     """Where the runs' private temp dirs live, or None without HOME or XDG_CACHE_HOME."""
-    base = environ.get("XDG_CACHE_HOME") or (str(Path(environ["HOME"]) / ".cache") if environ.get("HOME") else "")
-    return Path(base) / "duet" / "runs" if base else None
+    if not (environ.get("XDG_CACHE_HOME") or environ.get("HOME")):
+        return None
+    return cache_base(environ) / "runs"
 
 
 def make_private_tmp(environ: Mapping[str, str]) -> Path:
