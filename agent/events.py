@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from agent.messages import AssistantMessage
+from agent.roles import Role
 from agent.spend.ledger import ModelSpend
 from agent.spend.usage import UsageRecord
 
@@ -42,9 +43,10 @@ class StepRouted(_Event):
     """A side step (image, summary) and the model chosen for it, with the reason."""
 
     type: Literal["step.routed"] = "step.routed"
-    kind: Literal["vision", "summary", "fallback", "escalation", "switch"]
+    kind: Literal["vision", "summary", "fallback", "escalation", "switch", "plan", "review", "classify"]
     model: str
     reason: str
+    role: Role | None = Field(default=None, description="The role the chosen model plays from here.")
 
 
 class TurnStarted(_Event):
@@ -52,6 +54,7 @@ class TurnStarted(_Event):
     turn: int
     model: str
     reason: str
+    role: Role = "execute"
 
 
 class MessageDelta(_Event):
@@ -102,6 +105,56 @@ class ToolFinished(_Event):
     output: str = Field(description="Exactly what the model receives.")
     duration_s: float = 0.0
     data: dict[str, Any] = Field(default_factory=dict, description="Structured detail for front ends.")
+
+
+ItemKind = Literal["agent_message", "reasoning", "command_execution", "file_change", "tool_call", "mcp_tool_call",
+                   "notice"]
+ItemStatus = Literal["in_progress", "completed", "failed", "declined"]
+
+
+class FileChangeEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    kind: Literal["add", "update", "delete"]
+
+
+class Item(BaseModel):
+    """One thing that happened inside a turn, in Codex's item shape: its kind says which fields are set."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Unique within the session; a tool call's item uses the call id.")
+    kind: ItemKind
+    status: ItemStatus = "in_progress"
+    text: str = Field(default="", description="agent_message / reasoning / notice text; a tool's output.")
+    tool: str = Field(default="", description="tool_call / mcp_tool_call: the tool's name.")
+    server: str = Field(default="", description="mcp_tool_call: the server's name.")
+    arguments: str = Field(default="", description="The call's arguments as the model sent them (JSON text).")
+    command: str = Field(default="", description="command_execution: the command line.")
+    exit_code: int | None = Field(default=None, description="command_execution: once it ended.")
+    changes: tuple[FileChangeEntry, ...] = Field(default=(), description="file_change: the paths and how.")
+    duration_s: float | None = None
+
+
+class ItemStarted(_Event):
+    type: Literal["item.started"] = "item.started"
+    turn: int
+    item: Item
+
+
+class ItemUpdated(_Event):
+    """Progress on an item (ephemeral): streamed command output, a growing message."""
+
+    type: Literal["item.updated"] = "item.updated"
+    turn: int
+    item: Item
+
+
+class ItemCompleted(_Event):
+    type: Literal["item.completed"] = "item.completed"
+    turn: int
+    item: Item
 
 
 class ApprovalDecided(_Event):
@@ -198,12 +251,13 @@ class RunFinished(_Event):
 Event = Annotated[
     SessionStarted | UserMessageEvent | StepRouted | ContextBuilt | Compacted | UsageEstimate | TurnStarted
     | MessageDelta | StreamReset | AssistantMessageEvent | AnswerTruncated
-    | ToolStarted | ToolFinished | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
+    | ToolStarted | ToolFinished | ItemStarted | ItemUpdated | ItemCompleted
+    | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
     | TurnCompleted | TurnFailed | RunFinished,
     Field(discriminator="type"),
 ]
 
-EPHEMERAL = frozenset({"message.delta", "stream.reset", "usage.estimate"})
+EPHEMERAL = frozenset({"message.delta", "stream.reset", "usage.estimate", "item.updated"})
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.roles import Role
 from agent.spend.prices import PriceTable, Pricing, as_utc, cost_usd, utc_now
 
 
@@ -46,10 +47,13 @@ class UsageRecord(BaseModel):
     priced: bool = Field(description="False when no price is known for the model: its cost is unknown, not 0.")
     pricing: Pricing | None = Field(default=None, description="The price row and window that priced the call.")
     note: str = Field(default="", description="Why the call was estimated (cut stream, cancelled), if it was.")
+    role: Role = Field(default="execute", description="What the call was for (records written before roles: the "
+                                                      "driver).")
+    reason: str = Field(default="", description="Why the call went to this model.")
 
 
 def price_usage(model: str, usage: TokenUsage, table: PriceTable,
-                at: dt.datetime | dt.date | None = None) -> UsageRecord:
+                at: dt.datetime | dt.date | None = None, *, role: Role = "execute", reason: str = "") -> UsageRecord:
     """Turn token counts into a record, priced by the row in force when the call started (now if omitted)."""
     started = as_utc(at) if at is not None else utc_now()
     pricing = table.pricing_at(model, started)
@@ -62,5 +66,5 @@ def price_usage(model: str, usage: TokenUsage, table: PriceTable,
         model=model, day=started.date(), started_at=started, input_tokens=usage.input_tokens,
         cache_hit_tokens=usage.cache_hit_tokens, cache_miss_tokens=usage.cache_miss_tokens,
         output_tokens=usage.output_tokens, reasoning_tokens=usage.reasoning_tokens, estimated=usage.estimated,
-        cost_usd=cost, priced=pricing is not None, pricing=pricing, note=usage.note,
+        cost_usd=cost, priced=pricing is not None, pricing=pricing, note=usage.note, role=role, reason=reason,
     )
