@@ -24,8 +24,12 @@ class _Event(BaseModel):
     ts: float = Field(default_factory=time.time)
 
 
+SCHEMA_VERSION = 2  # of the event stream (JSONL, transcripts); 1: turn.started per model call, no items
+
+
 class SessionStarted(_Event):
     type: Literal["session.started"] = "session.started"
+    schema_version: int = Field(default=1, description="The event schema this stream was written with.")
     session_id: str
     workspace: str
     command: str
@@ -50,11 +54,36 @@ class StepRouted(_Event):
 
 
 class TurnStarted(_Event):
+    """Schema 2: one turn is one user prompt (a task, a follow-up, a fix-tests round); model calls and items
+    happen inside it. Schema 1 wrote one per model call, with model and reason (kept readable for old transcripts)."""
+
     type: Literal["turn.started"] = "turn.started"
     turn: int
-    model: str
-    reason: str
+    prompt: str = Field(default="", description="The prompt that opened the turn (schema 2).")
+    model: str = Field(default="", description="Schema 1 only: the call's model.")
+    reason: str = Field(default="", description="Schema 1 only: why that model.")
     role: Role = "execute"
+
+
+class ModelCallStarted(_Event):
+    """One call to a model inside a turn (schema 2)."""
+
+    type: Literal["call.started"] = "call.started"
+    turn: int
+    call: int = Field(description="Session-wide count of model calls, from 1.")
+    model: str
+    role: Role = "execute"
+    reason: str
+
+
+class ModelCallCompleted(_Event):
+    type: Literal["call.completed"] = "call.completed"
+    turn: int
+    call: int
+    model: str
+    role: Role = "execute"
+    ok: bool = True
+    error: str = ""
 
 
 class MessageDelta(_Event):
@@ -251,7 +280,7 @@ class RunFinished(_Event):
 Event = Annotated[
     SessionStarted | UserMessageEvent | StepRouted | ContextBuilt | Compacted | UsageEstimate | TurnStarted
     | MessageDelta | StreamReset | AssistantMessageEvent | AnswerTruncated
-    | ToolStarted | ToolFinished | ItemStarted | ItemUpdated | ItemCompleted
+    | ModelCallStarted | ModelCallCompleted | ToolStarted | ToolFinished | ItemStarted | ItemUpdated | ItemCompleted
     | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
     | TurnCompleted | TurnFailed | RunFinished,
     Field(discriminator="type"),
