@@ -196,3 +196,18 @@ def test_map_fits_its_token_budget_and_prefix_lengths_match_rendering() -> None:
     text, used = fit(ranked, 500, count_o200k)
     assert count_o200k(text) <= 500 and used > 0
     assert count_o200k(render_map(ranked[:used + 20])) > 500  # it did not stop far short of the budget
+
+
+def test_many_small_files_whose_headers_overflow_the_budget_get_the_map_not_an_oversized_pack(repo: Path) -> None:
+    # A monorepo of tiny files: the files' own text fits the pack budget, the tree and the per-file headers
+    # around them do not. Deciding on the files alone gave a pack the window could not hold, and the loop then
+    # sent no repository context at all.
+    for i in range(1500):
+        path = repo / f"services/payments/handlers/module_{i:04d}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"V{i} = {i}\n")
+    tight = config(repo, context={"reserve_tokens": 1_000_000 - 12_000})
+    budget = pack_budget(tight, "deepseek-v4-flash")
+    plan = ContextBuilder(repo, tight, cache=False).plan("deepseek-v4-flash")
+    assert plan.tokens <= budget or plan.kind == "map", (plan.kind, plan.tokens, budget)
+    assert plan.kind == "map" and plan.text
