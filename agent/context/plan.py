@@ -52,6 +52,7 @@ class ContextPlan:
     in_play: list[str] = field(default_factory=list)
     workspace_estimated: bool = False  # the map needs no full count: cached counts plus bytes / 4
     exact: bool = True  # figures counted with the model's own tokenizer (False: DeepSeek estimated high)
+    pack_budget: int = 0  # what a pack could have taken (0: the model's window is too small for packs)
     render: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -200,6 +201,7 @@ class ContextBuilder:
             self._estimates.clear()
             return self.plan(model, hints, exact=exact, whole=whole, out=out)
         self._persist()
+        plan.pack_budget = budget
         return plan
 
     def estimate(self, model: str) -> PlanEstimate:
@@ -209,7 +211,8 @@ class ContextBuilder:
         frame = pack_frame_chars(self.root.name, list(self.scan.files)) // FRAME_CHARS_PER_TOKEN
         if budget and total + frame <= budget:
             return PlanEstimate(model, "pack", total + frame, upper_bound=False)
-        return PlanEstimate(model, "map", sum(map_budgets(self.config, model)), upper_bound=True)
+        # A map says less than the files it maps: never more than the whole workspace with its headers.
+        return PlanEstimate(model, "map", min(sum(map_budgets(self.config, model)), total + frame), upper_bound=True)
 
     def _estimate_total(self, tokenizer: Tokenizer) -> int:
         if tokenizer not in self._estimates:
