@@ -44,6 +44,7 @@ class EvalRow(BaseModel):
     check_exit_code: int | None = None
     check_output: str = Field(default="", description="The check's last lines.")
     duet_version: str = ""
+    routed_profile: str | None = Field(default=None, description="The profile `--route auto` chose for the run.")
     roles: dict[str, str] = Field(default_factory=dict, description="Exact dollars per role (plan, execute, "
                                                                      "review, ...), as text.")
 

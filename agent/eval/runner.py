@@ -211,7 +211,8 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
                    wall_ms=_ms_since(started), session_id=result.session_id, tags=list(task.tags),
                    check_exit_code=check.returncode, check_output=check_output,
                    duet_version=__version__,
-                   roles={role: spend.usd_exact for role, spend in result.counterfactual.roles.items()})
+                   roles={role: spend.usd_exact for role, spend in result.counterfactual.roles.items()},
+                   routed_profile=result.route_choice.profile if result.route_choice else None)
 
 
 def secret_pathspecs(secret_files: SecretFiles) -> list[str]:
