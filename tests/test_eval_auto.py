@@ -171,3 +171,19 @@ def test_the_counterfactual_in_the_result_and_agent_cost_is_exact_against_the_le
     # the step summary: 0.24506 on gpt-5.5, 0.18517944 saved; 0.05974 of 0.05988056 on the driver
     assert "all on gpt-5.5: $0.2451 (saved $0.1852)" in step_summary.read_text()
     assert "by role: classify 0% ($0.0001), execute 100% ($0.0597)" in step_summary.read_text()
+
+
+def test_bad_policies_and_missing_keys_under_auto_are_one_line(tmp_path: Path, fake_api) -> None:
+    server = fake_api([])
+    unknown = tmp_path / "turbo.toml"
+    unknown.write_text('version = 1\ndefault = "turbo"\n')
+    run = run_agent(["run", "x", "--route", "auto", "--routing", str(unknown)], tmp_path, server.base_url)
+    assert run.returncode == 2 and "profile 'turbo' is not a routing profile here" in run.stderr
+    assert "Traceback" not in run.stderr
+    missing = run_agent(["run", "x", "--route", "auto", "--routing", str(tmp_path / "none.toml")], tmp_path,
+                        server.base_url)
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+    keyless = run_agent(["run", "x", "--route", "auto", "--routing", str(policy_file(tmp_path))], tmp_path,
+                        server.base_url, key=False)
+    assert keyless.returncode == 2 and "API_KEY" in keyless.stderr and "Traceback" not in keyless.stderr
+    assert server.requests == []  # nothing paid for: not even the classification call

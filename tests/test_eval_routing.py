@@ -181,3 +181,23 @@ def test_the_classifiers_answer_is_read_strictly() -> None:
     assert parse_choice("It is a bugfix.", choices) == "bugfix"
     assert parse_choice("bugfix or feature", choices) is None
     assert parse_choice("none", choices) is None
+
+
+def test_auto_with_no_task_to_tag_takes_the_policys_default(tmp_path: Path) -> None:
+    from agent.routing.auto import route_without_task
+
+    env = {"HOME": str(tmp_path / "home")}
+    policy = tmp_path / "home" / ".config" / "duet" / "routing.toml"
+    policy.parent.mkdir(parents=True)
+    policy.write_text('version = 1\ndefault = "cheap"\n')
+    assert route_without_task(load_config(tmp_path, {"route": "auto"}, env), tmp_path, env).route == "cheap"
+    policy.unlink()
+    assert route_without_task(load_config(tmp_path, {"route": "auto"}, env), tmp_path, env).route == "balanced"
+    assert route_without_task(load_config(tmp_path, {"route": "best"}, env), tmp_path, env).route == "best"
+
+
+def test_an_untrusted_project_cannot_turn_auto_on(tmp_path: Path) -> None:
+    (tmp_path / ".duet").mkdir()
+    (tmp_path / ".duet" / "config.toml").write_text('route = "auto"\n')
+    config = load_config(tmp_path, environ={"HOME": str(tmp_path / "home")})
+    assert config.route == "balanced" and "route 'auto'" in config.warnings[0]

@@ -17,6 +17,7 @@ from agent.config import load_config
 from agent.context.plan import ContextBuilder, ContextPlan
 from agent.redact import Redactor
 from agent.router import Router
+from agent.routing.auto import route_without_task
 from agent.spend.prices import cost_usd
 from tools.atomic import atomic_write_bytes
 from tools.beneath import LinkRefused
@@ -24,7 +25,7 @@ from tools.beneath import LinkRefused
 
 def run_context(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace).resolve()
-    config = load_config(workspace)
+    config = route_without_task(load_config(workspace), workspace)  # `route = "auto"`: the policy's default
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
     out = output_path(args.out, f"--out {args.out}") if args.out else None

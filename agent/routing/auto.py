@@ -12,7 +12,7 @@ from agent.config import Config
 from agent.events import Notice, StepRouted, UsageEvent
 from agent.routing.choice import RouteChoice, TagSource
 from agent.routing.policy import AUTO
-from agent.routing.resolve import check_profile, choose_tag, find_policy, resolve_route
+from agent.routing.resolve import NO_POLICY_PROFILE, check_profile, choose_tag, find_policy, resolve_route
 from agent.spend.usage import UsageRecord
 
 if TYPE_CHECKING:
@@ -65,7 +65,11 @@ async def route_for_run(config: Config, workspace: Path, *, routing: Path | None
     if tag is None and policy is not None and policy.choices() and task.strip():
         from agent.providers.errors import ProviderError
         from agent.routing.classify import CLASSIFY_MODEL, classify
+        from agent.runtime import check_keys
 
+        # Nothing is paid for before the run's own keys are known to be there (the classifier's among them).
+        check_keys(config.model_copy(update={"route": policy.default or NO_POLICY_PROFILE}), environ)
+        config.api_key_of(CLASSIFY_MODEL, environ)
         try:
             classified = await classify(config, task, policy.choices(), environ)
         except (ProviderError, ValueError) as exc:
@@ -99,3 +103,13 @@ def task_hint(args: object) -> str:
 
         return render("route_classify_fix_tests", test_cmd=getattr(args, "test_cmd", None) or "the project's tests")
     return getattr(args, "message", None) or getattr(args, "text", None) or ""
+
+
+def route_without_task(config: Config, workspace: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """`auto` where there is no task to tag yet (the TUI, `agent context`): the policy's default profile."""
+    if config.route != AUTO:
+        return config
+    found = find_policy(workspace, None, environ)
+    profile, _reason = resolve_route(config, None, found.policy)
+    check_profile(profile, known_profiles(config), found.path)
+    return config.model_copy(update={"route": profile})
