@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -29,7 +28,6 @@ EVAL_EXIT_CODES = """exit codes:
   3    --max-cost reached before every run started
   130  interrupted (Ctrl+C); 143 stopped by SIGTERM. Finished runs are kept: rerun the same command to resume
 """
-PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 EXIT_HARNESS, EXIT_BUDGET = 1, 3
 
 
@@ -93,9 +91,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
 
     suite = load_suite(Path(args.suite))
     routes = _split(args.route)
-    bad = [r for r in routes if not PROFILE_NAME.fullmatch(r)]
-    if bad:
-        raise ConfigError(f"--route {bad[0]!r}: not a profile name (cheap, balanced, best, duet, auto, ...)")
+    _check_routes(routes, suite.root)
     routing = _routing_file(args.routing, routes)
     configs = configurations(routes, _split(args.model))
     whole = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
@@ -208,6 +204,20 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
               f"directories (a shard not given or not finished?), e.g. {missing[0].label()}", file=sys.stderr)
         return EXIT_HARNESS
     return 0
+
+
+def _check_routes(routes: list[str], root: Path) -> None:
+    """Every --route value a profile of the user's configuration (as read for the suite), or `auto`: a typo is
+    one line before any run starts, not a harness error per run."""
+    if not routes:
+        return
+    from agent.config import load_config
+    from agent.routing.auto import known_profiles
+
+    known = {*known_profiles(load_config(root)), "auto"}
+    bad = [r for r in routes if r not in known]
+    if bad:
+        raise ConfigError(f"--route {bad[0]!r}: not a routing profile here (known: {', '.join(sorted(known))})")
 
 
 def _routing_file(raw: str | None, routes: list[str]) -> Path | None:
