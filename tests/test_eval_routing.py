@@ -201,3 +201,18 @@ def test_an_untrusted_project_cannot_turn_auto_on(tmp_path: Path) -> None:
     (tmp_path / ".duet" / "config.toml").write_text('route = "auto"\n')
     config = load_config(tmp_path, environ={"HOME": str(tmp_path / "home")})
     assert config.route == "balanced" and "route 'auto'" in config.warnings[0]
+
+
+def test_the_eval_report_shows_dollars_per_role_and_per_tag_and_the_policy() -> None:
+    from agent.eval.report_md import render_markdown
+
+    rows = [row("a", "duet", 1, True, "0.05", ["bugfix"]), row("a", "cheap", 1, False, "0.01", ["bugfix"])]
+    rows = [rows[0].model_copy(update={"roles": {"plan": "0.02", "execute": "0.01", "review": "0.02"}}),
+            rows[1].model_copy(update={"roles": {"execute": "0.01"}})]
+    report = render_markdown(rows)
+    assert "| configuration | execute | plan | review |" in report
+    assert "| duet | $0.0100 (20%) | $0.0200 (40%) | $0.0200 (40%) |" in report
+    assert "| cheap | $0.0100 (100%) | $0.0000 | $0.0000 |" in report
+    assert ("| duet | 1 | 100% (1/1; 95% CI 21–100%) | $0.0500 | $0.0500 | execute $0.0100, plan $0.0200, "
+            "review $0.0200 |") in report
+    assert "| bugfix | **duet** | the best pass rate, 1/1 = 100% (95% CI 21%–100%); no cheaper profile" in report

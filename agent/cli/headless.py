@@ -89,8 +89,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory (-C)")
     config = load_config(workspace, config_overrides(args), environ)
-    config, auto = await route_for_run(config, workspace, routing=args.routing, tags=args.tag,
-                                       task=task_hint(args), environ=environ)
+    config, auto = await route_for_run(config, workspace, routing=getattr(args, "routing", None),
+                                       tags=getattr(args, "tag", None) or [], task=task_hint(args), environ=environ)
     check_keys(config, environ)  # before anything is written
     test_command = None
     if args.command == "fix-tests":

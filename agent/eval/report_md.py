@@ -7,7 +7,7 @@ from decimal import Decimal
 from agent.eval.coverage import coverage
 from agent.eval.recommend import Recommendation, recommend
 from agent.eval.results import EvalRow
-from agent.eval.stats import ConfigStats, config_stats, pareto_front, role_dollars, tag_stats
+from agent.eval.stats import UNTAGGED, ConfigStats, config_stats, pareto_front, role_dollars, tag_stats
 from agent.routing.wilson import wilson
 
 
@@ -60,11 +60,17 @@ def _config_table(stats: list[ConfigStats], front: list[str]) -> list[str]:
     return lines
 
 
-def _tag_table(stats: list[ConfigStats]) -> list[str]:
-    lines = ["| configuration | runs | pass rate | mean cost | cost per solved task |", "|---|---:|---:|---:|---:|"]
+def _tag_table(stats: list[ConfigStats], rows: list[EvalRow] | None = None) -> list[str]:
+    roles = role_dollars(rows or [])
+    lines = ["| configuration | runs | pass rate | mean cost | cost per solved task | dollars by role |",
+             "|---|---:|---:|---:|---:|---|"]
     lines += [f"| {s.config} | {s.runs} | {rate_cell(s)} | {money(s.mean_cost)} | "
-              f"{money(s.cost_per_solved)} |" for s in stats]
+              f"{money(s.cost_per_solved)} | {_roles_cell(roles.get(s.config, {}))} |" for s in stats]
     return lines
+
+
+def _roles_cell(spend: dict[str, Decimal]) -> str:
+    return ", ".join(f"{role} {money(usd)}" for role, usd in spend.items()) or "—"
 
 
 def recommendation_lines(recommendations: list[Recommendation]) -> list[str]:
@@ -99,7 +105,8 @@ def render_markdown(rows: list[EvalRow]) -> str:
     out += _policy_lines(rows)
     out += ["", "## By tag"]
     for tag, tag_rows in tag_stats(rows).items():
-        out += ["", f"### {tag}", "", *_tag_table(tag_rows)]
+        of_tag = [r for r in rows if tag in (r.tags or [UNTAGGED])]
+        out += ["", f"### {tag}", "", *_tag_table(tag_rows, of_tag)]
     failed = [r for r in rows if not r.passed]
     if failed:
         out += ["", "## Runs that failed their check", "",
