@@ -44,9 +44,11 @@ class AutoRoute:
 
 def known_profiles(config: Config) -> set[str]:
     """The profiles this configuration can run: the built-in ones and any it defines (`[routes.NAME]`)."""
-    from agent.router import PROFILES
+    from agent import router
 
-    return {*PROFILES, *(getattr(config, "routes", None) or {})}
+    # Today's built-in table, and the `[routes.NAME]` entries a configuration may carry (read by name only, so
+    # this keeps working whichever of the two holds the profiles).
+    return {*getattr(router, "PROFILES", {}), *(getattr(config, "routes", None) or {})}
 
 
 async def route_for_run(config: Config, workspace: Path, *, routing: Path | None, tags: Sequence[str],
