@@ -170,7 +170,7 @@ class Interactive:
 
     def spend_lines(self, explain: bool = False) -> list[str]:
         """The session's spend per model, and with `explain` every call with the price row that priced it."""
-        return spend_lines(self.session.ledger, explain)
+        return spend_lines(self.session.ledger, explain, self.session.config.price_table())
 
     def diff(self) -> str:
         """What the session changed: against its checkpoint in git, or the file list otherwise."""

@@ -18,6 +18,7 @@ from agent.context.plan import ContextBuilder, ContextPlan
 from agent.errors import DuetError
 from agent.redact import Redactor
 from agent.router import Router
+from agent.routing.auto import route_without_task
 from agent.spend.prices import cost_usd
 from tools.atomic import atomic_write_bytes
 from tools.beneath import LinkRefused
@@ -25,7 +26,7 @@ from tools.beneath import LinkRefused
 
 def run_context(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace).resolve()
-    config = load_config(workspace)
+    config = route_without_task(load_config(workspace), workspace)  # `route = "auto"`: the policy's default
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
     if args.whole and not args.out:

@@ -27,6 +27,7 @@ from agent.messages import AssistantMessage
 from agent.outcome import BROKEN_PIPE_EXIT, EXIT_CODES, Outcome
 from agent.result import RunResult, SystemInit, TestsSummary, build_result, error_result
 from agent.router import Router
+from agent.routing.auto import route_for_run, task_hint
 from agent.runtime import build_agent, check_keys
 from agent.session import Session
 from agent.testcmd import TestRun, detect_test_command
@@ -88,6 +89,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory (-C)")
     config = load_config(workspace, config_overrides(args), environ)
+    config, auto = await route_for_run(config, workspace, routing=getattr(args, "routing", None),
+                                       tags=getattr(args, "tag", None) or [], task=task_hint(args), environ=environ)
     check_keys(config, environ)  # before anything is written
     test_command = None
     if args.command == "fix-tests":
@@ -142,6 +145,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     outcome, message = Outcome.NOT_DONE, ""
     try:
         session.start(args.command, task, resumed=args.command == "resume")
+        if auto is not None:
+            auto.record_into(session)
         async with asyncio.timeout(config.timeout_s):
             if test_command:
                 from agent.fixtests import fix_tests
@@ -182,7 +187,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         except DuetError as exc:  # the work is done and on disk; only the commit is missing
             outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
     result = build_result(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
-                          watcher.facts(), _tests(before), _tests(after))
+                          watcher.facts(), _tests(before), _tests(after), prices=config.price_table(),
+                          route=auto.choice if auto is not None else None)
     if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
         result = result.model_copy(update={"exit_code": 128 + stopped_by[0]})
     if pipe_closed:
