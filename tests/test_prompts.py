@@ -10,10 +10,12 @@ from typing import get_args
 import pytest
 
 import prompts
+from agent.catalog import PromptSet
 from agent.config import Approval
 from agent.instructions.agents_md import AgentsFile, agents_section, discover
 from agent.instructions.facts import GitFacts, SandboxFacts, SessionFacts, git_facts
 from agent.instructions.system import system_prompt
+from agent.instructions.toolset import FREEFORM
 from agent.runtime import system_prompt as session_system_prompt
 from tests.conftest import git
 from tools.registry import default_tools
@@ -30,6 +32,8 @@ def rendered_by_code() -> set[str]:
     names = set(re.findall(r'render\(\s*"([a-z_]+)"', code))
     names |= {f"tool_{tool.name}" for tool in default_tools()}
     names |= {f"system_approval_{mode.replace('-', '_')}" for mode in get_args(Approval)}
+    names |= {f"system_set_{prompt_set}" for prompt_set in get_args(PromptSet)}
+    names |= {f"tool_{name}_{part}" for name in FREEFORM for part in ("freeform", "grammar")}
     return names
 
 
