@@ -20,8 +20,8 @@ from agent.instructions.facts import GitFacts, SandboxFacts, SessionFacts, git_f
 from agent.instructions.system import system_prompt
 from agent.instructions.toolset import FREEFORM, tool_schemas
 from agent.runtime import system_prompt as session_system_prompt
-from tests.conftest import git
 from agent.tokens import count_tokens
+from tests.conftest import git
 from tools.registry import ToolBox, default_tools
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,7 +246,7 @@ def test_an_unknown_tool_in_a_model_entry_is_one_clear_config_error(tmp_path: Pa
     home = tmp_path / "home" / ".config" / "duet"
     home.mkdir(parents=True)
     (home / "config.toml").write_text('[models."gpt-5.5"]\ntools = ["read_file", "grep"]\n')
-    with pytest.raises(ConfigError, match="unknown built-in tool.*grep"):
+    with pytest.raises(ConfigError, match=r"unknown built-in tool.*grep"):
         load_config(tmp_path, {}, {"HOME": str(tmp_path / "home")})
 
 

@@ -163,7 +163,7 @@ async def test_freeform_apply_patch_goes_out_with_its_grammar_and_comes_back_as_
     call = first.tool_calls[0]
     assert call.name == "apply_patch" and json.loads(call.arguments) == {"patch": PATCH}
     assert call.item_id.startswith("ctc_")
-    tool, args = ToolBox(default_tools()).parse(call.name, call.arguments)  # the tool box parses it as any call
+    _, args = ToolBox(default_tools()).parse(call.name, call.arguments)  # the tool box parses it as any call
     assert args.patch == PATCH
     history = [*BASE, first, ToolMessage(tool_call_id=call.id, name=call.name, content="applied")]
     await p.complete(history, tools)

@@ -97,7 +97,8 @@ async def test_escalation_deepseek_to_gpt55_and_back_converts_the_conversation(r
 
 async def test_gpt55_edits_through_freeform_apply_patch_in_the_real_loop(repo: Path, fake_api) -> None:
     (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    patch = "*** Begin Patch\n*** Update File: calc.py\n@@ def add(a, b):\n-    return a - b\n+    return a + b\n*** End Patch\n"
+    patch = ("*** Begin Patch\n*** Update File: calc.py\n@@ def add(a, b):\n-    return a - b\n+    return a + b\n"
+             "*** End Patch\n")
     server = fake_api([
         Turn(model="gpt-5.5", tool_calls=[ScriptedCall(name="read_file", arguments={"path": "calc.py"})]),
         Turn(model="gpt-5.5", reasoning="Flip the sign.", tool_calls=[ScriptedCall(name="apply_patch",

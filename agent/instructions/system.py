@@ -49,7 +49,8 @@ def parallel_tools() -> list[str]:
 def _stable(prompt_set: PromptSet, project_instructions: str) -> str:
     names = [f"`{name}`" for name in parallel_tools()]
     listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-    return render("system", editing=render(f"system_set_{prompt_set}"), parallel_tools=listed) + ("\n\n" + project_instructions if project_instructions else "")
+    text = render("system", editing=render(f"system_set_{prompt_set}"), parallel_tools=listed)
+    return text + ("\n\n" + project_instructions if project_instructions else "")
 
 
 @lru_cache(maxsize=64)
