@@ -281,6 +281,11 @@ def test_the_grammar_accepts_the_patches_our_parser_applies() -> None:
         parse_patch(text)  # what the grammar lets the model write, we apply
         parsed.add(case.name)
     assert core <= parsed
+    # Codex's grammar lets an update have no hunks; our apply_patch refuses one ("has no hunks"), so ours asks
+    # for a hunk: constrained sampling then never writes a patch that can only come back as an error.
+    no_hunks = (cases / "update_without_hunks_rejected" / "patch").read_text(encoding="utf-8")
+    with pytest.raises(lark.exceptions.LarkError):
+        grammar.parse(no_hunks if no_hunks.endswith("\n") else no_hunks + "\n")
 
 
 def test_rendering_follows_the_approval_mode_in_force_and_is_cheap_to_repeat() -> None:
