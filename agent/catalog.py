@@ -6,9 +6,10 @@ settings) lives in these entries; nothing anywhere is decided from the spelling 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 Dialect = Literal["deepseek", "openai", "openrouter", "compatible"]
 """Which server's quirks an endpoint has:
@@ -25,13 +26,28 @@ exact `old → new` replace first (what DeepSeek handles best), `patch` puts Cod
 GPT models are trained on)."""
 
 
+def _checked_url(url: str) -> str:
+    """An http(s) URL with a host: a typo is a config error now, not a provider 'unavailable' after retries."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ValueError(f"not a URL ({exc}): {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"wants an http:// or https:// URL with a host, not {url!r}")
+    return url
+
+
+BaseUrl = Annotated[str, AfterValidator(_checked_url)]
+
+
 class ProviderConfig(BaseModel):
     """An endpoint and the dialect it speaks."""
 
     model_config = ConfigDict(extra="forbid")
 
     dialect: Dialect = Field(description="Which API's quirks the endpoint has.")
-    base_url: str = Field(description="Base URL the SDK appends /chat/completions or /responses to.")
+    base_url: BaseUrl = Field(description="Base URL the SDK appends /chat/completions or /responses to.")
     api_key_env: str = Field(description="Environment variable holding the API key.")
     api: WireApi = Field(default="chat", description="Wire API of the endpoint's models: chat or responses.")
 
@@ -43,7 +59,7 @@ class ModelConfig(BaseModel):
 
     provider: str = Field(description="Name of an entry under [providers].")
     api_model: str | None = Field(default=None, description="Model id sent on the wire (defaults to the name).")
-    base_url: str | None = Field(default=None, description="Overrides the provider's base URL for this model.")
+    base_url: BaseUrl | None = Field(default=None, description="Overrides the provider's base URL for this model.")
     api: WireApi | None = Field(default=None, description="Overrides the provider's wire API for this model.")
     tokenizer: Tokenizer = Field(default="o200k", description="Vocabulary used to count this model's tokens.")
     context_window: int = Field(gt=0, description="Context window in tokens.")

@@ -341,6 +341,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
                           f"{exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config error in {path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config error in {path}: nested too deeply to be a Duet config") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -368,4 +370,4 @@ def _validate(data: dict[str, Any], source: str, names: Mapping[str, str] | None
         key = (names or {}).get(key, key)
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"config error in {source}: unknown key {key!r}") from None
-        raise ConfigError(f"config error in {source}: {key}: {err['msg']}") from None
+        raise ConfigError(f"config error in {source}: {key}: {err['msg'].removeprefix('Value error, ')}") from None

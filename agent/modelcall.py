@@ -18,9 +18,10 @@ from agent.providers.base import BilledAttempt, ModelClient, ModelResult
 from agent.providers.errors import ProviderError
 from agent.roles import Role
 from agent.session import Session
-from agent.spend.estimate import CANCELLED, estimate_usage
+from agent.spend.estimate import CANCELLED, estimate_usage, prompt_text
 from agent.spend.prices import utc_now
 from agent.spend.usage import TokenUsage, price_usage
+from agent.tokens import count_tokens
 
 DeltaSink = Callable[[str, str], None]
 
@@ -33,6 +34,27 @@ class ModelCaller:
         self._clients = clients
         self.prices = session.config.price_table()
         self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
+        self._previous: dict[str, list[Message]] = {}  # each model's last prompt, message by message
+
+    def _with_cache(self, model: str, messages: Sequence[Message], usage: TokenUsage,
+                    before: list[Message] | None = None) -> TokenUsage:
+        """An estimated usage with the cache hits the provider would have given: the prompt's messages shared
+        with the model's previous prompt (providers cache a repeated prefix). Reported usage is left alone."""
+        if not usage.estimated or usage.cache_hit_tokens:
+            return usage
+        earlier = before if before is not None else self._previous.get(model)
+        if not earlier:
+            return usage
+        shared = []
+        for old, new in zip(earlier, messages, strict=False):
+            if old is not new and old != new:
+                break
+            shared.append(new)
+        if not shared:
+            return usage
+        tokenizer = self.session.config.model_spec(model).tokenizer
+        hit = min(count_tokens(prompt_text(shared), tokenizer), usage.input_tokens)
+        return usage.model_copy(update={"cache_hit_tokens": hit})
 
     async def call(self, model: str, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = (), *,
                    role: Role = "execute", reason: str = "", on_delta: DeltaSink | None = None,
@@ -42,6 +64,7 @@ class ModelCaller:
         it, e.g. after deciding the answer is usable). A call cancelled mid-way (Ctrl+C, /compact) was still
         billed: its usage is recorded as an estimate before the cancellation goes on."""
         started = started or self.clock()
+        previous = self._previous.get(model)
         answer: list[str] = []
         reasoning: list[str] = []
 
@@ -72,12 +95,16 @@ class ModelCaller:
             raise
         except asyncio.CancelledError as exc:
             record_billed(getattr(exc, "billed_attempts", ()))
-            tokenizer = self.session.config.model_spec(model).tokenizer
-            usage = estimate_usage(tokenizer, messages, "".join(answer), "".join(reasoning), note=CANCELLED)
-            self.record(model, usage, started, role=role, reason=reason)
+            if getattr(exc, "request_in_flight", True):  # cancelled while waiting to retry: nothing was out
+                tokenizer = self.session.config.model_spec(model).tokenizer
+                usage = estimate_usage(tokenizer, messages, "".join(answer), "".join(reasoning), note=CANCELLED)
+                self.record(model, self._with_cache(model, messages, usage), started, role=role, reason=reason)
             raise
+        finally:
+            self._previous[model] = list(messages)
         record_billed(result.billed_attempts)
-        result = dataclasses.replace(result, sent_at=at(result.sent_monotonic))
+        result = dataclasses.replace(result, sent_at=at(result.sent_monotonic),
+                                     usage=self._with_cache(model, messages, result.usage, before=previous))
         if record:
             self.record(model, result.usage, result.sent_at or started, role=role, reason=reason)
         return result

@@ -28,6 +28,7 @@ SUBTYPES: dict[Outcome, Subtype] = {
     Outcome.TIME_LIMIT: "error_timeout",
     Outcome.UNAVAILABLE: "error_provider",
     Outcome.INTERRUPTED: "error_during_execution",
+    Outcome.TEST_COMMAND: "error_during_execution",
 }
 
 

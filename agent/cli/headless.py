@@ -94,6 +94,10 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         test_command = args.test_cmd or detect_test_command(workspace)
         if not test_command:
             raise ConfigError("cannot tell how to run this project's tests; pass --test-cmd CMD")
+        if config.approval in ("ask", "read-only"):  # a headless run cannot ask: every edit would be refused
+            raise ConfigError(f"fix-tests must edit files and --approval {config.approval} refuses every edit in a "
+                              "headless run; rerun with --approval auto-edit (edits) or full-auto (edits and "
+                              "commands), or set `approval` in config")
     watcher = RunWatcher()
     run_task = asyncio.current_task()
     pipe_closed: list[bool] = []  # the reader of our output went away (`agent run … | head -1`)

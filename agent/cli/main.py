@@ -153,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--explain", action="store_true", help="every call with the price row and hours that priced it")
     cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
+    sessions = sub.add_parser("sessions", help="this workspace's sessions: id, started, task, models, spend, outcome")
+    sessions.add_argument("--output", choices=["text", "json"], default="text")
+    sessions.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
+
     trust = sub.add_parser("trust", help="trust this project's .duet/config.toml (as it is now)")
     trust.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
@@ -319,6 +323,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.cost import run_cost
 
         return run_cost(args)
+    if args.command == "sessions":
+        from agent.cli.sessions import run_sessions
+
+        return run_sessions(args)
     if args.command == "trust":
         from agent.cli.safety import run_trust
 

@@ -79,14 +79,25 @@ def session_usage(workspace: Path, session_id: str | None = None, since: dt.date
     if session_id:
         paths = [p for p in paths if p.stem == session_id]
     found: list[SessionUsage] = []
+    counted: dict[str, str] = {}  # record id -> the session it was counted in
     for path in paths:
+        def invalid(number: int, why: str, path: Path = path) -> None:
+            if on_skip is not None:
+                on_skip(f"skipped line {number} of session {path.stem}: not a valid record ({why})")
+
         try:
-            records = [e.record for e in read_transcript(path) if isinstance(e, UsageEvent)]
+            records = [e.record for e in read_transcript(path, invalid) if isinstance(e, UsageEvent)]
         except TranscriptError as exc:
             if session_id or on_skip is None:
                 raise
             on_skip(f"skipped {exc}")
             continue
+        again = [r for r in records if r.id in counted]
+        if again and on_skip is not None:
+            on_skip(f"skipped {len(again)} usage records of session {path.stem} already counted in session "
+                    f"{counted[again[0].id]} (a copied transcript)")
+        records = [r for r in records if r.id not in counted]
+        counted.update((r.id, path.stem) for r in records)
         records = [r for r in records if since is None or r.day >= since]
         if records:
             found.append(SessionUsage(session_id=path.stem, path=path, records=records))
