@@ -35,6 +35,7 @@ from agent.events import (
 )
 from agent.history import with_valid_calls
 from agent.instructions.system import SystemPrompt
+from agent.instructions.toolset import tool_schemas
 from agent.messages import (
     AssistantMessage,
     ImagePart,
@@ -52,7 +53,7 @@ from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
 from agent.spend.usage import TokenUsage
 from agent.tokens import count_tokens
 from agent.toolrun import ToolRunner
-from agent.window import can_answer, compact_tools, fits, output_limit
+from agent.window import can_answer, fits, output_limit
 from agent.wiretext import escaped_bytes
 from prompts import render
 from tools.registry import ToolBox
@@ -238,7 +239,7 @@ class Agent:
         spec = self.session.config.models.get(model)
         if spec is None:
             return estimate_prompt_tokens(messages)
-        key = f"{spec.tokenizer}:{compact_tools(spec)}"
+        key = model  # each model has its own tools (list, order, freeform apply_patch, short descriptions)
         if key not in self._tool_tokens:
             schemas = json.dumps(self._schemas_for(model), ensure_ascii=False)
             self._tool_tokens[key] = count_tokens(schemas, spec.tokenizer)
@@ -250,9 +251,10 @@ class Agent:
         return estimate_prompt_tokens(messages, self._tool_tokens[key])
 
     def _schemas_for(self, model: str) -> list[dict[str, Any]]:
-        """The tool schemas `model` gets: short descriptions when its window is small."""
-        compact = compact_tools(self.session.config.models.get(model))
-        return self.toolbox.compact_schemas if compact else self.toolbox.schemas
+        """The tool schemas `model` gets: its own list from its config entry (agent.instructions.toolset)."""
+        config = self.session.config
+        spec = config.models.get(model)
+        return tool_schemas(self.toolbox, spec, config.api_of(model) if spec else "chat")
 
     def _preflight(self, model: str) -> str:
         """Why the next prompt cannot be sent to `model` at all (empty if it can)."""
@@ -310,7 +312,9 @@ class Agent:
         if model not in self._systems:
             # Instructions, AGENTS.md and facts redacted here; the repository context was redacted as it was rendered.
             repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
-            redact, prompt = self.session.redact, self._system_prompt
+            spec = self.session.config.models.get(model)
+            redact = self.session.redact
+            prompt = self._system_prompt.for_set(spec.prompt_set) if spec else self._system_prompt
             text = escaped_bytes(SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository))
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
