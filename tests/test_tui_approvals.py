@@ -136,7 +136,8 @@ async def test_a_long_command_says_more_below_until_read_to_the_end(repo: Path, 
 
 async def test_shift_tab_in_the_modal_leaves_the_mode_as_it_says(repo: Path, fake_api) -> None:
     edit = ScriptedCall(name="edit_file", arguments={"path": "README.md", "old_string": "hello", "new_string": "bye"})
-    server = fake_api([Turn(tool_calls=[shell("git status")]), Turn(tool_calls=[edit]), Turn(content="done")])
+    read = ScriptedCall(name="read_file", arguments={"path": "README.md"})  # an edit of an unread file is refused
+    server = fake_api([Turn(tool_calls=[shell("git status")]), Turn(tool_calls=[read, edit]), Turn(content="done")])
     app = make_app(repo, server.base_url)
     async with app.run_test(size=(120, 32)) as pilot:
         await start(pilot)
