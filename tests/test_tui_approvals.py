@@ -15,6 +15,7 @@ from textual.widgets import Button, Label, Static
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.approval_helpers import shell, victim_repo
 from tests.tui_helpers import make_app, type_text, wait_idle, wait_until
+from tools.diffs import unified
 from tui.approval import ApprovalScreen
 from tui.trust import TrustScreen
 
@@ -221,3 +222,26 @@ async def test_markup_and_hidden_characters_in_a_diff_are_shown_as_they_are(repo
         titles = [str(item.title) for item in app.query("ToolItem")]
         assert any("echo [b]hi[/b]" in Content.from_markup(t).plain for t in titles), titles
     assert not (repo / "notes.py").exists()
+
+
+async def test_the_modal_shows_the_edit_the_tool_will_write(repo: Path, fake_api) -> None:
+    code = "def area(w, h):\n    if w < 0:\n        raise ValueError('w')\n    return w * h\n"
+    (repo / "geo.py").write_text(code)
+    # A tab where the file has spaces: only edit_file's whitespace-insensitive rung finds it.
+    edit = ScriptedCall(name="edit_file", arguments={"path": "geo.py", "old_string": "\tif w < 0:\n\t\traise "
+                        "ValueError('w')", "new_string": "\tif w < 0 or h < 0:\n\t\traise ValueError('negative')"})
+    read = ScriptedCall(name="read_file", arguments={"path": "geo.py"})
+    server = fake_api([Turn(tool_calls=[read, edit]), Turn(content="done")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
+                         and app.screen.request.tool == "edit_file", what="the edit's modal")
+        screen = modal(app)
+        await pilot.pause()
+        shown = screen.preview
+        await pilot.press("y")
+        await wait_idle(app, pilot)
+    after = (repo / "geo.py").read_text()
+    assert "    if w < 0 or h < 0:\n" in after  # the file's indentation, which the preview showed as it is
+    assert shown.kind == "diff" and shown.text == unified("geo.py", code, after)
