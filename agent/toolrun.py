@@ -148,8 +148,9 @@ class ToolRunner:
         if tool is None or verdict.refusal:
             return ToolResult(False, verdict.refusal or "error: no such tool")
         # Git and file work run off the event loop, so a screen driven by it never freezes.
-        if not isinstance(prepared.parsed.effect, Read):
-            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=not tool.names_its_changes)
+        effect = prepared.parsed.effect
+        if not isinstance(effect, Read):  # a command or an external call may change files it cannot name
+            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=isinstance(effect, Exec | External))
         return await self._run_tool(tool, prepared.parsed.args, verdict.previewed)
 
     def _finish(self, prepared: _Prepared, result: ToolResult) -> None:

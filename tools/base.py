@@ -88,12 +88,11 @@ class Tool:
     name: str
     Args: ClassVar[type[ToolArgs]]
     mutates: ClassVar[bool] = False
-    names_its_changes: ClassVar[bool] = True
+    """The effect of a tool that does not declare one per call (`effect`): Write() when True, else Read()."""
     runs_in_thread: ClassVar[bool] = False
     """True when `run` does blocking work (files, parsing, a Python search) and needs nothing of the agent's event
     loop: the agent then runs it in a worker thread with its own loop. False (the default) for a tool that awaits
     the agent's loop (its processes, the vision model, an MCP session)."""
-    """False for a tool that may change files it cannot name beforehand (shell): undo without git must say so."""
     parallel_safe: bool = False
     """True for a call that only looks (reads, searches, listings, symbol look-ups): the calls of one answer that
     are all parallel-safe run at once, their results still answered in the order they were asked. Anything that

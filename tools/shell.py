@@ -28,7 +28,6 @@ class ShellTool(Tool):
     name = "shell"
     Args = ShellArgs
     mutates = True
-    names_its_changes = False
 
     def effect(self, args: ShellArgs, ctx: ToolContext) -> Exec:
         return Exec(("bash", "-c", args.command), str(ctx.start_dir or ctx.root))

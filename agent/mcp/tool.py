@@ -30,7 +30,6 @@ class McpTool(Tool):
 
     Args = McpArgs
     mutates = True
-    names_its_changes = False
 
     def __init__(self, manager: McpManager, server: str, remote: Any, name: str, preapproved: bool,
                  notes: list[str] | None = None) -> None:
