@@ -197,3 +197,16 @@ async def test_previews_refuse_what_cannot_apply_and_write_nothing(ctx: ToolCont
                                                       "*** End Patch"), ctx)
     shown = WriteFileTool().preview(WriteFileArgs(path="new/n.py", content="n = 1\n"), ctx)
     assert shown.text.startswith("--- /dev/null\n+++ b/new/n.py") and not (ctx.root / "new").exists()
+
+
+async def test_a_patch_is_not_applied_over_a_change_made_after_its_preview(ctx: ToolContext) -> None:
+    target = ctx.root / "m.py"
+    target.write_text("a = 1\nb = 2\n")
+    args = ApplyPatchArgs(patch="*** Begin Patch\n*** Update File: m.py\n@@\n-a = 1\n+a = 10\n*** End Patch")
+    shown = ApplyPatchTool().preview(args, ctx)
+    target.write_text("a = 1\nb = 3\n")  # the user edits another line meanwhile; the patch would still apply
+    with pytest.raises(ToolError, match=r"m\.py changed since it was previewed"):
+        await ApplyPatchTool().apply(args, ctx, shown)
+    assert target.read_text() == "a = 1\nb = 3\n"
+    result = await ApplyPatchTool().apply(args, ctx, ApplyPatchTool().preview(args, ctx))  # previewed again: fine
+    assert result.ok and target.read_text() == "a = 10\nb = 3\n"
