@@ -190,9 +190,9 @@ class Interactive:
     def mcp_status(self) -> str:
         """The session's MCP servers, their status and tools (`/mcp`)."""
         from agent.mcp.report import status_lines
-        from tools.registry import default_tools
+        from tools.registry import offered_names
 
-        return "\n".join(status_lines(self.session.mcp, {t.name for t in default_tools()}))
+        return "\n".join(status_lines(self.session.mcp, offered_names(self.session.tool_context)))
 
     def undo(self, force: bool = False) -> UndoReport:
         """The same rules as `agent undo`: only files still as this session left them, unless forced."""

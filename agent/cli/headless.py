@@ -209,7 +209,7 @@ def _no_silent_success(agent: Agent, config: Config, outcome: Outcome, message: 
     if outcome is Outcome.DONE and verified:
         return outcome, message
     tools = sorted(set(agent.refused))
-    needed = approval_allowing(tools)
+    needed = approval_allowing(agent.tools.refused_effects)
     count = len(agent.refused)
     what = f"{count} call{'s' if count != 1 else ''} ({', '.join(tools)})"
     prefix = f"{message}: " if message and outcome is not Outcome.DONE else ""
