@@ -54,6 +54,8 @@ class ModelConfig(BaseModel):
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = Field(
         default="auto", description="Responses API: reasoning summaries to stream (shown like reasoning).")
     tier: int = Field(default=1, ge=0, description="Capability tier used for escalation (higher is stronger).")
+    fallback: list[str] = Field(default_factory=list, description="Models that take this one's requests, in order, "
+                                "when its provider stays down after retries (another vendor is announced).")
 
 
 BUILTIN_PROVIDERS: dict[str, dict[str, str]] = {

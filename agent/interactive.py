@@ -19,7 +19,6 @@ from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
 from agent.outcome import Outcome
-from agent.router import PROFILES
 from agent.runtime import build_agent
 from agent.sandbox.launcher import SandboxLauncher
 from agent.sandbox.policy import SandboxPolicy
@@ -148,13 +147,13 @@ class Interactive:
                                          command="clear", task=""))
 
     def set_route(self, profile: str) -> str:
-        if profile not in PROFILES:
-            raise ConfigError(f"unknown route {profile!r}; choose {', '.join(PROFILES)}")
+        if profile not in self.config.routes:
+            raise ConfigError(f"unknown route {profile!r}; choose {', '.join(self.config.routes)}")
         self.config.route = profile  # type: ignore[assignment]
         return profile
 
     def spend(self) -> SpendView:
-        model = self.agent.router.current or self.config.model or PROFILES[self.config.route].main
+        model = self.agent.router.current or self.config.model or self.agent.router.profile.main
         return SpendView(models=self.session.ledger.by_model(), total_usd=self.session.ledger.total_usd,
                          budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt_tokens(model),
                          context_window=self.config.models[model].context_window, model=model)

@@ -38,7 +38,7 @@ from tools.registry import default_tools
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "route": args.route, "approval": args.approval, "max_turns": args.max_turns,
             "max_cost": args.max_cost, "timeout_s": args.timeout, "sandbox": sandbox_overrides(args),
-            "mcp": getattr(args, "mcp", None)}
+            "mcp": getattr(args, "mcp", None), "fallback": getattr(args, "fallback", None)}
 
 
 def sandbox_overrides(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -50,7 +50,8 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
     """The settings of a session, the same for the TUI (`agent [PROMPT]`) and headless runs."""
     p.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
     p.add_argument("--model", help="pin every step to this model (e.g. deepseek-v4-flash, gpt-5.5)")
-    p.add_argument("--route", choices=["cheap", "balanced", "best"], help="routing profile (default: balanced)")
+    p.add_argument("--route", metavar="NAME", help="routing profile: cheap, balanced, duet, best, auto or a "
+                   "[routes.NAME] of your config (default: balanced)")
     p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
                    help="which tool calls need approval; headless runs refuse what would need asking")
     p.add_argument("--max-cost", type=positive_float, metavar="USD", help="budget in dollars for this run")
@@ -69,6 +70,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
     p.add_argument("--network", action="store_true", default=None,
                    help="let the model's commands use the network (default: off)")
+    p.add_argument("--no-fallback", dest="fallback", action="store_false", default=None,
+                   help="when a model stays unavailable, end the run (exit 5) instead of moving to another")
     p.add_argument("--no-mcp", dest="mcp", action="store_false", default=None,
                    help="start none of the configured MCP servers (agent eval's runs, unless the suite opts in)")
 
