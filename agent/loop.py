@@ -163,7 +163,7 @@ class Agent:
         session.turns += 1
         turn = session.turns
         while True:
-            session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason))
+            session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason, role=route.role))
             try:
                 result, started = await self._query(route.model, turn)
                 break
@@ -178,8 +178,18 @@ class Agent:
                 if route.model == failed or route.model in self.router.down:
                     return StepOutcome(Outcome.UNAVAILABLE, f"{failed} unavailable and nothing else can serve: {exc}")
                 await self._context_ready(route.model)
-                session.emit(StepRouted(kind="fallback", model=route.model,
+                # One visible line, with the price ratio across vendors; the budget's pre-flight counts the move.
+                session.emit(Notice(level="warning", message=self.router.fallback_line(failed, route.model)))
+                session.emit(StepRouted(kind="fallback", model=route.model, role=route.role,
                                         reason=f"{failed} stayed unavailable after retries ({exc})"))
+                if self.limits.max_cost is not None:
+                    spent = session.ledger.total_usd
+                    estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
+                                                 session.ledger, self._prices, at=self.clock())
+                    if spent + estimate > self.limits.max_cost:
+                        return StepOutcome(Outcome.BUDGET, f"budget ${self.limits.max_cost} cannot carry the "
+                                                           f"fallback to {route.model}: spent ${spent:.4f}, next "
+                                                           f"call estimated at ${estimate:.4f}")
         if result.truncated:
             return self._truncated(turn, route.model, result, started)
         self._continuations = 0
@@ -187,7 +197,8 @@ class Agent:
         message: AssistantMessage = with_valid_calls(result.message, self._call_ids())
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
-        self._record_usage(route.model, result.usage, result.sent_at or started)
+        self.calls.record(route.model, result.usage, result.sent_at or started, role=route.role,
+                          reason=route.reason)
         if result.recovered_text_calls:
             session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
         await self.tools.execute_all(message.tool_calls)
