@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.cli.eval import add_eval_parser
 
     add_eval_parser(sub)
+    from agent.cli.review import add_review_parser
+
+    add_review_parser(sub)
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
     demo.add_argument("--keep", action="store_true", help="keep the temporary sample repository")
@@ -342,6 +345,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.eval import run_eval
 
         return run_eval(args)
+    if args.command == "review":
+        from agent.cli.review import run_review
+
+        return run_review(args)
     if args.command == "demo":
         import asyncio
 

@@ -17,6 +17,9 @@ TESTS_CHARS = 8_000
 MAP_CHARS = 24_000
 
 
+OWN_DIR = ".duet/"  # Duet's own files (config, caches) are no part of the change under review
+
+
 class DiffError(Exception):
     """The diff cannot be had (no git repository, an unknown REF)."""
 
@@ -40,7 +43,8 @@ def workspace_diff(root: Path, base: str = "HEAD") -> tuple[str, list[str]]:
     _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
     diff = _git(root, "diff", "--no-color", "--no-ext-diff", base, "--")
     paths = [p for p in _git(root, "diff", "--name-only", "--no-ext-diff", base, "--").splitlines() if p]
-    for path in [p for p in _git(root, "ls-files", "--others", "--exclude-standard").splitlines() if p]:
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard").splitlines()
+    for path in [p for p in untracked if p and not p.startswith(OWN_DIR)]:
         paths.append(path)
         text = _read(root / path, FILE_CHARS)
         lines = "".join(f"+{line}\n" for line in text.splitlines())
