@@ -148,9 +148,9 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
                 from agent.attach import attach_image
 
                 images = tuple([await attach_image(agent, workspace, raw, task) for raw in args.image])
-                from agent.duet.run import run_task
+                from agent.duet.run import run_with_roles
 
-                outcome = await run_task(agent, task or None, images)
+                outcome = await run_with_roles(agent, task or None, images)
                 message = agent.last_error
                 if outcome is Outcome.DONE:
                     message = "the model finished"

@@ -56,7 +56,7 @@ async def reviewed(agent: Agent, goal: str, plan: Plan | None, outcome: Outcome,
     return outcome, last
 
 
-async def run_task(agent: Agent, task: str | None, images: tuple[ImagePart, ...] = ()) -> Outcome:
+async def run_with_roles(agent: Agent, task: str | None, images: tuple[ImagePart, ...] = ()) -> Outcome:
     """`agent run`'s task through the profile's roles: plan, drive, review (each only when the profile has it)."""
     if not task:
         return await agent.run(task, images)
