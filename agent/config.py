@@ -299,9 +299,12 @@ MODEL_CHOICES = ("tier", "thinking", "reasoning_effort", "escalated_effort", "fa
 
 
 def _route_rank(config: Config, name: object) -> int:
-    """How dear a route is (a name that is no route, `auto` included, counts as dearest)."""
+    """How dear a route is: `auto` (it may pick any profile) counts as dearest; a name that is no route as
+    cheapest, so that it is kept and reported as the configuration error it is."""
     route = config.routes.get(str(name))
-    return route.rank if route is not None else 1 << 30
+    if route is not None:
+        return route.rank
+    return 1 << 30 if name == AUTO_ROUTE else -1
 
 
 def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, Any], list[str]]:
