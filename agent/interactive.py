@@ -84,7 +84,9 @@ class Interactive:
         """One message from the person; the turn limit applies to each message, not the whole session."""
         images, self.pending_images = tuple(self.pending_images), []
         self.agent.run_turns = 0
-        return await self.agent.run(text, images)
+        from agent.duet.run import run_with_roles  # plan and review, in a profile that has them
+
+        return await run_with_roles(self.agent, text, images)
 
     async def attach_image(self, raw: str) -> str:
         """Attach an image to the next message (described once by the vision model); returns its name."""

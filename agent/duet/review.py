@@ -64,8 +64,9 @@ def _done(side: SideCalls, event: ReviewDone) -> ReviewDone:
     side.session.emit(event)
     line = {"approve": "approved", "request_changes": f"requests changes ({len(event.findings)} findings)",
             "none": f"gave no verdict: {event.detail}", "skipped": f"skipped: {event.detail}"}[event.verdict]
+    found = f"\n{findings_text(event.findings)}" if event.findings else ""
     side.session.emit(Notice(level="info" if event.verdict == "approve" else "warning",
-                             message=f"review {event.round} by {event.model}: {line}"))
+                             message=f"review {event.round} by {event.model}: {line}{found}"))
     return event
 
 

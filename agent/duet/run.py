@@ -11,7 +11,7 @@ from agent.duet.shaped import DiffError, workspace_diff
 from agent.duet.sidecall import SideCalls
 from agent.events import Notice, ReviewDone
 from agent.loop import Agent
-from agent.messages import ImagePart
+from agent.messages import ImagePart, UserMessage
 from agent.outcome import Outcome
 
 # Another driver round with the reviewer's findings: its outcome and the test output to show the next review.
@@ -57,10 +57,12 @@ async def reviewed(agent: Agent, goal: str, plan: Plan | None, outcome: Outcome,
 
 
 async def run_with_roles(agent: Agent, task: str | None, images: tuple[ImagePart, ...] = ()) -> Outcome:
-    """`agent run`'s task through the profile's roles: plan, drive, review (each only when the profile has it)."""
+    """A task (or a follow-up) through the profile's roles: plan (for the conversation's first task), drive,
+    review (each only when the profile has it)."""
     if not task:
         return await agent.run(task, images)
-    plan = await plan_for(agent, task)
+    first = not any(isinstance(m, UserMessage) for m in agent.session.messages)
+    plan = await plan_for(agent, task) if first else None
     outcome = await agent.run(with_plan(task, plan), images)
 
     async def again(prompt: str) -> tuple[Outcome, str]:
