@@ -291,13 +291,13 @@ class Agent:
         if plan is None:
             return False
         route = self.router.summary_model()
-        session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
+        session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason, role=route.role))
         spec = session.config.models.get(route.model)
         limit = spec.context_window // 2 * SUMMARY_CHARS_PER_TOKEN if spec else None
         started = self.clock()
         older = [*plan.before[-1:], *plan.older]  # in a task, the summariser reads the task too
         result = await self._complete(route.model, summary_request(older, limit), [], None, started)
-        self._record_usage(route.model, result.usage, result.sent_at or started)
+        self.calls.record(route.model, result.usage, result.sent_at or started, role=route.role, reason=route.reason)
         before = len(session.messages)
         summary = session.redact(result.message.content)
         session.messages = compacted(summary, plan.recent, plan.before)
@@ -344,7 +344,7 @@ class Agent:
     async def look(self, image_url: str, question: str) -> str:
         """The vision sidecar: an image-capable model answers about the image; the answer is text."""
         route = self.router.vision()
-        self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
+        self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason, role=route.role))
         messages: list[Message] = [SystemMessage(content=render("vision_system")),
                                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         started = self.clock()
@@ -354,7 +354,7 @@ class Agent:
             return f"error: the image could not be examined ({route.model}: {exc})"
         except DuetError as exc:  # no key for any image-capable model
             return f"error: no image-capable model is available: {exc}"
-        self._record_usage(route.model, result.usage, result.sent_at or started)
+        self.calls.record(route.model, result.usage, result.sent_at or started, role=route.role, reason=route.reason)
         return result.message.content or "(the vision model gave no answer)"
 
     async def _query(self, model: str, turn: int) -> tuple[ModelResult, dt.datetime]:
