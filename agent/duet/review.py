@@ -11,6 +11,7 @@ import prompts
 from agent.duet.shaped import DIFF_CHARS, TESTS_CHARS, cut, touched_files
 from agent.duet.sidecall import SideCalls
 from agent.duet.verdict import Verdict, parse_verdict
+from agent.errors import DuetError
 from agent.events import Notice, ReviewDone, ReviewFinding
 from agent.messages import Message, SystemMessage, UserMessage
 from agent.providers.errors import ProviderError
@@ -42,7 +43,7 @@ async def review_change(side: SideCalls, route: Route, brief: ReviewBrief, round
     for attempt in range(2):
         try:
             result = await side.call(route, messages, "the review")
-        except ProviderError as exc:
+        except (ProviderError, DuetError) as exc:
             detail = f"{route.model} failed: {exc}"
             break
         if result is None:
