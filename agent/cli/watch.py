@@ -7,8 +7,16 @@ import json
 import time
 from typing import Any
 
-from agent.events import ApprovalDecided, AssistantMessageEvent, Event, ToolStarted, TurnFailed, TurnStarted
-from agent.result import PermissionDenial, RunFacts
+from agent.events import (
+    ApprovalDecided,
+    AssistantMessageEvent,
+    Event,
+    ReviewDone,
+    ToolStarted,
+    TurnFailed,
+    TurnStarted,
+)
+from agent.result import PermissionDenial, ReviewSummary, RunFacts
 
 INPUT_VALUE_CHARS = 200
 
@@ -23,6 +31,7 @@ class RunWatcher:
         self._answer = ""
         self._arguments: dict[str, str] = {}
         self._denials: list[PermissionDenial] = []
+        self._review: ReviewSummary | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TurnStarted):
@@ -32,6 +41,9 @@ class RunWatcher:
             self._turn_started = None
         if isinstance(event, AssistantMessageEvent) and event.message.content.strip():
             self._answer = event.message.content
+        elif isinstance(event, ReviewDone):
+            self._review = ReviewSummary(model=event.model, verdict=event.verdict, findings=event.findings,
+                                         rounds=event.round)
         elif isinstance(event, ToolStarted):
             self._arguments[event.call_id] = event.arguments
         elif isinstance(event, ApprovalDecided) and not event.approved:
@@ -41,7 +53,8 @@ class RunWatcher:
 
     def facts(self) -> RunFacts:
         return RunFacts(result=self._answer, duration_ms=int((time.monotonic() - self._started) * 1000),
-                        duration_api_ms=int(self._api_s * 1000), permission_denials=list(self._denials))
+                        duration_api_ms=int(self._api_s * 1000), permission_denials=list(self._denials),
+                        review=self._review)
 
 
 def _shortened(arguments: str) -> dict[str, Any]:
