@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import prompts
 from agent.events import Notice, StepRouted, TestsRan
-from agent.loop import Agent
+from agent.loop import Agent, RunOutcome
 from agent.outcome import Outcome
 from agent.testcmd import FAILURE_CHARS, TestRun, run_tests
 from tools.output_buffer import head_tail
@@ -18,6 +18,7 @@ class FixTestsResult:
     before: TestRun
     after: TestRun | None
     message: str
+    runs: tuple[RunOutcome, ...] = ()  # one per round: their model calls and refusals
 
 
 async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTestsResult:
@@ -31,17 +32,18 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
     task = prompts.render("fix_tests", command=command, exit_code=before.exit_code,
                                             output=head_tail(before.output, FAILURE_CHARS))
     after: TestRun | None = None
+    runs: tuple[RunOutcome, ...] = ()
     for round_number in range(1, max_rounds + 1):
-        refused = len(agent.refused)
-        outcome = await agent.run(task)
-        if outcome is not Outcome.DONE:
-            return FixTestsResult(outcome, before, after, agent.last_error)
+        run = await agent.run(task)
+        runs += (run,)
+        if run.outcome is not Outcome.DONE:
+            return FixTestsResult(run.outcome, before, after, run.message, runs)
         after = await _run(agent, command)
         if after.passed:
-            return FixTestsResult(Outcome.DONE, before, after, "the tests pass")
-        if len(agent.refused) > refused:
+            return FixTestsResult(Outcome.DONE, before, after, "the tests pass", runs)
+        if run.refusals:
             # The model's changes were refused: another round, or a dearer model, would only be refused again.
-            return FixTestsResult(Outcome.PERMISSION, before, after, f"`{command}` still fails")
+            return FixTestsResult(Outcome.PERMISSION, before, after, f"`{command}` still fails", runs)
         if round_number < max_rounds:
             session.emit(Notice(message=f"the model stopped but `{command}` still fails; round {round_number + 1}"))
             escalation = agent.router.record_failed_attempt(round_number)
@@ -49,7 +51,7 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
                 session.emit(StepRouted(kind="escalation", model=escalation.model, reason=escalation.reason))
             task = prompts.render("tests_still_fail", command=command, exit_code=after.exit_code,
                                                            output=head_tail(after.output, FAILURE_CHARS))
-    return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds")
+    return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds", runs)
 
 
 async def _run(agent: Agent, command: str) -> TestRun:

@@ -18,7 +18,6 @@ from agent.errors import ConfigError
 from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
-from agent.outcome import Outcome
 from agent.router import PROFILES
 from agent.runtime import build_agent
 from agent.sandbox.launcher import SandboxLauncher
@@ -26,6 +25,7 @@ from agent.sandbox.policy import SandboxPolicy
 from agent.session import EventSink, Session
 from agent.spend.explain import spend_lines
 from agent.spend.ledger import ModelSpend
+from agent.stop import RunOutcome
 from agent.transcript import read_transcript
 from agent.undo import UndoReport, apply_plan, forced_diffs, plan_undo
 
@@ -81,10 +81,9 @@ class Interactive:
             self._always.add(decision.always)
         return decision
 
-    async def send(self, text: str) -> Outcome:
-        """One message from the person; the turn limit applies to each message, not the whole session."""
+    async def send(self, text: str) -> RunOutcome:
+        """One message from the person: one turn (the turn limit applies to each message)."""
         images, self.pending_images = tuple(self.pending_images), []
-        self.agent.run_turns = 0
         return await self.agent.run(text, images)
 
     async def attach_image(self, raw: str) -> str:
@@ -156,7 +155,7 @@ class Interactive:
     def spend(self) -> SpendView:
         model = self.agent.router.current or self.config.model or PROFILES[self.config.route].main
         return SpendView(models=self.session.ledger.by_model(), total_usd=self.session.ledger.total_usd,
-                         budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt_tokens(model),
+                         budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt.current_tokens(model),
                          context_window=self.config.models[model].context_window, model=model)
 
     def workspace_paths(self, limit: int = 20_000) -> list[str]:

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 from agent.checkpoint import Checkpoint
 from agent.config import Config
 from agent.duetdir import foreign_duet_warning
-from agent.events import Event, Notice, SessionStarted, ToolFinished, ToolStarted, UserMessageEvent
+from agent.events import (
+    SCHEMA_VERSION,
+    Event,
+    Item,
+    ItemCompleted,
+    Notice,
+    SessionStarted,
+    ToolFinished,
+    ToolStarted,
+    UserMessageEvent,
+)
 from agent.history import rebuild, unfinished_result
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor, redact_event
@@ -52,6 +62,10 @@ class Session:
         self.messages: list[Message] = []
         self.ledger = Ledger()
         self.turns = 0
+        """Turns so far: one per user prompt (a task, a follow-up, a fix-tests round)."""
+        self.model_calls = 0
+        """Model calls so far, of every role: `call.started` numbers them."""
+        self._notices = 0
         self.files_changed: dict[str, str] = {}
         self._sinks: list[EventSink] = [sink] if sink else []
         self._started: set[str] = set()
@@ -78,6 +92,7 @@ class Session:
         session.messages = history.messages
         session.ledger = history.ledger
         session.turns = history.turns
+        session.model_calls = history.model_calls
         return session
 
     def emit(self, event: Event) -> None:
@@ -88,10 +103,14 @@ class Session:
         self.transcript.write(event)
         for sink in self._sinks:
             sink(event)
+        if isinstance(event, Notice):  # schema 2: a notice is also an item of the turn
+            self._notices += 1
+            item = Item(id=f"notice{self._notices}", kind="notice", status="completed", text=event.message)
+            self.emit(ItemCompleted(turn=self.turns, item=item))
 
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
-        self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
-                                 resumed=resumed))
+        self.emit(SessionStarted(schema_version=SCHEMA_VERSION, session_id=self.id, workspace=str(self.workspace),
+                                 command=command, task=task, resumed=resumed))
         for warning in (*self.config.warnings, *self.repo_warnings, *foreign_duet_warning(self.workspace)):
             self.emit(Notice(level="warning", message=warning))
         info = self.launcher.info()

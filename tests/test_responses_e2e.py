@@ -72,10 +72,10 @@ async def test_escalation_deepseek_to_gpt55_and_back_converts_the_conversation(r
         Turn(model="deepseek-v4-pro", content="Back on DeepSeek."),
     ])
     agent, pool, events = make_agent(repo, server.base_url, model=None, context={"enabled": False})
-    assert await agent.run("look at shot.png") is Outcome.DONE
+    assert (await agent.run("look at shot.png")).outcome is Outcome.DONE
     assert agent.router.record_failed_attempt(2) is not None  # what fix-tests does after failed rounds
-    assert await agent.run("now fix it properly") is Outcome.DONE
-    assert await agent.run("and summarise") is Outcome.DONE
+    assert (await agent.run("now fix it properly")).outcome is Outcome.DONE
+    assert (await agent.run("and summarise")).outcome is Outcome.DONE
     await pool.aclose()
     assert server.violations == []
     vision = server.requests[1]

@@ -30,7 +30,7 @@ async def test_view_image_goes_to_gpt55_and_deepseek_never_sees_it(repo: Path, f
         Turn(model="gpt-5.5", content="The banner is red and reads 'Build failed'."),
         Turn(model="deepseek-v4-pro", content="The banner is red.")])
     agent, pool, events = make_agent(repo, server.base_url)
-    assert await agent.run("check the screenshot") is Outcome.DONE
+    assert (await agent.run("check the screenshot")).outcome is Outcome.DONE
     await pool.aclose()
     vision_request = server.requests[1]
     assert vision_request["model"] == "gpt-5.5" and has_image(vision_request)

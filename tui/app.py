@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from agent.approval import ApprovalRequest, Decision
 from agent.approval_preview import preview
 from agent.errors import DuetError
-from agent.events import Event, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
+from agent.events import Event, ModelCallStarted, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
 from agent.interactive import Interactive, Launch
 from agent.runtime import check_keys
 from tui import gc_pause
@@ -143,7 +143,8 @@ class DuetApp(App[int]):
         elif isinstance(event, UsageEvent):
             self._estimate = None
             self._refresh_spend()
-        elif isinstance(event, TurnStarted | StepRouted):
+        elif (isinstance(event, StepRouted) or (isinstance(event, ModelCallStarted) and event.role == "execute")
+              or (isinstance(event, TurnStarted) and event.model)):  # schema 1: a turn per call, with its model
             self.screen_stack[0].query_one(SpendPanel).route(event.model, event.reason)
 
     def refresh_spend(self) -> None:
@@ -236,8 +237,8 @@ class DuetApp(App[int]):
         assert self.duet is not None
         self.hint("working… (Ctrl+C interrupts; what you type now is queued)")
         try:
-            outcome = await self.duet.send(text)
-            self.hint(f"{outcome.value}")
+            run = await self.duet.send(text)
+            self.hint(f"{run.outcome.value}")
         except DuetError as exc:
             self.hint("")
             await self.view.add_line(f"error: {exc}", "error")

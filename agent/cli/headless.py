@@ -21,14 +21,14 @@ from agent.cli.step_summary import write_step_summary
 from agent.cli.watch import RunWatcher
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
-from agent.events import Event, Notice, RunFinished
-from agent.loop import Agent
+from agent.events import Event, ModelCallStarted, Notice, RunFinished
 from agent.messages import AssistantMessage
 from agent.outcome import BROKEN_PIPE_EXIT, EXIT_CODES, Outcome
 from agent.result import RunResult, SystemInit, TestsSummary, build_result, error_result
 from agent.router import Router
 from agent.runtime import build_agent, check_keys
 from agent.session import Session
+from agent.stop import RunOutcome
 from agent.testcmd import TestRun, detect_test_command
 from agent.transcript import StateWriteError, find_session, new_session_id
 from agent.workspace import find_workspace, start_dir_in
@@ -107,7 +107,11 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             if run_task is not None:
                 run_task.cancel()
 
+    answers_asked: list[int] = []
+
     def sink(event: Event) -> None:
+        if isinstance(event, ModelCallStarted) and event.role == "execute":
+            answers_asked.append(event.call)  # the turns of a run that never returned its outcome
         watcher(event)
         if not pipe_closed:
             try:
@@ -136,6 +140,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""
+    runs: tuple[RunOutcome, ...] = ()
     try:
         session.start(args.command, task, resumed=args.command == "resume")
         async with asyncio.timeout(config.timeout_s):
@@ -144,12 +149,13 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
 
                 fixed = await fix_tests(agent, test_command, args.rounds)
                 outcome, message, before, after = fixed.outcome, fixed.message, fixed.before, fixed.after
+                runs = fixed.runs
             else:
                 from agent.attach import attach_image
 
                 images = tuple([await attach_image(agent, workspace, raw, task) for raw in args.image])
-                outcome = await agent.run(task or None, images)
-                message = agent.last_error
+                run = await agent.run(task or None, images)
+                runs, outcome, message = (run,), run.outcome, run.message
                 if outcome is Outcome.DONE:
                     message = "the model finished"
     except TimeoutError:
@@ -167,7 +173,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     finally:
         session.launcher.finish_all()  # no command outlives the run
         await pool.aclose()
-    outcome, message = _no_silent_success(agent, config, outcome, message, verified=test_command is not None)
+    refusals = [tool for run in runs for tool in run.refusals]
+    outcome, message = _no_silent_success(refusals, config, outcome, message, verified=test_command is not None)
     if args.commit and outcome is Outcome.DONE:
         from agent.commit import commit_work
 
@@ -177,7 +184,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             message += f"; committed {sha[:10]}" if sha else "; nothing to commit"
         except DuetError as exc:  # the work is done and on disk; only the commit is missing
             outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
-    result = build_result(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
+    turns = sum(r.model_calls for r in runs) if runs else len(answers_asked)
+    result = build_result(outcome, message, session.id, turns, session.files_changed, session.ledger,
                           watcher.facts(), _tests(before), _tests(after))
     if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
         result = result.model_copy(update={"exit_code": 128 + stopped_by[0]})
@@ -188,19 +196,19 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     return result.exit_code
 
 
-def _no_silent_success(agent: Agent, config: Config, outcome: Outcome, message: str,
+def _no_silent_success(refused: list[str], config: Config, outcome: Outcome, message: str,
                        verified: bool) -> tuple[Outcome, str]:
     """A run whose changes the approval mode refused has not done its job, whatever the model said.
 
     Only `fix-tests` can prove it is done despite a refusal on the way: the tests pass by our own run.
     """
-    if not agent.refused or outcome not in (Outcome.DONE, Outcome.NOT_DONE, Outcome.PERMISSION):
+    if not refused or outcome not in (Outcome.DONE, Outcome.NOT_DONE, Outcome.PERMISSION):
         return outcome, message
     if outcome is Outcome.DONE and verified:
         return outcome, message
-    tools = sorted(set(agent.refused))
+    tools = sorted(set(refused))
     needed = approval_allowing(tools)
-    count = len(agent.refused)
+    count = len(refused)
     what = f"{count} call{'s' if count != 1 else ''} ({', '.join(tools)})"
     prefix = f"{message}: " if message and outcome is not Outcome.DONE else ""
     return Outcome.PERMISSION, (f"{prefix}--approval {config.approval} refused {what}; "

@@ -7,7 +7,14 @@ import json
 import time
 from typing import Any
 
-from agent.events import ApprovalDecided, AssistantMessageEvent, Event, ToolStarted, TurnFailed, TurnStarted
+from agent.events import (
+    ApprovalDecided,
+    AssistantMessageEvent,
+    Event,
+    ModelCallCompleted,
+    ModelCallStarted,
+    ToolStarted,
+)
 from agent.result import PermissionDenial, RunFacts
 
 INPUT_VALUE_CHARS = 200
@@ -25,9 +32,9 @@ class RunWatcher:
         self._denials: list[PermissionDenial] = []
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, TurnStarted):
+        if isinstance(event, ModelCallStarted):
             self._turn_started = event.ts
-        elif isinstance(event, AssistantMessageEvent | TurnFailed) and self._turn_started is not None:
+        elif isinstance(event, ModelCallCompleted) and self._turn_started is not None:
             self._api_s += max(event.ts - self._turn_started, 0.0)
             self._turn_started = None
         if isinstance(event, AssistantMessageEvent) and event.message.content.strip():

@@ -1,0 +1,27 @@
+"""How a run ends: a guard raises `Stop` (mini-swe-agent's InterruptAgentFlow) and the run returns a `RunOutcome`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.outcome import Outcome
+
+
+class Stop(Exception):
+    """The run stops here with `outcome`; `message` says why, for the user."""
+
+    def __init__(self, outcome: Outcome, message: str = "") -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one run (one user prompt) came to: how it ended, why, how many model calls it made for its steps,
+    and the tools of the calls the approval mode refused (not the dangerous-command list), in order."""
+
+    outcome: Outcome
+    message: str = ""
+    model_calls: int = 0
+    refusals: tuple[str, ...] = ()
