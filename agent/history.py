@@ -46,6 +46,11 @@ def with_valid_calls(message: AssistantMessage, taken: Collection[str] = ()) -> 
     return message.model_copy(update={"tool_calls": tuple(calls)})
 
 
+def call_ids(messages: list[Message]) -> set[str]:
+    """The ids of every tool call in `messages`: a new answer's calls must not repeat one."""
+    return {c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls}
+
+
 @dataclass
 class History:
     started: SessionStarted | None = None

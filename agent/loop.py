@@ -16,6 +16,7 @@ from decimal import Decimal
 from agent.approval import Approver
 from agent.compactor import Compactor
 from agent.context.source import ContextSource
+from agent.errors import DuetError
 from agent.events import (
     AnswerTruncated,
     AssistantMessageEvent,
@@ -27,7 +28,7 @@ from agent.events import (
     TurnStarted,
 )
 from agent.fallback import Answer, FallbackCalls
-from agent.history import with_valid_calls
+from agent.history import call_ids, with_valid_calls
 from agent.instructions.system import SystemPrompt
 from agent.messages import AssistantMessage, ImagePart
 from agent.modelcall import ModelCaller
@@ -37,7 +38,7 @@ from agent.providers.base import ModelClient
 from agent.router import Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd
-from agent.stop import RunOutcome, Stop
+from agent.stop import Fatal, RunOutcome, Stop
 from agent.toolrun import ToolRunner
 from agent.vision import Vision
 from prompts import render
@@ -85,17 +86,23 @@ class Agent:
             while True:
                 await self.step()
         except Stop as stop:
-            return RunOutcome(stop.outcome, stop.message, self._answers, tuple(self.tools.refused[refused:]))
-        except BaseException:
+            return self._outcome(stop, refused)
+        except BaseException as exc:
             session.close_pending_calls()
-            raise
+            if not isinstance(exc, Exception) or isinstance(exc, DuetError):
+                raise  # an interrupt, or an error the user fixes (a full disk, a missing key): one line up there
+            session.emit(Notice(level="error", message=(fatal := Fatal.of(exc)).message))
+            return self._outcome(fatal, refused)
         finally:
             session.emit(TurnCompleted(turn=session.turns))
             # How this run left the files (undo keeps later edits): a git snapshot, off the event loop.
             await asyncio.to_thread(session.checkpoint.record_end)
 
+    def _outcome(self, stop: Stop, refused: int) -> RunOutcome:
+        return RunOutcome(stop.outcome, stop.message, self._answers, tuple(self.tools.refused[refused:]))
+
     async def step(self) -> None:
-        await self.execute(await self.query())
+        await self.execute(await self.query())  # Stop ends the run
 
     async def query(self) -> Answer:
         """The guards, then the model's next answer."""
@@ -121,7 +128,7 @@ class Agent:
             return self._truncated(answer)
         self._continuations = 0
         # An empty tool name or a repeated call id is the model's error: fixed before it enters the history.
-        message: AssistantMessage = with_valid_calls(result.message, self._call_ids())
+        message: AssistantMessage = with_valid_calls(result.message, call_ids(self.session.messages))
         self._add_answer(message)
         self.calls.record(answer.model, result.usage, result.sent_at or answer.started)
         if result.recovered_text_calls:
@@ -172,15 +179,8 @@ class Agent:
         raise Stop(Outcome.NOT_DONE, f"{model}'s answer was cut {what} ({result.truncated_reason}); "
                                      "raise its max_output_tokens in config or simplify the task")
 
-    def _call_ids(self) -> set[str]:
-        return {c.id for m in self.session.messages if isinstance(m, AssistantMessage) for c in m.tool_calls}
-
     async def compact(self) -> bool:
         return await self.compactor.compact()  # False: too little to fold
-
-    async def look(self, image_url: str, question: str) -> str:
-        """The vision sidecar's answer about an image (an error text if none can answer)."""
-        return await self.vision.look(image_url, question)
 
     @property
     def clock(self) -> Callable[[], dt.datetime]:

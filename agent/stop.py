@@ -25,3 +25,12 @@ class RunOutcome:
     message: str = ""
     model_calls: int = 0
     refusals: tuple[str, ...] = ()
+
+
+class Fatal(Stop):
+    """A failure nobody can fix from inside the run (a provider error outside the driver's calls, a bug in a
+    tool): the run ends with its outcome, as one line, instead of an exception reaching the front end."""
+
+    @classmethod
+    def of(cls, exc: Exception) -> Fatal:
+        return cls(Outcome.NOT_DONE, f"the run stopped on an internal error: {type(exc).__name__}: {exc}")

@@ -240,3 +240,18 @@ async def test_events_follow_schema_2_a_turn_per_prompt_with_calls_and_items(rep
     assert notices == [n.message for n in of_type(events, "notice")]
     kinds = [e.type for e in events]
     assert kinds.index("turn.started") < kinds.index("user.message") < kinds.index("call.started")
+
+
+async def test_a_bug_in_a_tool_is_fatal_the_run_ends_with_its_outcome(repo: Path, fake_api) -> None:
+    from tests.test_tui_errors import BrokenTool
+    from tools.registry import ToolBox, default_tools
+
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="broken")]), Turn(content="answered")])
+    agent, pool, events = make_agent(repo, server.base_url)
+    agent.toolbox = ToolBox([*default_tools(), BrokenTool()])
+    run = await agent.run("break")
+    assert run.outcome is Outcome.NOT_DONE and "RuntimeError: boom inside the tool" in run.message
+    assert [n.level for n in of_type(events, "notice") if "internal error" in n.message] == ["error"]
+    assert (await agent.run("again")).outcome is Outcome.DONE  # the broken call was answered: the history is valid
+    assert server.violations == []
+    await pool.aclose()
