@@ -19,7 +19,7 @@ from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
 from agent.router import PROFILES
-from agent.runtime import build_agent
+from agent.runtime import build_agent, session_prompt
 from agent.sandbox.launcher import SandboxLauncher
 from agent.sandbox.policy import SandboxPolicy
 from agent.session import EventSink, Session
@@ -106,10 +106,18 @@ class Interactive:
         return (f"trusted {trust.project_config_path(self.workspace)} as it is now; its settings apply from the "
                 "next session (a later change to the file asks again)")
 
+    def _settle(self, config: Config) -> None:
+        """A settings change is a new Config value, handed to everything that reads settings (the session, the
+        router); the system prompt follows the approval mode. The old value is never changed in place."""
+        approval_changed = config.approval != self.config.approval
+        self.config = self.session.config = self.agent.router.config = config
+        if approval_changed:
+            self.agent.prompt.system_prompt = session_prompt(self.session)
+
     def set_model(self, name: str | None) -> str:
         if name:
             self.config.model_spec(name)
-        self.config.model = name or None
+        self._settle(self.config.model_copy(update={"model": name or None}))
         return name or f"routing ({self.config.route})"
 
     def set_approval(self, mode: str, *, busy: bool = False) -> Approval:
@@ -118,18 +126,16 @@ class Interactive:
         if mode not in APPROVAL_CYCLE:
             raise ConfigError(f"unknown approval mode {mode!r}; choose {', '.join(APPROVAL_CYCLE)}")
         chosen: Approval = mode  # type: ignore[assignment]
-        writable = chosen != "read-only"
-        if writable != (self.config.approval != "read-only"):
+        config = self.config.model_copy(update={"approval": chosen})
+        if (chosen != "read-only") != (self.config.approval != "read-only"):
             if busy:
                 raise ConfigError("switching into or out of read-only waits until the turn ends")
-            self.config.approval = chosen
             old = self.session.launcher
             old.finish_all()
             old.close()
-            self.session.launcher = SandboxLauncher(SandboxPolicy.from_config(self.config, self.workspace,
-                                                                               os.environ))
+            self.session.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
             self.session.tool_context.launcher = self.session.launcher
-        self.config.approval = chosen
+        self._settle(config)
         return chosen
 
     def next_approval(self) -> Approval:
@@ -149,7 +155,7 @@ class Interactive:
     def set_route(self, profile: str) -> str:
         if profile not in PROFILES:
             raise ConfigError(f"unknown route {profile!r}; choose {', '.join(PROFILES)}")
-        self.config.route = profile  # type: ignore[assignment]
+        self._settle(self.config.model_copy(update={"route": profile}))
         return profile
 
     def spend(self) -> SpendView:

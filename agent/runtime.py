@@ -85,6 +85,15 @@ def system_prompt(workspace: Path, secret_files: SecretFiles | None = None, *, a
     return render_system_prompt(facts, agents_section(discover(workspace, here, secret_files)))
 
 
+def session_prompt(session: Session) -> SystemPrompt:
+    """The system prompt for the session as it is now: its approval mode and sandbox. Rendered once per setting:
+    the system prompt is the byte-stable prefix providers cache. cwd: where shell commands start (the user's
+    directory inside the workspace, else the root)."""
+    return system_prompt(session.workspace, session.config.secret_file_list(), approval=session.config.approval,
+                         cwd=session.tool_context.start_dir or session.workspace,
+                         sandbox=SandboxFacts.from_info(session.launcher.info()))
+
+
 def build_agent(session: Session, approver: Approver, *, max_turns: int | None = None,
                 max_cost: float | None = None, environ: Mapping[str, str] | None = None) -> tuple[Agent, ProviderPool]:
     config = session.config
@@ -102,11 +111,7 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
         from agent.context.source import ContextSource
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
-    # Rendered once per session: the system prompt is the byte-stable prefix providers cache.
-    # cwd: where shell commands start (the user's directory inside the workspace, else the root).
-    instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval,
-                                 cwd=session.tool_context.start_dir or session.workspace,
-                                 sandbox=SandboxFacts.from_info(session.launcher.info()))
+    instructions = session_prompt(session)
     builtin = default_tools()
     from agent.mcp.startup import start_servers  # light: the SDK loads on the MCP thread, only when needed
 
