@@ -53,7 +53,6 @@ class ModelConfig(BaseModel):
         default=None, description="Reasoning effort once a run has escalated (fix-tests' stronger tier).")
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = Field(
         default="auto", description="Responses API: reasoning summaries to stream (shown like reasoning).")
-    tier: int = Field(default=1, ge=0, description="Capability tier used for escalation (higher is stronger).")
 
 
 BUILTIN_PROVIDERS: dict[str, dict[str, str]] = {
@@ -66,19 +65,19 @@ BUILTIN_PROVIDERS: dict[str, dict[str, str]] = {
 BUILTIN_MODELS: dict[str, dict[str, object]] = {
     "deepseek-v4-flash": {
         "provider": "deepseek", "context_window": 1_000_000, "max_output_tokens": 384_000,
-        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "tier": 1,
+        "tokenizer": "deepseek-v4", "images": False, "thinking": True,
     },
     "deepseek-v4-pro": {
         "provider": "deepseek", "context_window": 1_000_000, "max_output_tokens": 384_000,
-        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "tier": 2,
+        "tokenizer": "deepseek-v4", "images": False, "thinking": True,
     },
     "gpt-5.5": {
         "provider": "openai", "api_model": "gpt-5.5", "context_window": 400_000, "max_output_tokens": 128_000,
         "tokenizer": "o200k", "images": True, "thinking": False, "reasoning_effort": "medium",
-        "escalated_effort": "high", "tier": 3,
+        "escalated_effort": "high",
     },
     "gpt-5.5-pro": {
         "provider": "openai", "context_window": 400_000, "max_output_tokens": 128_000, "tokenizer": "o200k",
-        "images": True, "thinking": False, "reasoning_effort": "high", "tier": 4,
+        "images": True, "thinking": False, "reasoning_effort": "high",
     },
 }

@@ -222,7 +222,7 @@ TIGHTEN_ONLY: dict[tuple[str, ...], Callable[[Any, Any], Any]] = {
 UNTRUSTED_CHOICES = ("model",)
 ROUTE_COST: dict[str, int] = {"cheap": 0, "balanced": 1, "best": 2}
 MODEL_TIGHTEN_ONLY: dict[str, Callable[[Any, Any], Any]] = {"max_output_tokens": min, "context_window": min}
-MODEL_CHOICES = ("tier", "thinking", "reasoning_effort", "escalated_effort")
+MODEL_CHOICES = ("thinking", "reasoning_effort", "escalated_effort")
 
 
 def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, Any], list[str]]:

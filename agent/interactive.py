@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
 from agent import trust
 from agent.approval import ApprovalRequest, Approver, Decision
 from agent.approval_rules import AlwaysRules
+from agent.assembly import SessionSpec, assemble
 from agent.config import Approval, Config, user_config_path
 from agent.errors import ConfigError
 from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
 from agent.router import PROFILES
-from agent.runtime import build_agent, session_prompt
+from agent.runtime import session_prompt
 from agent.sandbox.launcher import SandboxLauncher
 from agent.sandbox.policy import SandboxPolicy
-from agent.session import EventSink, Session
+from agent.session import EventSink
 from agent.spend.explain import spend_lines
 from agent.spend.ledger import ModelSpend
 from agent.stop import RunOutcome
@@ -55,21 +55,16 @@ class SpendView:
 class Interactive:
     """One session driven by a person. Approvals go through `ask`; "always" answers are remembered."""
 
-    def __init__(self, workspace: Path, config: Config, sink: EventSink, ask: Approver, *,
-                 environ: Mapping[str, str] | None = None, resume: Path | None = None,
-                 start_dir: Path | None = None) -> None:
-        self.workspace = workspace.resolve()
-        self.config = config
+    def __init__(self, spec: SessionSpec, sink: EventSink, ask: Approver) -> None:
+        self.workspace = spec.workspace.resolve()
+        self.config = spec.config
         self._ask = ask
         self._always = AlwaysRules()
-        self.past: list[Event] = list(read_transcript(resume)) if resume else []
-        self.session = (Session.resume(workspace, config, resume, sink=sink) if resume
-                        else Session(workspace, config, sink=sink))
-        # Shell commands start where the user is, as in headless runs (set before the system prompt is built).
-        self.session.tool_context.start_dir = start_dir
-        self.agent, self._pool = build_agent(self.session, self._approve, environ=environ)
+        self.past: list[Event] = list(read_transcript(spec.resume)) if spec.resume else []
+        built = assemble(spec, sink, self._approve)
+        self.session, self.agent, self._pool = built.session, built.agent, built.pool
         self.pending_images: list[ImagePart] = []
-        if not resume:
+        if not spec.resume:
             self.session.start("tui", "")
 
     async def _approve(self, request: ApprovalRequest) -> Decision:
@@ -134,7 +129,7 @@ class Interactive:
             old.finish_all()
             old.close()
             self.session.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
-            self.session.tool_context.launcher = self.session.launcher
+            self.session.tool_context = replace(self.session.tool_context, launcher=self.session.launcher)
         self._settle(config)
         return chosen
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from agent.approval import Approver
@@ -68,7 +68,7 @@ class Agent:
         self.models = FallbackCalls(session, self.router, self.calls, self.prompt, limits.max_cost)
         self.compactor = Compactor(session, self.router, self.calls)
         self.vision = Vision(session, self.router, self.calls)
-        session.tool_context.vision = self.vision.look
+        session.tool_context = replace(session.tool_context, vision=self.vision.look)  # a new value, once
         self._answers = 0  # model answers in this run: the turn limit counts them
         self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
 

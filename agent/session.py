@@ -43,7 +43,8 @@ class Session:
     """Everything one conversation owns. Events go to the transcript first, then to the front end."""
 
     def __init__(self, workspace: Path, config: Config, *, sink: EventSink | None = None,
-                 session_id: str | None = None, redactor: Redactor | None = None) -> None:
+                 session_id: str | None = None, redactor: Redactor | None = None,
+                 start_dir: Path | None = None) -> None:
         self.workspace = workspace.resolve()
         self.config = config
         # Before any command can run: commands may write here from now on, so a repository that appears here
@@ -79,16 +80,19 @@ class Session:
         self.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
         self.mcp: McpManager | None = None
         """The session's MCP servers (started by the runtime when config names some)."""
-        self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
-                                        secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure,
-                                        launcher=self.launcher, redact=self.redact)
+        self.tool_context = ToolContext(root=self.workspace, start_dir=start_dir,
+                                        shell_timeout_s=config.shell_timeout_s, secret_files=config.secret_file_list(),
+                                        before_change=self.checkpoint.ensure, launcher=self.launcher,
+                                        redact=self.redact)
+        """What tools get: immutable, built here; a new launcher (a read-only switch) or the vision sidecar (when
+        the agent is assembled) gives the session a new value, never an edited one."""
 
     @classmethod
     def resume(cls, workspace: Path, config: Config, transcript: Path, *,
-               sink: EventSink | None = None) -> Session:
+               sink: EventSink | None = None, start_dir: Path | None = None) -> Session:
         """Continue a stored session: same id, same transcript, history and spend restored."""
         history = rebuild(read_transcript(transcript))
-        session = cls(workspace, config, sink=sink, session_id=transcript.stem)
+        session = cls(workspace, config, sink=sink, session_id=transcript.stem, start_dir=start_dir)
         session.messages = history.messages
         session.ledger = history.ledger
         session.turns = history.turns

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from agent.approval import ApprovalRequest, Decision
 from agent.approval_preview import preview
+from agent.assembly import SessionSpec
 from agent.errors import DuetError
 from agent.events import Event, ModelCallStarted, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
 from agent.interactive import Interactive, Launch
@@ -446,7 +447,7 @@ def run_tui(workspace: Path, resume: Path | None = None, overrides: dict[str, An
 
     def make(sink, ask, path):  # type: ignore[no-untyped-def]
         chosen = path if path is not None else first.pop() if first else None
-        return Interactive(workspace, config, sink, ask, resume=chosen, start_dir=launch.start_dir)
+        return Interactive(SessionSpec(workspace, config, start_dir=launch.start_dir, resume=chosen), sink, ask)
 
     # Fail before the screen opens (missing key, bad config): one clear line, like every other command.
     check_keys(config)

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent import __version__
 from agent.approval import approval_allowing, refuse_headless
+from agent.assembly import SessionSpec, equip, open_session
 from agent.cli.render import Renderer, make_renderer
 from agent.cli.step_summary import write_step_summary
 from agent.cli.watch import RunWatcher
@@ -26,7 +27,7 @@ from agent.messages import AssistantMessage
 from agent.outcome import BROKEN_PIPE_EXIT, EXIT_CODES, Outcome
 from agent.result import RunResult, SystemInit, TestsSummary, build_result, error_result
 from agent.router import Router
-from agent.runtime import build_agent, check_keys
+from agent.runtime import check_keys
 from agent.session import Session
 from agent.stop import RunOutcome
 from agent.testcmd import TestRun, detect_test_command
@@ -123,8 +124,10 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             # wait for it, nor vanish.
             print(f"agent: {event.level}: {event.message}", file=sys.stderr)
 
-    session, task = _open_session(args, workspace, config, sink)
-    session.tool_context.start_dir = start_dir_in(workspace, cwd)
+    # The limits travel in the config (flags already applied by load_config).
+    spec = SessionSpec(workspace, config, start_dir=start_dir_in(workspace, cwd), resume=_resumed(args, workspace),
+                       environ=environ)
+    session, task = _open_session(args, spec, sink)
     with contextlib.suppress(BrokenPipeError):  # a closed pipe here stops the run at its first step
         renderer.init(SystemInit(session_id=session.id, model=config.model or Router(config).profile.main,
                                  tools=[t.name for t in default_tools()], cwd=str(cwd), workspace=str(workspace),
@@ -132,11 +135,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
                                  duet_version=__version__))
     if pipe_closed or _stdout_closed():
         closed_pipe()
-    try:
-        agent, pool = build_agent(session, refuse_headless, environ=environ)
-    except BaseException:
-        session.close()
-        raise
+    built = equip(session, spec, refuse_headless)
+    agent, pool = built.agent, built.pool
     stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""
@@ -215,20 +215,25 @@ def _no_silent_success(refused: list[str], config: Config, outcome: Outcome, mes
                                 f"rerun with --approval {needed} to allow them")
 
 
-def _open_session(args: argparse.Namespace, workspace: Path, config: Config, sink: Any) -> tuple[Session, str]:
-    if args.command == "resume":
-        path = find_session(workspace, None if args.last else args.session)
-        if path is None:
-            raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
-        session = Session.resume(workspace, config, path, sink=sink)
+def _resumed(args: argparse.Namespace, workspace: Path) -> Path | None:
+    if args.command != "resume":
+        return None
+    path = find_session(workspace, None if args.last else args.session)
+    if path is None:
+        raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
+    return path
+
+
+def _open_session(args: argparse.Namespace, spec: SessionSpec, sink: Any) -> tuple[Session, str]:
+    session = open_session(spec, sink)
+    if spec.resume is not None:
         last = session.messages[-1] if session.messages else None
         if not args.message and (last is None or (isinstance(last, AssistantMessage) and not last.tool_calls)):
             session.close()
             raise ConfigError("that session ended with the model's answer; say what to do next: "
                               "agent resume --last \"next step\"")
         return session, args.message or ""
-    task = read_task(args.task) if args.command == "run" else ""
-    return Session(workspace, config, sink=sink), task
+    return session, read_task(args.task) if args.command == "run" else ""
 
 
 def _stop_on_signals() -> list[int]:
