@@ -27,6 +27,8 @@ class SessionSpec:
     max_turns: int | None = None
     max_cost: float | None = None
     environ: Mapping[str, str] | None = None
+    turns_per_prompt: bool = False
+    """The turn limit applies to each prompt (the TUI's messages), not to the whole command (headless)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def equip(session: Session, spec: SessionSpec, approver: Approver) -> Assembled:
     """The agent for an open session; the session is closed if that fails."""
     try:
         agent, pool = build_agent(session, approver, max_turns=spec.max_turns, max_cost=spec.max_cost,
-                                  environ=spec.environ)
+                                  environ=spec.environ, turns_per_prompt=spec.turns_per_prompt)
     except BaseException:
         session.close()
         raise

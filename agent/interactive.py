@@ -61,7 +61,8 @@ class Interactive:
         self._ask = ask
         self._always = AlwaysRules()
         self.past: list[Event] = list(read_transcript(spec.resume)) if spec.resume else []
-        built = assemble(spec, sink, self._approve)
+        # The turn limit applies to each message, not the whole session.
+        built = assemble(replace(spec, turns_per_prompt=True), sink, self._approve)
         self.session, self.agent, self._pool = built.session, built.agent, built.pool
         self.pending_images: list[ImagePart] = []
         if not spec.resume:

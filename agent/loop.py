@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from dataclasses import replace
 
 from agent.approval import Approver
 from agent.compactor import Compactor
@@ -38,20 +37,13 @@ from agent.providers.base import ModelClient
 from agent.router import Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd
-from agent.stop import Fatal, RunOutcome, Stop
+from agent.stop import Fatal, Limits, RunOutcome, Stop
 from agent.toolrun import ToolRunner
 from agent.vision import Vision
 from prompts import render
 from tools.registry import ToolBox
 
 MAX_CONTINUATIONS = 1  # a cut answer is continued once; cut again, the run stops with a clear outcome
-
-@dataclass(frozen=True)
-class Limits:
-    """Per run (one user prompt): at most `max_turns` model answers; the session's spend at most `max_cost`."""
-
-    max_turns: int
-    max_cost: Decimal | None = None
 
 
 class Agent:
@@ -69,14 +61,16 @@ class Agent:
         self.compactor = Compactor(session, self.router, self.calls)
         self.vision = Vision(session, self.router, self.calls)
         session.tool_context = replace(session.tool_context, vision=self.vision.look)  # a new value, once
-        self._answers = 0  # model answers in this run: the turn limit counts them
+        self._answers = 0  # model answers the turn limit counts (in this run, or since the first: Limits)
         self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
 
     async def run(self, task: str | None = None, images: tuple[ImagePart, ...] = ()) -> RunOutcome:
         """One turn: add `task` (if any) and step until a guard or the model's final answer stops it."""
         session = self.session
         session.turns += 1
-        self._answers, refused = 0, len(self.tools.refused)
+        if self.limits.turns_per_prompt:
+            self._answers = 0
+        first, refused = self._answers, len(self.tools.refused)
         session.emit(TurnStarted(turn=session.turns, prompt=task or ""))
         if task:
             if self.context:
@@ -86,20 +80,20 @@ class Agent:
             while True:
                 await self.step()
         except Stop as stop:
-            return self._outcome(stop, refused)
+            return self._outcome(stop, first, refused)
         except BaseException as exc:
             session.close_pending_calls()
             if not isinstance(exc, Exception) or isinstance(exc, DuetError):
                 raise  # an interrupt, or an error the user fixes (a full disk, a missing key): one line up there
             session.emit(Notice(level="error", message=(fatal := Fatal.of(exc)).message))
-            return self._outcome(fatal, refused)
+            return self._outcome(fatal, first, refused)
         finally:
             session.emit(TurnCompleted(turn=session.turns))
             # How this run left the files (undo keeps later edits): a git snapshot, off the event loop.
             await asyncio.to_thread(session.checkpoint.record_end)
 
-    def _outcome(self, stop: Stop, refused: int) -> RunOutcome:
-        return RunOutcome(stop.outcome, stop.message, self._answers, tuple(self.tools.refused[refused:]))
+    def _outcome(self, stop: Stop, first: int, refused: int) -> RunOutcome:
+        return RunOutcome(stop.outcome, stop.message, self._answers - first, tuple(self.tools.refused[refused:]))
 
     async def step(self) -> None:
         await self.execute(await self.query())  # Stop ends the run

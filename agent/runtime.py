@@ -15,10 +15,11 @@ from agent.instructions.agents_md import agents_section, discover
 from agent.instructions.facts import SandboxFacts, gather
 from agent.instructions.system import SystemPrompt
 from agent.instructions.system import system_prompt as render_system_prompt
-from agent.loop import Agent, Limits
+from agent.loop import Agent
 from agent.providers.base import ModelClient
 from agent.router import Router
 from agent.session import Session
+from agent.stop import Limits
 from tools.registry import ToolBox, default_tools
 from tools.secret_files import SecretFiles
 
@@ -95,7 +96,8 @@ def session_prompt(session: Session) -> SystemPrompt:
 
 
 def build_agent(session: Session, approver: Approver, *, max_turns: int | None = None,
-                max_cost: float | None = None, environ: Mapping[str, str] | None = None) -> tuple[Agent, ProviderPool]:
+                max_cost: float | None = None, environ: Mapping[str, str] | None = None,
+                turns_per_prompt: bool = False) -> tuple[Agent, ProviderPool]:
     config = session.config
     pool = ProviderPool(config, session, environ)
     check_keys(config, environ)
@@ -104,7 +106,7 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
     router = Router(config, pool.usable)
     cost = max_cost if max_cost is not None else config.max_cost
     limits = Limits(max_turns=max_turns or config.max_turns,
-                    max_cost=Decimal(str(cost)) if cost is not None else None)
+                    max_cost=Decimal(str(cost)) if cost is not None else None, turns_per_prompt=turns_per_prompt)
     context = None
     if config.context.enabled:
         from agent.context.plan import ContextBuilder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from agent.outcome import Outcome
 
@@ -14,6 +15,16 @@ class Stop(Exception):
         super().__init__(message)
         self.outcome = outcome
         self.message = message
+
+
+@dataclass(frozen=True)
+class Limits:
+    """At most `max_turns` model answers, counted from the first run (a headless command, fix-tests' rounds
+    included) or, with `turns_per_prompt`, in each run (each message in the TUI); the spend at most `max_cost`."""
+
+    max_turns: int
+    max_cost: Decimal | None = None
+    turns_per_prompt: bool = False
 
 
 @dataclass(frozen=True)

@@ -255,3 +255,13 @@ async def test_a_bug_in_a_tool_is_fatal_the_run_ends_with_its_outcome(repo: Path
     assert (await agent.run("again")).outcome is Outcome.DONE  # the broken call was answered: the history is valid
     assert server.violations == []
     await pool.aclose()
+
+
+async def test_the_turn_limit_spans_the_runs_of_one_command_unless_per_prompt(repo: Path, fake_api) -> None:
+    """A headless command (fix-tests' rounds are runs of it) has one turn limit; the TUI's is per message."""
+    server = fake_api([Turn(content="one"), Turn(tool_calls=[ScriptedCall(name="list_files")]), Turn(content="x")])
+    agent, pool, _ = make_agent(repo, server.base_url, max_turns=2)
+    assert (await agent.run("first")).model_calls == 1
+    second = await agent.run("second")
+    assert (second.outcome, second.model_calls) == (Outcome.TURN_LIMIT, 1)
+    await pool.aclose()
