@@ -18,6 +18,7 @@ from agent.errors import ConfigError
 from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
+from agent.providers.errors import ProviderError
 from agent.router import PROFILES
 from agent.runtime import session_prompt
 from agent.sandbox.launcher import SandboxLauncher
@@ -211,8 +212,14 @@ class Interactive:
         return [f"session {self.session.id}: spent ${ledger.total_usd:.4f}" + (f" ({per_model})" if per_model else ""),
                 f"continue it with: agent resume {self.session.id}"]
 
-    async def compact(self) -> bool:
-        return await self.agent.compact()
+    async def compact(self) -> str:
+        """`/compact`: what became of it, as a line (empty: compacted, the event says what was folded). A
+        failed summary call leaves the conversation as it was."""
+        try:
+            done = await self.agent.compact()
+        except ProviderError as exc:
+            return f"/compact failed: {exc}; the conversation is as it was"
+        return "" if done else "nothing to compact yet"
 
     async def aclose(self) -> None:
         await self._pool.aclose()

@@ -55,3 +55,21 @@ async def test_an_internal_failure_mid_run_ends_the_run_and_leaves_the_app_runni
         assert app.query_one(ConversationView).query(AnswerBlock).last().markdown_source == "still here"
         # The broken call got a result in the history: the next request was valid.
         assert server.violations == []
+
+
+async def test_a_failed_summary_call_on_compact_leaves_the_app_and_the_conversation(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(content="one"), Turn(content="two"), Turn(content="three"), Turn(fault="400"),
+                       Turn(content="four")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.duet is not None
+        for text in ("first", "second", "third", "/compact"):
+            await type_text(pilot, text)
+            await pilot.press("enter")
+            await wait_idle(app, pilot)
+        assert app.is_running and "/compact failed" in texts(app)
+        assert len(app.duet.session.messages) == 6  # nothing folded
+        await type_text(pilot, "fourth")
+        await pilot.press("enter")
+        await wait_idle(app, pilot)
+        assert app.query_one(ConversationView).query(AnswerBlock).last().markdown_source == "four"

@@ -217,8 +217,12 @@ class DuetApp(App[int]):
 
     async def _compact(self) -> None:
         assert self.duet is not None
-        if not await self.duet.compact():
-            await self.view.add_line("nothing to compact yet")
+        try:
+            line = await self.duet.compact()
+        except DuetError as exc:  # no key for the summary model: a line, never an exception out of the worker
+            line = f"/compact: {exc}"
+        if line:
+            await self.view.add_line(line, "error" if "/compact" in line else "")
 
     async def _resume(self, session_id: str | None) -> None:
         assert self.duet is not None
