@@ -18,10 +18,18 @@ import os
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from agent.approval import ApprovalRequest
+
+class ApprovalRequest(Protocol):
+    """What a rule looks at in a request (agent.approval.ApprovalRequest): named here, so neither module needs
+    the other's (no import cycle)."""
+
+    @property
+    def tool(self) -> str: ...
+
+    @property
+    def command(self) -> str | None: ...
 
 # Every character the shell may give a meaning to, beyond separating words.
 SHELL_SPECIAL = frozenset(";&|<>()$`\\*?[]{}~!#\n\r")

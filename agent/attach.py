@@ -25,5 +25,5 @@ async def attach_image(agent: Agent, workspace: Path, raw: str, task: str = "") 
     except OSError as exc:
         raise ConfigError(f"image {raw}: cannot read it ({exc.strerror})") from None
     about = render("image_description_task", task=task[:500]) if task else ""
-    description = await agent.look(url, render("image_description", task=about))
+    description = await agent.vision.look(url, render("image_description", task=about))
     return ImagePart(data_url=url, description=f"{path.name}: {description}")

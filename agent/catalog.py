@@ -73,7 +73,6 @@ class ModelConfig(BaseModel):
         default=None, description="Reasoning effort once a run has escalated (fix-tests' stronger tier).")
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = Field(
         default="auto", description="Responses API: reasoning summaries to stream (shown like reasoning).")
-    tier: int = Field(default=1, ge=0, description="Capability tier used for escalation (higher is stronger).")
     prompt_set: PromptSet = Field(default="edit", description="Editing instructions in the system prompt: `edit` "
                                   "(edit_file first) or `patch` (apply_patch first).")
     tools: list[str] | None = Field(default=None, description="Built-in tools this model gets, in this order "
@@ -111,23 +110,23 @@ PATCH_FIRST = ["apply_patch", "shell", "read_file", "search", "find_symbol", "li
 BUILTIN_MODELS: dict[str, dict[str, object]] = {
     "deepseek-v4-flash": {
         "provider": "deepseek", "context_window": 1_000_000, "max_output_tokens": 384_000,
-        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "tier": 1, "prompt_set": "edit",
+        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "prompt_set": "edit",
         "tools": EXACT_EDIT_FIRST,
     },
     "deepseek-v4-pro": {
         "provider": "deepseek", "context_window": 1_000_000, "max_output_tokens": 384_000,
-        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "tier": 2, "prompt_set": "edit",
+        "tokenizer": "deepseek-v4", "images": False, "thinking": True, "prompt_set": "edit",
         "tools": EXACT_EDIT_FIRST,
     },
     "gpt-5.5": {
         "provider": "openai", "api_model": "gpt-5.5", "context_window": 400_000, "max_output_tokens": 128_000,
         "tokenizer": "o200k", "images": True, "thinking": False, "reasoning_effort": "medium",
-        "escalated_effort": "high", "tier": 3, "prompt_set": "patch", "tools": PATCH_FIRST,
+        "escalated_effort": "high", "prompt_set": "patch", "tools": PATCH_FIRST,
         "freeform_apply_patch": True,
     },
     "gpt-5.5-pro": {
         "provider": "openai", "context_window": 400_000, "max_output_tokens": 128_000, "tokenizer": "o200k",
-        "images": True, "thinking": False, "reasoning_effort": "high", "tier": 4, "prompt_set": "patch",
+        "images": True, "thinking": False, "reasoning_effort": "high", "prompt_set": "patch",
         "tools": PATCH_FIRST, "freeform_apply_patch": True,
     },
 }

@@ -38,10 +38,6 @@ class CompactionPlan:
     """Kept verbatim ahead of the summary: within a task, everything up to and including its message."""
 
     @property
-    def in_task(self) -> bool:
-        return bool(self.before)
-
-    @property
     def folded_calls(self) -> int:
         return sum(len(m.tool_calls) for m in self.older if isinstance(m, AssistantMessage))
 

@@ -295,7 +295,7 @@ TIGHTEN_ONLY: dict[tuple[str, ...], Callable[[Any, Any], Any]] = {
 # A route may only move toward the cheaper profiles.
 UNTRUSTED_CHOICES = ("model", "routes")
 MODEL_TIGHTEN_ONLY: dict[str, Callable[[Any, Any], Any]] = {"max_output_tokens": min, "context_window": min}
-MODEL_CHOICES = ("tier", "thinking", "reasoning_effort", "escalated_effort", "fallback")
+MODEL_CHOICES = ("thinking", "reasoning_effort", "escalated_effort", "fallback")
 
 
 def _route_rank(config: Config, name: object) -> int:

@@ -11,7 +11,7 @@ from agent.duet.brief import escalation_brief, restart_conversation
 from agent.duet.plan import with_plan
 from agent.duet.run import plan_for, reviewed
 from agent.events import Notice, ReviewDone, StepRouted, TestsRan
-from agent.loop import Agent
+from agent.loop import Agent, RunOutcome
 from agent.outcome import Outcome
 from agent.testcmd import FAILURE_CHARS, TestRun, run_tests
 from tools.output_buffer import head_tail
@@ -24,6 +24,7 @@ class FixTestsResult:
     after: TestRun | None
     message: str
     review: ReviewDone | None = None
+    runs: tuple[RunOutcome, ...] = ()  # one per round: their model calls and refusals
 
 
 async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTestsResult:
@@ -60,17 +61,18 @@ async def _until_pass(agent: Agent, command: str, before: TestRun, task: str, go
                       max_rounds: int) -> FixTestsResult:
     session = agent.session
     after: TestRun | None = None
+    runs: tuple[RunOutcome, ...] = ()
     for round_number in range(1, max_rounds + 1):
-        refused = len(agent.refused)
-        outcome = await agent.run(task)
-        if outcome is not Outcome.DONE:
-            return FixTestsResult(outcome, before, after, agent.last_error)
+        run = await agent.run(task)
+        runs += (run,)
+        if run.outcome is not Outcome.DONE:
+            return FixTestsResult(run.outcome, before, after, run.message, runs=runs)
         after = await _run(agent, command)
         if after.passed:
-            return FixTestsResult(Outcome.DONE, before, after, "the tests pass")
-        if len(agent.refused) > refused:
+            return FixTestsResult(Outcome.DONE, before, after, "the tests pass", runs=runs)
+        if run.refusals:
             # The model's changes were refused: another round, or a dearer model, would only be refused again.
-            return FixTestsResult(Outcome.PERMISSION, before, after, f"`{command}` still fails")
+            return FixTestsResult(Outcome.PERMISSION, before, after, f"`{command}` still fails", runs=runs)
         if round_number < max_rounds:
             session.emit(Notice(message=f"the model stopped but `{command}` still fails; round {round_number + 1}"))
             escalation = agent.router.record_failed_attempt(round_number)
@@ -81,7 +83,8 @@ async def _until_pass(agent: Agent, command: str, before: TestRun, task: str, go
                                         role="escalate"))
                 task = await escalation_brief(session, goal, after.output)
                 restart_conversation(session)
-    return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds")
+    return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds",
+                          runs=runs)
 
 
 async def _run(agent: Agent, command: str) -> TestRun:

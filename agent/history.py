@@ -10,9 +10,11 @@ from agent.events import (
     AssistantMessageEvent,
     Compacted,
     Event,
+    ModelCallStarted,
     SessionStarted,
     ToolFinished,
     ToolStarted,
+    TurnStarted,
     UsageEvent,
     UserMessageEvent,
 )
@@ -44,12 +46,18 @@ def with_valid_calls(message: AssistantMessage, taken: Collection[str] = ()) -> 
     return message.model_copy(update={"tool_calls": tuple(calls)})
 
 
+def call_ids(messages: list[Message]) -> set[str]:
+    """The ids of every tool call in `messages`: a new answer's calls must not repeat one."""
+    return {c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls}
+
+
 @dataclass
 class History:
     started: SessionStarted | None = None
     messages: list[Message] = field(default_factory=list)
     ledger: Ledger = field(default_factory=Ledger)
     turns: int = 0
+    model_calls: int = 0
 
 
 def rebuild(events: Iterable[Event]) -> History:
@@ -73,6 +81,10 @@ def rebuild(events: Iterable[Event]) -> History:
             history.messages.append(message)
             history.turns = max(history.turns, event.turn)
             pending = {c.id: c.name for c in message.tool_calls}
+        elif isinstance(event, TurnStarted):
+            history.turns = max(history.turns, event.turn)
+        elif isinstance(event, ModelCallStarted):
+            history.model_calls = max(history.model_calls, event.call)
         elif isinstance(event, ToolStarted):
             started.add(event.call_id)
         elif isinstance(event, ToolFinished) and event.call_id in pending:

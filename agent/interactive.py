@@ -5,26 +5,27 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
 from agent import trust
 from agent.approval import ApprovalRequest, Approver, Decision
 from agent.approval_rules import AlwaysRules
+from agent.assembly import SessionSpec, assemble
 from agent.config import Approval, Config, user_config_path
 from agent.errors import ConfigError
 from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
-from agent.outcome import Outcome
-from agent.runtime import build_agent
+from agent.providers.errors import ProviderError
+from agent.runtime import session_prompt
 from agent.sandbox.launcher import SandboxLauncher
 from agent.sandbox.policy import SandboxPolicy
-from agent.session import EventSink, Session
+from agent.session import EventSink
 from agent.spend.explain import spend_lines
 from agent.spend.ledger import ModelSpend
+from agent.stop import RunOutcome
 from agent.transcript import read_transcript
 from agent.undo import UndoReport, apply_plan, forced_diffs, plan_undo
 
@@ -54,21 +55,17 @@ class SpendView:
 class Interactive:
     """One session driven by a person. Approvals go through `ask`; "always" answers are remembered."""
 
-    def __init__(self, workspace: Path, config: Config, sink: EventSink, ask: Approver, *,
-                 environ: Mapping[str, str] | None = None, resume: Path | None = None,
-                 start_dir: Path | None = None) -> None:
-        self.workspace = workspace.resolve()
-        self.config = config
+    def __init__(self, spec: SessionSpec, sink: EventSink, ask: Approver) -> None:
+        self.workspace = spec.workspace.resolve()
+        self.config = spec.config
         self._ask = ask
         self._always = AlwaysRules()
-        self.past: list[Event] = list(read_transcript(resume)) if resume else []
-        self.session = (Session.resume(workspace, config, resume, sink=sink) if resume
-                        else Session(workspace, config, sink=sink))
-        # Shell commands start where the user is, as in headless runs (set before the system prompt is built).
-        self.session.tool_context.start_dir = start_dir
-        self.agent, self._pool = build_agent(self.session, self._approve, environ=environ)
+        self.past: list[Event] = list(read_transcript(spec.resume)) if spec.resume else []
+        # The turn limit applies to each message, not the whole session.
+        built = assemble(replace(spec, turns_per_prompt=True), sink, self._approve)
+        self.session, self.agent, self._pool = built.session, built.agent, built.pool
         self.pending_images: list[ImagePart] = []
-        if not resume:
+        if not spec.resume:
             self.session.start("tui", "")
 
     async def _approve(self, request: ApprovalRequest) -> Decision:
@@ -80,10 +77,9 @@ class Interactive:
             self._always.add(decision.always)
         return decision
 
-    async def send(self, text: str) -> Outcome:
-        """One message from the person; the turn limit applies to each message, not the whole session."""
+    async def send(self, text: str) -> RunOutcome:
+        """One message from the person: one turn (the turn limit applies to each message)."""
         images, self.pending_images = tuple(self.pending_images), []
-        self.agent.run_turns = 0
         from agent.duet.run import run_with_roles  # plan and review, in a profile that has them
 
         return await run_with_roles(self.agent, text, images)
@@ -108,10 +104,18 @@ class Interactive:
         return (f"trusted {trust.project_config_path(self.workspace)} as it is now; its settings apply from the "
                 "next session (a later change to the file asks again)")
 
+    def _settle(self, config: Config) -> None:
+        """A settings change is a new Config value, handed to everything that reads settings (the session, the
+        router); the system prompt follows the approval mode. The old value is never changed in place."""
+        approval_changed = config.approval != self.config.approval
+        self.config = self.session.config = self.agent.router.config = config
+        if approval_changed:
+            self.agent.prompt.system_prompt = session_prompt(self.session)
+
     def set_model(self, name: str | None) -> str:
         if name:
             self.config.model_spec(name)
-        self.config.model = name or None
+        self._settle(self.config.model_copy(update={"model": name or None}))
         return name or f"routing ({self.config.route})"
 
     def set_approval(self, mode: str, *, busy: bool = False) -> Approval:
@@ -120,18 +124,16 @@ class Interactive:
         if mode not in APPROVAL_CYCLE:
             raise ConfigError(f"unknown approval mode {mode!r}; choose {', '.join(APPROVAL_CYCLE)}")
         chosen: Approval = mode  # type: ignore[assignment]
-        writable = chosen != "read-only"
-        if writable != (self.config.approval != "read-only"):
+        config = self.config.model_copy(update={"approval": chosen})
+        if (chosen != "read-only") != (self.config.approval != "read-only"):
             if busy:
                 raise ConfigError("switching into or out of read-only waits until the turn ends")
-            self.config.approval = chosen
             old = self.session.launcher
             old.finish_all()
             old.close()
-            self.session.launcher = SandboxLauncher(SandboxPolicy.from_config(self.config, self.workspace,
-                                                                               os.environ))
-            self.session.tool_context.launcher = self.session.launcher
-        self.config.approval = chosen
+            self.session.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
+            self.session.tool_context = replace(self.session.tool_context, launcher=self.session.launcher)
+        self._settle(config)
         return chosen
 
     def next_approval(self) -> Approval:
@@ -151,13 +153,13 @@ class Interactive:
     def set_route(self, profile: str) -> str:
         if profile not in self.config.routes:
             raise ConfigError(f"unknown route {profile!r}; choose {', '.join(self.config.routes)}")
-        self.config.route = profile  # type: ignore[assignment]
+        self._settle(self.config.model_copy(update={"route": profile}))
         return profile
 
     def spend(self) -> SpendView:
         model = self.agent.router.current or self.config.model or self.agent.router.profile.main
         return SpendView(models=self.session.ledger.by_model(), total_usd=self.session.ledger.total_usd,
-                         budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt_tokens(model),
+                         budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt.current_tokens(model),
                          context_window=self.config.models[model].context_window, model=model)
 
     def workspace_paths(self, limit: int = 20_000) -> list[str]:
@@ -211,8 +213,14 @@ class Interactive:
         return [f"session {self.session.id}: spent ${ledger.total_usd:.4f}" + (f" ({per_model})" if per_model else ""),
                 f"continue it with: agent resume {self.session.id}"]
 
-    async def compact(self) -> bool:
-        return await self.agent.compact()
+    async def compact(self) -> str:
+        """`/compact`: what became of it, as a line (empty: compacted, the event says what was folded). A
+        failed summary call leaves the conversation as it was."""
+        try:
+            done = await self.agent.compact()
+        except ProviderError as exc:
+            return f"/compact failed: {exc}; the conversation is as it was"
+        return "" if done else "nothing to compact yet"
 
     async def aclose(self) -> None:
         await self._pool.aclose()

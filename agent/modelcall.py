@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent.catalog import Effort
-from agent.events import UsageEvent
+from agent.events import ModelCallCompleted, ModelCallStarted, UsageEvent
 from agent.messages import Message
 from agent.providers.base import BilledAttempt, ModelClient, ModelResult
 from agent.providers.errors import ProviderError
@@ -87,21 +87,36 @@ class ModelCaller:
                 if isinstance(billed, BilledAttempt):
                     self.record(model, billed.usage, at(billed.sent_monotonic), role=role, reason=reason)
 
+        session = self.session
+        session.model_calls += 1
+        number, turn = session.model_calls, session.turns
+        session.emit(ModelCallStarted(turn=turn, call=number, model=model, role=role, reason=reason))
+
+        def completed(error: str = "") -> None:
+            session.emit(ModelCallCompleted(turn=turn, call=number, model=model, role=role, ok=not error,
+                                            error=error))
+
         try:
             result = await self._clients(model).complete(messages, tools, sink, effort=effort,
                                                          max_output_tokens=max_output_tokens)
         except ProviderError as exc:
             record_billed(exc.billed_attempts)  # cut attempts before the failure: billed all the same
+            completed(str(exc) or type(exc).__name__)
             raise
         except asyncio.CancelledError as exc:
+            completed("cancelled")
             record_billed(getattr(exc, "billed_attempts", ()))
             if getattr(exc, "request_in_flight", True):  # cancelled while waiting to retry: nothing was out
                 tokenizer = self.session.config.model_spec(model).tokenizer
                 usage = estimate_usage(tokenizer, messages, "".join(answer), "".join(reasoning), note=CANCELLED)
                 self.record(model, self._with_cache(model, messages, usage), started, role=role, reason=reason)
             raise
+        except BaseException as exc:
+            completed(str(exc) or type(exc).__name__)
+            raise
         finally:
             self._previous[model] = list(messages)
+        completed()
         record_billed(result.billed_attempts)
         result = dataclasses.replace(result, sent_at=at(result.sent_monotonic),
                                      usage=self._with_cache(model, messages, result.usage, before=previous))

@@ -15,10 +15,11 @@ from agent.instructions.agents_md import agents_section, discover
 from agent.instructions.facts import SandboxFacts, gather
 from agent.instructions.system import SystemPrompt
 from agent.instructions.system import system_prompt as render_system_prompt
-from agent.loop import Agent, Limits
+from agent.loop import Agent
 from agent.providers.base import ModelClient
 from agent.router import Router
 from agent.session import Session
+from agent.stop import Limits
 from tools.registry import ToolBox, default_tools, offered_names
 from tools.secret_files import SecretFiles
 
@@ -85,8 +86,18 @@ def system_prompt(workspace: Path, secret_files: SecretFiles | None = None, *, a
     return render_system_prompt(facts, agents_section(discover(workspace, here, secret_files)))
 
 
+def session_prompt(session: Session) -> SystemPrompt:
+    """The system prompt for the session as it is now: its approval mode and sandbox. Rendered once per setting:
+    the system prompt is the byte-stable prefix providers cache. cwd: where shell commands start (the user's
+    directory inside the workspace, else the root)."""
+    return system_prompt(session.workspace, session.config.secret_file_list(), approval=session.config.approval,
+                         cwd=session.tool_context.start_dir or session.workspace,
+                         sandbox=SandboxFacts.from_info(session.launcher.info()))
+
+
 def build_agent(session: Session, approver: Approver, *, max_turns: int | None = None,
-                max_cost: float | None = None, environ: Mapping[str, str] | None = None) -> tuple[Agent, ProviderPool]:
+                max_cost: float | None = None, environ: Mapping[str, str] | None = None,
+                turns_per_prompt: bool = False) -> tuple[Agent, ProviderPool]:
     config = session.config
     pool = ProviderPool(config, session, environ)
     check_keys(config, environ)
@@ -95,18 +106,14 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
     router = Router(config, pool.usable)
     cost = max_cost if max_cost is not None else config.max_cost
     limits = Limits(max_turns=max_turns or config.max_turns,
-                    max_cost=Decimal(str(cost)) if cost is not None else None)
+                    max_cost=Decimal(str(cost)) if cost is not None else None, turns_per_prompt=turns_per_prompt)
     context = None
     if config.context.enabled:
         from agent.context.plan import ContextBuilder
         from agent.context.source import ContextSource
 
         context = ContextSource(ContextBuilder(session.workspace, config, session.redact), session.emit)
-    # Rendered once per session: the system prompt is the byte-stable prefix providers cache.
-    # cwd: where shell commands start (the user's directory inside the workspace, else the root).
-    instructions = system_prompt(session.workspace, config.secret_file_list(), approval=config.approval,
-                                 cwd=session.tool_context.start_dir or session.workspace,
-                                 sandbox=SandboxFacts.from_info(session.launcher.info()))
+    instructions = session_prompt(session)
     builtin = default_tools()
     from agent.mcp.startup import start_servers  # light: the SDK loads on the MCP thread, only when needed
 

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 from agent.checkpoint import Checkpoint
 from agent.config import Config
 from agent.duetdir import foreign_duet_warning
-from agent.events import Event, Notice, SessionStarted, ToolFinished, ToolStarted, UserMessageEvent
+from agent.events import (
+    SCHEMA_VERSION,
+    Event,
+    Item,
+    ItemCompleted,
+    Notice,
+    SessionStarted,
+    ToolFinished,
+    ToolStarted,
+    UserMessageEvent,
+)
 from agent.history import rebuild, unfinished_result
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor, redact_event
@@ -33,7 +43,8 @@ class Session:
     """Everything one conversation owns. Events go to the transcript first, then to the front end."""
 
     def __init__(self, workspace: Path, config: Config, *, sink: EventSink | None = None,
-                 session_id: str | None = None, redactor: Redactor | None = None) -> None:
+                 session_id: str | None = None, redactor: Redactor | None = None,
+                 start_dir: Path | None = None) -> None:
         self.workspace = workspace.resolve()
         self.config = config
         # Before any command can run: commands may write here from now on, so a repository that appears here
@@ -52,6 +63,10 @@ class Session:
         self.messages: list[Message] = []
         self.ledger = Ledger()
         self.turns = 0
+        """Turns so far: one per user prompt (a task, a follow-up, a fix-tests round)."""
+        self.model_calls = 0
+        """Model calls so far, of every role: `call.started` numbers them."""
+        self._notices = 0
         self.files_changed: dict[str, str] = {}
         self._sinks: list[EventSink] = [sink] if sink else []
         self._started: set[str] = set()
@@ -65,19 +80,23 @@ class Session:
         self.launcher = SandboxLauncher(SandboxPolicy.from_config(config, self.workspace, os.environ))
         self.mcp: McpManager | None = None
         """The session's MCP servers (started by the runtime when config names some)."""
-        self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
-                                        secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure,
-                                        launcher=self.launcher, redact=self.redact)
+        self.tool_context = ToolContext(root=self.workspace, start_dir=start_dir,
+                                        shell_timeout_s=config.shell_timeout_s, secret_files=config.secret_file_list(),
+                                        before_change=self.checkpoint.ensure, launcher=self.launcher,
+                                        redact=self.redact)
+        """What tools get: immutable, built here; a new launcher (a read-only switch) or the vision sidecar (when
+        the agent is assembled) gives the session a new value, never an edited one."""
 
     @classmethod
     def resume(cls, workspace: Path, config: Config, transcript: Path, *,
-               sink: EventSink | None = None) -> Session:
+               sink: EventSink | None = None, start_dir: Path | None = None) -> Session:
         """Continue a stored session: same id, same transcript, history and spend restored."""
         history = rebuild(read_transcript(transcript))
-        session = cls(workspace, config, sink=sink, session_id=transcript.stem)
+        session = cls(workspace, config, sink=sink, session_id=transcript.stem, start_dir=start_dir)
         session.messages = history.messages
         session.ledger = history.ledger
         session.turns = history.turns
+        session.model_calls = history.model_calls
         return session
 
     def emit(self, event: Event) -> None:
@@ -88,10 +107,14 @@ class Session:
         self.transcript.write(event)
         for sink in self._sinks:
             sink(event)
+        if isinstance(event, Notice):  # schema 2: a notice is also an item of the turn
+            self._notices += 1
+            item = Item(id=f"notice{self._notices}", kind="notice", status="completed", text=event.message)
+            self.emit(ItemCompleted(turn=self.turns, item=item))
 
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
-        self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
-                                 resumed=resumed))
+        self.emit(SessionStarted(schema_version=SCHEMA_VERSION, session_id=self.id, workspace=str(self.workspace),
+                                 command=command, task=task, resumed=resumed))
         for warning in (*self.config.warnings, *self.repo_warnings, *foreign_duet_warning(self.workspace)):
             self.emit(Notice(level="warning", message=warning))
         info = self.launcher.info()

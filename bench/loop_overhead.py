@@ -73,7 +73,7 @@ async def one_session(turns: int) -> tuple[float, float]:
                 timed[model] = Timed(pool(model))
             return timed[model]
 
-        agent._clients = clients  # measure around the real provider
+        agent.calls._clients = clients  # measure around the real provider
         started = time.perf_counter()
         await agent.run("benchmark task")
         total = time.perf_counter() - started

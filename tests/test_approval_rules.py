@@ -10,6 +10,7 @@ import pytest
 
 from agent.approval import ApprovalRequest, Decision, dangerous_reason
 from agent.approval_rules import AlwaysRule, offered_rules, simple_argv
+from agent.assembly import SessionSpec
 from agent.interactive import Interactive
 from fixtures.fakeapi import Turn
 from tests.approval_helpers import shell, victim_repo
@@ -26,8 +27,8 @@ async def run_session(repo: Path, base_url: str, answer) -> list[ApprovalRequest
         asked.append(request)
         return answer(request)
 
-    session = Interactive(repo, make_config(repo, base_url, approval="ask", model="deepseek-v4-pro"),
-                          lambda event: None, ask, environ=KEYS)
+    config = make_config(repo, base_url, approval="ask", model="deepseek-v4-pro")
+    session = Interactive(SessionSpec(repo, config, environ=KEYS), lambda event: None, ask)
     try:
         await session.send("look around")
     finally:

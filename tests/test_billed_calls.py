@@ -52,7 +52,7 @@ async def test_cancelled_stream_is_recorded_once_as_an_estimate(repo: Path, fake
 async def test_stream_cut_after_its_answer_is_kept_and_recorded_once_as_an_estimate(repo: Path, fake_api) -> None:
     server = fake_api([Turn(content="The answer, complete.", cut_before_usage=True)])
     agent, pool, events = make_agent(repo, server.base_url)
-    assert await agent.run("answer") is Outcome.DONE
+    assert (await agent.run("answer")).outcome is Outcome.DONE
     await pool.aclose()
     assert len(server.requests) == 1 and not of_type(events, "stream.reset")  # not retried: billed once
     assert agent.session.messages[-1].content == "The answer, complete."
@@ -67,7 +67,7 @@ async def test_stream_cut_after_its_answer_is_kept_and_recorded_once_as_an_estim
 async def test_stream_cut_before_its_answer_is_still_retried(repo: Path, fake_api) -> None:
     server = fake_api([Turn(fault="cut"), Turn(content="second try")])
     agent, pool, events = make_agent(repo, server.base_url)
-    assert await agent.run("answer") is Outcome.DONE
+    assert (await agent.run("answer")).outcome is Outcome.DONE
     await pool.aclose()
     assert len(server.requests) == 2 and of_type(events, "stream.reset")
     assert agent.session.messages[-1].content == "second try"
@@ -91,7 +91,7 @@ async def test_an_attempt_cut_after_the_provider_started_is_recorded_before_the_
     the cut one estimated and flagged, and `agent cost --explain` says why."""
     server = fake_api([Turn(fault="cut", content="A first attempt that is cut. " * 10), Turn(content="second try")])
     agent, pool, _events = make_agent(repo, server.base_url)
-    assert await agent.run("answer") is Outcome.DONE
+    assert (await agent.run("answer")).outcome is Outcome.DONE
     await pool.aclose()
     records = agent.session.ledger.records
     assert len(records) == 2 and len(server.requests) == 2
@@ -123,7 +123,7 @@ async def test_a_call_is_priced_by_when_its_request_was_sent_not_when_it_was_fir
     agent, pool, _events = make_agent(repo, server.base_url)
     before = dt.datetime(2026, 11, 24, 0, 59, 59, 700_000, tzinfo=dt.UTC)
     agent.clock = lambda: before
-    assert await agent.run("answer") is Outcome.DONE
+    assert (await agent.run("answer")).outcome is Outcome.DONE
     await pool.aclose()
     (record,) = agent.session.ledger.records
     assert record.started_at >= before + dt.timedelta(seconds=0.3)

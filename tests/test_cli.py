@@ -94,7 +94,7 @@ def test_provider_down_falls_back_then_exits_5_when_nothing_serves(tmp_path: Pat
     result = run_agent(["run", "x", "--output", "stream-json"], tmp_path, server.base_url)
     assert result.returncode == 5
     events = stream_events(result)
-    assert [e["model"] for e in events if e.get("type") == "turn.started"] == ["deepseek-v4-pro", "gpt-5.5"]
+    assert [e["model"] for e in events if e.get("type") == "call.started"] == ["deepseek-v4-pro", "gpt-5.5"]
     assert "503" in events[-1]["message"]
 
 

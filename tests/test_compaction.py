@@ -23,7 +23,7 @@ async def test_compaction_keeps_prefix_and_recent_turns_and_resumes(repo: Path, 
     window = {"models": {"deepseek-v4-pro": {"context_window": 24_000}}, "context": {"enabled": False}}
     agent, pool, events = make_agent(repo, server.base_url, **window)
     for task in ("first", "second", "third"):
-        assert await agent.run(task) is Outcome.DONE
+        assert (await agent.run(task)).outcome is Outcome.DONE
     await pool.aclose()
     compacted = of_type(events, "compacted")
     assert len(compacted) == 1 and compacted[0].model == "deepseek-v4-flash"
@@ -59,7 +59,7 @@ async def test_a_single_long_task_compacts_inside_the_task_and_finishes(repo: Pa
                        Turn(model="deepseek-v4-pro", content="all four read")])
     window = {"models": {"deepseek-v4-pro": {"context_window": 24_000}}, "context": {"enabled": False}}
     agent, pool, events = make_agent(repo, server.base_url, **window)
-    assert await agent.run("read the four files") is Outcome.DONE, agent.last_error
+    assert (run := await agent.run("read the four files")).outcome is Outcome.DONE, run.message
     await pool.aclose()
     compacted = of_type(events, "compacted")
     assert compacted and compacted[0].kept_before == 1 and compacted[0].folded_calls >= 1

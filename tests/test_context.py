@@ -146,7 +146,7 @@ async def test_secrets_never_reach_a_request(project: Path, fake_api) -> None:
                                         ScriptedCall(name="shell", arguments={"command": "cat .env settings.py"})]),
                        Turn(content="done")], forbidden=[AWS_KEY, ENV_SECRET])
     agent, pool, events = make_agent(project, server.base_url)
-    assert await agent.run("look at the settings") is Outcome.DONE
+    assert (await agent.run("look at the settings")).outcome is Outcome.DONE
     await pool.aclose()
     assert of_type(events, "context.built")[0].kind == "pack"
     assert server.violations == []
@@ -177,7 +177,7 @@ async def test_requests_keep_a_byte_stable_prefix_over_20_turns(project: Path, f
     turns = [Turn(reasoning="step", tool_calls=[calls[i % 2]]) for i in range(18)]
     server = fake_api([*turns, Turn(tool_calls=[calls[2]]), Turn(content="done")])
     agent, pool, _ = make_agent(project, server.base_url)
-    assert await agent.run("tidy the invoice code") is Outcome.DONE
+    assert (await agent.run("tidy the invoice code")).outcome is Outcome.DONE
     await pool.aclose()
     ratios = prefix_ratios(server.requests)
     assert len(ratios) == 19 and min(ratios) >= 0.95, ratios

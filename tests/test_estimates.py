@@ -20,13 +20,13 @@ async def test_a_call_without_usage_is_estimated_with_the_cache_hits_of_its_shar
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="read_file", arguments={"path": "notes.txt"})]),
                        Turn(content="Done: it says milk.", cut_before_usage=True)])
     agent, pool, _events = make_agent(repo, server.base_url)
-    assert await agent.run("what do the notes say?") is Outcome.DONE
+    assert (await agent.run("what do the notes say?")).outcome is Outcome.DONE
     await pool.aclose()
     first, second = agent.session.ledger.records
     assert not first.estimated and second.estimated
     # The second prompt repeats the first one (system message, task) and adds the call and its result:
     # those repeated messages are what the provider serves from its cache.
-    shared = [agent.system_for("deepseek-v4-pro"), *agent.session.messages[:1]]
+    shared = [agent.prompt.system_for("deepseek-v4-pro"), *agent.session.messages[:1]]
     expected = count_tokens(prompt_text(shared), "deepseek-v4")
     assert second.cache_hit_tokens == expected and 0 < second.cache_hit_tokens < second.input_tokens
     assert second.cost_usd < first.cost_usd * 3  # not the whole prompt at the cache-miss price

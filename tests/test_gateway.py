@@ -28,11 +28,11 @@ async def test_reasoning_details_go_back_to_the_gateway_and_effort_is_sent(repo:
                       models=models)
     agent, pool, _ = make_agent(repo, server.base_url, model="deepseek-v4-pro", context={"enabled": False},
                                      **gateway(server.base_url))
-    assert await agent.run("what does the readme say?") is Outcome.DONE
+    assert (await agent.run("what does the readme say?")).outcome is Outcome.DONE
     await pool.aclose()
     agent2, pool2, _ = make_agent(repo, server.base_url, model="gpt-5.5", context={"enabled": False},
                                   **gateway(server.base_url))
-    assert await agent2.run("and now?") is Outcome.DONE
+    assert (await agent2.run("and now?")).outcome is Outcome.DONE
     await pool2.aclose()
     assert [r["model"] for r in server.requests] == ["deepseek/deepseek-v4-pro"] * 2 + ["openai/gpt-5.5"] * 2
     assistant = next(m for m in server.requests[1]["messages"] if m["role"] == "assistant")

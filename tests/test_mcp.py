@@ -30,7 +30,7 @@ async def test_stdio_tool_answer_reaches_the_next_request(repo: Path, tmp_path: 
         Turn(tool_calls=[ScriptedCall(name="mcp__tickets__lookup_ticket", arguments={"ticket_id": "T-7"})]),
         Turn(content="The login page is broken.", expect_in_prompt=["Ticket T-7: login page returns 500"])])
     async with running_agent(repo, server.base_url, mcp_servers={"tickets": stdio_server(marker)}) as (agent, events):
-        assert await agent.run("what is ticket T-7 about?") is Outcome.DONE
+        assert (await agent.run("what is ticket T-7 about?")).outcome is Outcome.DONE
     first = server.requests[0]
     assert "mcp__tickets__lookup_ticket" in tool_names(first) and "shell" in tool_names(first)
     lookup = next(t["function"] for t in first["tools"] if t["function"]["name"] == "mcp__tickets__lookup_ticket")
@@ -56,7 +56,7 @@ async def test_streamable_http_tool_answer_reaches_the_next_request(repo: Path, 
             Turn(tool_calls=[ScriptedCall(name="mcp__docs__lookup_ticket", arguments={"ticket_id": "H-1"})]),
             Turn(content="done", expect_in_prompt=["Ticket H-1: login page returns 500"])])
         async with running_agent(repo, server.base_url, mcp_servers={"docs": {"url": url}}) as (agent, _):
-            assert await agent.run("look up H-1") is Outcome.DONE
+            assert (await agent.run("look up H-1")).outcome is Outcome.DONE
     assert tool_answers(server.requests[1]) == ["Ticket H-1: login page returns 500 since deploy 4521 (status: open)"]
     assert server.violations == []
 
@@ -70,7 +70,7 @@ async def test_image_result_is_described_by_gpt55_and_never_sent_to_deepseek(rep
         Turn(model="deepseek-v4-pro", content="The banner is red.", expect_in_prompt=["the error banner"])])
     async with running_agent(repo, server.base_url,
                                      mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, events):
-        assert await agent.run("what does T-9's screenshot show?") is Outcome.DONE
+        assert (await agent.run("what does T-9's screenshot show?")).outcome is Outcome.DONE
     vision = server.requests[1]
     assert vision["model"] == "gpt-5.5" and has_image(vision) and "tools" not in vision
     assert "mcp__tickets__screenshot_ticket" in json.dumps(vision.get("messages") or vision.get("input"))
@@ -89,7 +89,7 @@ async def test_embedded_resource_and_tool_errors_go_back_as_text(repo: Path, tmp
         Turn(content="done")])
     async with running_agent(repo, server.base_url,
                                      mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, events):
-        assert await agent.run("read the log") is Outcome.DONE
+        assert (await agent.run("read the log")).outcome is Outcome.DONE
     log, failed, invalid = tool_answers(server.requests[1])
     assert "tickets://T-1/log" in log and "log of T-1: NullPointerException" in log
     assert failed.startswith("error:") and "tracker is down" in failed
@@ -107,14 +107,14 @@ async def test_a_crashing_server_is_restarted_once_then_left_out(repo: Path, tmp
     agent, pool, events = make_agent(repo, server.base_url, mcp_servers={"tickets": stdio_server(marker)})
     state = None
     try:
-        assert await agent.run("crash it") is Outcome.DONE
+        assert (await agent.run("crash it")).outcome is Outcome.DONE
         assert agent.session.mcp is not None
         state = agent.session.mcp.servers["tickets"]
         assert wait_until(lambda: state.status == "ready"), state
-        assert await agent.run("look up T-2") is Outcome.DONE
-        assert await agent.run("crash it again") is Outcome.DONE
+        assert (await agent.run("look up T-2")).outcome is Outcome.DONE
+        assert (await agent.run("crash it again")).outcome is Outcome.DONE
         assert wait_until(lambda: state.status == "failed"), state
-        assert await agent.run("look up T-2 again") is Outcome.DONE
+        assert (await agent.run("look up T-2 again")).outcome is Outcome.DONE
     finally:
         await pool.aclose()
         agent.session.close()
@@ -139,8 +139,8 @@ async def test_a_failing_server_is_reported_once_and_the_session_goes_on(repo: P
     missing = {"command": str(tmp_path / "no-such-program")}
     async with running_agent(repo, server.base_url, mcp_servers={
         "broken": broken, "missing": missing, "tickets": stdio_server(marker)}) as (agent, events):
-        assert await agent.run("look up T-3") is Outcome.DONE
-        assert await agent.run("and then?") is Outcome.DONE
+        assert (await agent.run("look up T-3")).outcome is Outcome.DONE
+        assert (await agent.run("and then?")).outcome is Outcome.DONE
     names = tool_names(server.requests[0])
     assert "mcp__tickets__lookup_ticket" in names and not any("broken" in n or "missing" in n for n in names)
     assert tool_names(server.requests[2]) == names  # the same tools, turn after turn (a stable prompt prefix)
@@ -161,7 +161,7 @@ async def test_slow_starts_and_slow_calls_are_bounded(repo: Path, tmp_path: Path
                        Turn(content="done")])
     async with running_agent(repo, server.base_url, mcp_servers={
         "hung": hung, "tickets": stdio_server(tmp_path / "started", tool_timeout_s=1)}) as (agent, events):
-        assert await agent.run("be slow") is Outcome.DONE
+        assert (await agent.run("be slow")).outcome is Outcome.DONE
     assert tool_answers(server.requests[1]) == ["error: tickets gave no answer within 1 s (tool_timeout_s)"]
     [notice] = [e.message for e in of_type(events, "notice") if "MCP" in e.message]
     assert notice.startswith("MCP server hung failed to start: no answer within 1 s (startup_timeout_s)")
@@ -176,7 +176,7 @@ async def test_gpt55_over_the_responses_api_calls_mcp_tools_too(repo: Path, tmp_
         Turn(model="gpt-5.5", content="done", expect_in_prompt=["Ticket R-1: login page returns 500"])])
     async with running_agent(repo, server.base_url, model="gpt-5.5",
                                 mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, _):
-        assert await agent.run("look up R-1") is Outcome.DONE
+        assert (await agent.run("look up R-1")).outcome is Outcome.DONE
     tools = {t["name"]: t for t in server.requests[0]["tools"]}
     assert tools["mcp__tickets__lookup_ticket"]["parameters"]["required"] == ["ticket_id"]
     assert server.violations == []

@@ -85,7 +85,7 @@ async def test_servers_get_a_minimal_environment_and_their_secrets_are_redacted(
         Turn(content="done")])
     async with running_agent(repo, server.base_url, mcp_servers={
         "tickets": stdio_server(tmp_path / "started", env={"TRACKER_TOKEN": token})}) as (agent, _):
-        assert await agent.run("check the environment") is Outcome.DONE
+        assert (await agent.run("check the environment")).outcome is Outcome.DONE
     answers = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert answers[:2] == ["<unset>", "<unset>"]  # the user's keys and other variables stay out
     assert token not in answers[2] and answers[2] != "<unset>"  # set for the server, redacted from the model
@@ -143,8 +143,8 @@ async def test_a_headless_run_refuses_mcp_calls_it_cannot_ask_about(repo: Path, 
                                                      arguments={"ticket_id": "T-4"})]), Turn(content="done")])
     async with running_agent(repo, server.base_url, approval="auto-edit",
                                 mcp_servers={"tickets": stdio_server(tmp_path / "started")}) as (agent, _):
-        await agent.run("look up T-4")
+        run = await agent.run("look up T-4")
     [answer] = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert answer == ("refused: mcp__tickets__lookup_ticket needs approval and this run cannot ask; rerun with "
                       "--approval full-auto")
-    assert agent.refused == ["mcp__tickets__lookup_ticket"]
+    assert run.refusals == ("mcp__tickets__lookup_ticket",)

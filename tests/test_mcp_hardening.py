@@ -101,7 +101,7 @@ async def test_malformed_schemas_never_end_a_session(repo: Path, tmp_path: Path,
                        Turn(content="done")])
     servers = {"raw": raw_server(tmp_path, tools)}
     async with running_agent(repo, server.base_url, mcp_servers=servers) as (agent, events):
-        assert await agent.run("use them") is Outcome.DONE
+        assert (await agent.run("use them")).outcome is Outcome.DONE
     names = [t["function"]["name"] for t in server.requests[0]["tools"]]
     assert {"mcp__raw__bad_defs", "mcp__raw__dangling", "mcp__raw__fine"} <= set(names)
     assert "mcp__raw__broken" not in names
@@ -118,7 +118,7 @@ async def test_a_generic_server_error_is_an_error_not_a_death(repo: Path, tmp_pa
     server = fake_api([lookup, lookup, Turn(tool_calls=[ScriptedCall(name="mcp__raw__ping")]), Turn(content="ok")])
     servers = {"raw": raw_server(tmp_path, tools, marker)}
     async with running_agent(repo, server.base_url, mcp_servers=servers) as (agent, events):
-        assert await agent.run("look it up") is Outcome.DONE
+        assert (await agent.run("look it up")).outcome is Outcome.DONE
     assert tool_answers(server.requests[3]) == ["error: raw: ticket T-1 not found"] * 2 + ["pong"]
     assert len(starts(marker)) == 1 and mcp_notices(events) == []
 
@@ -137,12 +137,12 @@ async def test_unreadable_output_is_survived_or_restarts_the_server_at_once(
                        Turn(tool_calls=[ScriptedCall(name="mcp__raw__ping")]), Turn(content="back")])
     async with running_agent(repo, server.base_url, mcp_servers={
         "raw": raw_server(tmp_path, tools, marker, tool_timeout_s=60)}) as (agent, events):
-        assert await agent.run("read") is Outcome.DONE
-        assert await agent.run("half") is Outcome.DONE
+        assert (await agent.run("read")).outcome is Outcome.DONE
+        assert (await agent.run("half")).outcome is Outcome.DONE
         assert agent.session.mcp is not None
         state = agent.session.mcp.servers["raw"]
         assert wait_until(lambda: state.status == "ready" and len(starts(marker)) == 2), state
-        assert await agent.run("again") is Outcome.DONE
+        assert (await agent.run("again")).outcome is Outcome.DONE
     assert tool_answers(server.requests[1]) == ["fine", "fine", "pong"]
     half = tool_answers(server.requests[3])[-1]
     assert half.startswith("error: MCP server raw stopped during the call (it sent a message that could not be read)")
@@ -180,7 +180,7 @@ async def test_secrets_the_user_gave_a_server_are_redacted_however_plain(repo: P
     env = {"DB_PASSWORD": "letmeinplease", "SHOP_PIN": "482913", "LOG_LEVEL": "debug"}
     servers = {"raw": raw_server(tmp_path, tools, env=env)}
     async with running_agent(repo, server.base_url, mcp_servers=servers) as (agent, _):
-        assert await agent.run("read the environment") is Outcome.DONE
+        assert (await agent.run("read the environment")).outcome is Outcome.DONE
     password, pin, level, safe = tool_answers(server.requests[1])
     sent = json.dumps(server.requests)
     assert "letmeinplease" not in sent and "482913" not in sent
@@ -255,7 +255,7 @@ async def test_tools_past_the_providers_limit_are_left_out_and_said(repo: Path, 
     tools = [{"name": "query", "inputSchema": filter_schema()}] + [{"name": f"tool_{i}"} for i in range(129)]
     server = fake_api([Turn(content="hello")])
     async with running_agent(repo, server.base_url, mcp_servers={"db": raw_server(tmp_path, tools)}) as (agent, events):
-        assert await agent.run("hi") is Outcome.DONE
+        assert (await agent.run("hi")).outcome is Outcome.DONE
         offered = offered_names(agent.session.tool_context)
         listed = status_lines(agent.session.mcp, offered)
     sent = server.requests[0]["tools"]

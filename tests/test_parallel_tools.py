@@ -126,7 +126,7 @@ async def test_an_answer_that_repeats_a_call_id_still_gets_every_result_back(rep
                        Turn(tool_calls=[ScriptedCall(name="list_files", id="call_1")]),
                        Turn(content="done")])
     async with running_agent(repo, server.base_url) as (agent, _events):
-        assert await agent.run("read twice") is Outcome.DONE, agent.last_error
+        assert (run := await agent.run("read twice")).outcome is Outcome.DONE, run.message
     assert server.violations == [] and len(server.requests) == 3
     sent = server.requests[2]["messages"]
     ids = [c["id"] for m in sent if m["role"] == "assistant" for c in m.get("tool_calls") or []]

@@ -72,10 +72,10 @@ async def test_escalation_deepseek_to_gpt55_and_back_converts_the_conversation(r
         Turn(model="deepseek-v4-pro", content="Back on DeepSeek."),
     ])
     agent, pool, events = make_agent(repo, server.base_url, model=None, context={"enabled": False})
-    assert await agent.run("look at shot.png") is Outcome.DONE
+    assert (await agent.run("look at shot.png")).outcome is Outcome.DONE
     assert agent.router.record_failed_attempt(2) is not None  # what fix-tests does after failed rounds
-    assert await agent.run("now fix it properly") is Outcome.DONE
-    assert await agent.run("and summarise") is Outcome.DONE
+    assert (await agent.run("now fix it properly")).outcome is Outcome.DONE
+    assert (await agent.run("and summarise")).outcome is Outcome.DONE
     await pool.aclose()
     assert server.violations == []
     vision = server.requests[1]
@@ -107,7 +107,7 @@ async def test_gpt55_edits_through_freeform_apply_patch_in_the_real_loop(repo: P
     ])
     agent, pool, _ = make_agent(repo, server.base_url, model="gpt-5.5", context={"enabled": False})
     try:
-        assert await agent.run("fix add") is Outcome.DONE
+        assert (await agent.run("fix add")).outcome is Outcome.DONE
     finally:
         await pool.aclose()
         agent.session.close()
@@ -123,7 +123,7 @@ async def test_deepseek_gets_edit_file_first_and_its_own_prompt_set(repo: Path, 
     server = fake_api([Turn(model="deepseek-v4-pro", content="nothing to do")])
     agent, pool, _ = make_agent(repo, server.base_url, model="deepseek-v4-pro", context={"enabled": False})
     try:
-        assert await agent.run("look") is Outcome.DONE
+        assert (await agent.run("look")).outcome is Outcome.DONE
     finally:
         await pool.aclose()
         agent.session.close()

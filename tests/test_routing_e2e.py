@@ -30,7 +30,7 @@ async def test_view_image_goes_to_gpt55_and_deepseek_never_sees_it(repo: Path, f
         Turn(model="gpt-5.5", content="The banner is red and reads 'Build failed'."),
         Turn(model="deepseek-v4-pro", content="The banner is red.")])
     agent, pool, events = make_agent(repo, server.base_url)
-    assert await agent.run("check the screenshot") is Outcome.DONE
+    assert (await agent.run("check the screenshot")).outcome is Outcome.DONE
     await pool.aclose()
     vision_request = server.requests[1]
     assert vision_request["model"] == "gpt-5.5" and has_image(vision_request)
@@ -44,7 +44,9 @@ async def test_view_image_goes_to_gpt55_and_deepseek_never_sees_it(repo: Path, f
     assert set(agent.session.ledger.by_model()) == {"deepseek-v4-pro", "gpt-5.5"}
     assert [(r.model, r.role) for r in agent.session.ledger.records] == [
         ("deepseek-v4-pro", "execute"), ("gpt-5.5", "vision"), ("deepseek-v4-pro", "execute")]
-    assert [e.role for e in of_type(events, "turn.started")] == ["execute", "execute"]
+    assert [(e.model, e.role) for e in of_type(events, "call.started")] == [
+        ("deepseek-v4-pro", "execute"), ("gpt-5.5", "vision"), ("deepseek-v4-pro", "execute")]
+    assert len(of_type(events, "turn.started")) == 1  # one prompt, three calls inside it
     assert server.violations == []
 
 

@@ -31,7 +31,7 @@ async def test_undo_restores_tracked_and_untracked_files_without_touching_git_st
     index_before = git(repo, "diff", "--cached", "--name-only")
     server = fake_api(list(EDITS))
     agent, pool, _ = make_agent(repo, server.base_url)
-    assert await agent.run("change things") is Outcome.DONE
+    assert (await agent.run("change things")).outcome is Outcome.DONE
     await pool.aclose()
     assert (repo / "README.md").read_text() == "changed\n" and not (repo / "notes/untracked.txt").exists()
     assert git(repo, "for-each-ref", "refs/duet/").strip()
@@ -83,7 +83,7 @@ async def test_resume_restores_history_and_spend(repo: Path, fake_api) -> None:
     from tests.conftest import KEYS
 
     again, pool, = build_agent(resumed, refuse_headless, environ=KEYS)
-    assert await again.run("second task") is Outcome.DONE
+    assert (await again.run("second task")).outcome is Outcome.DONE
     await pool.aclose()
     last = server.requests[-1]["messages"]
     assert [m["role"] for m in last] == ["system", "user", "assistant", "tool", "assistant", "user"]

@@ -187,8 +187,9 @@ async def test_tool_items_carry_kind_status_and_details(repo: Path, fake_api) ->
 
     async with running_agent(repo, server.base_url, approver=approver, approval="ask") as (agent, events):
         await agent.run("work")
+    tool_kinds = {"command_execution", "file_change", "tool_call", "mcp_tool_call"}
     started = {e.item.id: e for e in of_type(events, "item.started")}
-    done = {e.item.id: e for e in of_type(events, "item.completed")}
+    done = {e.item.id: e for e in of_type(events, "item.completed") if e.item.kind in tool_kinds}
     assert set(started) == set(done) and len(done) == 4
     assert all(started[i].turn == e.turn >= 1 for i, e in done.items())  # the turn the runner was in
     sh = done["call_sh"].item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import time
@@ -164,7 +165,7 @@ async def test_screenshot_renders_a_local_page_with_chromium(ctx: ToolContext) -
         seen.append(url)
         return f"answer to: {question}"
 
-    ctx.vision = vision
+    ctx = dataclasses.replace(ctx, vision=vision)
     result = await ScreenshotTool().run(ScreenshotArgs(target="page.html", question="what colour?"), ctx)
     assert result.output == "answer to: what colour?"
     assert seen[0].startswith("data:image/png;base64,") and len(seen[0]) > 1000

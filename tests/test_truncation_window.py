@@ -25,7 +25,7 @@ def tiny(base_url: str, window: int = 4096, max_output: int = 4096) -> dict[str,
 async def test_chat_answer_cut_mid_way_is_continued_once(repo: Path, fake_api) -> None:
     server = fake_api([Turn(content="The bug is in the first ha", truncated=True), Turn(content="lf of parse().")])
     agent, pool, events = make_agent(repo, server.base_url, context={"enabled": False})
-    assert await agent.run("find the bug") is Outcome.DONE
+    assert (await agent.run("find the bug")).outcome is Outcome.DONE
     await pool.aclose()
     cut = of_type(events, "answer.truncated")
     assert len(cut) == 1 and cut[0].continued and cut[0].reason == "max_output_tokens"
@@ -37,9 +37,9 @@ async def test_chat_answer_cut_mid_way_is_continued_once(repo: Path, fake_api) -
 async def test_answer_cut_twice_ends_clearly_not_done(repo: Path, fake_api) -> None:
     server = fake_api([Turn(content="part one", truncated=True), Turn(content="part two", truncated=True)])
     agent, pool, events = make_agent(repo, server.base_url, context={"enabled": False})
-    assert await agent.run("explain") is Outcome.NOT_DONE
+    assert (run := await agent.run("explain")).outcome is Outcome.NOT_DONE
     await pool.aclose()
-    assert "cut while it was still answering" in agent.last_error and "max_output_tokens" in agent.last_error
+    assert "cut while it was still answering" in run.message and "max_output_tokens" in run.message
     assert [e.continued for e in of_type(events, "answer.truncated")] == [True, False]
     assert not of_type(events, "turn.failed") and server.violations == []
 
@@ -48,7 +48,7 @@ async def test_responses_incomplete_mid_answer_continues_and_replays_validly(rep
     server = fake_api([Turn(tool_calls=[READ]), Turn(content="Half of the ans", truncated=True),
                        Turn(content="wer, finished.")])
     agent, pool, events = make_agent(repo, server.base_url, model="gpt-5.5", context={"enabled": False})
-    assert await agent.run("summarise the readme") is Outcome.DONE
+    assert (await agent.run("summarise the readme")).outcome is Outcome.DONE
     await pool.aclose()
     assert of_type(events, "answer.truncated")[0].continued
     assert all(r["max_output_tokens"] <= 128_000 for r in server.requests)
@@ -58,11 +58,11 @@ async def test_responses_incomplete_mid_answer_continues_and_replays_validly(rep
 async def test_responses_cut_inside_a_tool_call_drops_it_and_stops(repo: Path, fake_api) -> None:
     server = fake_api([Turn(tool_calls=[READ], truncated=True)])
     agent, pool, events = make_agent(repo, server.base_url, model="gpt-5.5", context={"enabled": False})
-    assert await agent.run("read") is Outcome.NOT_DONE
+    assert (run := await agent.run("read")).outcome is Outcome.NOT_DONE
     await pool.aclose()
     cut = of_type(events, "answer.truncated")[0]
     assert not cut.continued and cut.dropped_calls == 1 and not of_type(events, "tool.started")
-    assert "in the middle of a tool call" in agent.last_error
+    assert "in the middle of a tool call" in run.message
 
 
 def many_files(repo: Path, n: int = 150) -> None:
@@ -77,7 +77,7 @@ async def test_a_4k_window_model_gets_a_prompt_that_fits(repo: Path, fake_api) -
     server = fake_api([Turn(tool_calls=[READ]), Turn(content="done")],
                       models={"tiny-local": FakeModel("compatible", context_window=4096)})
     agent, pool, _ = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url))
-    assert await agent.run("what does mod_001 do?") is Outcome.DONE, agent.last_error
+    assert (run := await agent.run("what does mod_001 do?")).outcome is Outcome.DONE, run.message
     await pool.aclose()
     # The server refuses (400) any request whose prompt and max_tokens exceed the window.
     assert server.violations == [] and len(server.requests) == 2
@@ -92,7 +92,7 @@ async def test_an_8k_window_model_gets_a_map_scaled_to_its_window(repo: Path, fa
     many_files(repo)
     server = fake_api([Turn(content="done")], models={"tiny-local": FakeModel("compatible", context_window=8192)})
     agent, pool, events = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url, 8192))
-    assert await agent.run("what does mod_001 do?") is Outcome.DONE, agent.last_error
+    assert (run := await agent.run("what does mod_001 do?")).outcome is Outcome.DONE, run.message
     await pool.aclose()
     assert server.violations == []
     assert "<repo_map" in server.requests[0]["messages"][0]["content"]
@@ -103,19 +103,19 @@ async def test_an_8k_window_model_gets_a_map_scaled_to_its_window(repo: Path, fa
 async def test_a_window_too_small_for_the_prompt_is_refused_before_sending(repo: Path, fake_api) -> None:
     server = fake_api([Turn(content="never")])
     agent, pool, _ = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url, 1024, 512))
-    assert await agent.run("hello") is Outcome.NOT_DONE
+    assert (run := await agent.run("hello")).outcome is Outcome.NOT_DONE
     await pool.aclose()
-    assert "does not fit tiny-local's 1,024-token window" in agent.last_error and server.requests == []
+    assert "does not fit tiny-local's 1,024-token window" in run.message and server.requests == []
 
 
 async def test_a_small_window_gets_short_tool_descriptions(repo: Path, fake_api) -> None:
     server = fake_api([Turn(content="done"), Turn(content="done")],
                       models={"tiny-local": FakeModel("compatible", context_window=4096)})
     agent, pool, _ = make_agent(repo, server.base_url, model="tiny-local", **tiny(server.base_url))
-    assert await agent.run("hi") is Outcome.DONE, agent.last_error
+    assert (run := await agent.run("hi")).outcome is Outcome.DONE, run.message
     await pool.aclose()
     big, pool, _ = make_agent(repo, server.base_url, model="deepseek-v4-flash", context={"enabled": False})
-    assert await big.run("hi") is Outcome.DONE, big.last_error
+    assert (run := await big.run("hi")).outcome is Outcome.DONE, run.message
     await pool.aclose()
     small_tools, big_tools = ({t["function"]["name"]: t["function"]["description"] for t in r["tools"]}
                               for r in server.requests)

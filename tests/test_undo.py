@@ -32,7 +32,7 @@ async def run_script(workspace: Path, server_factory, calls: list[ScriptedCall])
              for c in calls if c.name == "edit_file" and isinstance(c.arguments, dict)]
     server = server_factory([Turn(tool_calls=[*reads, *calls]), Turn(content="done")])
     agent, pool, _ = make_agent(workspace, server.base_url)
-    assert await agent.run("change things") is Outcome.DONE
+    assert (await agent.run("change things")).outcome is Outcome.DONE
     await pool.aclose()
     agent.session.close()
     return agent.session.id

@@ -67,16 +67,16 @@ def test_project_may_tighten_and_trusted_project_may_loosen(tmp_path: Path) -> N
     (work / ".duet/config.toml").write_text(
         'max_turns = 3\nmax_cost = 1000\nroute = "best"\ntimeout_s = 50\nescalate_after = 1\n'
         "[context]\npack_min_window = 10\n"
-        '[models."deepseek-v4-pro"]\nmax_output_tokens = 1000\ntier = 9\n' + ZERO_PRICES
+        '[models."deepseek-v4-pro"]\nmax_output_tokens = 1000\nthinking = false\n' + ZERO_PRICES
         + '[[prices]]\nmodel = "deepseek-v4-pro"\nsince = 2026-12-02\ninput = 50\ncached_input = 50\noutput = 50\n')
     config = load_config(work, environ={"HOME": str(home)})
     assert config.max_turns == 3 and config.max_cost == 5 and config.timeout_s == 50  # the tighter of the two
     assert config.escalate_after == 2 and config.context.pack_min_window == 1_000_000  # floors stay floors
-    assert config.models["deepseek-v4-pro"].max_output_tokens == 1000 and config.models["deepseek-v4-pro"].tier == 2
+    assert config.models["deepseek-v4-pro"].max_output_tokens == 1000 and config.models["deepseek-v4-pro"].thinking
     assert [row.input for row in config.prices] == [Decimal(50)]  # a dearer row may apply, zero rows never
     warning, = config.warnings
     assert config.route == "balanced"
-    for key in ("route", "max_cost", "escalate_after", "context.pack_min_window", "models.deepseek-v4-pro.tier",
+    for key in ("route", "max_cost", "escalate_after", "context.pack_min_window", "models.deepseek-v4-pro.thinking",
                 "prices[0]"):
         assert key in warning
     assert "max_turns" not in warning and "timeout_s" not in warning
@@ -84,7 +84,7 @@ def test_project_may_tighten_and_trusted_project_may_loosen(tmp_path: Path) -> N
     trust_env = {"HOME": str(work / ".home")}
     user_config(work / ".home", "max_turns = 20\nmax_cost = 5\n")
     trusted = load_config(work, environ=trust_env)
-    assert trusted.max_cost == 1000 and trusted.models["deepseek-v4-pro"].tier == 9 and len(trusted.prices) == 4
+    assert trusted.max_cost == 1000 and not trusted.models["deepseek-v4-pro"].thinking and len(trusted.prices) == 4
     assert trusted.warnings == []
 
 

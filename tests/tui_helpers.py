@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agent.assembly import SessionSpec
 from agent.interactive import Interactive, Launch
 from tests.conftest import KEYS, make_config
 from tui.app import DuetApp
@@ -19,8 +20,9 @@ def make_app(workspace: Path, base_url: str, resume: Path | None = None, launch:
 
     def make(sink, ask, path):  # type: ignore[no-untyped-def]
         chosen = path if path is not None else first.pop() if first else None
-        return Interactive(workspace, settings, sink, ask, environ=KEYS, resume=chosen,
-                           start_dir=launch.start_dir if launch else None)
+        spec = SessionSpec(workspace, settings, start_dir=launch.start_dir if launch else None, resume=chosen,
+                           environ=KEYS)
+        return Interactive(spec, sink, ask)
 
     return DuetApp(make, launch)
 

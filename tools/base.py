@@ -59,15 +59,14 @@ class FileStamp:
     size: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolContext:
-    """What a tool may touch and how. Built by the agent for one session."""
+    """What a tool may touch and how: an immutable environment, built by the agent for one session."""
 
     root: Path
     start_dir: Path | None = None
     """Where `shell` commands start: the user's directory when it lies inside the workspace (None: the root)."""
     shell_timeout_s: float = 120.0
-    allow_secret_files: bool = False
     secret_files: SecretFiles = field(default_factory=SecretFiles)
     """Which files no tool reads or shows (the built-in list plus the config's `secret_files`)."""
     read_stamps: dict[Path, FileStamp] = field(default_factory=dict)

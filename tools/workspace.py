@@ -40,7 +40,7 @@ def _checked(ctx: ToolContext, path: str, *, write: bool) -> tuple[Path, PurePos
         raise ToolError(f"{path}: '..' is not allowed; paths must stay inside the workspace")
     if write:
         refuse_protected(root, root / raw, path)
-    if not ctx.allow_secret_files and ctx.secret_files.match(Path(raw)):
+    if ctx.secret_files.match(Path(raw)):
         raise ToolError(f"{path}: looks like a secrets file; Duet does not read or write those")
     return root, raw
 
@@ -58,7 +58,7 @@ def _link_error(ctx: ToolContext, root: Path, path: str, where: str, *, write: b
     if write:
         refuse_protected(root, real, path)
     shown = real.relative_to(root).as_posix() or "."
-    if not ctx.allow_secret_files and ctx.secret_files.match(real.relative_to(root)):
+    if ctx.secret_files.match(real.relative_to(root)):
         return ToolError(f"{path}: looks like a secrets file; Duet does not read or write those")
     return ToolError(f"{path}: {where} is a symbolic link to {shown}; Duet's file tools do not follow links, "
                      "use the real path")

@@ -20,10 +20,12 @@ from textual.worker import Worker, WorkerState
 
 from agent.approval import ApprovalRequest, Decision
 from agent.approval_preview import preview
+from agent.assembly import SessionSpec
 from agent.errors import DuetError
-from agent.events import Event, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
+from agent.events import Event, ModelCallStarted, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
 from agent.interactive import Interactive, Launch
 from agent.runtime import check_keys
+from agent.transcript import find_session
 from tui import gc_pause
 from tui.approval import ApprovalScreen
 from tui.commands import Command, parse
@@ -31,7 +33,7 @@ from tui.conversation import ConversationView
 from tui.prompt import PromptInput
 from tui.question import QuestionScreen
 from tui.queue import QueuedInput
-from tui.slash import IMMEDIATE, SlashCommands
+from tui.slash import IMMEDIATE, SlashAction, SlashLine, run_slash
 from tui.spend import SpendBar, SpendPanel
 from tui.trust import TrustScreen
 
@@ -72,7 +74,6 @@ class DuetApp(App[int]):
         self._indexing = False
         self.queue: list[str] = []
         self.stopped_by: int | None = None
-        self.slash = SlashCommands(self)
         self.gc_control = False
         """Time garbage collection to the stream (tui.gc_pause); on in a real terminal, off in tests by default."""
 
@@ -143,7 +144,8 @@ class DuetApp(App[int]):
         elif isinstance(event, UsageEvent):
             self._estimate = None
             self._refresh_spend()
-        elif isinstance(event, TurnStarted | StepRouted):
+        elif (isinstance(event, StepRouted) or (isinstance(event, ModelCallStarted) and event.role == "execute")
+              or (isinstance(event, TurnStarted) and event.model)):  # schema 1: a turn per call, with its model
             self.screen_stack[0].query_one(SpendPanel).route(event.model, event.reason)
 
     def refresh_spend(self) -> None:
@@ -168,9 +170,70 @@ class DuetApp(App[int]):
 
     async def _run(self, text: str, command: Command | None) -> None:
         if command is not None:
-            await self.slash.run(command)
+            assert self.duet is not None
+            await run_slash(command, self.duet, self.post_message)
         else:
             self._send(text)
+
+    async def on_slash_line(self, message: SlashLine) -> None:
+        await self.view.add_line(message.text, message.style)
+
+    async def on_slash_action(self, message: SlashAction) -> None:
+        """What a slash command asks of the app itself."""
+        duet, action, arg = self.duet, message.action, message.argument
+        assert duet is not None
+        try:
+            if action == "quit":
+                await self.action_quit()
+            elif action == "approval":
+                question = self.question_open()
+                if arg and question is not None:
+                    question.refuse_mode_change()
+                elif arg:
+                    duet.set_approval(arg, busy=self.busy())
+                    self.show_approval()
+                await self.view.add_line(f"approval: {duet.config.approval} (Shift+Tab cycles ask, auto-edit, "
+                                         "full-auto, read-only)", "route")
+            elif action == "image":
+                self.run_worker(self._attach_image(arg), group="agent")
+            elif action == "compact":
+                self.run_worker(self._compact(), group="agent")
+            elif action == "clear":
+                await self.view.remove_children()
+            elif action == "resume":
+                await self._resume(arg or None)
+            elif action == "done":
+                self.refresh_spend()
+        except DuetError as exc:
+            await self.view.add_line(f"/{action}: {exc}", "error")
+
+    async def _attach_image(self, path: str) -> None:
+        assert self.duet is not None
+        try:
+            name = await self.duet.attach_image(path)
+            await self.view.add_line(f"{name} will go with your next message")
+        except DuetError as exc:
+            await self.view.add_line(f"/image: {exc}", "error")
+
+    async def _compact(self) -> None:
+        assert self.duet is not None
+        try:
+            line = await self.duet.compact()
+        except DuetError as exc:  # no key for the summary model: a line, never an exception out of the worker
+            line = f"/compact: {exc}"
+        if line:
+            await self.view.add_line(line, "error" if "/compact" in line else "")
+
+    async def _resume(self, session_id: str | None) -> None:
+        assert self.duet is not None
+        path = find_session(self.duet.workspace, session_id)
+        if path is None:
+            raise DuetError("no such session")
+        await self.duet.aclose()
+        self.duet = self._make(self._on_event, self._ask, path)
+        await self.view.remove_children()
+        await self._replay(self.duet.past)
+        self.show_approval()
 
     def on_prompt_input_hint(self, message: PromptInput.Hint) -> None:
         self.hint(message.text)
@@ -236,8 +299,8 @@ class DuetApp(App[int]):
         assert self.duet is not None
         self.hint("working… (Ctrl+C interrupts; what you type now is queued)")
         try:
-            outcome = await self.duet.send(text)
-            self.hint(f"{outcome.value}")
+            run = await self.duet.send(text)
+            self.hint(f"{run.outcome.value}")
         except DuetError as exc:
             self.hint("")
             await self.view.add_line(f"error: {exc}", "error")
@@ -390,7 +453,7 @@ def run_tui(workspace: Path, resume: Path | None = None, overrides: dict[str, An
 
     def make(sink, ask, path):  # type: ignore[no-untyped-def]
         chosen = path if path is not None else first.pop() if first else None
-        return Interactive(workspace, config, sink, ask, resume=chosen, start_dir=launch.start_dir)
+        return Interactive(SessionSpec(workspace, config, start_dir=launch.start_dir, resume=chosen), sink, ask)
 
     # Fail before the screen opens (missing key, bad config): one clear line, like every other command.
     check_keys(config)

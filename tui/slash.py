@@ -1,103 +1,110 @@
-"""What each slash command does in the TUI. Blocking work (git, file walks) runs in threads, off the UI loop;
-errors appear in the conversation, where they stay."""
+"""What each slash command does in the TUI: one table of handlers. A handler works on the session and posts
+messages up to the app (lines to show, screens to change); it never holds the app, so this module does not
+import it. Blocking work (git, file walks) runs in threads, off the UI loop; errors appear in the conversation."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+
+from textual.message import Message
 
 from agent.errors import DuetError
 from agent.instructions.starter import propose_or_write
-from agent.transcript import find_session
+from agent.interactive import Interactive
 from tui.commands import Command, help_text
-
-if TYPE_CHECKING:
-    from tui.app import DuetApp
 
 # Run at once even while a turn runs: they only read, or change what the next step uses.
 IMMEDIATE = frozenset({"/help", "/cost", "/context", "/diff", "/mcp", "/approval", "/quit"})
 
 
-class SlashCommands:
-    """The app's slash commands; `run` is called when the app is idle, or during a turn for IMMEDIATE ones."""
+class SlashLine(Message):
+    """A line for the conversation."""
 
-    def __init__(self, app: DuetApp) -> None:
-        self.app = app
+    def __init__(self, text: str, style: str = "") -> None:
+        super().__init__()
+        self.text, self.style = text, style
 
-    async def run(self, command: Command) -> None:
-        app, duet, view = self.app, self.app.duet, self.app.view
-        assert duet is not None
-        name, arg = command.name, command.argument
-        try:
-            if name == "/help":
-                await view.add_line(help_text())
-            elif name == "/quit":
-                await app.action_quit()
-            elif name == "/model":
-                await view.add_line(f"model: {duet.set_model(None if arg in ('', 'auto') else arg)}", "route")
-            elif name == "/route":
-                await view.add_line(f"route: {duet.set_route(arg)}", "route")
-            elif name == "/approval":
-                question = app.question_open()
-                if arg and question is not None:
-                    question.refuse_mode_change()
-                elif arg:
-                    duet.set_approval(arg, busy=app.busy())
-                    app.show_approval()
-                await view.add_line(f"approval: {duet.config.approval} (Shift+Tab cycles ask, auto-edit, "
-                                    "full-auto, read-only)", "route")
-            elif name == "/cost":
-                await view.add_line("\n".join(duet.spend_lines(explain=arg == "explain")))
-            elif name == "/context":
-                spend = duet.spend()
-                await view.add_line(f"context in use: ~{spend.context_tokens:,} of {spend.context_window:,} tokens "
-                                    f"({spend.model})")
-            elif name == "/diff":
-                await view.add_line(await asyncio.to_thread(duet.diff))  # git runs off the UI loop
-            elif name == "/mcp":
-                await view.add_line(duet.mcp_status())
-            elif name == "/undo":
-                await asyncio.to_thread(duet.undo, arg == "--force")  # the report arrives as a notice
-            elif name == "/image":
-                app.run_worker(self._attach_image(arg), group="agent")
-            elif name == "/compact":
-                app.run_worker(self._compact(), group="agent")
-            elif name == "/init":
-                await view.add_line(await asyncio.to_thread(propose_or_write, duet.workspace, arg.strip()))
-            elif name == "/clear":
-                duet.new_conversation()
-                await view.remove_children()
-                await view.add_line("new conversation: the model starts afresh (the earlier one stays in this "
-                                    "session's transcript)")
-            elif name == "/resume":
-                await self._resume(arg or None)
-            else:
-                await view.add_line(f"unknown command {name}; /help lists them", "warning")
-        except DuetError as exc:
-            await view.add_line(f"{name}: {exc}", "error")
-        app.refresh_spend()
 
-    async def _attach_image(self, path: str) -> None:
-        assert self.app.duet is not None
-        try:
-            name = await self.app.duet.attach_image(path)
-            await self.app.view.add_line(f"{name} will go with your next message")
-        except DuetError as exc:
-            await self.app.view.add_line(f"/image: {exc}", "error")
+class SlashAction(Message):
+    """Something only the app can do: `quit`, `approval` (argument: the mode), `image` (the path), `compact`,
+    `clear` (the conversation view), `resume` (a session id, or empty for the latest); then `done`."""
 
-    async def _compact(self) -> None:
-        assert self.app.duet is not None
-        if not await self.app.duet.compact():
-            await self.app.view.add_line("nothing to compact yet")
+    def __init__(self, action: str, argument: str = "") -> None:
+        super().__init__()
+        self.action, self.argument = action, argument
 
-    async def _resume(self, session_id: str | None) -> None:
-        app = self.app
-        assert app.duet is not None
-        path = find_session(app.duet.workspace, session_id)
-        if path is None:
-            raise DuetError("no such session")
-        await app.duet.aclose()
-        app.duet = app._make(app._on_event, app._ask, path)
-        await app.view.remove_children()
-        await app._replay(app.duet.past)
-        app.show_approval()
+
+Post = Callable[[Message], object]
+Handler = Callable[[Interactive, str, Post], Awaitable[None]]
+
+
+async def _help(duet: Interactive, arg: str, post: Post) -> None:
+    post(SlashLine(help_text()))
+
+
+async def _model(duet: Interactive, arg: str, post: Post) -> None:
+    post(SlashLine(f"model: {duet.set_model(None if arg in ('', 'auto') else arg)}", "route"))
+
+
+async def _route(duet: Interactive, arg: str, post: Post) -> None:
+    post(SlashLine(f"route: {duet.set_route(arg)}", "route"))
+
+
+async def _cost(duet: Interactive, arg: str, post: Post) -> None:
+    post(SlashLine("\n".join(duet.spend_lines(explain=arg == "explain"))))
+
+
+async def _context(duet: Interactive, arg: str, post: Post) -> None:
+    spend = duet.spend()
+    post(SlashLine(f"context in use: ~{spend.context_tokens:,} of {spend.context_window:,} tokens ({spend.model})"))
+
+
+async def _diff(duet: Interactive, arg: str, post: Post) -> None:
+    post(SlashLine(await asyncio.to_thread(duet.diff)))  # git runs off the UI loop
+
+
+async def _mcp(duet: Interactive, arg: str, post: Post) -> None:
+    post(SlashLine(duet.mcp_status()))
+
+
+async def _undo(duet: Interactive, arg: str, post: Post) -> None:
+    await asyncio.to_thread(duet.undo, arg == "--force")  # the report arrives as a notice
+
+
+async def _init(duet: Interactive, arg: str, post: Post) -> None:
+    post(SlashLine(await asyncio.to_thread(propose_or_write, duet.workspace, arg.strip())))
+
+
+async def _clear(duet: Interactive, arg: str, post: Post) -> None:
+    duet.new_conversation()
+    post(SlashAction("clear"))
+    post(SlashLine("new conversation: the model starts afresh (the earlier one stays in this session's transcript)"))
+
+
+def _app_does(action: str) -> Handler:
+    async def handler(duet: Interactive, arg: str, post: Post) -> None:
+        post(SlashAction(action, arg))
+    return handler
+
+
+SLASH: dict[str, Handler] = {
+    "/help": _help, "/quit": _app_does("quit"), "/model": _model, "/route": _route,
+    "/approval": _app_does("approval"), "/cost": _cost, "/context": _context, "/diff": _diff, "/mcp": _mcp,
+    "/undo": _undo, "/image": _app_does("image"), "/compact": _app_does("compact"), "/init": _init,
+    "/clear": _clear, "/resume": _app_does("resume"),
+}
+
+
+async def run_slash(command: Command, duet: Interactive, post: Post) -> None:
+    """Run `command`'s handler; an error is a line in the conversation. Ends with a `done` action (the app
+    refreshes what the command may have changed)."""
+    handler = SLASH.get(command.name)
+    try:
+        if handler is None:
+            post(SlashLine(f"unknown command {command.name}; /help lists them", "warning"))
+        else:
+            await handler(duet, command.argument, post)
+    except DuetError as exc:
+        post(SlashLine(f"{command.name}: {exc}", "error"))
+    post(SlashAction("done"))

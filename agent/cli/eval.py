@@ -33,7 +33,7 @@ EXIT_HARNESS, EXIT_BUDGET = 1, 3
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register `agent eval` (with `merge`) on the top-level subcommands."""
-    from agent.cli.main import positive_float, positive_int
+    from agent.cli.argtypes import positive_float, positive_int
 
     p = sub.add_parser("eval", help="run a task suite across models or routing profiles; report pass rate "
                                     "against cost", epilog=EVAL_EXIT_CODES,

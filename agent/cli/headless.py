@@ -16,23 +16,25 @@ from typing import Any
 
 from agent import __version__
 from agent.approval import approval_allowing, refuse_headless
+from agent.assembly import SessionSpec, equip, open_session
 from agent.cli.render import Renderer, make_renderer
 from agent.cli.step_summary import write_step_summary
 from agent.cli.watch import RunWatcher
 from agent.config import Config, load_config
 from agent.errors import ConfigError, DuetError
-from agent.events import Event, Notice, RunFinished
-from agent.loop import Agent
+from agent.events import Event, ModelCallStarted, Notice, RunFinished
 from agent.messages import AssistantMessage
 from agent.outcome import BROKEN_PIPE_EXIT, EXIT_CODES, Outcome
 from agent.result import RunResult, SystemInit, TestsSummary, build_result, error_result
 from agent.router import Router
 from agent.routing.auto import route_for_run, task_hint
-from agent.runtime import build_agent, check_keys
+from agent.runtime import check_keys
 from agent.session import Session
+from agent.stop import RunOutcome
 from agent.testcmd import TestRun, detect_test_command
 from agent.transcript import StateWriteError, find_session, new_session_id
 from agent.workspace import find_workspace, start_dir_in
+from tools.effects import Effect
 from tools.registry import default_tools
 
 
@@ -114,7 +116,11 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             if run_task is not None:
                 run_task.cancel()
 
+    answers_asked: list[int] = []
+
     def sink(event: Event) -> None:
+        if isinstance(event, ModelCallStarted) and event.role == "execute":
+            answers_asked.append(event.call)  # the turns of a run that never returned its outcome
         watcher(event)
         if not pipe_closed:
             try:
@@ -126,8 +132,10 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             # wait for it, nor vanish.
             print(f"agent: {event.level}: {event.message}", file=sys.stderr)
 
-    session, task = _open_session(args, workspace, config, sink)
-    session.tool_context.start_dir = start_dir_in(workspace, cwd)
+    # The limits travel in the config (flags already applied by load_config).
+    spec = SessionSpec(workspace, config, start_dir=start_dir_in(workspace, cwd), resume=_resumed(args, workspace),
+                       environ=environ)
+    session, task = _open_session(args, spec, sink)
     with contextlib.suppress(BrokenPipeError):  # a closed pipe here stops the run at its first step
         renderer.init(SystemInit(session_id=session.id, model=config.model or Router(config).profile.main,
                                  tools=[t.name for t in default_tools()], cwd=str(cwd), workspace=str(workspace),
@@ -135,14 +143,12 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
                                  duet_version=__version__))
     if pipe_closed or _stdout_closed():
         closed_pipe()
-    try:
-        agent, pool = build_agent(session, refuse_headless, environ=environ)
-    except BaseException:
-        session.close()
-        raise
+    built = equip(session, spec, refuse_headless)
+    agent, pool = built.agent, built.pool
     stopped_by = _stop_on_signals()
     before = after = None
     outcome, message = Outcome.NOT_DONE, ""
+    runs: tuple[RunOutcome, ...] = ()
     try:
         session.start(args.command, task, resumed=args.command == "resume")
         if auto is not None:
@@ -153,14 +159,15 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
 
                 fixed = await fix_tests(agent, test_command, args.rounds)
                 outcome, message, before, after = fixed.outcome, fixed.message, fixed.before, fixed.after
+                runs = fixed.runs
             else:
                 from agent.attach import attach_image
 
                 images = tuple([await attach_image(agent, workspace, raw, task) for raw in args.image])
                 from agent.duet.run import run_with_roles
 
-                outcome = await run_with_roles(agent, task or None, images)
-                message = agent.last_error
+                run = await run_with_roles(agent, task or None, images)
+                runs, outcome, message = (run,), run.outcome, run.message
                 if outcome is Outcome.DONE:
                     message = "the model finished"
     except TimeoutError:
@@ -178,7 +185,9 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     finally:
         session.launcher.finish_all()  # no command outlives the run
         await pool.aclose()
-    outcome, message = _no_silent_success(agent, config, outcome, message, verified=test_command is not None)
+    refusals = [tool for run in runs for tool in run.refusals]
+    outcome, message = _no_silent_success(refusals, agent.tools.refused_effects, config, outcome, message,
+                                          verified=test_command is not None)
     if args.commit and outcome is Outcome.DONE:
         from agent.commit import commit_work
 
@@ -188,7 +197,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             message += f"; committed {sha[:10]}" if sha else "; nothing to commit"
         except DuetError as exc:  # the work is done and on disk; only the commit is missing
             outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
-    result = build_result(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
+    turns = sum(r.model_calls for r in runs) if runs else len(answers_asked)
+    result = build_result(outcome, message, session.id, turns, session.files_changed, session.ledger,
                           watcher.facts(), _tests(before), _tests(after), prices=config.price_table(),
                           route=auto.choice if auto is not None else None)
     if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
@@ -200,39 +210,44 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     return result.exit_code
 
 
-def _no_silent_success(agent: Agent, config: Config, outcome: Outcome, message: str,
+def _no_silent_success(refused: list[str], effects: list[Effect], config: Config, outcome: Outcome, message: str,
                        verified: bool) -> tuple[Outcome, str]:
     """A run whose changes the approval mode refused has not done its job, whatever the model said.
 
     Only `fix-tests` can prove it is done despite a refusal on the way: the tests pass by our own run.
     """
-    if not agent.refused or outcome not in (Outcome.DONE, Outcome.NOT_DONE, Outcome.PERMISSION):
+    if not refused or outcome not in (Outcome.DONE, Outcome.NOT_DONE, Outcome.PERMISSION):
         return outcome, message
     if outcome is Outcome.DONE and verified:
         return outcome, message
-    tools = sorted(set(agent.refused))
-    needed = approval_allowing(agent.tools.refused_effects)
-    count = len(agent.refused)
+    tools = sorted(set(refused))
+    needed = approval_allowing(effects)
+    count = len(refused)
     what = f"{count} call{'s' if count != 1 else ''} ({', '.join(tools)})"
     prefix = f"{message}: " if message and outcome is not Outcome.DONE else ""
     return Outcome.PERMISSION, (f"{prefix}--approval {config.approval} refused {what}; "
                                 f"rerun with --approval {needed} to allow them")
 
 
-def _open_session(args: argparse.Namespace, workspace: Path, config: Config, sink: Any) -> tuple[Session, str]:
-    if args.command == "resume":
-        path = find_session(workspace, None if args.last else args.session)
-        if path is None:
-            raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
-        session = Session.resume(workspace, config, path, sink=sink)
+def _resumed(args: argparse.Namespace, workspace: Path) -> Path | None:
+    if args.command != "resume":
+        return None
+    path = find_session(workspace, None if args.last else args.session)
+    if path is None:
+        raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
+    return path
+
+
+def _open_session(args: argparse.Namespace, spec: SessionSpec, sink: Any) -> tuple[Session, str]:
+    session = open_session(spec, sink)
+    if spec.resume is not None:
         last = session.messages[-1] if session.messages else None
         if not args.message and (last is None or (isinstance(last, AssistantMessage) and not last.tool_calls)):
             session.close()
             raise ConfigError("that session ended with the model's answer; say what to do next: "
                               "agent resume --last \"next step\"")
         return session, args.message or ""
-    task = read_task(args.task) if args.command == "run" else ""
-    return Session(workspace, config, sink=sink), task
+    return session, read_task(args.task) if args.command == "run" else ""
 
 
 def _stop_on_signals() -> list[int]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent import __version__
+from agent.cli.argtypes import positive_float, positive_int
 from agent.cli.mcp import add_mcp_parser
 from agent.outcome import BROKEN_PIPE_EXIT
 
@@ -23,28 +24,6 @@ EXIT_CODES_HELP = """exit codes:
   141  output pipe closed by the reader (e.g. piped into head)
 """
 WORKSPACE_HELP = "repository to work in (default: the git root of the current directory)"
-
-
-def positive_int(text: str) -> int:
-    """A count given on the command line: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """An amount (dollars, seconds) given on the command line: a number above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
-    return value
 
 
 def _add_session_options(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from agent.events import (
     Event,
     FileChanged,
     MessageDelta,
+    ModelCallStarted,
     Notice,
     SessionStarted,
     StreamReset,
@@ -133,7 +134,7 @@ class TextRenderer:
             self._line("[stream cut; retrying the turn]", "yellow")
         elif isinstance(event, SessionStarted):
             self._line(f"duet session {event.session_id} in {event.workspace}", "dim")
-        elif isinstance(event, TurnStarted):
+        elif isinstance(event, ModelCallStarted) and event.role == "execute":
             self._line(f"── turn {event.turn} · {event.model} ({event.reason})", "dim")
         elif isinstance(event, ToolStarted):
             self._line(f"→ {event.name} {_short(event.arguments)}", "cyan")

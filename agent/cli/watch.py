@@ -11,10 +11,10 @@ from agent.events import (
     ApprovalDecided,
     AssistantMessageEvent,
     Event,
+    ModelCallCompleted,
+    ModelCallStarted,
     ReviewDone,
     ToolStarted,
-    TurnFailed,
-    TurnStarted,
 )
 from agent.result import PermissionDenial, ReviewSummary, RunFacts
 
@@ -34,9 +34,9 @@ class RunWatcher:
         self._review: ReviewSummary | None = None
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, TurnStarted):
+        if isinstance(event, ModelCallStarted):
             self._turn_started = event.ts
-        elif isinstance(event, AssistantMessageEvent | TurnFailed) and self._turn_started is not None:
+        elif isinstance(event, ModelCallCompleted) and self._turn_started is not None:
             self._api_s += max(event.ts - self._turn_started, 0.0)
             self._turn_started = None
         if isinstance(event, AssistantMessageEvent) and event.message.content.strip():

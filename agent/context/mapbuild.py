@@ -29,7 +29,6 @@ class MapResult:
     tokens: int
     mapped: list[str] = field(default_factory=list)
     packed: list[str] = field(default_factory=list)
-    excerpted: list[str] = field(default_factory=list)
 
 
 def rank_names(names: Mapping[str, FileNames], vocab: list[str], in_play: list[str], mentioned: set[str],
@@ -136,7 +135,7 @@ def build_map(root_name: str, files: Mapping[str, bytes], sizes: Mapping[str, in
         whole = [p for p in whole if p != last]
         text = head + _files_text(root_name, files, redact, whole, parts)
         tokens = count_text(text)
-    return MapResult(text, tokens, mapped, whole, list(parts))
+    return MapResult(text, tokens, mapped, whole)
 
 
 def _files_text(root_name: str, files: Mapping[str, bytes], redact: Redactor, whole: list[str],

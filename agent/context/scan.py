@@ -145,13 +145,6 @@ def _marked_generated(data: bytes) -> bool:
 SECRET_REASON = "secret file (never sent)"
 
 
-def skip_reason(relative: str, data: bytes | None, size: int, secret_files: SecretFiles | None = None) -> str | None:
-    """Why a file stays out of every prompt (None: it may go in). `data` may be None when size decides."""
-    if (secret_files or SecretFiles()).match_relative(relative):
-        return SECRET_REASON
-    return path_reason(relative, size) or (content_reason(data, size) if data is not None else None)
-
-
 def path_reason(relative: str, size: int) -> str | None:
     """The reasons a path and size alone give (secret files apart): no need to read the file."""
     parts = relative.split("/")

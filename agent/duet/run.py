@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 from agent.duet.plan import Plan, make_plan, with_plan
@@ -13,6 +14,7 @@ from agent.events import Notice, ReviewDone
 from agent.loop import Agent
 from agent.messages import ImagePart, UserMessage
 from agent.outcome import Outcome
+from agent.stop import RunOutcome
 
 # Another driver round with the reviewer's findings: its outcome and the test output to show the next review.
 Redo = Callable[[str], Awaitable[tuple[Outcome, str]]]
@@ -56,17 +58,20 @@ async def reviewed(agent: Agent, goal: str, plan: Plan | None, outcome: Outcome,
     return outcome, last
 
 
-async def run_with_roles(agent: Agent, task: str | None, images: tuple[ImagePart, ...] = ()) -> Outcome:
+async def run_with_roles(agent: Agent, task: str | None, images: tuple[ImagePart, ...] = ()) -> RunOutcome:
     """A task (or a follow-up) through the profile's roles: plan (for the conversation's first task), drive,
-    review (each only when the profile has it)."""
+    review (each only when the profile has it). The outcome is the last driver run's, with the calls and
+    refusals of every round."""
     if not task:
         return await agent.run(task, images)
     first = not any(isinstance(m, UserMessage) for m in agent.session.messages)
     plan = await plan_for(agent, task) if first else None
-    outcome = await agent.run(with_plan(task, plan), images)
+    runs = [await agent.run(with_plan(task, plan), images)]
 
     async def again(prompt: str) -> tuple[Outcome, str]:
-        return await agent.run(prompt), ""
+        runs.append(await agent.run(prompt))
+        return runs[-1].outcome, ""
 
-    outcome, _ = await reviewed(agent, task, plan, outcome, "", again)
-    return outcome
+    outcome, _ = await reviewed(agent, task, plan, runs[0].outcome, "", again)
+    return dataclasses.replace(runs[-1], outcome=outcome, model_calls=sum(r.model_calls for r in runs),
+                               refusals=tuple(name for r in runs for name in r.refusals))

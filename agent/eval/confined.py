@@ -15,10 +15,11 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, Protocol
 
 from agent.config import Config
 from agent.redact import Redactor
@@ -26,8 +27,22 @@ from agent.sandbox.launcher import SandboxLauncher, choose_mechanism
 from agent.sandbox.policy import SandboxPolicy
 from tools.binaries import find_binary
 
-if TYPE_CHECKING:
-    from agent.eval.runner import Children
+
+class Interrupted(Exception):
+    """The eval is stopping: this run's result, if any, is not kept."""
+
+
+class Children(Protocol):
+    """The eval's running processes, as a confined command needs them (agent.eval.runner.Children)."""
+
+    stopping: threading.Event
+    spawning: threading.Lock
+
+    def add(self, pid: int) -> None: ...
+
+    def discard(self, pid: int) -> None: ...
+
+    def pids(self) -> frozenset[int]: ...
 
 
 @dataclass(frozen=True)
@@ -65,8 +80,6 @@ class CommandSandbox:
 def run_confined(children: Children, sandbox: CommandSandbox, command: str, *, copy: Path, timeout: float,
                  network: bool = False) -> subprocess.CompletedProcess[str]:
     """Run `command` with bash in `copy`, confined to it; `Interrupted` if the eval stops meanwhile."""
-    from agent.eval.runner import Interrupted
-
     if children.stopping.is_set():
         raise Interrupted
     launcher = SandboxLauncher(sandbox.policy(copy, network), sandbox.environ)

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from agent import __version__
 from agent.errors import ConfigError
-from agent.eval.confined import CommandSandbox, run_confined
+from agent.eval.confined import CommandSandbox, Interrupted, run_confined
 from agent.eval.copying import copy_repo
 from agent.eval.plan import EvalConfig, RunKey
 from agent.eval.results import EvalRow
@@ -49,10 +49,6 @@ class HarnessError(Exception):
     def __init__(self, message: str, fatal: bool = False) -> None:
         super().__init__(message)
         self.fatal = fatal
-
-
-class Interrupted(Exception):
-    """The eval is stopping: this run's result, if any, is not kept."""
 
 
 class Children:

@@ -63,10 +63,6 @@ class Redactor:
         self._forms = sorted(forms, key=lambda f: (-len(f), f))
         self._any_form = any_of(self._forms)
 
-    @property
-    def value_count(self) -> int:
-        return len(self._values)
-
     @classmethod
     def for_run(cls, workspace: Path | None, secret_files: SecretFiles | None = None,
                 environ: Mapping[str, str] | None = None, key_variables: Iterable[str] = ()) -> Redactor:
