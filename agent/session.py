@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from agent.checkpoint import Checkpoint
 from agent.config import Config
 from agent.duetdir import foreign_duet_warning
-from agent.events import Event, Notice, SessionStarted, ToolFinished, ToolStarted, UserMessageEvent
+from agent.events import SCHEMA_VERSION, Event, Notice, SessionStarted, ToolFinished, ToolStarted, UserMessageEvent
 from agent.history import rebuild, unfinished_result
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 from agent.redact import Redactor, redact_event
@@ -91,7 +91,8 @@ class Session:
 
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
         self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
-                                 resumed=resumed))
+                                 resumed=resumed, schema_version=SCHEMA_VERSION,
+                                 budget_usd=None if self.config.max_cost is None else str(self.config.max_cost)))
         for warning in (*self.config.warnings, *self.repo_warnings, *foreign_duet_warning(self.workspace)):
             self.emit(Notice(level="warning", message=warning))
         info = self.launcher.info()
