@@ -246,7 +246,7 @@ async def test_resume_replays_history_and_spend(repo: Path, fake_api) -> None:
         await pilot.pause()
         assert "remember this" in texts(again, ".user")
         assert again.query_one(ConversationView).query(AnswerBlock).last().markdown_source == "the first answer"
-        assert "deepseek-v4-pro" in spend_text(again) and "1 calls" in spend_text(again)
+        assert "deepseek-v4-pro" in spend_text(again) and "1 call " in spend_text(again)
         await send(again, pilot, "and now?")
         await wait_idle(again, pilot)
         assert [m["role"] for m in server.requests[-1]["messages"]][-3:] == ["user", "assistant", "user"]
