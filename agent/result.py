@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.events import SCHEMA_VERSION
 from agent.outcome import EXIT_CODES, Outcome
 from agent.spend.ledger import Ledger
 from agent.spend.rows import ModelSpendRow, spend_rows
@@ -138,6 +139,8 @@ class SystemInit(BaseModel):
     sandbox: str = Field(description="What confines the commands run for the model: landlock, bwrap, none "
                                      "(unavailable) or off (by configuration).")
     duet_version: str
+    schema_version: int = Field(default=SCHEMA_VERSION, description="The event schema of the lines that follow "
+                                                                  "(agent/events.py; session.started says it too).")
 
 
 class StreamLine(BaseModel):

@@ -166,6 +166,7 @@ def test_the_jsonl_renderer_replaying_a_transcript_reproduces_the_live_stream(tm
     (tmp_path / "calc.py").write_text("x = 1\n")
     result = run_agent(["run", "read calc.py", "--output", "stream-json"], tmp_path, server.base_url)
     assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["schema_version"] == 2
     live = result.stdout.splitlines()[1:-1]  # between the init line and the result
     session_id = json.loads(live[0])["session_id"]
     assert json.loads(live[0])["schema_version"] == 2
@@ -175,3 +176,16 @@ def test_the_jsonl_renderer_replaying_a_transcript_reproduces_the_live_stream(tm
     for event in read_transcript(sessions_dir(tmp_path) / f"{session_id}.jsonl"):
         renderer(event)
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [json.loads(line) for line in live]
+
+
+def test_the_text_renderer_replaying_a_transcript_reproduces_the_live_text(tmp_path: Path, fake_api) -> None:
+    """A transcript (schema 1, as today's loop writes it) replayed: the same lines the run printed, its streamed
+    answer included (the deltas are not stored; the finished answer is)."""
+    server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "echo hi; exit 3"})]),
+                       Turn(content="It exits 3.")])
+    result = run_agent(["run", "try it", "--approval", "full-auto"], tmp_path, server.base_url)
+    assert result.returncode == 0, result.stderr
+    (path,) = sessions_dir(tmp_path).glob("*.jsonl")
+    replayed = _text(list(read_transcript(path)))
+    assert "  ✗ [exit code 3]\n" in replayed and "It exits 3.\n" in replayed
+    assert result.stdout.startswith(replayed)  # the live output goes on with the spend table
