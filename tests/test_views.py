@@ -189,3 +189,21 @@ def test_the_text_renderer_replaying_a_transcript_reproduces_the_live_text(tmp_p
     replayed = _text(list(read_transcript(path)))
     assert "  ✗ [exit code 3]\n" in replayed and "It exits 3.\n" in replayed
     assert result.stdout.startswith(replayed)  # the live output goes on with the spend table
+
+
+def test_the_run_watcher_times_model_calls_not_turns_in_schema_2() -> None:
+    """Schema 2's turn is a whole prompt (tools included): model time is from `call.started` to the answer."""
+    from agent.cli.watch import RunWatcher
+
+    watcher = RunWatcher()
+    answer = Item(id="m", kind="agent_message", status="completed", text="done")
+    for event in [TurnStarted(ts=0, turn=1, prompt="go"),
+                  ModelCallStarted(ts=10, turn=1, call=1, model=MODEL, reason="r"),
+                  AssistantMessageEvent(ts=12, turn=1, message=AssistantMessage(tool_calls=(CALL,))),
+                  ModelCallCompleted(ts=12, turn=1, call=1, model=MODEL),
+                  ModelCallStarted(ts=50, turn=1, call=2, model=MODEL, reason="r"),
+                  ModelCallCompleted(ts=53, turn=1, call=2, model=MODEL),
+                  ItemCompleted(ts=53, turn=1, item=answer), TurnCompleted(ts=53, turn=1)]:
+        watcher(event)
+    facts = watcher.facts()
+    assert facts.duration_api_ms == 5000 and facts.result == "done"
