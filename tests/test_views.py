@@ -207,3 +207,34 @@ def test_the_run_watcher_times_model_calls_not_turns_in_schema_2() -> None:
         watcher(event)
     facts = watcher.facts()
     assert facts.duration_api_ms == 5000 and facts.result == "done"
+
+
+async def test_a_running_call_shows_its_time_and_one_cut_off_by_a_kill_does_not_run_forever(repo: Path,
+                                                                                        fake_api) -> None:
+    """Issue 26: a running command shows how long it has run; replayed after its run was killed mid-call, it
+    shows it never finished (not `… running` forever, nor a made-up exit code)."""
+    import time
+
+    sleep = ToolCall(id="call_9", name="shell", arguments=json.dumps({"command": "sleep 99"}))
+    events: list[Event] = [SessionStarted(session_id="20260101-000000-abcdef", workspace=str(repo), command="tui",
+                                          task=""),
+                           UserMessageEvent(content="wait"), TurnStarted(turn=1, model=MODEL, reason="r"),
+                           AssistantMessageEvent(turn=1, message=AssistantMessage(tool_calls=(sleep,))),
+                           ToolStarted(ts=time.time() - 100, call_id="call_9", name="shell",
+                                       arguments=sleep.arguments)]
+    server = fake_api([])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for event in events[1:]:
+            app.post_message(AgentEvent(event))
+        await wait_until(pilot, lambda: any("· 10" in str(t.title) for t in app.query(ToolItem)),
+                         what="the running row to show its time")
+        (tool,) = list(app.query(ToolItem))
+        assert str(tool.title).startswith("… shell sleep 99 · 10")
+    transcript = sessions_dir(repo) / "20260101-000000-abcdef.jsonl"
+    transcript.write_text("".join(e.model_dump_json() + "\n" for e in events))
+    again = make_app(repo, server.base_url, resume=transcript)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        (tool,) = list(again.query(ToolItem))
+        assert str(tool.title) == "✗ shell sleep 99 · did not finish"

@@ -130,6 +130,7 @@ class DuetApp(App[int]):
         for event in events:
             self.spend.apply(event)
             await self.view.apply(event)
+        await self.view.settle_unfinished()  # a run killed mid-call: that call never ends
         self._refresh_spend()
 
     # events, up from the agent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -79,6 +80,8 @@ def row_title(row: ToolRow) -> str:
 def row_detail(row: ToolRow) -> str:
     """What follows the title once the call ended: a command's exit code and time, a search's hits. A command
     that never reported its end (interrupted, closed on resume) shows neither: it has no exit code."""
+    if row.unfinished:
+        return " · did not finish"
     if row.kind == "command_execution" and row.exit_code is not None:
         return f" · exit {row.exit_code}" + (f" · {row.duration_s:.1f}s" if row.duration_s is not None else "")
     if row.hits is not None:
@@ -95,12 +98,25 @@ class ToolItem(Collapsible):
         self.body = Static("running…", classes="tool-body")
         self.diffs: list[str] = []
         self._base_title = row_title(row)
+        self._started_at = row.started_at
+        self._ticker: Timer | None = None
         super().__init__(self.body, title=f"… {self._base_title}", collapsed=True, classes="tool")
+
+    def on_mount(self) -> None:
+        if self.title.startswith("…"):  # still running: say for how long, every second
+            self._ticker = self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        elapsed = max(time.time() - self._started_at, 0.0)
+        self.title = f"… {self._base_title} · {elapsed:.0f}s"
 
     def show(self, row: ToolRow) -> None:
         self.diffs = list(row.diffs)
         if not row.finished:
             return
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
         mark = "✓" if row.ok else "✗"
         self.title = f"{mark} {self._base_title}{row_detail(row)}"
         self.set_class(not row.ok, "failed")
@@ -168,6 +184,8 @@ class ConversationView(VerticalScroll):
 
     async def apply(self, event: Event) -> None:
         event = safe_event(event)  # model and tool text never drives the terminal
+        if isinstance(event, UserMessageEvent | SessionStarted):
+            await self.settle_unfinished()
         if isinstance(event, UserMessageEvent):
             self._answer = None
             shown = event.content + "".join(f"\n[image] {d[:120]}" for d in event.images)
@@ -209,6 +227,12 @@ class ConversationView(VerticalScroll):
             await self.add_line(f"turn failed: {event.error}", "error")
         elif isinstance(event, SessionStarted) and event.resumed:
             await self.add_line(f"resumed session {event.session_id}", "route")
+
+    async def settle_unfinished(self) -> None:
+        """Calls that can no longer end (the stream moved on, or a replayed transcript stopped mid-call) are shown
+        as never finished, not as running forever."""
+        for row in self._rows.settle():
+            await self._show_row(row)
 
     def _once(self, source: str, text: str) -> str:
         """`text` if it is new, "" if it is the other source's twin of a text already shown."""

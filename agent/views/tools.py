@@ -43,6 +43,10 @@ class ToolRow:
     hits: int | None = None
     diffs: list[str] = field(default_factory=list)
     changes: list[FileChangeEntry] = field(default_factory=list)
+    started_at: float = 0.0
+    """When the call started (the event's time): a running row shows how long it has run."""
+    unfinished: bool = False
+    """The stream went on (a new prompt, a resumed session) without this call ever reporting its end."""
 
     @property
     def finished(self) -> bool:
@@ -60,12 +64,20 @@ class ToolRows:
         self.rows: dict[str, ToolRow] = {}
         self._last: ToolRow | None = None  # schema 1: a `file.changed` belongs to the call that ran last
 
+    def settle(self) -> list[ToolRow]:
+        """Rows still running when the stream says they cannot be (a new prompt, a new or resumed session, the end
+        of a replayed transcript): marked as never finished, and returned."""
+        settled = [row for row in self.rows.values() if not row.finished]
+        for row in settled:
+            row.status, row.unfinished = "failed", True
+        return settled
+
     def apply(self, event: Event) -> ToolRow | None:
         if isinstance(event, ToolStarted):
-            return self._start(event.call_id, event.name, event.arguments)
+            return self._start(event.call_id, event.name, event.arguments, event.ts)
         if isinstance(event, ItemStarted | ItemCompleted) and event.item.kind in TOOL_ITEM_KINDS:
             item = event.item
-            row = self._start(item.id, item.tool, item.arguments)
+            row = self._start(item.id, item.tool, item.arguments, event.ts)
             row.kind = item.kind
             row.command = item.command or row.command
             row.server = item.server or row.server
@@ -106,10 +118,10 @@ class ToolRows:
             return row
         return None
 
-    def _start(self, call_id: str, tool: str, arguments: str) -> ToolRow:
+    def _start(self, call_id: str, tool: str, arguments: str, ts: float) -> ToolRow:
         row = self.rows.get(call_id)
         if row is None:
-            row = self.rows[call_id] = ToolRow(call_id, tool, arguments)
+            row = self.rows[call_id] = ToolRow(call_id, tool, arguments, started_at=ts)
         row.tool, row.arguments = row.tool or tool, row.arguments or arguments
         self._last = row
         return row
