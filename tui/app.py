@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from agent.approval import ApprovalRequest, Decision
 from agent.approval_preview import preview
 from agent.errors import DuetError
-from agent.events import Event, MessageDelta, RunFinished
+from agent.events import Event, RunFinished
 from agent.interactive import Interactive, Launch
 from agent.runtime import check_keys
 from agent.views.spend import SpendFold
@@ -141,12 +141,12 @@ class DuetApp(App[int]):
         if not self.screen_stack:  # closing: the transcript has the event
             return
         event = message.event
-        self.spend.apply(event)
+        changed = self.spend.apply(event)
         try:
             await self.view.apply(event)
         except MountError:  # the app is closing (/quit while the end-of-run checkpoint finishes): nothing to show
             return
-        if not isinstance(event, MessageDelta):
+        if changed:
             self._refresh_spend()
 
     def refresh_spend(self) -> None:

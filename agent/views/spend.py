@@ -62,7 +62,8 @@ class SpendFold:
     def context_window(self) -> int:
         return self._windows.get(self.model, 0)
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Event) -> bool:
+        """Fold in `event`; True when it was one the panel shows something of."""
         if isinstance(event, UsageEvent):
             record = event.record
             self.models[record.model] = event.model_total
@@ -77,6 +78,9 @@ class SpendFold:
             self.estimate = None
         elif isinstance(event, SessionStarted) and event.budget_usd is not None:
             self._stream_budget = Decimal(event.budget_usd)
+        else:
+            return False
+        return True
 
     def settle(self) -> None:
         """The turn ended however it ended (an interrupt included): no reply is streaming any more."""
