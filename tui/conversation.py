@@ -180,6 +180,8 @@ class ConversationView(VerticalScroll):
         self._said: dict[str, Counter[str]] = {"message": Counter(), "item": Counter()}
 
     async def add_line(self, text: str, classes: str = "note") -> None:
+        if not self.is_attached:  # the app is closing (/quit during a turn): the transcript keeps what happened
+            return
         await self.mount(Static(Text(text), classes=classes))
 
     async def apply(self, event: Event) -> None:
@@ -260,6 +262,8 @@ class ConversationView(VerticalScroll):
 
     async def interrupted(self) -> None:
         """The turn was cancelled: settle a half-streamed answer where it stopped and mark the turn."""
+        if not self.is_attached:  # cancelled because the app is closing: nothing left to draw on
+            return
         if self._answer is not None:
             await self._settle(self._answer)
         self._answer, self._reasoning, self._reasoning_text, self._settled = None, None, "", []
