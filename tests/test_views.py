@@ -238,3 +238,29 @@ async def test_a_running_call_shows_its_time_and_one_cut_off_by_a_kill_does_not_
         await pilot.pause()
         (tool,) = list(again.query(ToolItem))
         assert str(tool.title) == "✗ shell sleep 99 · did not finish"
+
+
+async def test_a_streamed_answer_with_its_items_and_its_message_is_shown_once(repo: Path, fake_api) -> None:
+    from agent.events import MessageDelta
+
+    app = make_app(repo, fake_api([]).base_url)
+    reasoning = Item(id="r1", kind="reasoning", status="completed", text="think first")
+    answer = Item(id="m1", kind="agent_message", status="completed", text="The answer.")
+    events: list[Event] = [UserMessageEvent(content="q"), TurnStarted(turn=1, prompt="q"),
+                           ModelCallStarted(turn=1, call=1, model=MODEL, reason="r"),
+                           MessageDelta(turn=1, kind="reasoning", text="think first"),
+                           MessageDelta(turn=1, kind="text", text="The "), MessageDelta(turn=1, kind="text",
+                                                                                        text="answer."),
+                           ItemCompleted(turn=1, item=reasoning),  # the call's items, once it ended
+                           ItemCompleted(turn=1, item=answer),
+                           AssistantMessageEvent(turn=1, message=AssistantMessage(content="The answer.",
+                                                                                  reasoning="think first")),
+                           ModelCallCompleted(turn=1, call=1, model=MODEL), TurnCompleted(turn=1)]
+    async with app.run_test(size=(100, 30)) as pilot:
+        for event in events:
+            app.post_message(AgentEvent(event))
+        view = app.query_one(ConversationView)
+        await wait_until(pilot, lambda: not any(b.live for b in view.query(AnswerBlock)), what="the answer")
+        await pilot.pause(0.1)
+        assert "".join(b.markdown_source for b in view.query(AnswerBlock)) == "The answer."
+        assert len(view.query(".reasoning")) == 1

@@ -200,10 +200,12 @@ class ConversationView(VerticalScroll):
         elif isinstance(event, AssistantMessageEvent):
             await self._answered(self._once("message", event.message.reasoning),
                                  self._once("message", event.message.content))
-        elif isinstance(event, ItemCompleted) and event.item.kind in ("agent_message", "reasoning"):
+        elif isinstance(event, ItemCompleted) and event.item.kind == "agent_message":
+            await self._answered("", self._once("item", event.item.text))
+        elif isinstance(event, ItemCompleted) and event.item.kind == "reasoning":
             text = self._once("item", event.item.text)
-            await self._answered(text if event.item.kind == "reasoning" else "",
-                                 text if event.item.kind == "agent_message" else "")
+            if text and self._reasoning is None:  # reasoning comes before its answer: the answer's state stays
+                await self._start_reasoning(text)
         elif isinstance(event, ItemCompleted) and event.item.kind == "notice":
             if self._once("item", event.item.text):
                 await self.add_line(event.item.text, "note")
