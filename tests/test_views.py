@@ -133,6 +133,9 @@ def test_the_spend_fold_is_the_same_for_both_schemas_and_exact_to_the_ledger() -
     budgeted = SpendFold()
     budgeted.apply(SessionStarted(session_id="s", workspace="/w", command="run", task="", budget_usd="0.5"))
     assert budgeted.budget_usd == Decimal("0.5")
+    cleared = folds[0]
+    cleared.apply(SessionStarted(session_id="s", workspace="/w", command="clear", task=""))  # `/clear`
+    assert cleared.context_tokens == 0 and cleared.total_usd == ledger.total_usd
 
 
 async def test_the_tui_conversation_shows_schema_2_items(repo: Path, fake_api) -> None:

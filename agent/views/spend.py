@@ -76,8 +76,11 @@ class SpendFold:
             self.model, self.route = event.model, event.reason  # a turn with a model: schema 1, one per call
         elif isinstance(event, ModelCallCompleted | TurnCompleted | TurnFailed | RunFinished):
             self.estimate = None
-        elif isinstance(event, SessionStarted) and event.budget_usd is not None:
-            self._stream_budget = Decimal(event.budget_usd)
+        elif isinstance(event, SessionStarted):
+            if event.budget_usd is not None:
+                self._stream_budget = Decimal(event.budget_usd)
+            if not event.resumed:  # a new conversation (`/clear` too): nothing in the context yet; spend goes on
+                self.context_tokens = 0
         else:
             return False
         return True
