@@ -41,6 +41,7 @@ class SpendPanel(Vertical):
     """Attributes down: the app hands it the spend fold of the event stream (agent.views.spend)."""
 
     def compose(self) -> ComposeResult:
+        self._table: Text | None = None  # what the table shows now
         yield Label("Spend", classes="panel-title")
         yield Static(id="spend-table")
         yield Label("", id="total")
@@ -71,7 +72,9 @@ class SpendPanel(Vertical):
                              f" out {_tokens(billed.output_tokens)}\n", style="dim")
         if not models:
             lines.append("no calls yet\n", style="dim")
-        self.query_one("#spend-table", Static).update(lines)
+        if lines != self._table:  # a redraw that changes nothing asks for no new layout
+            self._table = lines
+            self.query_one("#spend-table", Static).update(lines)
         total = spend.shown_total_usd
         unpriced = spend.unpriced_models()
         note = " est." if estimate else " billed"
