@@ -91,6 +91,8 @@ class ModelConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown built-in tool(s) {', '.join(unknown)} (known: {', '.join(known)})")
         return names
+    fallback: list[str] = Field(default_factory=list, description="Models that take this one's requests, in order, "
+                                "when its provider stays down after retries (another vendor is announced).")
 
 
 BUILTIN_PROVIDERS: dict[str, dict[str, str]] = {

@@ -10,17 +10,29 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agent import trust
 from agent.catalog import BUILTIN_MODELS, BUILTIN_PROVIDERS, Dialect, ModelConfig, ProviderConfig, WireApi
 from agent.errors import ConfigError, MissingKeyError
 from agent.mcp.config import McpServerConfig
+from agent.roles import Role
 from agent.spend.prices import PriceRow, PriceTable, charges_at_least
 from tools.secret_files import SecretFiles
 
 Approval = Literal["read-only", "ask", "auto-edit", "full-auto"]
-RouteProfile = Literal["cheap", "balanced", "best", "auto"]  # auto: resolved per run (agent/routing)
+RouteProfile = str  # the name of a `[routes.NAME]` entry, or AUTO_ROUTE
+AUTO_ROUTE = "auto"  # reserved: resolved by the routing policy (agent/routing), never a `[routes]` entry
+ROUTES_FILE = Path(__file__).with_name("routes.toml")  # the shipped profiles and fallback chains
 
 
 class RetryConfig(BaseModel):
@@ -68,13 +80,41 @@ class SandboxConfig(BaseModel):
                                   "is hidden from them.")
 
 
+class RouteConfig(BaseModel):
+    """A routing profile: which model plays each role. An empty role is a step the profile does not take."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    execute: str = Field(description="The driver: the model that calls the tools.")
+    plan: str | None = Field(default=None, description="Writes a short plan before the driver starts.")
+    review: str | None = Field(default=None, description="Reviews the finished diff: approve or request changes.")
+    vision: str | None = Field(default=None, description="Reads images for a text-only driver.")
+    summary: str | None = Field(default=None, description="Summaries and compaction (default: the driver).")
+    escalate: str | None = Field(default=None, description="Takes over after repeated failed attempts.")
+    overflow: str | None = Field(default=None, description="Takes over when the context outgrows the "
+                                 "driver's window (default: the model with the longest window).")
+    rank: int = Field(default=0, ge=0, description="Relative cost: an untrusted project may only choose a "
+                      "profile whose rank is at most the one it replaces.")
+
+    def model_for(self, role: Role) -> str | None:
+        """The model playing `role` in this profile (None: the profile has no such step)."""
+        value = getattr(self, role, None)
+        return value if isinstance(value, str) else None
+
+
 class Config(BaseModel):
     """The effective configuration of a run."""
 
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(default=None, description="Pin every step to this model.")
-    route: RouteProfile = Field(default="balanced", description="Routing profile.")
+    routes: dict[str, RouteConfig] = Field(default_factory=dict, description="Routing profiles by name.")
+    route: RouteProfile = Field(default="balanced", description="Routing profile: a `[routes]` entry, or "
+                                "`auto` (the routing policy).")
+    fallback: bool = Field(default=True, description="Move to a model's `fallback` chain when its provider stays "
+                           "down (`--no-fallback`: the run ends UNAVAILABLE instead).")
+    review_rounds: int = Field(default=2, ge=0, description="Review rounds whose requested changes go back "
+                               "to the driver before the run ends with the verdict.")
     approval: Approval = Field(default="ask", description="Which tool calls need approval.")
     max_turns: int = Field(default=60, gt=0, description="Model calls allowed in one run.")
     max_cost: float | None = Field(default=None, gt=0, description="Budget in USD for one run.")
@@ -98,6 +138,36 @@ class Config(BaseModel):
         default_factory=dict, description="MCP servers started with each session (never from an untrusted project).")
     mcp: bool = Field(default=True, description="Start the MCP servers of `mcp_servers` (`--no-mcp`: none).")
     _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @field_validator("route")
+    @classmethod
+    def _route_is_defined(cls, value: str, info: ValidationInfo) -> str:
+        routes = info.data.get("routes") or {}
+        if value != AUTO_ROUTE and routes and value not in routes:
+            raise ValueError(f"unknown route {value!r} (known: {', '.join(sorted(routes))}, auto)")
+        return value
+
+    @model_validator(mode="after")
+    def _routes_name_known_models(self) -> Config:
+        for name, route in self.routes.items():
+            for role in ("execute", "plan", "review", "vision", "summary", "escalate", "overflow"):
+                model = getattr(route, role)
+                if model is not None and self.models and model not in self.models:
+                    raise ValueError(f"routes.{name}.{role} names unknown model {model!r}")
+        for name, spec in self.models.items():
+            unknown = [m for m in spec.fallback if m not in self.models]
+            if unknown:
+                raise ValueError(f"models.{name}.fallback names unknown model {unknown[0]!r}")
+        return self
+
+    def route_profile(self, name: str | None = None) -> RouteConfig:
+        """The profile named `name` (default: the configured route; `auto` unresolved reads as `balanced`)."""
+        name = name or self.route
+        if name == AUTO_ROUTE and name not in self.routes:
+            name = "balanced"
+        if name not in self.routes:
+            raise ConfigError(f"unknown route {name!r} (known: {', '.join(sorted(self.routes))})")
+        return self.routes[name]
 
     @property
     def warnings(self) -> list[str]:
@@ -158,7 +228,10 @@ ENV_NAMES: dict[str, str] = {".".join(keys): variable for variable, keys in ENV_
 
 
 def builtin_defaults() -> dict[str, Any]:
-    return {"providers": copy.deepcopy(BUILTIN_PROVIDERS), "models": copy.deepcopy(BUILTIN_MODELS)}
+    """The built-in providers and models, with the shipped routes and fallback chains (agent/routes.toml)."""
+    shipped = tomllib.loads(ROUTES_FILE.read_text(encoding="utf-8"))
+    return deep_merge({"providers": copy.deepcopy(BUILTIN_PROVIDERS), "models": copy.deepcopy(BUILTIN_MODELS)},
+                      shipped)
 
 
 def user_config_path(environ: Mapping[str, str]) -> Path:
@@ -216,13 +289,22 @@ TIGHTEN_ONLY: dict[tuple[str, ...], Callable[[Any, Any], Any]] = {
     ("escalate_after",): max, ("retry", "max_retries"): min, ("retry", "call_deadline_s"): min,
     ("retry", "read_timeout_s"): min, ("context", "max_uncached_turn_usd"): min,
     ("context", "pack_min_window"): max, ("context", "map_tokens"): min, ("context", "map_files_tokens"): min,
+    ("review_rounds",): min,
 }
 # Which model is called, how hard it thinks and where it sits in escalation decide what a run costs: the user's.
 # A route may only move toward the cheaper profiles.
-UNTRUSTED_CHOICES = ("model",)
-ROUTE_COST: dict[str, int] = {"cheap": 0, "balanced": 1, "best": 2, "auto": 3}  # auto may pick best
+UNTRUSTED_CHOICES = ("model", "routes")
 MODEL_TIGHTEN_ONLY: dict[str, Callable[[Any, Any], Any]] = {"max_output_tokens": min, "context_window": min}
-MODEL_CHOICES = ("tier", "thinking", "reasoning_effort", "escalated_effort")
+MODEL_CHOICES = ("tier", "thinking", "reasoning_effort", "escalated_effort", "fallback")
+
+
+def _route_rank(config: Config, name: object) -> int:
+    """How dear a route is: `auto` (it may pick any profile) counts as dearest; a name that is no route as
+    cheapest, so that it is kept and reported as the configuration error it is."""
+    route = config.routes.get(str(name))
+    if route is not None:
+        return route.rank
+    return 1 << 30 if name == AUTO_ROUTE else -1
 
 
 def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, Any], list[str]]:
@@ -231,8 +313,11 @@ def tighten_only(layer: Mapping[str, Any], before: Config) -> tuple[dict[str, An
     table. Returns the layer and the dotted names of what it could not loosen (for the one warning)."""
     out = copy.deepcopy(dict(layer))
     dropped: list[str] = [key for key in UNTRUSTED_CHOICES if out.pop(key, None) is not None]
-    if ROUTE_COST.get(str(out.get("route")), -1) > ROUTE_COST[before.route]:
+    if "route" in out and _route_rank(before, out["route"]) > _route_rank(before, before.route):
         dropped.append(f"route {out.pop('route')!r}")
+    if out.get("fallback") is not False and "fallback" in out and not before.fallback:
+        dropped.append("fallback")
+        out.pop("fallback")
     for path, tighter in TIGHTEN_ONLY.items():
         node: Any = out
         for key in path[:-1]:
@@ -293,15 +378,17 @@ def _set_tighter(node: dict[str, Any], key: str, ours: Any, tighter: Callable[[A
 
 
 _DROP = object()
+REPLACED_LISTS = frozenset({"fallback"})
 
 
 def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
-    """A new dict: tables merge key by key, lists are extended, anything else is replaced."""
+    """A new dict: tables merge key by key, lists are extended (a fallback chain is replaced: it is an order),
+    anything else is replaced."""
     out = copy.deepcopy(base)
     for key, value in layer.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
-        elif isinstance(value, list) and isinstance(out.get(key), list):
+        elif isinstance(value, list) and isinstance(out.get(key), list) and key not in REPLACED_LISTS:
             out[key] = out[key] + list(value)
         else:
             out[key] = copy.deepcopy(value)

@@ -253,6 +253,28 @@ class Notice(_Event):
     message: str
 
 
+class ReviewFinding(BaseModel):
+    """One finding of a review, most severe first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    severity: Literal["high", "medium", "low"] = "medium"
+    file: str = ""
+    message: str
+
+
+class ReviewDone(_Event):
+    """The review model's verdict on the driver's change (or on `agent review`'s diff): approve, request changes,
+    none (no parsable answer after one retry) or skipped (the budget could not carry it)."""
+
+    type: Literal["review.done"] = "review.done"
+    model: str
+    verdict: Literal["approve", "request_changes", "none", "skipped"]
+    findings: list[ReviewFinding] = Field(default_factory=list)
+    round: int = Field(default=1, description="Which review of the run this is (1 = the first).")
+    detail: str = Field(default="", description="Why there is no verdict, when there is none.")
+
+
 class TestsRan(_Event):
     type: Literal["tests.ran"] = "tests.ran"
     command: str
@@ -283,7 +305,7 @@ Event = Annotated[
     SessionStarted | UserMessageEvent | StepRouted | ContextBuilt | Compacted | UsageEstimate | TurnStarted
     | MessageDelta | StreamReset | AssistantMessageEvent | AnswerTruncated
     | ModelCallStarted | ModelCallCompleted | ToolStarted | ToolFinished | ItemStarted | ItemUpdated | ItemCompleted
-    | ApprovalDecided | FileChanged | UsageEvent | Notice | TestsRan
+    | ApprovalDecided | FileChanged | UsageEvent | Notice | ReviewDone | TestsRan
     | TurnCompleted | TurnFailed | RunFinished,
     Field(discriminator="type"),
 ]

@@ -1,11 +1,16 @@
-"""`fix-tests`: run the tests, hand the failures to the agent, verify by running the tests again."""
+"""`fix-tests`: run the tests, hand the failures to the agent, verify by running the tests again. In a profile
+with plan and review roles, a plan comes first and a review of the passing change last; an escalation hands
+the stronger model a shaped brief instead of the conversation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import prompts
-from agent.events import Notice, StepRouted, TestsRan
+from agent.duet.brief import escalation_brief, restart_conversation
+from agent.duet.plan import with_plan
+from agent.duet.run import plan_for, reviewed
+from agent.events import Notice, ReviewDone, StepRouted, TestsRan
 from agent.loop import Agent
 from agent.outcome import Outcome
 from agent.testcmd import FAILURE_CHARS, TestRun, run_tests
@@ -18,11 +23,12 @@ class FixTestsResult:
     before: TestRun
     after: TestRun | None
     message: str
+    review: ReviewDone | None = None
 
 
 async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTestsResult:
-    """Loop until the tests pass (by our own run), the model gives up `max_rounds` times, or a limit hits."""
-    session = agent.session
+    """Loop until the tests pass (by our own run), the model gives up `max_rounds` times, or a limit hits; then
+    (in a profile with a reviewer) until the review approves or its rounds are spent."""
     before = await _run(agent, command)
     if before.passed:
         return FixTestsResult(Outcome.DONE, before, before, "the tests already pass; nothing to fix")
@@ -32,8 +38,27 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
                               f"{before.cannot_start}); nothing was sent to a model — fix it or pass --test-cmd CMD")
     if agent.context:
         agent.context.add_hint(before.output)  # failing tests and their tracebacks are the files in play
-    task = prompts.render("fix_tests", command=command, exit_code=before.exit_code,
-                                            output=head_tail(before.output, FAILURE_CHARS))
+    goal = prompts.render("fix_tests", command=command, exit_code=before.exit_code,
+                          output=head_tail(before.output, FAILURE_CHARS))
+    plan = await plan_for(agent, goal, before.output)
+    result = await _until_pass(agent, command, before, with_plan(goal, plan), goal, max_rounds)
+
+    async def again(prompt: str) -> tuple[Outcome, str]:
+        nonlocal result
+        result = await _until_pass(agent, command, before, prompt, goal, max_rounds)
+        return result.outcome, result.after.output if result.after else ""
+
+    _, review = await reviewed(agent, goal, plan, result.outcome, result.after.output if result.after else "",
+                               again)
+    result.review = review
+    if review is not None and review.verdict == "request_changes" and result.outcome is Outcome.DONE:
+        result.message = f"the tests pass; the reviewer still requests changes ({len(review.findings)} findings)"
+    return result
+
+
+async def _until_pass(agent: Agent, command: str, before: TestRun, task: str, goal: str,
+                      max_rounds: int) -> FixTestsResult:
+    session = agent.session
     after: TestRun | None = None
     for round_number in range(1, max_rounds + 1):
         refused = len(agent.refused)
@@ -49,10 +74,13 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
         if round_number < max_rounds:
             session.emit(Notice(message=f"the model stopped but `{command}` still fails; round {round_number + 1}"))
             escalation = agent.router.record_failed_attempt(round_number)
-            if escalation:
-                session.emit(StepRouted(kind="escalation", model=escalation.model, reason=escalation.reason))
             task = prompts.render("tests_still_fail", command=command, exit_code=after.exit_code,
-                                                           output=head_tail(after.output, FAILURE_CHARS))
+                                  output=head_tail(after.output, FAILURE_CHARS))
+            if escalation:
+                session.emit(StepRouted(kind="escalation", model=escalation.model, reason=escalation.reason,
+                                        role="escalate"))
+                task = await escalation_brief(session, goal, after.output)
+                restart_conversation(session)
     return FixTestsResult(Outcome.NOT_DONE, before, after, f"`{command}` still fails after {max_rounds} rounds")
 
 
@@ -60,3 +88,4 @@ async def _run(agent: Agent, command: str) -> TestRun:
     run = await run_tests(agent.session.tool_context, command)
     agent.session.emit(TestsRan(command=command, passed=run.passed, exit_code=run.exit_code, summary=run.summary))
     return run
+

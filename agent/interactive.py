@@ -19,7 +19,6 @@ from agent.events import Event, Notice, SessionStarted
 from agent.gitsafe import git_argv, git_env
 from agent.messages import ImagePart
 from agent.outcome import Outcome
-from agent.router import PROFILES
 from agent.runtime import build_agent
 from agent.sandbox.launcher import SandboxLauncher
 from agent.sandbox.policy import SandboxPolicy
@@ -85,7 +84,9 @@ class Interactive:
         """One message from the person; the turn limit applies to each message, not the whole session."""
         images, self.pending_images = tuple(self.pending_images), []
         self.agent.run_turns = 0
-        return await self.agent.run(text, images)
+        from agent.duet.run import run_with_roles  # plan and review, in a profile that has them
+
+        return await run_with_roles(self.agent, text, images)
 
     async def attach_image(self, raw: str) -> str:
         """Attach an image to the next message (described once by the vision model); returns its name."""
@@ -148,13 +149,13 @@ class Interactive:
                                          command="clear", task=""))
 
     def set_route(self, profile: str) -> str:
-        if profile not in PROFILES:
-            raise ConfigError(f"unknown route {profile!r}; choose {', '.join(PROFILES)}")
+        if profile not in self.config.routes:
+            raise ConfigError(f"unknown route {profile!r}; choose {', '.join(self.config.routes)}")
         self.config.route = profile  # type: ignore[assignment]
         return profile
 
     def spend(self) -> SpendView:
-        model = self.agent.router.current or self.config.model or PROFILES[self.config.route].main
+        model = self.agent.router.current or self.config.model or self.agent.router.profile.main
         return SpendView(models=self.session.ledger.by_model(), total_usd=self.session.ledger.total_usd,
                          budget_usd=self.agent.limits.max_cost, context_tokens=self.agent.prompt_tokens(model),
                          context_window=self.config.models[model].context_window, model=model)

@@ -164,7 +164,7 @@ class Agent:
         session.turns += 1
         turn = session.turns
         while True:
-            session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason))
+            session.emit(TurnStarted(turn=turn, model=route.model, reason=route.reason, role=route.role))
             try:
                 result, started = await self._query(route.model, turn)
                 break
@@ -179,8 +179,18 @@ class Agent:
                 if route.model == failed or route.model in self.router.down:
                     return StepOutcome(Outcome.UNAVAILABLE, f"{failed} unavailable and nothing else can serve: {exc}")
                 await self._context_ready(route.model)
-                session.emit(StepRouted(kind="fallback", model=route.model,
+                # One visible line, with the price ratio across vendors; the budget's pre-flight counts the move.
+                session.emit(Notice(level="warning", message=self.router.fallback_line(failed, route.model)))
+                session.emit(StepRouted(kind="fallback", model=route.model, role=route.role,
                                         reason=f"{failed} stayed unavailable after retries ({exc})"))
+                if self.limits.max_cost is not None:
+                    spent = session.ledger.total_usd
+                    estimate = estimate_call_usd(route.model, [self.system_for(route.model), *session.messages],
+                                                 session.ledger, self._prices, at=self.clock())
+                    if spent + estimate > self.limits.max_cost:
+                        return StepOutcome(Outcome.BUDGET, f"budget ${self.limits.max_cost} cannot carry the "
+                                                           f"fallback to {route.model}: spent ${spent:.4f}, next "
+                                                           f"call estimated at ${estimate:.4f}")
         if result.truncated:
             return self._truncated(turn, route.model, result, started)
         self._continuations = 0
@@ -188,7 +198,8 @@ class Agent:
         message: AssistantMessage = with_valid_calls(result.message, self._call_ids())
         session.messages.append(message)
         session.emit(AssistantMessageEvent(turn=turn, message=message))
-        self._record_usage(route.model, result.usage, result.sent_at or started)
+        self.calls.record(route.model, result.usage, result.sent_at or started, role=route.role,
+                          reason=route.reason)
         if result.recovered_text_calls:
             session.emit(Notice(level="warning", message="recovered tool calls the model wrote as text"))
         await self.tools.execute_all(message.tool_calls)
@@ -282,13 +293,13 @@ class Agent:
         if plan is None:
             return False
         route = self.router.summary_model()
-        session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason))
+        session.emit(StepRouted(kind="summary", model=route.model, reason=route.reason, role=route.role))
         spec = session.config.models.get(route.model)
         limit = spec.context_window // 2 * SUMMARY_CHARS_PER_TOKEN if spec else None
         started = self.clock()
         older = [*plan.before[-1:], *plan.older]  # in a task, the summariser reads the task too
         result = await self._complete(route.model, summary_request(older, limit), [], None, started)
-        self._record_usage(route.model, result.usage, result.sent_at or started)
+        self.calls.record(route.model, result.usage, result.sent_at or started, role=route.role, reason=route.reason)
         before = len(session.messages)
         summary = session.redact(result.message.content)
         session.messages = compacted(summary, plan.recent, plan.before)
@@ -337,7 +348,7 @@ class Agent:
     async def look(self, image_url: str, question: str) -> str:
         """The vision sidecar: an image-capable model answers about the image; the answer is text."""
         route = self.router.vision()
-        self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason))
+        self.session.emit(StepRouted(kind="vision", model=route.model, reason=route.reason, role=route.role))
         messages: list[Message] = [SystemMessage(content=render("vision_system")),
                                    UserMessage(content=question, images=(ImagePart(data_url=image_url),))]
         started = self.clock()
@@ -347,7 +358,7 @@ class Agent:
             return f"error: the image could not be examined ({route.model}: {exc})"
         except DuetError as exc:  # no key for any image-capable model
             return f"error: no image-capable model is available: {exc}"
-        self._record_usage(route.model, result.usage, result.sent_at or started)
+        self.calls.record(route.model, result.usage, result.sent_at or started, role=route.role, reason=route.reason)
         return result.message.content or "(the vision model gave no answer)"
 
     async def _query(self, model: str, turn: int) -> tuple[ModelResult, dt.datetime]:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.events import SCHEMA_VERSION
+from agent.events import SCHEMA_VERSION, ReviewFinding
 from agent.outcome import EXIT_CODES, Outcome
 from agent.routing.choice import RouteChoice
 from agent.spend.counterfactual import Counterfactual, counterfactual
@@ -65,6 +65,24 @@ class PermissionDenial(BaseModel):
     reason: str
 
 
+class ReviewSummary(BaseModel):
+    """The duet's review of the run's change: the last verdict, its findings, how many reviews it took."""
+
+    model: str
+    verdict: Literal["approve", "request_changes", "none", "skipped"]
+    findings: list[ReviewFinding] = Field(default_factory=list)
+    rounds: int = Field(description="Reviews made (each after the first follows a round of requested changes).")
+
+
+class CallSummary(BaseModel):
+    """One model call of the run: the role it played and why it went to its model."""
+
+    model: str
+    role: str
+    reason: str = ""
+    usd: str = Field(description="Its cost (exact decimal); 0 for an unpriced model.")
+
+
 class RunFacts(BaseModel):
     """What the run gathered on the way, besides the ledger (filled by `RunWatcher` from the event stream)."""
 
@@ -72,6 +90,7 @@ class RunFacts(BaseModel):
     duration_ms: int = 0
     duration_api_ms: int = 0
     permission_denials: list[PermissionDenial] = Field(default_factory=list)
+    review: ReviewSummary | None = None
 
 
 class RunResult(BaseModel):
@@ -104,6 +123,8 @@ class RunResult(BaseModel):
     counterfactual: Counterfactual = Field(default_factory=Counterfactual, description="What the session cost, "
                                            "the same tokens all on GPT-5.5, and the dollars per role.")
     route_choice: RouteChoice | None = Field(default=None, description="What --route auto chose, and why.")
+    review: ReviewSummary | None = Field(default=None, description="The review of the change (duet profile).")
+    calls: list[CallSummary] = Field(default_factory=list, description="Every model call: its role and reason.")
 
 
 def build_result(outcome: Outcome, message: str, session_id: str, turns: int, files: dict[str, str],
@@ -123,9 +144,11 @@ def build_result(outcome: Outcome, message: str, session_id: str, turns: int, fi
                      permission_denials=facts.permission_denials, exit_code=EXIT_CODES[outcome], outcome=outcome,
                      message=message, models=models, total_usd_exact=str(ledger.total_usd),
                      files_changed=dict(sorted(files.items())), tests_before=tests_before, tests_after=tests_after,
-                     unpriced_models=ledger.unpriced_models(),
+                     unpriced_models=ledger.unpriced_models(), review=facts.review,
                      counterfactual=counterfactual(ledger.records, prices or PriceTable.builtin()),
-                     route_choice=route)
+                     route_choice=route,
+                     calls=[CallSummary(model=r.model, role=r.role, reason=r.reason, usd=str(r.cost_usd))
+                            for r in ledger.records])
 
 
 def error_result(outcome: Outcome, message: str, session_id: str, duration_ms: int = 0) -> RunResult:

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from agent.config import Config, RouteProfile
+from agent.config import Config, RouteConfig
+from agent.roles import Role
 from agent.spend.prices import PriceTable
 from agent.window import fits
 
@@ -21,34 +22,28 @@ OUTPUT_PER_TURN = 800
 
 @dataclass(frozen=True)
 class Profile:
+    """The configured route (`[routes.NAME]`) as the router reads it: a model per role."""
+
     main: str
     escalate: str | None
-    vision: str
+    vision: str | None
     summary: str
     overflow: str | None = None  # takes over when the context outgrows the main model's window
+    plan: str | None = None
+    review: str | None = None
 
-
-PROFILES: dict[RouteProfile, Profile] = {
-    "cheap": Profile(main="deepseek-v4-flash", escalate="deepseek-v4-pro", vision="gpt-5.5",
-                     summary="deepseek-v4-flash"),
-    "balanced": Profile(main="deepseek-v4-pro", escalate="gpt-5.5", vision="gpt-5.5", summary="deepseek-v4-flash"),
-    "best": Profile(main="gpt-5.5", escalate=None, vision="gpt-5.5", summary="deepseek-v4-flash",
-                    overflow="deepseek-v4-pro"),
-}
-
-# The other provider's equivalent, used when a provider stays down after retries.
-FALLBACK: dict[str, str] = {
-    "deepseek-v4-flash": "gpt-5.5",
-    "deepseek-v4-pro": "gpt-5.5",
-    "gpt-5.5": "deepseek-v4-pro",
-    "gpt-5.5-pro": "deepseek-v4-pro",
-}
+    @classmethod
+    def of(cls, route: RouteConfig) -> Profile:
+        return cls(main=route.execute, escalate=route.escalate, vision=route.vision,
+                   summary=route.summary or route.execute, overflow=route.overflow, plan=route.plan,
+                   review=route.review)
 
 
 @dataclass(frozen=True)
 class Route:
     model: str
     reason: str
+    role: Role = "execute"
 
 
 def switch_pays(current: str, candidate: str, context_tokens: int, prices: PriceTable) -> bool:
@@ -75,7 +70,15 @@ class Router:
 
     @property
     def profile(self) -> Profile:
-        return PROFILES[self.config.route]
+        return Profile.of(self.config.route_profile())
+
+    def for_role(self, role: Role) -> Route | None:
+        """The model for a side step of `role` (plan, review, escalate) in this profile, None when the profile
+        takes no such step; a pinned model (`--model`) takes no plan or review."""
+        model = self.config.route_profile().model_for(role)
+        if model is None or (self.config.model and role in ("plan", "review")):
+            return None
+        return self._serviceable(Route(model, f"{role} in the {self.config.route!r} profile", role))
 
     def main(self, context_tokens: int = 0, spent: Decimal = Decimal(0), budget: Decimal | None = None) -> Route:
         """The model for the next step of the main conversation."""
@@ -91,12 +94,13 @@ class Router:
         if self.budget_model:
             return Route(self.budget_model, "budget nearly spent: the cheaper model carries on")
         if self.escalated and profile.escalate:
-            route = Route(profile.escalate, "escalated after repeated failed attempts")
+            route = Route(profile.escalate, "escalated after repeated failed attempts", "escalate")
         else:
             route = Route(profile.main, f"drives the conversation in the {config.route!r} profile")
         if not self._fits(route.model, context_tokens):
             longer = profile.overflow or self._longest_window()
-            route = Route(longer, f"context (~{context_tokens:,} tokens) exceeds {route.model}'s window")
+            route = Route(longer, f"context (~{context_tokens:,} tokens) exceeds {route.model}'s window",
+                          "overflow")
         if budget is not None and spent >= budget * (1 - BUDGET_LOW_FRACTION):
             cheaper = self._cheapest_fitting(context_tokens)
             if cheaper and cheaper != route.model and switch_pays(route.model, cheaper, max(context_tokens, 1),
@@ -107,15 +111,36 @@ class Router:
         return route
 
     def _serviceable(self, route: Route) -> Route:
+        """`route`, or the first model of its fallback chain (config `models.X.fallback`) that can serve."""
+        if not self.config.fallback:
+            return route  # `--no-fallback`: the caller reports the model unavailable
         seen = {route.model}
-        while route.model in self.down or not self._usable(route.model):
-            why = "is unavailable" if route.model in self.down else "has no API key set"
-            nxt = FALLBACK.get(route.model)
-            if nxt is None or nxt in seen:
-                return route  # nothing else can serve; the caller reports it
-            seen.add(nxt)
-            route = Route(nxt, f"fallback: {route.model} {why}")
-        return route
+        queue = [route]
+        while queue:
+            current = queue.pop(0)
+            if current.model not in self.down and self._usable(current.model):
+                return current
+            why = "is unavailable" if current.model in self.down else "has no API key set"
+            spec = self.config.models.get(current.model)
+            for nxt in spec.fallback if spec else ():
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(Route(nxt, f"fallback: {current.model} {why}", route.role))
+        return route  # nothing else can serve; the caller reports it
+
+    def fallback_line(self, failed: str, to: str) -> str:
+        """The one line announcing a fallback, with the price ratio when the vendor (provider) changes."""
+        config = self.config
+        line = f"{failed} unavailable: falling back to {to}"
+        same_vendor = (failed in config.models and to in config.models
+                       and config.models[failed].provider == config.models[to].provider)
+        prices = config.price_table()
+        old, new = prices.price_for(failed), prices.price_for(to)
+        if same_vendor or old is None or new is None or not (old.input + old.output):
+            return line
+        ratio = (new.input + new.output) / (old.input + old.output)
+        shown = f"{ratio:.1f}".rstrip("0").rstrip(".") if ratio < 10 else f"{ratio:.0f}"
+        return f"{line} at ~{shown}× the price"
 
     def _fits(self, model: str, context_tokens: int) -> bool:
         spec = self.config.models.get(model)
@@ -135,18 +160,20 @@ class Router:
 
     def vision(self) -> Route:
         """The model that looks at images (the vision sidecar)."""
-        candidates = [self.profile.vision, *[m for m, s in self.config.models.items() if s.images]]
+        preferred = [self.profile.vision] if self.profile.vision else []
+        candidates = [*preferred, *[m for m, s in self.config.models.items() if s.images]]
         if self.config.model and self.config.models[self.config.model].images:
             candidates.insert(0, self.config.model)
         for model in candidates:
             if model not in self.down and self._usable(model):
                 return Route(model, "the step carries an image; the main model reads text only"
                              if not self.config.models[self.current or self.profile.main].images
-                             else "the step carries an image")
-        return Route(self.profile.vision, "the step carries an image")
+                             else "the step carries an image", "vision")
+        return Route(candidates[0] if candidates else self.profile.main, "the step carries an image", "vision")
 
     def summary_model(self) -> Route:
-        return self._serviceable(Route(self.profile.summary, "summaries and compaction go to the cheap model"))
+        return self._serviceable(Route(self.profile.summary, "summaries and compaction go to the cheap model",
+                                       "summary"))
 
     def mark_down(self, model: str) -> None:
         self.down.add(model)
@@ -158,4 +185,5 @@ class Router:
         if failures < self.config.escalate_after:
             return None
         self.escalated = True
-        return Route(self.profile.escalate, f"escalated after {failures} failed attempts at the failing tests")
+        return Route(self.profile.escalate, f"escalated after {failures} failed attempts at the failing tests",
+                     "escalate")

@@ -40,7 +40,11 @@ async def test_view_image_goes_to_gpt55_and_deepseek_never_sees_it(repo: Path, f
     assert tool_answer == "The banner is red and reads 'Build failed'."
     routed = of_type(events, "step.routed")
     assert routed[0].kind == "vision" and routed[0].model == "gpt-5.5" and "text only" in routed[0].reason
+    assert routed[0].role == "vision"
     assert set(agent.session.ledger.by_model()) == {"deepseek-v4-pro", "gpt-5.5"}
+    assert [(r.model, r.role) for r in agent.session.ledger.records] == [
+        ("deepseek-v4-pro", "execute"), ("gpt-5.5", "vision"), ("deepseek-v4-pro", "execute")]
+    assert [e.role for e in of_type(events, "turn.started")] == ["execute", "execute"]
     assert server.violations == []
 
 

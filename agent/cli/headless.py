@@ -39,7 +39,7 @@ from tools.registry import default_tools
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "route": args.route, "approval": args.approval, "max_turns": args.max_turns,
             "max_cost": args.max_cost, "timeout_s": args.timeout, "sandbox": sandbox_overrides(args),
-            "mcp": getattr(args, "mcp", None)}
+            "mcp": getattr(args, "mcp", None), "fallback": getattr(args, "fallback", None)}
 
 
 def sandbox_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -157,7 +157,9 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
                 from agent.attach import attach_image
 
                 images = tuple([await attach_image(agent, workspace, raw, task) for raw in args.image])
-                outcome = await agent.run(task or None, images)
+                from agent.duet.run import run_with_roles
+
+                outcome = await run_with_roles(agent, task or None, images)
                 message = agent.last_error
                 if outcome is Outcome.DONE:
                     message = "the model finished"

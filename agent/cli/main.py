@@ -51,8 +51,8 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
     """The settings of a session, the same for the TUI (`agent [PROMPT]`) and headless runs."""
     p.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
     p.add_argument("--model", help="pin every step to this model (e.g. deepseek-v4-flash, gpt-5.5)")
-    p.add_argument("--route", choices=["cheap", "balanced", "best", "auto"],
-                   help="routing profile (default: balanced); auto: the routing policy's profile for the task")
+    p.add_argument("--route", metavar="NAME", help="routing profile: cheap, balanced, duet, best, auto or a "
+                   "[routes.NAME] of your config (default: balanced)")
     p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
                    help="which tool calls need approval; headless runs refuse what would need asking")
     p.add_argument("--max-cost", type=positive_float, metavar="USD", help="budget in dollars for this run")
@@ -75,6 +75,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "(default: the trusted project's .duet/routing.toml, else your own)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="the task's kind for --route auto (else one cheap classification call decides)")
+    p.add_argument("--no-fallback", dest="fallback", action="store_false", default=None,
+                   help="when a model stays unavailable, end the run (exit 5) instead of moving to another")
     p.add_argument("--no-mcp", dest="mcp", action="store_false", default=None,
                    help="start none of the configured MCP servers (agent eval's runs, unless the suite opts in)")
 
@@ -177,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.cli.eval import add_eval_parser
 
     add_eval_parser(sub)
+    from agent.cli.review import add_review_parser
+
+    add_review_parser(sub)
     demo = sub.add_parser("demo", help="watch a scripted fix-tests run on a sample repo (no API key needed)")
     demo.add_argument("--output", choices=["text", "json", "stream-json"], default="text")
     demo.add_argument("--keep", action="store_true", help="keep the temporary sample repository")
@@ -354,6 +359,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.eval import run_eval
 
         return run_eval(args)
+    if args.command == "review":
+        from agent.cli.review import run_review
+
+        return run_review(args)
     if args.command == "demo":
         import asyncio
 

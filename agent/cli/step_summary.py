@@ -47,6 +47,12 @@ def step_summary_markdown(result: RunResult, command: str) -> str:
         lines += [f"- `{_cell(path)}` ({action})" for path, action in result.files_changed.items()]
     else:
         lines.append("No files changed.")
+    if result.review is not None:
+        review = result.review
+        lines += ["", f"Review by `{_cell(review.model)}`: **{review.verdict.replace('_', ' ')}** after "
+                      f"{review.rounds} review{'s' if review.rounds != 1 else ''}"]
+        lines += [f"- [{f.severity}] {f'`{_cell(f.file)}`: ' if f.file else ''}{_cell(f.message)}"
+                  for f in review.findings]
     return "\n".join(lines) + "\n\n"
 
 

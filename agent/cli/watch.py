@@ -15,11 +15,12 @@ from agent.events import (
     ItemStarted,
     ModelCallCompleted,
     ModelCallStarted,
+    ReviewDone,
     ToolStarted,
     TurnFailed,
     TurnStarted,
 )
-from agent.result import PermissionDenial, RunFacts
+from agent.result import PermissionDenial, ReviewSummary, RunFacts
 
 INPUT_VALUE_CHARS = 200
 
@@ -34,6 +35,7 @@ class RunWatcher:
         self._answer = ""
         self._arguments: dict[str, str] = {}
         self._denials: list[PermissionDenial] = []
+        self._review: ReviewSummary | None = None
 
     def __call__(self, event: Event) -> None:
         # Waiting on a model: from a call's start to its answer. Schema 2 says so (`call.started`/`completed`);
@@ -48,6 +50,9 @@ class RunWatcher:
             self._answer = event.message.content
         elif isinstance(event, ItemCompleted) and event.item.kind == "agent_message" and event.item.text.strip():
             self._answer = event.item.text
+        elif isinstance(event, ReviewDone):
+            self._review = ReviewSummary(model=event.model, verdict=event.verdict, findings=event.findings,
+                                         rounds=event.round)
         elif isinstance(event, ToolStarted):
             self._arguments[event.call_id] = event.arguments
         elif isinstance(event, ItemStarted) and event.item.arguments:
@@ -59,7 +64,8 @@ class RunWatcher:
 
     def facts(self) -> RunFacts:
         return RunFacts(result=self._answer, duration_ms=int((time.monotonic() - self._started) * 1000),
-                        duration_api_ms=int(self._api_s * 1000), permission_denials=list(self._denials))
+                        duration_api_ms=int(self._api_s * 1000), permission_denials=list(self._denials),
+                        review=self._review)
 
 
 def _shortened(arguments: str) -> dict[str, Any]:
