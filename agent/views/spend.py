@@ -48,10 +48,10 @@ class SpendFold:
     @classmethod
     def for_config(cls, config: Config) -> SpendFold:
         """A fold with the windows, the first model and the budget that `config` sets."""
-        from agent.router import PROFILES
+        from agent.router import Router
 
         return cls({name: spec.context_window for name, spec in config.models.items()},
-                   model=config.model or PROFILES[config.route].main,
+                   model=config.model or Router(config).profile.main,
                    budget_usd=None if config.max_cost is None else Decimal(str(config.max_cost)))
 
     @property
