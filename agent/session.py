@@ -113,8 +113,9 @@ class Session:
             self.emit(ItemCompleted(turn=self.turns, item=item))
 
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
-        self.emit(SessionStarted(schema_version=SCHEMA_VERSION, session_id=self.id, workspace=str(self.workspace),
-                                 command=command, task=task, resumed=resumed))
+        self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
+                                 resumed=resumed, schema_version=SCHEMA_VERSION,
+                                 budget_usd=None if self.config.max_cost is None else str(self.config.max_cost)))
         for warning in (*self.config.warnings, *self.repo_warnings, *foreign_duet_warning(self.workspace)):
             self.emit(Notice(level="warning", message=warning))
         info = self.launcher.info()
