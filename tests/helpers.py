@@ -17,7 +17,6 @@ from tests.conftest import KEYS, make_config
 from tests.scripted import Script
 from tools.shell import ShellArgs, ShellTool
 
-
 NOWHERE = "http://127.0.0.1:9"
 """A base URL nothing listens on: for sessions whose model is scripted in-process (tests/scripted.py)."""
 
