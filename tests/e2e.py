@@ -66,19 +66,26 @@ def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin:
                           capture_output=True, text=True, timeout=timeout)
 
 
+class _CliTimeout(BaseException):
+    """Raised by run_cli's alarm: a BaseException, so the CLI's own `except Exception` cannot swallow it."""
+
+
 def run_cli(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
             key: bool = True, timeout: float = 120, git_identity: bool = True,
             env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`run_agent`, in this process: the CLI's entry function (`agent.cli.main.main`) with the same arguments,
     working directory, environment and stdin, its stdout and stderr captured, its exit code returned. Saves a
     new interpreter per call (about a second on this machine); for tests of what the CLI does, not of the
-    process around it. `timeout` is accepted for symmetry and not enforced (the run's own limits apply)."""
+    process around it. Past `timeout` seconds a SIGALRM ends the call with `subprocess.TimeoutExpired`, as
+    `subprocess.run` would: a hang fails the test instead of stalling the suite."""
     import contextlib
     import io
 
     from agent.cli.main import main
 
-    del timeout
+    def expire(signum: int, frame: object) -> None:
+        raise _CliTimeout
+
     env = agent_env(base_url, key=key, git_identity=git_identity, env_extra=env_extra)
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_stdin = sys.stdin
@@ -87,6 +94,8 @@ def run_cli(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: s
     os.environ.update(env)
     os.chdir(cwd)
     sys.stdin = io.StringIO(stdin or "")
+    previous_alarm = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -95,7 +104,11 @@ def run_cli(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: s
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
                 if exc.code is not None and not isinstance(exc.code, int):
                     print(exc.code, file=sys.stderr)
+    except _CliTimeout:
+        raise subprocess.TimeoutExpired([agent_bin(), *args], timeout, out.getvalue(), err.getvalue()) from None
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_alarm)
         sys.stdin = saved_stdin
         os.chdir(saved_cwd)
         os.environ.clear()
