@@ -77,7 +77,11 @@ def run_cli(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: s
     working directory, environment and stdin, its stdout and stderr captured, its exit code returned. Saves a
     new interpreter per call (about a second on this machine); for tests of what the CLI does, not of the
     process around it. Past `timeout` seconds a SIGALRM ends the call with `subprocess.TimeoutExpired`, as
-    `subprocess.run` would: a hang fails the test instead of stalling the suite."""
+    `subprocess.run` would: a hang fails the test instead of stalling the suite. With DUET_TEST_CLI=subprocess
+    in the environment every such call runs the installed `agent` instead (`run_agent`), end to end."""
+    if os.environ.get("DUET_TEST_CLI") == "subprocess":
+        return run_agent(args, cwd, base_url, stdin=stdin, key=key, timeout=timeout, git_identity=git_identity,
+                         env_extra=env_extra)
     import contextlib
     import io
 
