@@ -25,7 +25,7 @@ async def test_a_scripted_run_edits_the_workspace_through_the_real_tools(repo: P
              Turn(content="all done", usage=ScriptedUsage(prompt_tokens=1000, cache_hit_tokens=600,
                                                           completion_tokens=20))]
     async with scripted_agent(repo, turns) as (agent, events, script):
-        assert await agent.run("make new.txt") is Outcome.DONE
+        assert (await agent.run("make new.txt")).outcome is Outcome.DONE
     assert (repo / "new.txt").read_text() == "made\n" and (repo / "ran.txt").read_text() == "ran\n"
     assert script.violations == [] and script.served == 3 and len(script.requests) == 3
     # the read's result went back to the model, answering its call; the first request held the task
@@ -39,18 +39,18 @@ async def test_a_scripted_run_edits_the_workspace_through_the_real_tools(repo: P
 
 async def test_a_fault_is_the_providers_error_and_the_loop_falls_back_then_gives_up(repo: Path) -> None:
     async with scripted_agent(repo, [Turn(fault="503")]) as (agent, _events, script):
-        assert await agent.run("anything") is Outcome.DONE  # the fallback model took the next (exhausted) turn
+        assert (await agent.run("anything")).outcome is Outcome.DONE  # the fallback model took the next (exhausted) turn
     assert script.requests[0].model == "deepseek-v4-pro" and len(script.requests) == 2
     assert script.requests[1].model != "deepseek-v4-pro" and script.violations == ["request after the script ran out"]
     async with scripted_agent(repo, [Turn(fault="503") for _ in range(6)]) as (agent, _events, script):
-        assert await agent.run("anything") is Outcome.UNAVAILABLE
+        assert (await agent.run("anything")).outcome is Outcome.UNAVAILABLE
     assert script.served == 0
 
 
 async def test_the_tool_schemas_and_the_turn_limit_reach_the_script(repo: Path) -> None:
     looping = [Turn(tool_calls=[ScriptedCall(name="list_files", arguments={})]) for _ in range(5)]
     async with scripted_agent(repo, looping, max_turns=2) as (agent, _events, script):
-        assert await agent.run("list forever") is Outcome.TURN_LIMIT
+        assert (await agent.run("list forever")).outcome is Outcome.TURN_LIMIT
     assert len(script.requests) == 2 and script.violations == []
     assert {t["function"]["name"] for t in script.requests[0].tools} >= {"read_file", "shell", "apply_patch"}
 
@@ -92,7 +92,7 @@ async def test_build_agent_uses_the_given_clients_and_still_checks_keys(repo: Pa
     try:
         agent, pool = build_agent(session, lambda *_: None, environ=KEYS, clients=script.clients(session.config))  # type: ignore[arg-type]
         assert isinstance(pool("deepseek-v4-pro"), ScriptedModel)
-        assert await agent.run("hello") is Outcome.DONE
+        assert (await agent.run("hello")).outcome is Outcome.DONE
         await pool.aclose()
         assert pool("deepseek-v4-pro").closed  # type: ignore[attr-defined]
     finally:
