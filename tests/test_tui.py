@@ -256,6 +256,7 @@ async def test_the_spend_panel_is_rebuilt_from_a_replayed_transcript(repo: Path,
     """A session on two models, resumed: the panel shows what the transcript holds, per model exact to the ledger
     the transcript rebuilds, with the budget and the model that drove last (and why)."""
     from agent.history import rebuild
+    from agent.spend.counterfactual import counterfactual
     from agent.transcript import read_transcript
 
     usage = ScriptedUsage(prompt_tokens=42_000, cache_hit_tokens=40_960, completion_tokens=900, reasoning_tokens=300)
@@ -279,7 +280,13 @@ async def test_the_spend_panel_is_rebuilt_from_a_replayed_transcript(repo: Path,
         for name, spend in ledger.by_model().items():
             assert f"{name}\n  1 call  ${spend.cost_usd:.4f}" in shown
         assert f"session ${ledger.total_usd:.4f} billed" in shown and "budget $0.5" in shown
-        assert shown.splitlines()[-1].startswith("gpt-5.5: ") and shown == live  # as it was when it closed
+        assert any(line.startswith("gpt-5.5: ") for line in shown.splitlines()) and shown == live  # as it closed
+    # The counterfactual, live and replayed: the same tokens all on GPT-5.5, and the share per role, exact to
+    # the ledger the transcript rebuilds.
+    view = counterfactual(ledger.records, app.duet.config.price_table())
+    assert view.reference is not None and view.reference > view.actual == ledger.total_usd
+    assert f"all on gpt-5.5: ${view.reference:.4f} (saved ${view.reference - view.actual:.4f})" in shown
+    assert f"by role: execute 100% (${ledger.total_usd:.4f})" in shown
 
 
 async def test_theme_toggles_and_small_terminal_works(repo: Path, fake_api) -> None:

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Static
 
+from agent.spend.counterfactual import counterfactual_lines
 from agent.views.spend import SpendFold
 
 
@@ -50,6 +51,7 @@ class SpendPanel(Vertical):
         yield Label("context", id="context-label")
         yield Label("", id="context")
         yield Label("", id="route")
+        yield Label("", id="counterfactual")
 
     def show(self, spend: SpendFold) -> None:
         lines = Text()
@@ -93,6 +95,9 @@ class SpendPanel(Vertical):
         self.query_one("#context", Label).update(bar(_fraction(spend)))
         route = f"{spend.model}: {spend.route}" if spend.route else ""
         self.query_one("#route", Label).update(Text(route, style="italic"))
+        view = spend.counterfactual()
+        self.query_one("#counterfactual", Label).update(
+            Text("\n".join(counterfactual_lines(view)[1:]), style="dim") if view else "")
 
 
 def _fraction(spend: SpendFold) -> float:

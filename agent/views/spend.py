@@ -20,10 +20,13 @@ from agent.events import (
     UsageEstimate,
     UsageEvent,
 )
+from agent.spend.counterfactual import Counterfactual, counterfactual
 from agent.spend.ledger import ModelSpend
+from agent.spend.usage import UsageRecord
 
 if TYPE_CHECKING:
     from agent.config import Config
+    from agent.spend.prices import PriceTable
 
 
 class SpendFold:
@@ -31,8 +34,11 @@ class SpendFold:
     handed down by the front end; a budget of None is taken from the stream (`session.started`)."""
 
     def __init__(self, windows: Mapping[str, int] | None = None, *, model: str = "",
-                 budget_usd: Decimal | None = None) -> None:
+                 budget_usd: Decimal | None = None, prices: PriceTable | None = None) -> None:
         self.models: dict[str, ModelSpend] = {}
+        self.records: list[UsageRecord] = []
+        """Every billed call of the session: what the counterfactual and the shares per role are made of."""
+        self._prices = prices
         self.total_usd = Decimal(0)
         self.estimate: tuple[str, Decimal] | None = None
         """While a reply streams: its model and the running estimate of its cost."""
@@ -52,7 +58,8 @@ class SpendFold:
 
         return cls({name: spec.context_window for name, spec in config.models.items()},
                    model=config.model or Router(config).profile.main,
-                   budget_usd=None if config.max_cost is None else Decimal(str(config.max_cost)))
+                   budget_usd=None if config.max_cost is None else Decimal(str(config.max_cost)),
+                   prices=config.price_table())
 
     @property
     def budget_usd(self) -> Decimal | None:
@@ -66,6 +73,7 @@ class SpendFold:
         """Fold in `event`; True when it was one the panel shows something of."""
         if isinstance(event, UsageEvent):
             record = event.record
+            self.records.append(record)
             self.models[record.model] = event.model_total
             self.total_usd = Decimal(event.session_usd)
             self.context_tokens = record.input_tokens + record.output_tokens
@@ -84,6 +92,13 @@ class SpendFold:
         else:
             return False
         return True
+
+    def counterfactual(self) -> Counterfactual | None:
+        """The session against the same tokens all on GPT-5.5, and the dollars per role (None: no prices known
+        to this fold, or no call yet)."""
+        if self._prices is None or not self.records:
+            return None
+        return counterfactual(self.records, self._prices)
 
     def settle(self) -> None:
         """The turn ended however it ended (an interrupt included): no reply is streaming any more."""
