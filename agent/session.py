@@ -67,7 +67,7 @@ class Session:
         """The session's MCP servers (started by the runtime when config names some)."""
         self.tool_context = ToolContext(root=self.workspace, shell_timeout_s=config.shell_timeout_s,
                                         secret_files=config.secret_file_list(), before_change=self.checkpoint.ensure,
-                                        launcher=self.launcher, redact=self.redact)
+                                        write_guard=self.checkpoint, launcher=self.launcher, redact=self.redact)
 
     @classmethod
     def resume(cls, workspace: Path, config: Config, transcript: Path, *,

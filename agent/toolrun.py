@@ -101,7 +101,11 @@ class ToolRunner:
         # Git and file work run off the event loop, so a screen driven by it never freezes.
         if tool.mutates:
             await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=not tool.names_its_changes)
-        return await self._run_tool(tool, prepared.parsed.args)
+        try:
+            return await self._run_tool(tool, prepared.parsed.args)
+        finally:
+            if tool.mutates and not tool.names_its_changes:  # what the command changed becomes the session's
+                await asyncio.to_thread(self.session.checkpoint.settle)
 
     def _finish(self, prepared: _Prepared, result: ToolResult) -> None:
         session, call = self.session, prepared.parsed.call

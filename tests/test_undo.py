@@ -11,7 +11,7 @@ import pytest
 
 from agent.outcome import Outcome
 from agent.transcript import all_sessions, state_dir
-from agent.undo import UndoError, copy_store, plan_undo, undo
+from agent.undo import UndoError, journal_dir, plan_undo, undo
 from agent.userdirs import cache_base, config_dir, workspace_key
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
@@ -88,9 +88,13 @@ async def test_deleted_gitignored_files_are_restored_and_git_clean_is_survived(p
     assert f"session {session}" in result.stdout
 
 
-async def test_a_killed_run_without_an_end_record_restores_nothing_unless_forced(project: Path, fake_api) -> None:
+async def test_a_change_in_doubt_is_kept_unless_forced(project: Path, fake_api) -> None:
+    # No state the session left the file in is known (a command killed before its end was seen): in doubt, kept.
     session = await run_script(project, fake_api, [edit("pkg/a.py", "a = 1", "a = 2")])
-    git(project, "update-ref", "-d", f"refs/duet/finished/{session}")
+    manifest_path = journal_dir(project, session) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["pkg/a.py"]["after"] = None
+    manifest_path.write_text(json.dumps(manifest))
     report = undo(project, session)
     assert report.kept == ["pkg/a.py"] and (project / "pkg/a.py").read_text() == "a = 2\n"
     assert undo(project, session, force=True).restored == ["pkg/a.py"]
@@ -117,18 +121,17 @@ async def test_forged_records_are_refused(tmp_path: Path, fake_api) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("precious\n")
     session = await run_script(work, fake_api, [edit("a.py", "a = 1", "a = 2")])
-    store = copy_store(work, session).directory
-    manifest = json.loads((store / "manifest.json").read_text())
-    manifest["created"].append("../outside.txt")
-    manifest["after"]["../outside.txt"] = [None, "100644"]
-    (store / "manifest.json").write_text(json.dumps(manifest))
+    manifest_path = journal_dir(work, session) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    good = dict(manifest["files"])
+    manifest["files"]["../outside.txt"] = {"before": None, "mode": "100644", "after": [None]}
+    manifest_path.write_text(json.dumps(manifest))
     result = run_agent(["undo", session], work)
     assert result.returncode == 1 and "refusing" in result.stderr and result.stderr.count("\n") == 1
     assert outside.read_text() == "precious\n" and (work / "a.py").read_text() == "a = 2\n"
     (work / "link").symlink_to(tmp_path)
-    manifest["created"][-1] = "link/outside.txt"
-    manifest["after"] = {"a.py": manifest["after"]["a.py"], "link/outside.txt": [None, "100644"]}
-    (store / "manifest.json").write_text(json.dumps(manifest))
+    manifest["files"] = {**good, "link/outside.txt": {"before": None, "mode": "100644", "after": [None]}}
+    manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(UndoError, match="outside the workspace"):
         plan_undo(work, session)
     assert run_agent(["undo", "../../etc"], work).returncode == 2
