@@ -84,7 +84,7 @@ class Checkpoint:
             change = journal.files.get(self._relative(path))
             if change is not None:
                 change.after = [None if data is None else sha256_of(data)]
-                journal.save()
+                journal.save(sync=False)  # the synced record before the write already allows this state
         self._guarded(done)
 
     def _note_write(self, journal: Journal, path: Path, current: bytes | None, current_mode: int | None,

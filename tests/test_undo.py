@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,20 @@ async def test_private_files_have_private_modes(project: Path, fake_api) -> None
     cache = cache_base() / "workspaces" / workspace_key(project)  # the context caches, made by the run
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     assert stat.S_IMODE((config_dir() / "cache.key").stat().st_mode) == 0o600
+
+
+async def test_a_file_undo_cannot_put_back_is_named_with_a_non_zero_exit(project: Path, fake_api) -> None:
+    """28.3: never "restored" with exit 0 when the tree is not back (here the file is immutable: chattr +i)."""
+    session = await run_script(project, fake_api, [edit("pkg/a.py", "a = 1", "a = 2"),
+                                                   edit("pkg/b.py", "b = 1", "b = 2")])
+    target = project / "pkg/a.py"
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True).returncode != 0:
+        pytest.skip("this file system (or user) cannot make a file immutable")
+    try:
+        result = run_agent(["undo", session], project)
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], check=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert any(line.startswith("cannot restore: pkg/a.py") for line in result.stdout.splitlines()), result.stdout
+    assert "restored pkg/a.py" not in result.stdout and target.read_text() == "a = 2\n"
+    assert "restored pkg/b.py" in result.stdout and (project / "pkg/b.py").read_text() == "b = 1\n"

@@ -253,7 +253,7 @@ def test_a_run_killed_during_a_write_then_resumed_is_undone_exactly(repo: Path, 
 def test_three_sessions_editing_one_file_at_once_never_lose_an_edit(repo: Path, held_api) -> None:
     """24.4: three `agent run` edit one big file at the same moment, round after round: every edit reported ok
     is in the file; the others were refused as changed since read (and the retry, on a fresh read, lands)."""
-    lines = [f"filler {i}\n" for i in range(300_000)]
+    lines = [f"filler {i}\n" for i in range(40_000)]
     for rnd in range(3):
         text = "".join(f"slot-{k}: old\n" for k in "ABC") + "".join(lines)
         (repo / "shared.txt").write_text(text)
@@ -279,9 +279,11 @@ def test_three_sessions_editing_one_file_at_once_never_lose_an_edit(repo: Path, 
         for k, out in outputs.items():
             edits = [json.loads(line) for line in out.splitlines() if '"edit_file"' in line]
             finished = [e for e in edits if e.get("type") == "tool.finished" or e.get("ok") is not None]
-            ok = any(e.get("ok") is True for e in finished)
-            assert ok == (f"slot-{k}: new" in final), (k, finished, final[:60])
-            assert f"slot-{k}: new" in final, (k, out[-2000:])  # the refused edit was redone on a fresh read
+            oks = [e for e in finished if e.get("ok") is True]
+            # One edit of the slot can succeed: a second one (a retry finding "old" again) means the first,
+            # reported ok, was overwritten by another session.
+            assert len(oks) == 1, (k, "an edit reported ok was lost", oks)
+            assert f"slot-{k}: new" in final, (k, out[-2000:])
             refused = [e for e in finished if e.get("ok") is False]
             for e in refused:
                 text_out = json.dumps(e)

@@ -41,14 +41,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def durable_write(path: Path, data: bytes) -> None:
-    """`data` at `path` (private), on disk before this returns: temporary file, fsync, rename, fsync of the dir."""
+def durable_write(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """`data` at `path` (private), on disk before this returns: temporary file, fsync, rename, fsync of the dir
+    (without `sync`: the same steps, unsynced, for a record that only narrows one already on disk)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, PRIVATE_FILE_MODE)
     try:
         with os.fdopen(fd, "wb", closefd=False) as handle:
             handle.write(data)
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     try:
@@ -57,7 +59,8 @@ def durable_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if sync:
+        _fsync_dir(path.parent)
 
 
 @dataclass
@@ -116,12 +119,12 @@ class Journal:
         journal.incomplete = incomplete if isinstance(incomplete, str) else None
         return journal
 
-    def save(self) -> None:
+    def save(self, *, sync: bool = True) -> None:
         self._prepare()
         data = {"version": VERSION, "opaque": self.opaque, "pending": self.pending, "incomplete": self.incomplete,
                 "files": {path: {"before": c.before, "mode": c.before_mode, "after": c.after}
                           for path, c in self.files.items()}}
-        durable_write(self.manifest, json.dumps(data).encode())
+        durable_write(self.manifest, json.dumps(data).encode(), sync=sync)
 
     def keep_copy(self, data: bytes) -> str:
         """Keep `data` in the record (once per content); its `sha256:` name."""
