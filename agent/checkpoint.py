@@ -16,7 +16,9 @@ A failure is reported once as a warning and never blocks the work itself.
 from __future__ import annotations
 
 import contextlib
+import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from agent.transcript import DUET_DIR
 from agent.undo import gitstore, journal_dir
 from agent.undo.editlock import EditLock
 from agent.undo.gitsnap import IDENTITY, is_repo_root, snapshot
-from agent.undo.journal import Journal, mode_of, sha256_of
+from agent.undo.journal import MANIFEST, Journal, mode_of, sha256_of
 from agent.undo.model import UndoError
 from tools.secret_files import SecretFiles
 
@@ -116,7 +118,7 @@ class Checkpoint:
                 snap = snapshot(self.workspace, self.secret_files)
                 gitstore.keep_snapshot(self.workspace, self.session_id, snap,
                                        f"duet: the work tree before a command of session {self.session_id}")
-                journal.pending = gitstore.snapshot_record(snap)
+                journal.pending = {**gitstore.snapshot_record(snap), "at": time.time()}
             else:
                 journal.opaque = True
             journal.save()
@@ -136,7 +138,11 @@ class Checkpoint:
             return
         old = gitstore.snapshot_of(journal.pending)
         new = snapshot(self.workspace, self.secret_files)
-        for path, ((before, mode), (after, _mode)) in gitstore.command_changes(self.workspace, old, new).items():
+        changes = gitstore.command_changes(self.workspace, old, new)
+        others = self._written_by_others(journal.pending.get("at"))
+        for path, ((before, mode), (after, _mode)) in changes.items():
+            if path in others and _state_now(self.workspace / path) in others[path]:
+                continue  # another session's file tool wrote it while the command ran: not this session's
             journal.touch(path, before, mode, [after])
         journal.pending = None
         journal.save()
@@ -157,6 +163,24 @@ class Checkpoint:
             self._fail(exc, "could not record a checkpoint ({}); `agent undo` will not cover this session's "
                             "later changes")
 
+    def _written_by_others(self, since: object) -> dict[str, set[str | None]]:
+        """The states other sessions' file tools left files in, from their records changed since `since`."""
+        found: dict[str, set[str | None]] = {}
+        root = journal_dir(self.workspace, self.session_id).parent
+        start = float(since) if isinstance(since, (int, float)) else 0.0
+        for directory in root.iterdir():
+            manifest = directory / MANIFEST
+            try:
+                if directory.name == self.session_id or manifest.stat().st_mtime < start - 1:
+                    continue
+                other = Journal.load(directory)
+            except (OSError, UndoError):
+                continue
+            for path, change in other.files.items():
+                found.setdefault(path, set()).update(s for s in change.after or [] if s is None or
+                                                     s.startswith("sha256:"))
+        return found
+
     def _relative(self, path: Path) -> str:
         return path.relative_to(self.workspace).as_posix()
 
@@ -167,3 +191,17 @@ class Checkpoint:
             journal = self.journal()
             journal.incomplete = self.error
             journal.save()
+
+
+def _state_now(path: Path) -> str | None:
+    """A file's `sha256:` state now (None: absent; a link or directory: a state no file tool leaves)."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return "other"
+    try:
+        return sha256_of(path.read_bytes())
+    except OSError:
+        return "other"

@@ -288,3 +288,30 @@ def test_three_sessions_editing_one_file_at_once_never_lose_an_edit(repo: Path, 
             for e in refused:
                 text_out = json.dumps(e)
                 assert "changed" in text_out or "not found" in text_out, text_out  # refused, never lost
+
+
+def test_another_sessions_writes_during_a_command_are_not_the_commands(project: Path, tmp_path: Path,
+                                                                       fake_api) -> None:
+    """28.1: session B writes files while session A's command runs; undo of A leaves B's work alone."""
+    go = tmp_path / "go"
+    a_api = fake_api([Turn(tool_calls=[shell(f"while [ ! -e {go} ]; do sleep 0.02; done; echo a > pkg/A_cmd.txt")]),
+                      Turn(content="done")])
+    a = spawn(["run", "command", "--approval", "full-auto", "--output", "stream-json"], project, a_api.base_url)
+    assert a.stdout is not None
+    session_a = json.loads(a.stdout.readline())["session_id"]
+    manifest = state_dir(project) / "checkpoints" / session_a / "manifest.json"
+    deadline = time.monotonic() + 120
+    while not (manifest.is_file() and '"tree"' in manifest.read_text()):  # A's command is running now
+        assert time.monotonic() < deadline and a.poll() is None
+        time.sleep(0.01)
+    b_api = fake_api([Turn(tool_calls=[read("pkg/B.py"), edit("pkg/B.py", "x = 1", "x = 2"),
+                                       write("pkg/B_new.py", "b = 1\n")]), Turn(content="done")])
+    b = run_agent(["run", "files", "--approval", "full-auto"], project, b_api.base_url)
+    assert b.returncode == 0, b.stdout + b.stderr
+    go.touch()
+    code, out, err = finish(a)
+    assert code == 0, out + err
+    result = run_agent(["undo", session_a], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (project / "pkg/A_cmd.txt").exists()
+    assert (project / "pkg/B.py").read_text() == "x = 2\n" and (project / "pkg/B_new.py").read_text() == "b = 1\n"
