@@ -173,9 +173,11 @@ def test_undo_after_resumes_restores_what_came_before_the_first_run(project: Pat
     first = run_agent(["run", "change", "--approval", "full-auto", "--output", "json"], project, server.base_url)
     assert first.returncode == 0, first.stderr
     session = json.loads(first.stdout)["session_id"]
+    checkpoint = git(project, "rev-parse", f"refs/duet/checkpoints/{session}")
     for message in ("more", "and more"):
         again = run_agent(["resume", session, message, "--approval", "full-auto"], project, server.base_url)
         assert again.returncode == 0, again.stdout + again.stderr
+    assert git(project, "rev-parse", f"refs/duet/checkpoints/{session}") == checkpoint  # never taken again
     assert (project / "pkg/A.py").read_text() == "x = 3\n" and (project / "pkg/more.txt").exists()
     result = run_agent(["undo", session], project)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -293,16 +295,13 @@ def test_three_sessions_editing_one_file_at_once_never_lose_an_edit(repo: Path, 
 def test_another_sessions_writes_during_a_command_are_not_the_commands(project: Path, tmp_path: Path,
                                                                        fake_api) -> None:
     """28.1: session B writes files while session A's command runs; undo of A leaves B's work alone."""
-    go = tmp_path / "go"
-    a_api = fake_api([Turn(tool_calls=[shell(f"while [ ! -e {go} ]; do sleep 0.02; done; echo a > pkg/A_cmd.txt")]),
-                      Turn(content="done")])
-    a = spawn(["run", "command", "--approval", "full-auto", "--output", "stream-json"], project, a_api.base_url)
-    assert a.stdout is not None
-    session_a = json.loads(a.stdout.readline())["session_id"]
-    manifest = state_dir(project) / "checkpoints" / session_a / "manifest.json"
+    go, started = tmp_path / "go", project / "pkg/A_started"  # the marker is the command's own change
+    a_api = fake_api([Turn(tool_calls=[shell(f"touch pkg/A_started; while [ ! -e {go} ]; do sleep 0.02; done; "
+                                             "echo a > pkg/A_cmd.txt")]), Turn(content="done")])
+    a = spawn(["run", "command", "--approval", "full-auto", "--output", "json"], project, a_api.base_url)
     deadline = time.monotonic() + 120
-    while not (manifest.is_file() and '"tree"' in manifest.read_text()):  # A's command is running now
-        assert time.monotonic() < deadline and a.poll() is None
+    while not started.exists():  # A's command is running now
+        assert time.monotonic() < deadline and a.poll() is None, a.communicate()
         time.sleep(0.01)
     b_api = fake_api([Turn(tool_calls=[read("pkg/B.py"), edit("pkg/B.py", "x = 1", "x = 2"),
                                        write("pkg/B_new.py", "b = 1\n")]), Turn(content="done")])
@@ -311,7 +310,7 @@ def test_another_sessions_writes_during_a_command_are_not_the_commands(project: 
     go.touch()
     code, out, err = finish(a)
     assert code == 0, out + err
-    result = run_agent(["undo", session_a], project)
+    result = run_agent(["undo", json.loads(out)["session_id"]], project)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert not (project / "pkg/A_cmd.txt").exists()
+    assert not (project / "pkg/A_cmd.txt").exists() and not started.exists()
     assert (project / "pkg/B.py").read_text() == "x = 2\n" and (project / "pkg/B_new.py").read_text() == "b = 1\n"
