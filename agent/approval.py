@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.config import Approval
 from agent.denylist import dangerous_reason
-from agent.mcp.names import is_mcp_name
+from tools.base import Preview
+from tools.effects import Effect, Exec, External, Read, Write
 
 if TYPE_CHECKING:
     from agent.approval_rules import AlwaysRule
@@ -24,6 +25,11 @@ class ApprovalRequest:
     command: str | None = None
     arguments: str = ""
     """The call's arguments as the model sent them (JSON), so a front end can show what is approved."""
+    preview: Preview | None = None
+    """The tool's own dry run of the call (tools.base.Preview): for an edit, the diff of exactly the bytes it
+    will write."""
+    effect: Effect = field(default_factory=Write)
+    """What the call does (tools.effects): what a rule or a headless refusal decides from."""
 
 
 @dataclass(frozen=True)
@@ -38,33 +44,34 @@ class Decision:
 Approver = Callable[[ApprovalRequest], Awaitable[Decision]]
 
 
-def needs_approval(policy: Approval, tool: str, mutates: bool, *, confined: bool = False,
+def needs_approval(policy: Approval, effect: Effect, *, confined: bool = False,
                    preapproved: bool = False) -> bool | None:
-    """True: ask; False: go ahead; None: refused by the policy itself.
+    """True: ask; False: go ahead; None: refused by the policy itself. Decided from the call's effect alone.
 
-    `confined`: commands run in an OS sandbox, which in read-only mode makes the workspace read-only, so the
-    shell can still read (grep, run the tests) without changing anything. MCP tools follow the shell's rules
-    (their effects are unknown and outside the sandbox), but never run in read-only mode; `preapproved`: the
-    config lets this one run without asking.
+    `confined`: commands run in an OS sandbox, which in read-only mode makes the workspace read-only, so a
+    command can still read (grep, run the tests) without changing anything. External calls (MCP tools) follow
+    the commands' rules (their effects are unknown and outside the sandbox), but never run in read-only mode;
+    `preapproved`: the config lets this one run without asking.
     """
-    if not mutates or policy == "full-auto":
+    if isinstance(effect, Read) or policy == "full-auto":
         return False
     if policy == "read-only":
-        return False if (tool == "shell" and confined) else None
+        return False if (isinstance(effect, Exec) and confined) else None
     if preapproved:
         return False
     if policy == "auto-edit":
-        return tool == "shell" or is_mcp_name(tool)
+        return isinstance(effect, Exec | External)
     return True
 
 
-def approval_allowing(tools: Iterable[str]) -> Approval:
-    """The least permissive approval mode under which a headless run may call all of `tools` (mutating ones)."""
+def approval_allowing(effects: Iterable[Effect]) -> Approval:
+    """The least permissive approval mode under which a headless run may make all of `effects`."""
     modes: tuple[Approval, ...] = ("auto-edit", "full-auto")
-    return next((m for m in modes if all(needs_approval(m, t, True) is False for t in tools)), "full-auto")
+    wanted = list(effects)
+    return next((m for m in modes if all(needs_approval(m, e) is False for e in wanted)), "full-auto")
 
 
 async def refuse_headless(request: ApprovalRequest) -> Decision:
     """Headless runs never wait for input: a call that needs approval is refused with a clear message."""
     return Decision(False, f"{request.tool} needs approval and this run cannot ask; rerun with "
-                           f"--approval {approval_allowing([request.tool])}", by_user=False)
+                           f"--approval {approval_allowing([request.effect])}", by_user=False)

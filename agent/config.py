@@ -20,7 +20,7 @@ from agent.spend.prices import PriceRow, PriceTable, charges_at_least
 from tools.secret_files import SecretFiles
 
 Approval = Literal["read-only", "ask", "auto-edit", "full-auto"]
-RouteProfile = Literal["cheap", "balanced", "best"]
+RouteProfile = Literal["cheap", "balanced", "best", "auto"]  # auto: resolved per run (agent/routing)
 
 
 class RetryConfig(BaseModel):
@@ -220,7 +220,7 @@ TIGHTEN_ONLY: dict[tuple[str, ...], Callable[[Any, Any], Any]] = {
 # Which model is called, how hard it thinks and where it sits in escalation decide what a run costs: the user's.
 # A route may only move toward the cheaper profiles.
 UNTRUSTED_CHOICES = ("model",)
-ROUTE_COST: dict[str, int] = {"cheap": 0, "balanced": 1, "best": 2}
+ROUTE_COST: dict[str, int] = {"cheap": 0, "balanced": 1, "best": 2, "auto": 3}  # auto may pick best
 MODEL_TIGHTEN_ONLY: dict[str, Callable[[Any, Any], Any]] = {"max_output_tokens": min, "context_window": min}
 MODEL_CHOICES = ("tier", "thinking", "reasoning_effort", "escalated_effort")
 
@@ -341,6 +341,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
                           f"{exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config error in {path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config error in {path}: nested too deeply to be a Duet config") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -368,4 +370,4 @@ def _validate(data: dict[str, Any], source: str, names: Mapping[str, str] | None
         key = (names or {}).get(key, key)
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"config error in {source}: unknown key {key!r}") from None
-        raise ConfigError(f"config error in {source}: {key}: {err['msg']}") from None
+        raise ConfigError(f"config error in {source}: {key}: {err['msg'].removeprefix('Value error, ')}") from None

@@ -26,6 +26,10 @@ async def fix_tests(agent: Agent, command: str, max_rounds: int = 3) -> FixTests
     before = await _run(agent, command)
     if before.passed:
         return FixTestsResult(Outcome.DONE, before, before, "the tests already pass; nothing to fix")
+    if before.cannot_start:  # no model can fix the environment the command needs: stop before spending
+        return FixTestsResult(Outcome.TEST_COMMAND, before, None,
+                              f"the test command `{command}` could not run (exit {before.exit_code}: "
+                              f"{before.cannot_start}); nothing was sent to a model — fix it or pass --test-cmd CMD")
     if agent.context:
         agent.context.add_hint(before.output)  # failing tests and their tracebacks are the files in play
     task = prompts.render("fix_tests", command=command, exit_code=before.exit_code,

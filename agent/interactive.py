@@ -170,7 +170,7 @@ class Interactive:
 
     def spend_lines(self, explain: bool = False) -> list[str]:
         """The session's spend per model, and with `explain` every call with the price row that priced it."""
-        return spend_lines(self.session.ledger, explain)
+        return spend_lines(self.session.ledger, explain, self.session.config.price_table())
 
     def diff(self) -> str:
         """What the session changed: against its checkpoint in git, or the file list otherwise."""
@@ -190,9 +190,9 @@ class Interactive:
     def mcp_status(self) -> str:
         """The session's MCP servers, their status and tools (`/mcp`)."""
         from agent.mcp.report import status_lines
-        from tools.registry import default_tools
+        from tools.registry import offered_names
 
-        return "\n".join(status_lines(self.session.mcp, {t.name for t in default_tools()}))
+        return "\n".join(status_lines(self.session.mcp, offered_names(self.session.tool_context)))
 
     def undo(self, force: bool = False) -> UndoReport:
         """The same rules as `agent undo`: only files still as this session left them, unless forced."""

@@ -7,7 +7,6 @@ approvals through an awaitable.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import time
@@ -33,10 +32,10 @@ from agent.events import (
     TurnFailed,
     TurnStarted,
     UsageEstimate,
-    UsageEvent,
 )
 from agent.history import with_valid_calls
 from agent.instructions.system import SystemPrompt
+from agent.instructions.toolset import tool_schemas
 from agent.messages import (
     AssistantMessage,
     ImagePart,
@@ -44,18 +43,17 @@ from agent.messages import (
     SystemMessage,
     UserMessage,
 )
+from agent.modelcall import ModelCaller
 from agent.outcome import Outcome
-from agent.providers.base import BilledAttempt, ModelClient, ModelResult
+from agent.providers.base import ModelClient, ModelResult
 from agent.providers.errors import AuthError, ProviderError, ProviderUnavailable
 from agent.router import Route, Router
 from agent.session import Session
 from agent.spend.budget import estimate_call_usd, estimate_prompt_tokens
-from agent.spend.estimate import CANCELLED, estimate_usage
-from agent.spend.prices import utc_now
-from agent.spend.usage import TokenUsage, price_usage
+from agent.spend.usage import TokenUsage
 from agent.tokens import count_tokens
 from agent.toolrun import ToolRunner
-from agent.window import can_answer, compact_tools, fits, output_limit
+from agent.window import can_answer, fits, output_limit
 from agent.wiretext import escaped_bytes
 from prompts import render
 from tools.registry import ToolBox
@@ -85,7 +83,6 @@ class Agent:
                  approver: Approver, limits: Limits, system_prompt: SystemPrompt, router: Router | None = None,
                  context: ContextSource | None = None) -> None:
         self.session = session
-        self._clients = clients
         self.router = router or Router(session.config)
         session.tool_context.vision = self.look
         self.tools = ToolRunner(session, toolbox, approver)
@@ -96,11 +93,20 @@ class Agent:
         self._system_tokens: dict[str, int] = {}  # the system message's tokens: the repository's own count
         self._without_context: set[str] = set()  # models whose window cannot hold the repository as well
         self.context = context
-        self._prices = session.config.price_table()
-        self.clock: Callable[[], dt.datetime] = utc_now  # when calls start: their price depends on it
+        self.calls = ModelCaller(session, clients)
+        self._prices = self.calls.prices
         self.run_turns = 0
         self.last_error = ""
         self._continuations = 0  # "continue" requests after truncated answers, since the last whole one
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime]:
+        """When calls start (their price depends on it); tests set it."""
+        return self.calls.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], dt.datetime]) -> None:
+        self.calls.clock = clock
 
     @property
     def toolbox(self) -> ToolBox:
@@ -233,7 +239,7 @@ class Agent:
         spec = self.session.config.models.get(model)
         if spec is None:
             return estimate_prompt_tokens(messages)
-        key = f"{spec.tokenizer}:{compact_tools(spec)}"
+        key = model  # each model has its own tools (list, order, freeform apply_patch, short descriptions)
         if key not in self._tool_tokens:
             schemas = json.dumps(self._schemas_for(model), ensure_ascii=False)
             self._tool_tokens[key] = count_tokens(schemas, spec.tokenizer)
@@ -245,9 +251,10 @@ class Agent:
         return estimate_prompt_tokens(messages, self._tool_tokens[key])
 
     def _schemas_for(self, model: str) -> list[dict[str, Any]]:
-        """The tool schemas `model` gets: short descriptions when its window is small."""
-        compact = compact_tools(self.session.config.models.get(model))
-        return self.toolbox.compact_schemas if compact else self.toolbox.schemas
+        """The tool schemas `model` gets: its own list from its config entry (agent.instructions.toolset)."""
+        config = self.session.config
+        spec = config.models.get(model)
+        return tool_schemas(self.toolbox, spec, config.api_of(model) if spec else "chat")
 
     def _preflight(self, model: str) -> str:
         """Why the next prompt cannot be sent to `model` at all (empty if it can)."""
@@ -305,7 +312,9 @@ class Agent:
         if model not in self._systems:
             # Instructions, AGENTS.md and facts redacted here; the repository context was redacted as it was rendered.
             repository = self.context.text_for(model) if self.context and model not in self._without_context else ""
-            redact, prompt = self.session.redact, self._system_prompt
+            spec = self.session.config.models.get(model)
+            redact = self.session.redact
+            prompt = self._system_prompt.for_set(spec.prompt_set) if spec else self._system_prompt
             text = escaped_bytes(SystemPrompt(redact(prompt.stable), redact(prompt.session)).text(repository))
             same = next((m for m in self._systems.values() if m.content == text), None)
             self._systems[model] = same or SystemMessage(content=text)
@@ -385,46 +394,8 @@ class Agent:
     async def _complete(self, model: str, messages: Sequence[Message], tools: Sequence[dict[str, Any]],
                         on_delta: Callable[[str, str], None] | None, started: dt.datetime,
                         effort: Effort | None = None, max_output_tokens: int | None = None) -> ModelResult:
-        """One call to `model`. A call cancelled mid-way (Ctrl+C, /compact) was still billed: its usage is
-        recorded as an estimate before the cancellation goes on."""
-        answer: list[str] = []
-        reasoning: list[str] = []
-
-        def sink(kind: str, text: str) -> None:
-            if kind == "reset":
-                answer.clear()
-                reasoning.clear()
-            else:
-                (reasoning if kind == "reasoning" else answer).append(text)
-            if on_delta is not None:
-                on_delta(kind, text)
-
-        clock0 = time.monotonic()  # `started` on the monotonic clock: attempts are priced by when they were sent
-
-        def at(sent: float | None) -> dt.datetime:
-            return started + dt.timedelta(seconds=max(0.0, sent - clock0)) if sent is not None else started
-
-        def record_billed(attempts: Sequence[object]) -> None:
-            for billed in attempts:
-                if isinstance(billed, BilledAttempt):
-                    self._record_usage(model, billed.usage, at(billed.sent_monotonic))
-
-        try:
-            result = await self._clients(model).complete(messages, tools, sink, effort=effort,
-                                                         max_output_tokens=max_output_tokens)
-        except ProviderError as exc:
-            record_billed(exc.billed_attempts)  # cut attempts before the failure: billed all the same
-            raise
-        except asyncio.CancelledError as exc:
-            record_billed(getattr(exc, "billed_attempts", ()))
-            tokenizer = self.session.config.model_spec(model).tokenizer
-            usage = estimate_usage(tokenizer, messages, "".join(answer), "".join(reasoning), note=CANCELLED)
-            self._record_usage(model, usage, started)
-            raise
-        record_billed(result.billed_attempts)
-        return dataclasses.replace(result, sent_at=at(result.sent_monotonic))
+        return await self.calls.call(model, messages, tools, on_delta=on_delta, started=started, effort=effort,
+                                     max_output_tokens=max_output_tokens, record=False)
 
     def _record_usage(self, model: str, usage: TokenUsage, started: dt.datetime) -> None:
-        record = price_usage(model, usage, self._prices, started)
-        spend = self.session.ledger.add(record)
-        self.session.emit(UsageEvent(record=record, model_total=spend, session_usd=str(self.session.ledger.total_usd)))
+        self.calls.record(model, usage, started)

@@ -15,6 +15,7 @@ class Outcome(StrEnum):
     TIME_LIMIT = "time_limit"
     UNAVAILABLE = "provider_unavailable"
     INTERRUPTED = "interrupted"
+    TEST_COMMAND = "test_command_failed"  # the test command itself could not run (not found, not executable)
 
 
 EXIT_CODES: dict[Outcome, int] = {
@@ -27,6 +28,7 @@ EXIT_CODES: dict[Outcome, int] = {
     Outcome.TIME_LIMIT: 4,
     Outcome.UNAVAILABLE: 5,
     Outcome.INTERRUPTED: 130,
+    Outcome.TEST_COMMAND: 6,
 }
 
 BROKEN_PIPE_EXIT = 141

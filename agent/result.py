@@ -12,7 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.outcome import EXIT_CODES, Outcome
+from agent.routing.choice import RouteChoice
+from agent.spend.counterfactual import Counterfactual, counterfactual
 from agent.spend.ledger import Ledger
+from agent.spend.prices import PriceTable
 from agent.spend.rows import ModelSpendRow, spend_rows
 
 Subtype = Literal["success", "error_max_turns", "error_max_budget_usd", "error_timeout", "error_permission",
@@ -28,6 +31,7 @@ SUBTYPES: dict[Outcome, Subtype] = {
     Outcome.TIME_LIMIT: "error_timeout",
     Outcome.UNAVAILABLE: "error_provider",
     Outcome.INTERRUPTED: "error_during_execution",
+    Outcome.TEST_COMMAND: "error_during_execution",
 }
 
 
@@ -96,11 +100,15 @@ class RunResult(BaseModel):
     files_changed: dict[str, str] = Field(default_factory=dict)
     tests_before: TestsSummary | None = None
     tests_after: TestsSummary | None = None
+    counterfactual: Counterfactual = Field(default_factory=Counterfactual, description="What the session cost, "
+                                           "the same tokens all on GPT-5.5, and the dollars per role.")
+    route_choice: RouteChoice | None = Field(default=None, description="What --route auto chose, and why.")
 
 
 def build_result(outcome: Outcome, message: str, session_id: str, turns: int, files: dict[str, str],
                  ledger: Ledger, facts: RunFacts | None = None, tests_before: TestsSummary | None = None,
-                 tests_after: TestsSummary | None = None) -> RunResult:
+                 tests_after: TestsSummary | None = None, *, prices: PriceTable | None = None,
+                 route: RouteChoice | None = None) -> RunResult:
     facts = facts or RunFacts()
     by_model = sorted(ledger.by_model().items())
     models = spend_rows(ledger.by_model())
@@ -114,7 +122,9 @@ def build_result(outcome: Outcome, message: str, session_id: str, turns: int, fi
                      permission_denials=facts.permission_denials, exit_code=EXIT_CODES[outcome], outcome=outcome,
                      message=message, models=models, total_usd_exact=str(ledger.total_usd),
                      files_changed=dict(sorted(files.items())), tests_before=tests_before, tests_after=tests_after,
-                     unpriced_models=ledger.unpriced_models())
+                     unpriced_models=ledger.unpriced_models(),
+                     counterfactual=counterfactual(ledger.records, prices or PriceTable.builtin()),
+                     route_choice=route)
 
 
 def error_result(outcome: Outcome, message: str, session_id: str, duration_ms: int = 0) -> RunResult:

@@ -19,7 +19,7 @@ from agent.loop import Agent, Limits
 from agent.providers.base import ModelClient
 from agent.router import Router
 from agent.session import Session
-from tools.registry import ToolBox, default_tools
+from tools.registry import ToolBox, default_tools, offered_names
 from tools.secret_files import SecretFiles
 
 
@@ -110,6 +110,7 @@ def build_agent(session: Session, approver: Approver, *, max_turns: int | None =
     builtin = default_tools()
     from agent.mcp.startup import start_servers  # light: the SDK loads on the MCP thread, only when needed
 
-    later = start_servers(session, {t.name for t in builtin}) if config.mcp else None
-    agent = Agent(session, pool, ToolBox(builtin, later=later), approver, limits, instructions, router, context)
+    later = start_servers(session, offered_names(session.tool_context)) if config.mcp else None
+    toolbox = ToolBox(builtin, later=later, ctx=session.tool_context)  # offers those only
+    agent = Agent(session, pool, toolbox, approver, limits, instructions, router, context)
     return agent, pool

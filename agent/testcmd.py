@@ -36,6 +36,17 @@ class TestRun:
         return self.exit_code == 0
 
     @property
+    def cannot_start(self) -> str:
+        """Why the command itself could not run (the shell's 126/127: not executable, not found), or ""."""
+        if self.exit_code not in (126, 127):
+            return ""
+        for line in self.output.splitlines():
+            text = line.strip()
+            if re.search(r"(command )?not found|No such file or directory|Permission denied|cannot execute", text):
+                return text[:200]
+        return ""
+
+    @property
     def summary(self) -> str:
         found = [m.group(1) for line in self.output.splitlines() for p in _SUMMARY_LINES
                  if (m := p.match(line.strip()))]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import json
 import os
 import re
 import secrets
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from agent.duetdir import DUET_DIR, PRIVATE_FILE_MODE, private_dir  # noqa: F401  # DUET_DIR: re-exported
@@ -163,9 +164,10 @@ class TranscriptError(ConfigError):
     """A transcript that cannot be read back (exit 2)."""
 
 
-def read_transcript(path: Path) -> Iterator[Event]:
-    """The events of a transcript; a torn line (crash mid-write) is skipped. A file that is not a transcript at all
-    (binary, not UTF-8, no event in it) is a TranscriptError."""
+def read_transcript(path: Path, on_invalid: Callable[[int, str], None] | None = None) -> Iterator[Event]:
+    """The events of a transcript; a torn line (crash mid-write) is skipped. A whole JSON line that is not a valid
+    event (a damaged record: NaN dollars, negative tokens) is skipped too, and told to `on_invalid` (line number,
+    why). A file that is not a transcript at all (binary, not UTF-8, no event in it) is a TranscriptError."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -189,11 +191,13 @@ def read_transcript(path: Path) -> Iterator[Event]:
         raise TranscriptError(f"session {path.stem}: its transcript {path} is not UTF-8 text "
                               f"(byte {data[exc.start]:#04x} at offset {exc.start})") from None
     events = 0
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
                 event = parse_event(line)
-            except ValueError:
+            except ValueError as exc:
+                if on_invalid is not None and _whole_json(line):
+                    on_invalid(number, _first_error(exc))
                 continue
             events += 1
             yield event
@@ -233,3 +237,19 @@ def find_session(workspace: Path, session_id: str | None) -> Path | None:
     if damaged is not None:  # nothing readable: say why the newest one is not
         raise damaged
     return None
+
+
+def _whole_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False  # torn by a crash mid-write: not damage
+    return True
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc).splitlines()[0]

@@ -11,8 +11,9 @@ WINDOW_RESERVE_TOKENS = 32_000
 # The smallest answer worth asking for; a prompt that leaves less is refused before it is sent.
 MIN_ANSWER_TOKENS = 256
 COMPACT_TOOLS_BELOW = 32_768
-"""Models with a smaller window get each tool's description cut to its first sentence: the full descriptions
-(about 2,400 tokens) would take most of a 4K window."""
+"""Models with a smaller window get each tool's description cut to its first sentence (agent.instructions.toolset),
+so each first sentence carries its tool's rules: the full schemas (about 2,400 tokens) would take most of a 4K
+window."""
 # The repository (pack aside) takes at most this share of the window.
 REPO_SHARE_DIVISOR = 8
 

@@ -7,6 +7,7 @@ blanks are not all given, or values the template has no blank for, so that text 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from importlib import resources
 
 BLANK = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}")
@@ -16,8 +17,9 @@ class PromptError(KeyError):
     """A template rendered with missing or unused values (a programming error, caught by the tests)."""
 
 
+@lru_cache(maxsize=256)
 def load(name: str) -> str:
-    """The raw text of `prompts/<name>.md`."""
+    """The raw text of `prompts/<name>.md` (read once: templates are package data, fixed while running)."""
     return resources.files(__name__).joinpath(f"{name}.md").read_text(encoding="utf-8")
 
 

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.approval import dangerous_reason, needs_approval
+from agent.approval import approval_allowing, dangerous_reason, needs_approval
+from tools.effects import Effect, Exec, External, Read, Write
 
 ROOT = Path("/work/project")
 
@@ -31,15 +32,29 @@ def test_config_can_allow_a_refused_command() -> None:
     assert dangerous_reason("git push --force origin wip", ROOT, [r"^git push --force origin wip$"]) is None
 
 
-@pytest.mark.parametrize(("policy", "tool", "mutates", "expected"), [
-    ("read-only", "read_file", False, False), ("read-only", "edit_file", True, None),
-    ("read-only", "shell", True, None),
-    ("ask", "search", False, False), ("ask", "edit_file", True, True), ("ask", "shell", True, True),
-    ("auto-edit", "edit_file", True, False), ("auto-edit", "shell", True, True),
-    ("full-auto", "shell", True, False), ("full-auto", "apply_patch", True, False),
+READ, EDIT, RUN, MCP = Read(), Write(("a.py",)), Exec(("bash", "-c", "make"), "."), External("tickets")
+
+
+@pytest.mark.parametrize(("policy", "effect", "expected"), [
+    ("read-only", READ, False), ("read-only", EDIT, None), ("read-only", RUN, None), ("read-only", MCP, None),
+    ("ask", READ, False), ("ask", EDIT, True), ("ask", RUN, True), ("ask", MCP, True),
+    ("auto-edit", EDIT, False), ("auto-edit", RUN, True), ("auto-edit", MCP, True), ("auto-edit", READ, False),
+    ("full-auto", RUN, False), ("full-auto", EDIT, False), ("full-auto", MCP, False),
 ])
-def test_approval_policies(policy: str, tool: str, mutates: bool, expected: bool | None) -> None:
-    assert needs_approval(policy, tool, mutates) is expected  # type: ignore[arg-type]
+def test_approval_policies(policy: str, effect: Effect, expected: bool | None) -> None:
+    assert needs_approval(policy, effect) is expected  # type: ignore[arg-type]
+
+
+def test_a_confined_command_may_read_in_read_only_mode_and_nothing_else_may() -> None:
+    assert needs_approval("read-only", RUN, confined=True) is False
+    assert needs_approval("read-only", EDIT, confined=True) is None
+    assert needs_approval("read-only", MCP, confined=True) is None
+
+
+def test_the_mode_a_headless_run_needs_comes_from_the_effects() -> None:
+    assert approval_allowing([EDIT]) == "auto-edit"
+    assert approval_allowing([EDIT, RUN]) == "full-auto"
+    assert approval_allowing([MCP]) == "full-auto"
 
 
 # The variants a regex list let through (issue #9), each refused by the tokenizing courtesy layer.

@@ -196,3 +196,44 @@ def test_map_fits_its_token_budget_and_prefix_lengths_match_rendering() -> None:
     text, used = fit(ranked, 500, count_o200k)
     assert count_o200k(text) <= 500 and used > 0
     assert count_o200k(render_map(ranked[:used + 20])) > 500  # it did not stop far short of the budget
+
+
+def test_many_small_files_whose_headers_overflow_the_budget_get_the_map_not_an_oversized_pack(repo: Path) -> None:
+    # A monorepo of tiny files: the files' own text fits the pack budget, the tree and the per-file headers
+    # around them do not. Deciding on the files alone gave a pack the window could not hold, and the loop then
+    # sent no repository context at all.
+    for i in range(1500):
+        path = repo / f"services/payments/handlers/module_{i:04d}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"V{i} = {i}\n")
+    tight = config(repo, context={"reserve_tokens": 1_000_000 - 12_000})
+    budget = pack_budget(tight, "deepseek-v4-flash")
+    plan = ContextBuilder(repo, tight, cache=False).plan("deepseek-v4-flash")
+    assert plan.tokens <= budget or plan.kind == "map", (plan.kind, plan.tokens, budget)
+    assert plan.kind == "map" and plan.text
+
+
+def _context_cli(root: Path, *argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from agent.cli.main import main
+
+    code = main(["context", "-C", str(root), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_agent_context_on_a_tiny_repo_estimates_every_row_from_the_scan(repo: Path, capsys) -> None:
+    (repo / "app.py").write_text("def main():\n    return 1\n")
+    code, out, _ = _context_cli(repo, "--model", "deepseek-v4-flash", capsys=capsys)
+    assert code == 0
+    assert out.splitlines()[0] == f"workspace: {repo.resolve()}"
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  gpt-5.5 ")}
+    gpt_tokens = int(rows["gpt-5.5"][1].lstrip("≤~").replace(",", ""))
+    flash = ContextBuilder(repo, config(repo), cache=False).plan("deepseek-v4-flash")
+    assert gpt_tokens <= flash.tokens  # not the map's 32K budget cap: the repository is a few dozen tokens
+    code, out, _ = _context_cli(repo, "--model", "gpt-5.5", capsys=capsys)
+    assert "does not fit" not in out and "too small to be given whole workspaces" in out
+
+
+def test_agent_context_whole_without_out_is_refused(repo: Path, capsys) -> None:
+    code, _, err = _context_cli(repo, "--whole", capsys=capsys)
+    assert code == 2 and "--out FILE" in err and err.strip().count("\n") == 0

@@ -69,7 +69,7 @@ async def test_explain_names_the_row_and_window_of_each_call(repo: Path, fake_ap
     assert peak["pricing"]["peak"] is True and peak["pricing"]["window"] == "06:00-10:00"
     assert off["pricing"]["peak"] is False and Decimal(off["pricing"]["multiplier"]) == Decimal("0.5")
     text = run_agent(["cost", "--explain"], repo).stdout
-    assert "2026-11-24 07:30 UTC  deepseek-v4-pro  $0.042680: row since 2026-08-16" in text
+    assert "2026-11-24 07:30 UTC  deepseek-v4-pro (execute)  $0.042680: row since 2026-08-16" in text
     assert "peak 06:00-10:00" in text and "off-peak ×0.5" in text
 
 

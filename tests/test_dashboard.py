@@ -92,6 +92,9 @@ async def test_dashboard_figures_match_the_ledgers(repo: Path, fake_api, tmp_pat
     on_gpt = sum((reference_cost(r, prices) or Decimal(0) for r in records if r.priced), Decimal(0))
     assert Decimal(points[-1]["data-usd"]) == on_gpt and points[-1]["data-column"] == "2026-11-24"
 
+    roles = {r["data-role"]: Decimal(r["data-usd"]) for r in marks.having("class", "role")}
+    assert roles == {"execute": everything.total_usd}  # every call drove the conversation (priced ones summed)
+
     sessions = marks.having("class", "session")
     assert [Decimal(s["data-usd"]) for s in sessions] == sorted((ledger.total_usd for ledger in ledgers), reverse=True)
     links = [a["href"] for a in marks.having("href")]

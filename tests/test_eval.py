@@ -105,7 +105,8 @@ def test_eval_runs_the_suite_under_two_models_and_reports(tmp_path: Path) -> Non
 
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| all tasks | **deepseek-v4-flash** | 67% |" in report  # as good as pro, for less
-    assert "| deepseek-v4-flash ◆ | 3 | 67% (2/3) |" in report and "| deepseek-v4-pro | 3 | 67% (2/3) |" in report
+    assert "| deepseek-v4-flash ◆ | 3 | 67% (2/3; 95% CI 21–94%) |" in report
+    assert "| deepseek-v4-pro | 3 | 67% (2/3; 95% CI 21–94%) |" in report
     assert "### bugfix" in report and "### feature" in report
     page = (tmp_path / "out" / "report.html").read_text()
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "<script" not in page

@@ -70,7 +70,8 @@ def test_fix_tests_javascript_with_npm_test(tmp_path: Path, fake_api) -> None:
 def test_model_giving_up_exits_1_with_tests_still_failing(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
     server = fake_api([Turn(content="I cannot fix this.")] * 2)
-    result = run_agent(["fix-tests", "--rounds", "2", "--output", "json"], workspace, server.base_url)
+    result = run_agent(["fix-tests", "--rounds", "2", "--approval", "auto-edit", "--output", "json"], workspace,
+                       server.base_url)
     assert result.returncode == 1
     out = summary(result)
     assert out["outcome"] == "not_done" and out["tests_after"]["passed"] is False
@@ -115,3 +116,14 @@ def test_hostile_commands_and_paths_are_contained(tmp_path: Path, fake_api) -> N
     assert "writes outside the workspace" in outputs[5]
     assert not outside.exists()
     assert server.violations == []
+
+
+def test_fix_tests_in_a_mode_that_refuses_every_edit_stops_before_spending(tmp_path: Path, fake_api) -> None:
+    workspace = sample("py_calc", tmp_path)
+    server = fake_api([Turn(content="never reached")])
+    for mode in ("ask", "read-only"):
+        result = run_agent(["fix-tests", "--approval", mode, "--output", "json"], workspace, server.base_url)
+        assert result.returncode == 2, result.stderr
+        assert "--approval auto-edit" in result.stderr and result.stderr.strip().count("\n") == 0
+        assert summary(result)["outcome"] == "config_error"
+    assert server.requests == []

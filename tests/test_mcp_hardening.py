@@ -25,7 +25,7 @@ from fixtures.fakeapi import ScriptedCall, Turn
 from tests.e2e import run_agent
 from tests.helpers import of_type, running_agent, trust_project
 from tests.mcp_helpers import SERVER, alive, raw_server, starts, stdio_server, wait_until
-from tools.registry import default_tools
+from tools.registry import offered_names
 
 
 def tool_answers(request: dict) -> list[str]:
@@ -256,9 +256,10 @@ async def test_tools_past_the_providers_limit_are_left_out_and_said(repo: Path, 
     server = fake_api([Turn(content="hello")])
     async with running_agent(repo, server.base_url, mcp_servers={"db": raw_server(tmp_path, tools)}) as (agent, events):
         assert await agent.run("hi") is Outcome.DONE
-        listed = status_lines(agent.session.mcp, {t.name for t in default_tools()})
+        offered = offered_names(agent.session.tool_context)
+        listed = status_lines(agent.session.mcp, offered)
     sent = server.requests[0]["tools"]
-    builtin = len(default_tools())
+    builtin = len(offered)  # screenshot is not offered without Chromium
     assert len(sent) == MAX_TOOLS
     query = next(t["function"] for t in sent if t["function"]["name"] == "mcp__db__query")
     assert len(json.dumps(query)) < 2_000

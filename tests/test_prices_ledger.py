@@ -86,3 +86,42 @@ def test_ledger_sums_per_model_and_session() -> None:
 def test_unknown_model_is_marked_unpriced() -> None:
     record = price_usage("mystery", TokenUsage(input_tokens=10, output_tokens=1), PriceTable.builtin(), DAY)
     assert record.priced is False and record.cost_usd == 0
+
+
+def test_the_counterfactual_reprices_each_call_at_gpt55s_row_of_its_time_and_splits_by_role() -> None:
+    from agent.spend.counterfactual import counterfactual, counterfactual_lines
+
+    utc = dt.UTC
+    table = PriceTable([
+        PriceRow(model="gpt-5.5", since=dt.datetime(2026, 1, 1, tzinfo=utc), input="5", cached_input="0.5",
+                 output="30"),
+        PriceRow(model="gpt-5.5", since=dt.datetime(2026, 6, 1, tzinfo=utc), input="4", cached_input="0.4",
+                 output="20"),
+        PriceRow(model="deepseek-v4-flash", since=dt.datetime(2026, 1, 1, tzinfo=utc), input="0.14",
+                 cached_input="0.028", output="0.28"),
+    ])
+    may, july = dt.datetime(2026, 5, 1, tzinfo=utc), dt.datetime(2026, 7, 1, tzinfo=utc)
+    records = [
+        price_usage("deepseek-v4-flash", TokenUsage(input_tokens=1_000_000, cache_hit_tokens=400_000,
+                                                    output_tokens=100_000), table, may),
+        price_usage("gpt-5.5", TokenUsage(input_tokens=10_000, output_tokens=2_000), table, july, role="plan"),
+        price_usage("deepseek-v4-flash", TokenUsage(input_tokens=500, output_tokens=5), table, july,
+                    role="classify"),
+        price_usage("local-coder", TokenUsage(input_tokens=9_999, output_tokens=9), table, july),  # unpriced
+    ]
+    view = counterfactual(records, table)
+    # actual: 600k×0.14 + 400k×0.028 + 100k×0.28 = 0.1232; 10k×4 + 2k×20 = 0.08; 500×0.14 + 5×0.28 = 0.0000714
+    assert Decimal(view.actual_usd_exact) == Decimal("0.2032714") == Ledger.of(records).total_usd
+    # all on gpt-5.5, each at the row of its day: May 600k×5 + 400k×0.5 + 100k×30 = 6.2; July 0.08; 500×4 + 5×20
+    assert Decimal(view.all_on_reference_usd_exact or "") == Decimal("6.2821")
+    assert Decimal(view.saved_usd_exact or "") == Decimal("6.0788286")
+    assert {role: Decimal(r.usd_exact) for role, r in view.roles.items()} == {
+        "classify": Decimal("0.0000714"), "execute": Decimal("0.1232"), "plan": Decimal("0.08")}
+    assert view.roles["execute"].calls == 2 and view.roles["execute"].unpriced_calls == 1 and view.unpriced_calls == 1
+    assert view.roles["plan"].share == float(Decimal("0.08") / Decimal("0.2032714"))
+    assert counterfactual_lines(view)[1:] == [
+        "all on gpt-5.5: $6.2821 (saved $6.0788)", "by role: classify 0% ($0.0001), execute 61% ($0.1232), "
+                                                   "plan 39% ($0.0800)"]
+    # with no price for gpt-5.5 there is no counterfactual figure (never a made-up 0)
+    flash_only = PriceTable([row for row in table.rows() if row.model != "gpt-5.5"])
+    assert counterfactual(records, flash_only).all_on_reference_usd_exact is None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from agent.messages import ImagePart, SystemMessage, ToolMessage, UserMessage
+from agent.instructions.toolset import tool_schemas
+from agent.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agent.providers.base import ModelClient
 from agent.providers.errors import BadRequest, RateLimited
 from agent.providers.factory import make_provider
@@ -135,3 +137,74 @@ async def test_escalated_effort_is_sent(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(content="ok")])
     await gpt(tmp_path, server.base_url).complete(BASE, TOOLS, effort="high")
     assert server.requests[0]["reasoning"]["effort"] == "high"
+
+
+# --- apply_patch as a freeform (custom) tool with its grammar, as Codex sends it --------------------------------
+
+PATCH = "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a - b\n+    return a + b\n*** End Patch\n"
+
+
+def gpt_tools(tmp_path: Path, base_url: str) -> list[dict[str, object]]:
+    config = make_config(tmp_path, base_url)
+    return tool_schemas(ToolBox(default_tools()), config.models["gpt-5.5"], config.api_of("gpt-5.5"))
+
+
+async def test_freeform_apply_patch_goes_out_with_its_grammar_and_comes_back_as_the_patch_argument(
+        tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(reasoning="Patch it.", tool_calls=[ScriptedCall(name="apply_patch", arguments=PATCH)]),
+                       Turn(content="done")])
+    tools = gpt_tools(tmp_path, server.base_url)
+    p = gpt(tmp_path, server.base_url)
+    first = (await p.complete(BASE, tools)).message
+    sent = next(t for t in server.requests[0]["tools"] if t["name"] == "apply_patch")
+    assert sent["type"] == "custom" and sent["format"]["syntax"] == "lark" and "*** Begin Patch" in sent[
+        "format"]["definition"]
+    assert set(sent) == {"type", "name", "description", "format"}  # our own bookkeeping key is never sent
+    call = first.tool_calls[0]
+    assert call.name == "apply_patch" and json.loads(call.arguments) == {"patch": PATCH}
+    assert call.item_id.startswith("ctc_")
+    _, args = ToolBox(default_tools()).parse(call.name, call.arguments)  # the tool box parses it as any call
+    assert args.patch == PATCH
+    history = [*BASE, first, ToolMessage(tool_call_id=call.id, name=call.name, content="applied")]
+    await p.complete(history, tools)
+    items = server.requests[1]["input"]
+    assert [i.get("type") or i["role"] for i in items] == ["user", "reasoning", "custom_tool_call",
+                                                          "custom_tool_call_output"]
+    assert items[2]["input"] == PATCH and items[2]["id"] == call.item_id and "arguments" not in items[2]
+    assert server.violations == []
+
+
+async def test_a_deepseek_patch_call_reaches_gpt_as_a_custom_tool_call(tmp_path: Path, fake_api) -> None:
+    server = fake_api([Turn(content="reviewed")])
+    deepseek_call = ToolCall(id="call_ds1", name="apply_patch", arguments=json.dumps({"patch": PATCH}))
+    history = [*BASE, AssistantMessage(content="", model="deepseek-v4-pro", tool_calls=(deepseek_call,)),
+               ToolMessage(tool_call_id="call_ds1", name="apply_patch", content="applied")]
+    await gpt(tmp_path, server.base_url).complete(history, gpt_tools(tmp_path, server.base_url))
+    items = server.requests[0]["input"]
+    assert items[1] == {"type": "custom_tool_call", "call_id": "call_ds1", "name": "apply_patch", "input": PATCH}
+    assert items[2]["type"] == "custom_tool_call_output"
+    assert server.violations == []
+
+
+async def test_the_fake_server_refuses_a_broken_freeform_tool_and_a_mismatched_output(tmp_path: Path,
+                                                                                     fake_api) -> None:
+    import httpx2
+
+    server = fake_api([])
+    base = {"model": "gpt-5.5", "store": False, "stream": True, "include": ["reasoning.encrypted_content"],
+            "max_output_tokens": 100, "prompt_cache_key": "k"}
+    user = {"role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+
+    def post(**body: object) -> tuple[int, str]:
+        reply = httpx2.post(f"{server.base_url}/responses", json={**base, **body},
+                            headers={"Authorization": "Bearer k"})
+        return reply.status_code, reply.json()["error"]["message"] if reply.status_code != 200 else ""
+
+    no_grammar = {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark"}}
+    assert post(input=[user], tools=[no_grammar]) == (400, "Missing required parameter: 'tools[0].format.definition'.")
+    leaked = {**no_grammar, "format": {**no_grammar["format"], "definition": "start: x"}, "x-duet-argument": "p"}
+    assert post(input=[user], tools=[leaked])[0] == 400
+    call = {"type": "custom_tool_call", "call_id": "c1", "name": "apply_patch", "input": PATCH}
+    wrong = {"type": "function_call_output", "call_id": "c1", "output": "ok"}
+    status, message = post(input=[user, call, wrong])
+    assert (status, message) == (400, "No tool call found for function_call_output with call_id c1.")

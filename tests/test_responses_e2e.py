@@ -93,3 +93,41 @@ async def test_escalation_deepseek_to_gpt55_and_back_converts_the_conversation(r
     assert {a["reasoning_content"] for a in assistants[2:]} == {""}  # GPT-5.5's turns: nothing of OpenAI's
     assert sum(len(a.get("tool_calls") or []) for a in assistants) == 3
     assert [e.kind for e in of_type(events, "step.routed")].count("fallback") == 1
+
+
+async def test_gpt55_edits_through_freeform_apply_patch_in_the_real_loop(repo: Path, fake_api) -> None:
+    (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    patch = ("*** Begin Patch\n*** Update File: calc.py\n@@ def add(a, b):\n-    return a - b\n+    return a + b\n"
+             "*** End Patch\n")
+    server = fake_api([
+        Turn(model="gpt-5.5", tool_calls=[ScriptedCall(name="read_file", arguments={"path": "calc.py"})]),
+        Turn(model="gpt-5.5", reasoning="Flip the sign.", tool_calls=[ScriptedCall(name="apply_patch",
+                                                                                 arguments=patch)]),
+        Turn(model="gpt-5.5", content="Fixed `calc.py:2`."),
+    ])
+    agent, pool, _ = make_agent(repo, server.base_url, model="gpt-5.5", context={"enabled": False})
+    try:
+        assert await agent.run("fix add") is Outcome.DONE
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    assert (repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    first = server.requests[0]
+    assert first["tools"][0]["type"] == "custom" and first["tools"][0]["name"] == "apply_patch"
+    assert "Change files with `apply_patch`" in first["instructions"]  # GPT-5.5's prompt set
+    assert kinds(server.requests[2])[-2:] == ["custom_tool_call", "custom_tool_call_output"]
+    assert server.violations == []
+
+
+async def test_deepseek_gets_edit_file_first_and_its_own_prompt_set(repo: Path, fake_api) -> None:
+    server = fake_api([Turn(model="deepseek-v4-pro", content="nothing to do")])
+    agent, pool, _ = make_agent(repo, server.base_url, model="deepseek-v4-pro", context={"enabled": False})
+    try:
+        assert await agent.run("look") is Outcome.DONE
+    finally:
+        await pool.aclose()
+        agent.session.close()
+    body = server.requests[0]
+    assert [t["function"]["name"] for t in body["tools"]][:2] == ["edit_file", "read_file"]
+    assert "Change part of a file with `edit_file`" in body["messages"][0]["content"]
+    assert server.violations == []

@@ -89,16 +89,18 @@ def test_a_refused_command_names_full_auto(tmp_path: Path, fake_api) -> None:
     assert out["exit_code"] == 1
 
 
-def test_fix_tests_stops_without_escalating_when_its_edits_are_refused(tmp_path: Path, fake_api) -> None:
+def test_fix_tests_stops_without_escalating_when_its_commands_are_refused(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
-    server = fake_api([Turn(model="deepseek-v4-pro", tool_calls=[READ_CALC, EDIT_CALC]),
+    run_tests = ScriptedCall(name="shell", arguments={"command": "python -m pytest -q"})
+    server = fake_api([Turn(model="deepseek-v4-pro", tool_calls=[READ_CALC, run_tests]),
                        Turn(model="deepseek-v4-pro", content="Done."),
                        Turn(model="gpt-5.5", content="never reached")])
-    result = run_agent(["fix-tests", "--output", "stream-json"], workspace, server.base_url)
+    result = run_agent(["fix-tests", "--approval", "auto-edit", "--output", "stream-json"], workspace,
+                       server.base_url)
     assert result.returncode == 1
     lines = stream_events(result)
     assert not any(e["type"] == "step.routed" for e in lines)
     assert len(server.requests) == 2 and {r["model"] for r in server.requests} == {"deepseek-v4-pro"}
     out = lines[-1]
-    assert out["subtype"] == "error_permission" and "--approval auto-edit" in out["message"]
+    assert out["subtype"] == "error_permission" and "--approval full-auto" in out["message"]
     assert out["tests_before"]["passed"] is False and out["tests_after"]["passed"] is False

@@ -31,3 +31,25 @@ def test_detects_the_usual_test_command(tmp_path: Path, files: dict[str, str], e
 ])
 def test_summarises_runner_output(output: str, summary: str) -> None:
     assert TestRun("cmd", 1, output).summary == summary
+
+
+def test_a_test_command_that_cannot_start_stops_before_any_model_call(tmp_path: Path, fake_api) -> None:
+    from fixtures.fakeapi import Turn
+    from tests.e2e import run_agent, sample, summary
+
+    workspace = sample("py_calc", tmp_path)
+    server = fake_api([Turn(content="I fixed it.")])
+    result = run_agent(["fix-tests", "--approval", "full-auto", "--output", "json",
+                        "--test-cmd", "no-such-test-runner -q"], workspace, server.base_url)
+    assert result.returncode == 6, result.stderr
+    data = summary(result)
+    assert data["outcome"] == "test_command_failed"
+    assert "not found" in data["message"] and "nothing was sent to a model" in data["message"]
+    assert server.requests == []
+
+
+def test_cannot_start_reads_the_shells_own_words() -> None:
+    assert TestRun("python -m pytest", 127, "sh: 1: python: not found\n[exit code 127]").cannot_start
+    assert TestRun("./run", 126, "sh: 1: ./run: Permission denied\n[exit code 126]").cannot_start
+    assert not TestRun("pytest", 1, "1 failed\n[exit code 1]").cannot_start
+    assert not TestRun("pytest", 127, "test_x.py::test_y FAILED\n[exit code 127]").cannot_start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -167,3 +168,45 @@ async def test_toolbox_reports_bad_arguments_for_the_model(ctx: ToolContext) -> 
     schema = next(s for s in box.schemas if s["function"]["name"] == "edit_file")["function"]["parameters"]
     assert schema["required"] == ["path", "old_string", "new_string"]
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(("text", "old", "new"), [
+    ("def f():\n    return 1\n", "def f():\n  return 1", "def f():\n  return 2"),  # reindented
+    ("msg = “it’s here”\n", 'msg = "it\'s here"', 'msg = "it\'s gone"'),  # curly quotes kept
+    ("a = 1   \r\nb = 2\r\n", "a = 1\nb = 2", "a = 10\nb = 20"),  # trailing spaces, CRLF kept
+])
+async def test_an_edit_preview_is_exactly_what_the_edit_writes(ctx: ToolContext, text: str, old: str,
+                                                                new: str) -> None:
+    target = ctx.root / "m.py"
+    target.write_bytes(text.encode())
+    await ReadFileTool().run(ReadFileArgs(path="m.py"), ctx)
+    args = EditFileArgs(path="m.py", old_string=old, new_string=new)
+    shown = EditFileTool().preview(args, ctx)
+    assert target.read_bytes() == text.encode()  # a dry run writes nothing
+    result = await EditFileTool().apply(args, ctx, shown)
+    assert result.ok and shown.kind == "diff" and [c.diff for c in result.changes] == [shown.text]
+    assert shown.basis[0][2] == hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+async def test_previews_refuse_what_cannot_apply_and_write_nothing(ctx: ToolContext) -> None:
+    (ctx.root / "m.py").write_text("x = 1\n")
+    with pytest.raises(ToolError, match="have not read it"):
+        EditFileTool().preview(EditFileArgs(path="m.py", old_string="x = 1", new_string="x = 2"), ctx)
+    with pytest.raises(ToolError, match="No file was changed"):
+        ApplyPatchTool().preview(ApplyPatchArgs(patch="*** Begin Patch\n*** Update File: m.py\n@@\n-y = 1\n+y = 2\n"
+                                                      "*** End Patch"), ctx)
+    shown = WriteFileTool().preview(WriteFileArgs(path="new/n.py", content="n = 1\n"), ctx)
+    assert shown.text.startswith("--- /dev/null\n+++ b/new/n.py") and not (ctx.root / "new").exists()
+
+
+async def test_a_patch_is_not_applied_over_a_change_made_after_its_preview(ctx: ToolContext) -> None:
+    target = ctx.root / "m.py"
+    target.write_text("a = 1\nb = 2\n")
+    args = ApplyPatchArgs(patch="*** Begin Patch\n*** Update File: m.py\n@@\n-a = 1\n+a = 10\n*** End Patch")
+    shown = ApplyPatchTool().preview(args, ctx)
+    target.write_text("a = 1\nb = 3\n")  # the user edits another line meanwhile; the patch would still apply
+    with pytest.raises(ToolError, match=r"m\.py changed since it was previewed"):
+        await ApplyPatchTool().apply(args, ctx, shown)
+    assert target.read_text() == "a = 1\nb = 3\n"
+    result = await ApplyPatchTool().apply(args, ctx, ApplyPatchTool().preview(args, ctx))  # previewed again: fine
+    assert result.ok and target.read_text() == "a = 10\nb = 3\n"

@@ -15,6 +15,7 @@ from textual.widgets import Button, Label, Static
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.approval_helpers import shell, victim_repo
 from tests.tui_helpers import make_app, type_text, wait_idle, wait_until
+from tools.diffs import unified
 from tui.approval import ApprovalScreen
 from tui.trust import TrustScreen
 
@@ -136,7 +137,8 @@ async def test_a_long_command_says_more_below_until_read_to_the_end(repo: Path, 
 
 async def test_shift_tab_in_the_modal_leaves_the_mode_as_it_says(repo: Path, fake_api) -> None:
     edit = ScriptedCall(name="edit_file", arguments={"path": "README.md", "old_string": "hello", "new_string": "bye"})
-    server = fake_api([Turn(tool_calls=[shell("git status")]), Turn(tool_calls=[edit]), Turn(content="done")])
+    read = ScriptedCall(name="read_file", arguments={"path": "README.md"})  # an edit of an unread file is refused
+    server = fake_api([Turn(tool_calls=[shell("git status")]), Turn(tool_calls=[read, edit]), Turn(content="done")])
     app = make_app(repo, server.base_url)
     async with app.run_test(size=(120, 32)) as pilot:
         await start(pilot)
@@ -220,3 +222,26 @@ async def test_markup_and_hidden_characters_in_a_diff_are_shown_as_they_are(repo
         titles = [str(item.title) for item in app.query("ToolItem")]
         assert any("echo [b]hi[/b]" in Content.from_markup(t).plain for t in titles), titles
     assert not (repo / "notes.py").exists()
+
+
+async def test_the_modal_shows_the_edit_the_tool_will_write(repo: Path, fake_api) -> None:
+    code = "def area(w, h):\n    if w < 0:\n        raise ValueError('w')\n    return w * h\n"
+    (repo / "geo.py").write_text(code)
+    # A tab where the file has spaces: only edit_file's whitespace-insensitive rung finds it.
+    edit = ScriptedCall(name="edit_file", arguments={"path": "geo.py", "old_string": "\tif w < 0:\n\t\traise "
+                        "ValueError('w')", "new_string": "\tif w < 0 or h < 0:\n\t\traise ValueError('negative')"})
+    read = ScriptedCall(name="read_file", arguments={"path": "geo.py"})
+    server = fake_api([Turn(tool_calls=[read, edit]), Turn(content="done")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
+                         and app.screen.request.tool == "edit_file", what="the edit's modal")
+        screen = modal(app)
+        await pilot.pause()
+        shown = screen.preview
+        await pilot.press("y")
+        await wait_idle(app, pilot)
+    after = (repo / "geo.py").read_text()
+    assert "    if w < 0 or h < 0:\n" in after  # the file's indentation, which the preview showed as it is
+    assert shown.kind == "diff" and shown.text == unified("geo.py", code, after)

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from tools.base import FileChange, Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from tools.base import FileChange, Preview, Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from tools.beneath import LinkRefused
 from tools.diffs import change
+from tools.effects import Effect, Write
+from tools.fileplan import FilePlan, check_previewed, diff_preview
 from tools.linenumbers import refuse_line_numbers
 from tools.patch_format import FileOp, PatchError, apply_hunks, parse_patch
 from tools.textfile import NotTextError, TextDoc, decode, new_doc
@@ -31,6 +33,8 @@ class _Planned:
     before_text: str | None
     doc: TextDoc
     text: str | None
+    encoded: bytes | None = None
+    """`text` as the bytes written (set once the whole patch is planned)."""
 
 
 class ApplyPatchTool(Tool):
@@ -39,25 +43,57 @@ class ApplyPatchTool(Tool):
     runs_in_thread = True
     mutates = True
 
+    def effect(self, args: ApplyPatchArgs, ctx: ToolContext) -> Effect:
+        try:
+            ops = parse_patch(args.patch)
+        except PatchError:
+            return Write()
+        return Write(tuple(dict.fromkeys(p for op in ops for p in (op.path, op.move_to) if p)))
+
+    def preview(self, args: ApplyPatchArgs, ctx: ToolContext) -> Preview:
+        with ExitStack() as files:
+            plan, _opened = self._plan_all(args, ctx, files)
+            return diff_preview(self._file_plans(plan, ctx))
+
     async def run(self, args: ApplyPatchArgs, ctx: ToolContext) -> ToolResult:
+        return await self.apply(args, ctx, None)
+
+    async def apply(self, args: ApplyPatchArgs, ctx: ToolContext, previewed: Preview | None) -> ToolResult:
+        with ExitStack() as files:  # every file opened once, beneath the root; written through the same fds
+            plan, opened = self._plan_all(args, ctx, files)
+            file_plans = self._file_plans(plan, ctx)
+            check_previewed(file_plans, previewed)
+            return self._write(plan, opened, ctx)
+
+    def _plan_all(self, args: ApplyPatchArgs, ctx: ToolContext,
+                  files: ExitStack) -> tuple[dict[Path, _Planned], dict[Path, Opened]]:
+        """Every file the patch touches, opened once, and what each will hold; ToolError when it cannot apply."""
         try:
             ops = parse_patch(args.patch)
         except PatchError as exc:
             raise ToolError(f"invalid patch: {exc}\nNo file was changed.") from None
         plan: dict[Path, _Planned] = {}
-        with ExitStack() as files:  # every file opened once, beneath the root; written through the same fds
-            opened: dict[Path, Opened] = {}
+        opened: dict[Path, Opened] = {}
 
-            def target(name: str) -> Opened:
-                found = files.enter_context(open_path(ctx, name, write=True))
-                return opened.setdefault(found.path, found)
+        def target(name: str) -> Opened:
+            found = files.enter_context(open_path(ctx, name, write=True))
+            return opened.setdefault(found.path, found)
 
-            try:
-                for op in ops:
-                    self._plan(op, ctx, plan, target)
-            except PatchError as exc:
-                raise ToolError(f"{exc}\nNo file was changed.") from None
-            return self._write(plan, opened, ctx)
+        try:
+            for op in ops:
+                self._plan(op, ctx, plan, target)
+        except PatchError as exc:
+            raise ToolError(f"{exc}\nNo file was changed.") from None
+        for path, planned in plan.items():
+            if planned.text is not None:
+                planned.encoded = encode_for(planned.doc, planned.text, rel(ctx, path))
+        return plan, opened
+
+    @staticmethod
+    def _file_plans(plan: dict[Path, _Planned], ctx: ToolContext) -> list[FilePlan]:
+        """The plan as the bytes before and after of every file it changes (an added-then-deleted file: none)."""
+        return [FilePlan(rel(ctx, path), p.before, p.encoded, p.before_text, p.text) for path, p in plan.items()
+                if not (p.before is None and p.text is None)]
 
     def _state(self, ctx: ToolContext, path: Opened, plan: dict[Path, _Planned]) -> _Planned:
         """The file as the plan has it so far (earlier operations of this patch included)."""
@@ -103,7 +139,6 @@ class ApplyPatchTool(Tool):
         plan[dest.path] = _Planned(moved.before, moved.before_text, state.doc, new_text)
 
     def _write(self, plan: dict[Path, _Planned], opened: dict[Path, Opened], ctx: ToolContext) -> ToolResult:
-        encoded = {path: encode_for(p.doc, p.text, rel(ctx, path)) for path, p in plan.items() if p.text is not None}
         ctx.before_change(list(plan))
         done: list[Path] = []
         try:
@@ -111,7 +146,8 @@ class ApplyPatchTool(Tool):
                 if planned.text is None:
                     opened[path].unlink()
                 else:
-                    opened[path].write(encoded[path])
+                    assert planned.encoded is not None
+                    opened[path].write(planned.encoded)
                 done.append(path)
         except OSError as exc:
             for path in done:  # roll back what was written before the failure

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tools.effects import Effect, Read, Write
 from tools.secret_files import SecretFiles
 from tools.writeguard import ProcessGuard, WriteGuard
 
@@ -39,6 +40,18 @@ class ToolResult:
 
 class ToolError(Exception):
     """A failure the model can fix: reported to it as the tool's result."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a call would do, for the person approving it: the unified diff of the bytes it would write, the full
+    command and where it runs, or the target of another tool. `basis`: for a diff, (path, digest of the bytes
+    before, digest of the bytes after) of every file, so the run can refuse when the file changed since."""
+
+    kind: Literal["diff", "command", "text"]
+    text: str
+    cwd: str = ""
+    basis: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,18 +91,39 @@ class Tool:
     name: str
     Args: ClassVar[type[ToolArgs]]
     mutates: ClassVar[bool] = False
-    names_its_changes: ClassVar[bool] = True
+    """The effect of a tool that does not declare one per call (`effect`): Write() when True, else Read()."""
     runs_in_thread: ClassVar[bool] = False
     """True when `run` does blocking work (files, parsing, a Python search) and needs nothing of the agent's event
     loop: the agent then runs it in a worker thread with its own loop. False (the default) for a tool that awaits
     the agent's loop (its processes, the vision model, an MCP session)."""
-    """False for a tool that may change files it cannot name beforehand (shell): undo without git must say so."""
     parallel_safe: bool = False
     """True for a call that only looks (reads, searches, listings, symbol look-ups): the calls of one answer that
     are all parallel-safe run at once, their results still answered in the order they were asked. Anything that
     changes the workspace or talks to the outside stays one at a time."""
     preapproved: bool = False
     """The user's config lets this tool run without asking (outside read-only mode): an allow-listed MCP tool."""
+
+    def effect(self, args: Any, ctx: ToolContext) -> Effect:
+        """What this call does (tools.effects): decided from its arguments alone, without touching anything."""
+        return Write() if self.mutates else Read()
+
+    def available(self, ctx: ToolContext) -> bool:
+        """Whether this tool can work here (a screenshot needs a browser): an unavailable tool is not offered."""
+        return True
+
+    def unavailable_reason(self) -> str:
+        """What the model reads when it calls this tool where it is not available."""
+        return f"{self.name} is not available in this session"
+
+    def preview(self, args: Any, ctx: ToolContext) -> Preview | None:
+        """The dry run shown for approval: exactly what `apply` would do, computed by the same code, changing
+        nothing; ToolError when the call cannot work (refused before anyone is asked). None: the summary says it."""
+        return None
+
+    async def apply(self, args: Any, ctx: ToolContext, previewed: Preview | None) -> ToolResult:
+        """Run the call after its `previewed` dry run was approved (None: no one was asked): a tool that previews
+        refuses, changing nothing, when what it would do now is not what was previewed."""
+        return await self.run(args, ctx)
 
     def input_schema(self) -> dict[str, Any] | None:
         """The wire JSON schema of the arguments when it does not come from `Args` (a tool adapted from

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tools.apply_patch import ApplyPatchTool
-from tools.base import Tool, ToolContext, ToolError, ToolResult
+from tools.base import Preview, Tool, ToolContext, ToolError, ToolResult
 from tools.edit_file import EditFileTool
 from tools.find_symbol import FindSymbolTool
 from tools.list_files import ListFilesTool
@@ -24,6 +24,11 @@ from tools.write_file import WriteFileTool
 def default_tools() -> list[Tool]:
     return [ShellTool(), ReadFileTool(), WriteFileTool(), EditFileTool(), ApplyPatchTool(), SearchTool(),
             ListFilesTool(), FindSymbolTool(), ViewImageTool(), ScreenshotTool()]
+
+
+def offered_names(ctx: ToolContext) -> set[str]:
+    """The built-in tools a session in `ctx` offers: those available there (`Tool.available`)."""
+    return {t.name for t in default_tools() if t.available(ctx)}
 
 
 def _clean_schema(node: Any) -> Any:
@@ -60,8 +65,14 @@ class ToolBox:
     """The tools of one session, by name. `later`: tools that arrive once, before the first model call (those of
     MCP servers starting in the background); `ready` waits for them."""
 
-    def __init__(self, tools: list[Tool], later: Callable[[], Awaitable[list[Tool]]] | None = None) -> None:
+    def __init__(self, tools: list[Tool], later: Callable[[], Awaitable[list[Tool]]] | None = None,
+                 ctx: ToolContext | None = None) -> None:
         self.tools: dict[str, Tool] = {}
+        self.unavailable: dict[str, Tool] = {}
+        """Tools that cannot work here (`Tool.available` in `ctx`): not offered; a call to one says why."""
+        if ctx is not None:
+            self.unavailable = {t.name: t for t in tools if not t.available(ctx)}
+            tools = [t for t in tools if t.name not in self.unavailable]
         self.schemas: list[dict[str, Any]] = []
         self.compact_schemas: list[dict[str, Any]] = []
         self._later = later
@@ -84,6 +95,8 @@ class ToolBox:
     def parse(self, name: str, raw: str) -> tuple[Tool, Any]:
         """The tool and its validated arguments, or ToolError with a message written for the model."""
         tool = self.tools.get(name)
+        if tool is None and name in self.unavailable:
+            raise ToolError(self.unavailable[name].unavailable_reason())
         if tool is None:
             what = f"unknown tool {name!r}" if name and name != "unnamed_tool" else "the tool call had no name"
             raise ToolError(f"{what}; available: {', '.join(self.tools)}")
@@ -100,9 +113,10 @@ class ToolBox:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
             raise ToolError(f"invalid arguments for {name}: {problems}") from None
 
-    async def run(self, tool: Tool, args: Any, ctx: ToolContext) -> ToolResult:
+    async def run(self, tool: Tool, args: Any, ctx: ToolContext, previewed: Preview | None = None) -> ToolResult:
+        """The call's result (`previewed`: the dry run that was approved, which the tool holds itself to)."""
         try:
-            return await tool.run(args, ctx)
+            return await tool.apply(args, ctx, previewed)
         except ToolError as exc:
             return ToolResult(False, f"error: {exc}")
         except OSError as exc:

@@ -18,6 +18,8 @@ from tools.workspace import resolve
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 RENDER_TIMEOUT_S = 60.0
+NO_BROWSER = ("screenshots need Chromium, which is not installed (e.g. `apt-get install chromium`); "
+              "view_image can look at a saved image instead")
 # As root and on a closed network, Chromium needs these to start quickly and quietly; /dev/shm may be
 # outside the sandbox's writable set, so shared memory goes to the temp dir.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -83,13 +85,18 @@ class ScreenshotTool(Tool):
     name = "screenshot"
     Args = ScreenshotArgs
 
+    def available(self, ctx: ToolContext) -> bool:
+        return find_browser(ctx.root) is not None
+
+    def unavailable_reason(self) -> str:
+        return NO_BROWSER
+
     async def run(self, args: ScreenshotArgs, ctx: ToolContext) -> ToolResult:
         launcher = ctx.launcher or PlainLauncher()
         url, ports = checked_url(ctx, args.target, launcher.network)
         browser = find_browser(ctx.root)
         if browser is None:
-            raise ToolError("screenshots need Chromium, which is not installed (e.g. `apt-get install chromium`); "
-                            "view_image can look at a saved image instead")
+            raise ToolError(NO_BROWSER)
         if ctx.vision is None:
             raise ToolError("no image-capable model is available in this session")
         with tempfile.TemporaryDirectory(prefix="duet-shot-", dir=launcher.scratch) as tmp:

@@ -37,7 +37,7 @@ Skips = dict[str, list[str]]  # reason -> paths whose matches the answer leaves 
 
 
 class SearchArgs(ToolArgs):
-    pattern: str = Field(description="Regular expression (Rust/Python syntax) to look for.")
+    pattern: str = Field(description="Regular expression in Rust regex syntax (ripgrep's) to look for.")
     path: str = Field(default=".", description="Directory or file to search, relative to the workspace root.")
     glob: str | None = Field(default=None, description="Only files whose path matches this glob, e.g. '*.py'.")
     ignore_case: bool = Field(default=False, description="Match case-insensitively.")
@@ -103,6 +103,15 @@ def python_search(ctx: ToolContext, args: SearchArgs, skipped: Skips | None = No
     return Found(hits, len(hits))
 
 
+def regex_error(problems: list[str]) -> str | None:
+    """ripgrep's complaint about a pattern, whole (the pattern, the caret under the fault, the reason), written for
+    the model: Rust regex syntax is what it must use. None when ripgrep failed for another reason."""
+    start = next((i for i, line in enumerate(problems) if "regex parse error" in line), None)
+    if start is None:
+        return None
+    return "invalid regex (Rust regex syntax, as ripgrep reads it):\n" + "\n".join(problems[start + 1:])
+
+
 def search_start(ctx: ToolContext, args: SearchArgs) -> Path:
     """The file or directory to search; anything else (a FIFO would block the search forever, a device has no
     end) is refused."""
@@ -140,7 +149,7 @@ async def ripgrep_search(rg: str, ctx: ToolContext, args: SearchArgs, skipped: S
     log = err.decode("utf-8", errors="replace")
     if code == 2 and not out:
         problems = [line for line in log.splitlines() if "DEBUG|" not in line] or ["ripgrep failed"]
-        raise ToolError(f"search failed: {problems[-1].removeprefix('rg: ')}")
+        raise ToolError(regex_error(problems) or f"search failed: {problems[-1].removeprefix('rg: ')}")
     if "DEBUG|" in log:
         secrets = _logged_secrets(ctx, log, "" if target == "." else target + "/", args.glob)
     else:  # a ripgrep that logs differently: ask for the listing instead

@@ -8,8 +8,9 @@ import time
 
 from pydantic import Field
 
-from tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from tools.base import Preview, Tool, ToolArgs, ToolContext, ToolResult
 from tools.binaries import find_binary
+from tools.effects import Exec
 from tools.output_buffer import HeadTailBuffer, head_tail
 from tools.spawn import PlainLauncher
 
@@ -27,7 +28,12 @@ class ShellTool(Tool):
     name = "shell"
     Args = ShellArgs
     mutates = True
-    names_its_changes = False
+
+    def effect(self, args: ShellArgs, ctx: ToolContext) -> Exec:
+        return Exec(("bash", "-c", args.command), str(ctx.start_dir or ctx.root))
+
+    def preview(self, args: ShellArgs, ctx: ToolContext) -> Preview:
+        return Preview("command", args.command, str(ctx.start_dir or ctx.root))
 
     async def run(self, args: ShellArgs, ctx: ToolContext) -> ToolResult:
         timeout = args.timeout_s or ctx.shell_timeout_s

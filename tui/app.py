@@ -383,7 +383,9 @@ def run_tui(workspace: Path, resume: Path | None = None, overrides: dict[str, An
     from agent.config import load_config
 
     launch = launch or Launch()
-    config = load_config(workspace, overrides)
+    from agent.routing.auto import route_without_task
+
+    config = route_without_task(load_config(workspace, overrides), workspace)  # auto: no task to tag yet
     first = [resume]
 
     def make(sink, ask, path):  # type: ignore[no-untyped-def]

@@ -43,7 +43,7 @@ class ApprovalScreen(QuestionScreen[Decision]):
                  mode: str | None = None) -> None:
         super().__init__()
         self.request = request
-        self.preview = preview or ApprovalPreview(
+        self.preview = preview or request.preview or ApprovalPreview(
             "command" if request.command is not None else "text",
             request.command if request.command is not None else request.summary)
         self.mode = mode

@@ -15,8 +15,10 @@ from pathlib import Path
 from agent.cli.outpath import output_path, write_refusal
 from agent.config import load_config
 from agent.context.plan import ContextBuilder, ContextPlan
+from agent.errors import DuetError
 from agent.redact import Redactor
 from agent.router import Router
+from agent.routing.auto import route_without_task
 from agent.spend.prices import cost_usd
 from tools.atomic import atomic_write_bytes
 from tools.beneath import LinkRefused
@@ -24,9 +26,11 @@ from tools.beneath import LinkRefused
 
 def run_context(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace).resolve()
-    config = load_config(workspace)
+    config = route_without_task(load_config(workspace), workspace)  # `route = "auto"`: the policy's default
     model = args.model or Router(config).main().model
     config.model_spec(model)  # a clear error for an unknown model
+    if args.whole and not args.out:
+        raise DuetError("--whole packs the whole workspace into a file: give it --out FILE")
     out = output_path(args.out, f"--out {args.out}") if args.out else None
     # Text that leaves (--out) is redacted as a session's is: the values of the workspace's secret files too.
     # Without --out nothing is shown, and a cached map is redacted again by the session that uses it.
@@ -49,7 +53,7 @@ def run_context(args: argparse.Namespace) -> int:
         raise write_refusal(out, exc) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    lines = [_headline(plan)]
+    lines = [f"workspace: {workspace}", _headline(plan)]
     if plan.kind == "map":
         lines.append(f"  map of {len(plan.mapped)} files; whole files after it: {len(plan.packed)}")
     if plan.in_play:
@@ -100,8 +104,12 @@ def _terminated(signum: int, _frame: object) -> None:
 
 
 def _headline(plan: ContextPlan) -> str:
-    what = ("the whole workspace is packed" if plan.kind == "pack"
-            else "the workspace does not fit the pack budget: ranked repo map")
+    if plan.kind == "pack":
+        what = "the whole workspace is packed"
+    elif plan.pack_budget == 0:
+        what = "ranked repo map (this model's window is too small to be given whole workspaces)"
+    else:
+        what = f"the workspace does not fit the {plan.pack_budget:,}-token pack budget: ranked repo map"
     approx = "~" if plan.workspace_estimated else ""
     unit = "tokens" if plan.exact else "tokens (estimated high: o200k × 1.12; --exact counts them)"
     return (f"{plan.model}: {what}; workspace {approx}{plan.workspace_tokens:,} tokens, context {plan.tokens:,} "

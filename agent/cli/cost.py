@@ -65,6 +65,8 @@ def print_report(report: CostReport) -> None:
                        f"{row.cache_hit_tokens:,}", f"{row.output_tokens:,}", _usd(row))
     console.print(models)
     console.print(_day_table(report.by_day))
+    if report.counterfactual.roles:
+        console.print(_role_table(report))
     if report.calls is not None:
         for call in report.calls:
             console.print(neutralise(f"{call.session_id}  {call_line(call.record)}"), markup=False, soft_wrap=True)
@@ -98,4 +100,18 @@ def _day_table(days: dict[str, CostLine]) -> Table:
         usd = f"${line.usd:.4f}" + (f" (+{line.unpriced_calls} unpriced)" if line.unpriced_calls else "")
         table.add_row(day, str(line.calls), f"{line.input_tokens:,}", f"{line.cache_hit_tokens:,}",
                       f"{line.output_tokens:,}", usd)
+    return table
+
+
+def _role_table(report: CostReport) -> Table:
+    """Where the dollars went, per role, beside the same tokens all on the reference model."""
+    from rich.table import Table
+
+    view = report.counterfactual
+    table = Table(title="Spend per role", title_justify="left")
+    for column in ("role", "calls", "USD", "share"):
+        table.add_column(column, justify="left" if column == "role" else "right")
+    for role, row in view.roles.items():
+        usd = f"${Decimal(row.usd_exact):.4f}" + (f" (+{row.unpriced_calls} unpriced)" if row.unpriced_calls else "")
+        table.add_row(role, str(row.calls), usd, f"{row.share:.1%}")
     return table

@@ -28,7 +28,6 @@ EVAL_EXIT_CODES = """exit codes:
   3    --max-cost reached before every run started
   130  interrupted (Ctrl+C); 143 stopped by SIGTERM. Finished runs are kept: rerun the same command to resume
 """
-ROUTES = ("cheap", "balanced", "best")
 EXIT_HARNESS, EXIT_BUDGET = 1, 3
 
 
@@ -43,7 +42,9 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("suite", metavar="SUITE.toml", help="the suite file (or `merge`, then shards' output directories)")
     p.add_argument("dirs", nargs="*", metavar="DIR", help=argparse.SUPPRESS)
     p.add_argument("--out", required=True, metavar="DIR", help="where results.jsonl and the reports go")
-    p.add_argument("--route", metavar="R1,R2", help="routing profiles to compare (cheap, balanced, best)")
+    p.add_argument("--route", metavar="R1,R2", help="routing profiles to compare (cheap, balanced, best, duet, "
+                                                    "yours; auto: the --routing policy itself); writes routing.toml")
+    p.add_argument("--routing", metavar="FILE", help="the routing policy the `auto` configuration follows")
     p.add_argument("--model", metavar="M1,M2", help="models to compare, each pinned for every step")
     p.add_argument("--repeat", type=positive_int, default=1, metavar="K", help="runs of each task per configuration")
     p.add_argument("--jobs", type=positive_int, default=1, metavar="N", help="runs at once (default 1)")
@@ -63,7 +64,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.suite == "merge":
         if not args.dirs:
             raise ConfigError("eval merge: name the output directories to merge (agent eval merge DIR... --out DIR)")
-        extra = [flag for flag in ("route", "model", "shard", "max_cost", "sandbox", "setup_network", "mcp")
+        extra = [flag for flag in ("route", "routing", "model", "shard", "max_cost", "sandbox", "setup_network",
+                                   "mcp")
                  if getattr(args, flag)]
         if extra:
             raise ConfigError(f"eval merge: --{extra[0].replace('_', '-')} means nothing to a merge")
@@ -81,7 +83,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     from agent.eval.plan import Shard, configurations, plan_runs
     from agent.eval.planned import write_plan
     from agent.eval.progress import EvalProgress
-    from agent.eval.report import write_reports
+    from agent.eval.report import write_reports, write_routing
     from agent.eval.results import ResultsFile, unique_rows
     from agent.eval.runner import Children, RunSettings, command_sandbox
     from agent.eval.schedule import run_all
@@ -89,9 +91,8 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
 
     suite = load_suite(Path(args.suite))
     routes = _split(args.route)
-    bad = [r for r in routes if r not in ROUTES]
-    if bad:
-        raise ConfigError(f"--route {bad[0]!r}: choose from {', '.join(ROUTES)}")
+    _check_routes(routes, suite.root)
+    routing = _routing_file(args.routing, routes)
     configs = configurations(routes, _split(args.model))
     whole = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
     runs = Shard.parse(args.shard).select(whole) if args.shard else whole
@@ -108,7 +109,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     for note in _ignored_asks(suite, args):
         print(note, file=sys.stderr)
     settings = RunSettings(suite=suite, out_dir=out_dir, env=env, sandbox=args.sandbox, commands=commands,
-                           setup_network=args.setup_network, mcp=args.mcp)
+                           setup_network=args.setup_network, mcp=args.mcp, routing=routing)
     children = Children()
     budget = Decimal(str(args.max_cost)) if args.max_cost else None
     spent = sum((row.cost for row in before), Decimal(0))
@@ -119,7 +120,9 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
                           children=children, progress=progress, max_cost=budget, spent=spent)
     rows = unique_rows(results.read())
     paths = write_reports(out_dir, rows)
-    print(f"eval: {len(rows)} runs in {results.path}; report: {paths[0]}, {paths[1]}", file=sys.stderr)
+    policy = write_routing(out_dir, rows, suite.tags, [r for r in routes if r != "auto"])
+    print(f"eval: {len(rows)} runs in {results.path}; report: {paths[0]}, {paths[1]}"
+          + (f"; routing policy: {policy}" if policy else ""), file=sys.stderr)
     if received:
         print(f"eval: stopped by {signal.Signals(received[0]).name}; {len(outcome.finished)} runs finished this "
               "time; rerun the same command to resume", file=sys.stderr)
@@ -170,7 +173,7 @@ def _signals_stop(children: Children) -> Iterator[list[int]]:
 def _merge(dirs: list[Path], out_dir: Path) -> int:
     from agent.eval.coverage import coverage
     from agent.eval.planned import read_plan, write_plan
-    from agent.eval.report import write_reports
+    from agent.eval.report import write_reports, write_routing
     from agent.eval.results import RESULTS_FILE, ResultsFile, read_rows, unique_rows
 
     rows = []
@@ -188,10 +191,11 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
     if planned:
         write_plan(out_dir, sorted(planned))  # so a merge of merges still knows the whole plan
     paths = write_reports(out_dir, merged)
+    policy = write_routing(out_dir, merged, _shard_descriptions(dirs), source="agent eval merge")
     dropped = len(rows) - len(merged)
     note = f" ({dropped} duplicate rows dropped)" if dropped else ""
-    print(f"eval merge: {len(merged)} runs from {len(dirs)} directories{note}; report: {paths[0]}, {paths[1]}",
-          file=sys.stderr)
+    print(f"eval merge: {len(merged)} runs from {len(dirs)} directories{note}; report: {paths[0]}, {paths[1]}"
+          + (f"; routing policy: {policy}" if policy else ""), file=sys.stderr)
     if unequal := coverage(merged).note():
         print(f"eval merge: {unequal}", file=sys.stderr)
     missing = sorted(planned - {row.key for row in merged})
@@ -200,3 +204,46 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
               f"directories (a shard not given or not finished?), e.g. {missing[0].label()}", file=sys.stderr)
         return EXIT_HARNESS
     return 0
+
+
+def _check_routes(routes: list[str], root: Path) -> None:
+    """Every --route value a profile of the user's configuration (as read for the suite), or `auto`: a typo is
+    one line before any run starts, not a harness error per run."""
+    if not routes:
+        return
+    from agent.config import load_config
+    from agent.routing.auto import known_profiles
+
+    known = {*known_profiles(load_config(root)), "auto"}
+    bad = [r for r in routes if r not in known]
+    if bad:
+        raise ConfigError(f"--route {bad[0]!r}: not a routing profile here (known: {', '.join(sorted(known))})")
+
+
+def _routing_file(raw: str | None, routes: list[str]) -> Path | None:
+    """`--routing FILE`, checked before any run is paid for; it only means something to an `auto` configuration."""
+    if raw is None:
+        return None
+    if "auto" not in routes:
+        raise ConfigError("--routing FILE is the policy of `--route auto`: add auto to --route")
+    from agent.routing.policy_file import read_policy
+
+    path = Path(raw).resolve()
+    read_policy(path)
+    return path
+
+
+def _shard_descriptions(dirs: list[Path]) -> dict[str, str]:
+    """The tags' descriptions the shards' own routing.toml files carry (a merge has no suite to read them from)."""
+    from agent.routing.policy_file import ROUTING_FILE, read_policy
+
+    found: dict[str, str] = {}
+    for directory in dirs:
+        try:
+            policy = read_policy(directory / ROUTING_FILE)
+        except ConfigError:
+            continue
+        for tag, route in policy.tags.items():
+            if route.description:
+                found.setdefault(tag, route.description)
+    return found

@@ -27,6 +27,7 @@ from agent.messages import AssistantMessage
 from agent.outcome import BROKEN_PIPE_EXIT, EXIT_CODES, Outcome
 from agent.result import RunResult, SystemInit, TestsSummary, build_result, error_result
 from agent.router import Router
+from agent.routing.auto import route_for_run, task_hint
 from agent.runtime import build_agent, check_keys
 from agent.session import Session
 from agent.testcmd import TestRun, detect_test_command
@@ -88,12 +89,18 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory (-C)")
     config = load_config(workspace, config_overrides(args), environ)
+    config, auto = await route_for_run(config, workspace, routing=getattr(args, "routing", None),
+                                       tags=getattr(args, "tag", None) or [], task=task_hint(args), environ=environ)
     check_keys(config, environ)  # before anything is written
     test_command = None
     if args.command == "fix-tests":
         test_command = args.test_cmd or detect_test_command(workspace)
         if not test_command:
             raise ConfigError("cannot tell how to run this project's tests; pass --test-cmd CMD")
+        if config.approval in ("ask", "read-only"):  # a headless run cannot ask: every edit would be refused
+            raise ConfigError(f"fix-tests must edit files and --approval {config.approval} refuses every edit in a "
+                              "headless run; rerun with --approval auto-edit (edits) or full-auto (edits and "
+                              "commands), or set `approval` in config")
     watcher = RunWatcher()
     run_task = asyncio.current_task()
     pipe_closed: list[bool] = []  # the reader of our output went away (`agent run … | head -1`)
@@ -138,6 +145,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     outcome, message = Outcome.NOT_DONE, ""
     try:
         session.start(args.command, task, resumed=args.command == "resume")
+        if auto is not None:
+            auto.record_into(session)
         async with asyncio.timeout(config.timeout_s):
             if test_command:
                 from agent.fixtests import fix_tests
@@ -178,7 +187,8 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
         except DuetError as exc:  # the work is done and on disk; only the commit is missing
             outcome, message = Outcome.NOT_DONE, f"{message}; but {exc}"
     result = build_result(outcome, message, session.id, agent.run_turns, session.files_changed, session.ledger,
-                          watcher.facts(), _tests(before), _tests(after))
+                          watcher.facts(), _tests(before), _tests(after), prices=config.price_table(),
+                          route=auto.choice if auto is not None else None)
     if stopped_by:  # the shell convention: 128 + the signal (143 for SIGTERM, 129 for SIGHUP)
         result = result.model_copy(update={"exit_code": 128 + stopped_by[0]})
     if pipe_closed:
@@ -199,7 +209,7 @@ def _no_silent_success(agent: Agent, config: Config, outcome: Outcome, message: 
     if outcome is Outcome.DONE and verified:
         return outcome, message
     tools = sorted(set(agent.refused))
-    needed = approval_allowing(tools)
+    needed = approval_allowing(agent.tools.refused_effects)
     count = len(agent.refused)
     what = f"{count} call{'s' if count != 1 else ''} ({', '.join(tools)})"
     prefix = f"{message}: " if message and outcome is not Outcome.DONE else ""

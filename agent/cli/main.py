@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from agent import __version__
 from agent.cli.mcp import add_mcp_parser
@@ -50,7 +51,8 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
     """The settings of a session, the same for the TUI (`agent [PROMPT]`) and headless runs."""
     p.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
     p.add_argument("--model", help="pin every step to this model (e.g. deepseek-v4-flash, gpt-5.5)")
-    p.add_argument("--route", choices=["cheap", "balanced", "best"], help="routing profile (default: balanced)")
+    p.add_argument("--route", choices=["cheap", "balanced", "best", "auto"],
+                   help="routing profile (default: balanced); auto: the routing policy's profile for the task")
     p.add_argument("--approval", choices=["read-only", "ask", "auto-edit", "full-auto"],
                    help="which tool calls need approval; headless runs refuse what would need asking")
     p.add_argument("--max-cost", type=positive_float, metavar="USD", help="budget in dollars for this run")
@@ -69,6 +71,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--commit", action="store_true", help="commit Duet's changes when the run succeeds")
     p.add_argument("--network", action="store_true", default=None,
                    help="let the model's commands use the network (default: off)")
+    p.add_argument("--routing", type=Path, metavar="FILE", help="the routing policy --route auto follows "
+                   "(default: the trusted project's .duet/routing.toml, else your own)")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG",
+                   help="the task's kind for --route auto (else one cheap classification call decides)")
     p.add_argument("--no-mcp", dest="mcp", action="store_false", default=None,
                    help="start none of the configured MCP servers (agent eval's runs, unless the suite opts in)")
 
@@ -153,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--explain", action="store_true", help="every call with the price row and hours that priced it")
     cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
+    sessions = sub.add_parser("sessions", help="this workspace's sessions: id, started, task, models, spend, outcome")
+    sessions.add_argument("--output", choices=["text", "json"], default="text")
+    sessions.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
+
     trust = sub.add_parser("trust", help="trust this project's .duet/config.toml (as it is now)")
     trust.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 
@@ -174,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Top-level options that take a value: their value is not a prompt or a command name.
-_VALUE_OPTIONS = {"-C", "--workspace", "--model", "--route", "--approval", "--max-cost", "--image", "--sandbox"}
+_VALUE_OPTIONS = {"-C", "--workspace", "--model", "--route", "--approval", "--max-cost", "--image", "--sandbox",
+                  "--routing", "--tag"}
 
 
 def split_prompt(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], str | None]:
@@ -319,6 +330,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.cli.cost import run_cost
 
         return run_cost(args)
+    if args.command == "sessions":
+        from agent.cli.sessions import run_sessions
+
+        return run_sessions(args)
     if args.command == "trust":
         from agent.cli.safety import run_trust
 

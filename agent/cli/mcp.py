@@ -29,21 +29,23 @@ def run_mcp(args: argparse.Namespace) -> int:
     from agent.mcp.manager import McpManager
     from agent.mcp.names import MAX_TOOLS
     from agent.mcp.report import status_lines
-    from tools.registry import default_tools
+    from tools.base import ToolContext
+    from tools.registry import offered_names
 
     workspace = Path(args.workspace).resolve()
     config = load_config(workspace)
     for warning in config.warnings:  # e.g. an untrusted project's servers, ignored
         print(f"agent: warning: {warning}", file=sys.stderr)
+    builtin = offered_names(ToolContext(root=workspace))
     manager = McpManager({n: c for n, c in config.mcp_servers.items() if c.enabled}, workspace)
     manager.start()
     try:
         asyncio.run(manager.wait_started())
         if args.output == "json":
-            room = [MAX_TOOLS - len(default_tools())]  # tools past the providers' limit are marked left out
+            room = [MAX_TOOLS - len(builtin)]  # tools past the providers' limit are marked left out
             print(json.dumps([_entry(name, state, room) for name, state in manager.servers.items()], indent=2))
         else:
-            print("\n".join(status_lines(manager, {t.name for t in default_tools()})))
+            print("\n".join(status_lines(manager, builtin)))
     finally:
         manager.close()
     return 1 if any(s.status == "failed" for s in manager.servers.values()) else 0

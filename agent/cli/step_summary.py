@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agent.result import RunResult, TestsSummary
+from agent.spend.counterfactual import counterfactual_lines
 
 STEP_SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
 
@@ -38,6 +39,7 @@ def step_summary_markdown(result: RunResult, command: str) -> str:
         lines.append(f"| {_cell(name)} | {m.calls} | {m.input_tokens:,} | {m.cache_hit_tokens:,} | "
                      f"{m.output_tokens:,} | {f'${m.usd:.4f}' if m.usd is not None else 'no price'} |")
     lines += [f"| **total** | | | | | **${result.total_cost_usd:.4f}** |", ""]
+    lines += [f"{_cell(line)}  " for line in counterfactual_lines(result.counterfactual)[1:]] + [""]
     if result.unpriced_models:
         lines += [f"No price known for {', '.join(result.unpriced_models)}: not counted in the total.", ""]
     if result.files_changed:

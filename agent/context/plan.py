@@ -28,7 +28,7 @@ from tools.symbols import Definition
 if TYPE_CHECKING:
     from agent.context.tags import TagCache
 
-PACK_OVERHEAD = 1.02  # tree and file headers on top of the files themselves
+FRAME_CHARS_PER_TOKEN = 3  # the pack's tree and file headers (paths, tags): counted high, never tokenized
 MIN_MAP_TOKENS = 128  # below this a map says too little to be worth its tokens
 # A workspace whose guessed size (bytes / 4) is over this many times the pack budget gets the map without a
 # count: code would need over 8 bytes per token to fit after all.
@@ -52,6 +52,7 @@ class ContextPlan:
     in_play: list[str] = field(default_factory=list)
     workspace_estimated: bool = False  # the map needs no full count: cached counts plus bytes / 4
     exact: bool = True  # figures counted with the model's own tokenizer (False: DeepSeek estimated high)
+    pack_budget: int = 0  # what a pack could have taken (0: the model's window is too small for packs)
     render: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -170,7 +171,7 @@ class ContextBuilder:
         in_play = files_named_in(hints, scan.files) + [p for p in changed(scan.dirty) if p in scan.files]
         in_play = list(dict.fromkeys(in_play))
         guess = self._estimate_total(tokenizer)
-        if not whole and (not budget or guess * PACK_OVERHEAD > budget * CLEARLY_TOO_BIG):
+        if not whole and (not budget or guess > budget * CLEARLY_TOO_BIG):
             plan = self._map(model, guess, in_play, names_mentioned(hints), exact)
             plan.workspace_estimated = True
         else:
@@ -182,13 +183,14 @@ class ContextBuilder:
                 self.counter.remember_o200k(scan.digests, o200k)
             counts = self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=exact)
             total = sum(counts.values())
-            close = tokenizer == "deepseek-v4" and total * PACK_OVERHEAD > budget and not exact
+            # The tree and a header per file: in a tree of many small files they outweigh the files themselves.
+            frame = pack_frame_chars(self.root.name, paths) // FRAME_CHARS_PER_TOKEN
+            close = tokenizer == "deepseek-v4" and total + frame > budget and not exact
             if close and not whole:  # o200k × 1.12 says no; the real count may say yes
                 counts = self.counter.count(scan.files, tokenizer, scan.digests, paths, exact=True)
                 total, exact = sum(counts.values()), True
-            if whole or total * PACK_OVERHEAD <= budget:
-                frame = pack_frame_chars(self.root.name, paths)
-                plan = ContextPlan("pack", model, None, sum(counts.values()) + frame // 3, total, budget,
+            if whole or total + frame <= budget:
+                plan = ContextPlan("pack", model, None, sum(counts.values()) + frame, total, budget,
                                    packed=sorted(paths), skipped=scan.skipped, in_play=in_play,
                                    exact=exact or tokenizer != "deepseek-v4",
                                    render=lambda: render_pack(self.root.name, scan.files, self._redact, paths))
@@ -199,15 +201,18 @@ class ContextBuilder:
             self._estimates.clear()
             return self.plan(model, hints, exact=exact, whole=whole, out=out)
         self._persist()
+        plan.pack_budget = budget
         return plan
 
     def estimate(self, model: str) -> PlanEstimate:
         """`model`'s context size from the cached counts of this scan (no counting, no ranking)."""
         budget = pack_budget(self.config, model)
         total = self._estimate_total(self.config.model_spec(model).tokenizer)
-        if budget and total * PACK_OVERHEAD <= budget:
-            return PlanEstimate(model, "pack", int(total * PACK_OVERHEAD) + 1, upper_bound=False)
-        return PlanEstimate(model, "map", sum(map_budgets(self.config, model)), upper_bound=True)
+        frame = pack_frame_chars(self.root.name, list(self.scan.files)) // FRAME_CHARS_PER_TOKEN
+        if budget and total + frame <= budget:
+            return PlanEstimate(model, "pack", total + frame, upper_bound=False)
+        # A map says less than the files it maps: never more than the whole workspace with its headers.
+        return PlanEstimate(model, "map", min(sum(map_budgets(self.config, model)), total + frame), upper_bound=True)
 
     def _estimate_total(self, tokenizer: Tokenizer) -> int:
         if tokenizer not in self._estimates:

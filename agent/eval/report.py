@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from agent.eval.report_html import render_html
@@ -10,6 +11,21 @@ from agent.eval.results import EvalRow
 from tools.atomic import atomic_write_bytes
 
 REPORT_MD, REPORT_HTML = "report.md", "report.html"
+
+
+def write_routing(out_dir: Path, rows: list[EvalRow], descriptions: Mapping[str, str] | None = None,
+                  profiles: Collection[str] | None = None, source: str = "agent eval") -> Path | None:
+    """`routing.toml` from the runs of routing profiles (None, and nothing written, when no profile was run)."""
+    from agent.routing.policy import decide_policy
+    from agent.routing.policy_file import ROUTING_FILE, render_policy
+
+    decision = decide_policy(rows, profiles)
+    if not decision.runs:
+        return None
+    path = out_dir / ROUTING_FILE
+    text = render_policy(decision, dict(descriptions or {}), source=source)
+    atomic_write_bytes(path, text.encode("utf-8"))
+    return path
 
 
 def write_reports(out_dir: Path, rows: list[EvalRow]) -> list[Path]:

@@ -7,7 +7,7 @@ from html import escape
 
 from agent.eval.coverage import coverage
 from agent.eval.recommend import recommend
-from agent.eval.report_md import headline, money
+from agent.eval.report_md import headline, money, rate_cell
 from agent.eval.results import EvalRow
 from agent.eval.stats import ConfigStats, config_stats, pareto_front, tag_stats
 from agent.spend.dashboard import STYLE
@@ -22,7 +22,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 
 def _config_rows(stats: list[ConfigStats], front: list[str]) -> list[list[str]]:
     return [[escape(s.config) + (" ◆" if s.config in front else ""), str(s.runs),
-             f"{s.pass_rate:.0%} ({s.passed}/{s.runs})", money(s.mean_cost) + ("*" if s.unpriced else ""),
+             escape(rate_cell(s)), money(s.mean_cost) + ("*" if s.unpriced else ""),
              money(s.total_cost), money(s.cost_per_solved), f"{s.mean_turns:.1f}", f"{s.mean_seconds:.1f} s"]
             for s in stats]
 
@@ -40,7 +40,7 @@ def render_html(rows: list[EvalRow]) -> str:
     tag_tables = "".join(
         f"<h3>{escape(tag)}</h3>" + _table(
             ["configuration", "runs", "pass rate", "mean cost", "cost per solved task"],
-            [[escape(s.config), str(s.runs), f"{s.pass_rate:.0%} ({s.passed}/{s.runs})", money(s.mean_cost),
+            [[escape(s.config), str(s.runs), escape(rate_cell(s)), money(s.mean_cost),
               money(s.cost_per_solved)] for s in group])
         for tag, group in by_tag.items())
     parts = [

@@ -24,6 +24,8 @@ class EvalRow(BaseModel):
 
     task: str
     config: str
+    route: str | None = Field(default=None, description="The routing profile the run used (None: a pinned "
+                                                       "model or the configured default).")
     repeat: int
     passed: bool = Field(description="The task's check exited 0 after the run.")
     exit_code: int = Field(description="The agent's exit code.")
@@ -42,6 +44,9 @@ class EvalRow(BaseModel):
     check_exit_code: int | None = None
     check_output: str = Field(default="", description="The check's last lines.")
     duet_version: str = ""
+    routed_profile: str | None = Field(default=None, description="The profile `--route auto` chose for the run.")
+    roles: dict[str, str] = Field(default_factory=dict, description="Exact dollars per role (plan, execute, "
+                                                                     "review, ...), as text.")
 
     @property
     def key(self) -> RunKey:

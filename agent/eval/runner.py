@@ -131,6 +131,8 @@ class RunSettings:
     """`agent eval --setup-network`: setup commands may connect (the user's choice, never the suite's)."""
     mcp: bool = False
     """`agent eval --mcp`: runs start the user's MCP servers (the user's choice, never the suite's)."""
+    routing: Path | None = None
+    """`agent eval --routing FILE`: the policy the `auto` configuration's runs follow."""
     agent_argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "agent.cli.main"])
 
 
@@ -142,6 +144,9 @@ def agent_command(settings: RunSettings, task: EvalTask, config: EvalConfig, cop
     else:
         argv += ["fix-tests", *(["--test-cmd", task.test_cmd] if task.test_cmd else [])]
     argv += ["--output", "json", "--approval", "full-auto", "-C", str(copy), *config.agent_flags()]
+    if config.route == "auto":  # the policy under test, told the task's kind as an eval task states it
+        argv += [*(["--routing", str(settings.routing)] if settings.routing else []),
+                 *(arg for tag in task.tags for arg in ("--tag", tag))]
     if task.max_cost is not None:
         argv += ["--max-cost", repr(task.max_cost)]
     if task.timeout is not None:
@@ -197,14 +202,17 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
         _keep_logs(settings.out_dir, key, copy, redact(log), result.session_id)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return EvalRow(task=key.task, config=key.config, repeat=key.repeat, passed=check.returncode == 0,
+    return EvalRow(task=key.task, config=key.config, route=config.route, repeat=key.repeat,
+                   passed=check.returncode == 0,
                    exit_code=result.exit_code, subtype=result.subtype, cost_usd=result.total_cost_usd,
                    cost_usd_exact=result.total_usd_exact, models=result.models,
                    unpriced_models=result.unpriced_models, num_turns=result.num_turns,
                    duration_ms=result.duration_ms, agent_wall_ms=agent_ms, check_ms=check_ms,
                    wall_ms=_ms_since(started), session_id=result.session_id, tags=list(task.tags),
                    check_exit_code=check.returncode, check_output=check_output,
-                   duet_version=__version__)
+                   duet_version=__version__,
+                   roles={role: spend.usd_exact for role, spend in result.counterfactual.roles.items()},
+                   routed_profile=result.route_choice.profile if result.route_choice else None)
 
 
 def secret_pathspecs(secret_files: SecretFiles) -> list[str]:

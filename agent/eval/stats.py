@@ -70,3 +70,13 @@ def _stats(config: str, rows: list[EvalRow]) -> ConfigStats:
                        mean_turns=sum(r.num_turns for r in rows) / n if n else 0.0,
                        mean_seconds=sum(r.duration_ms for r in rows) / n / 1000 if n else 0.0,
                        unpriced=any(r.unpriced_models for r in rows))
+
+
+def role_dollars(rows: list[EvalRow]) -> dict[str, dict[str, Decimal]]:
+    """Per configuration (sorted), exact dollars per role (sorted) over its runs (rows from before roles: none)."""
+    out: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        spend = out[row.config]
+        for role, usd in row.roles.items():
+            spend[role] = spend.get(role, Decimal(0)) + Decimal(usd)
+    return {config: dict(sorted(spend.items())) for config, spend in sorted(out.items())}

@@ -59,6 +59,8 @@ class SuiteFile(BaseModel):
 
     mcp: bool = Field(default=False, description="Asks for the user's MCP servers in the runs: only `agent eval "
                                                  "--mcp` starts them (the user's choice, not the suite's).")
+    tags: dict[str, str] = Field(default_factory=dict, description="What each tag means: the choices of "
+                                 "`--route auto`'s classification, copied into the routing policy.")
     task: list[EvalTask] = Field(min_length=1)
 
 
@@ -69,6 +71,8 @@ class Suite(BaseModel):
 
     path: Path
     tasks: list[EvalTask]
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Descriptions of the tags (`[tags]`), for the routing policy."""
     mcp: bool = False
     """The suite asked for the user's MCP servers (they start only with `agent eval --mcp`)."""
 
@@ -120,7 +124,7 @@ def load_suite(path: Path) -> Suite:
     except ValidationError as exc:
         raise ConfigError(f"suite {path}: {_first_error(exc, data)}") from None
     tasks = parsed.task
-    suite = Suite(path=path, tasks=tasks, mcp=parsed.mcp)
+    suite = Suite(path=path, tasks=tasks, mcp=parsed.mcp, tags=parsed.tags)
     seen: set[str] = set()
     for task in tasks:
         if task.id in seen:

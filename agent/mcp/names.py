@@ -13,10 +13,6 @@ _BAD = re.compile(r"[^a-zA-Z0-9_-]")
 _HASH = 6
 
 
-def is_mcp_name(name: str) -> bool:
-    return name.startswith(PREFIX)
-
-
 def wire_name(server: str, tool: str, taken: Collection[str] = ()) -> str:
     """`mcp__<server>__<tool>` with other characters as `_`; when that is too long or already taken, cut and
     suffixed with a short hash of the original pair, so two tools never share a name."""

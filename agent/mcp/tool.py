@@ -13,6 +13,7 @@ from agent.mcp.results import result_text
 from agent.mcp.schema import adapt_schema, argument_problems
 from prompts import render
 from tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from tools.effects import External
 
 MAX_DESCRIPTION = 1_024
 SUMMARY_CHARS = 300  # of the arguments, told to the vision model as the task
@@ -29,7 +30,6 @@ class McpTool(Tool):
 
     Args = McpArgs
     mutates = True
-    names_its_changes = False
 
     def __init__(self, manager: McpManager, server: str, remote: Any, name: str, preapproved: bool,
                  notes: list[str] | None = None) -> None:
@@ -60,6 +60,9 @@ class McpTool(Tool):
         if problems:
             raise ToolError(f"invalid arguments for {self.name}: {'; '.join(problems)}")
         return data
+
+    def effect(self, args: Any, ctx: ToolContext) -> External:
+        return External(self.server)
 
     def approval_summary(self, args: Any) -> str:
         """The call with its arguments whole (the approver must see what runs); a very long one is cut in the

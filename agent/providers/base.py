@@ -19,7 +19,12 @@ DeltaSink = Callable[[str, str], None]
 (OPENED, "") to the CallRunner's sink when an answer starts; the runner keeps that to itself."""
 
 ToolSchema = Mapping[str, object]
-"""One tool in Chat Completions form ({"type": "function", "function": {...}}); providers convert it."""
+"""One tool in Chat Completions form ({"type": "function", "function": {...}}); providers convert it. A freeform tool
+is already in the Responses API's form ({"type": "custom", "name", "description", "format"}) plus FREEFORM_ARGUMENT."""
+
+FREEFORM_ARGUMENT = "x-duet-argument"
+"""Key of a freeform tool schema (never sent) naming the one argument its text fills: the provider turns a
+`custom_tool_call`'s input into `{argument: input}` arguments, so the tool box parses it like any other call."""
 
 Finish = Literal["stop", "tool_calls", "length", "content_filter", "incomplete"]
 

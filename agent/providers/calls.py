@@ -102,7 +102,12 @@ class CallRunner:
                 sink("reset", "")
             delay = self._delay(attempt, error)
             self._notice(f"{self.name}: {error} — retry {attempt}/{self._retry.max_retries} in {delay:.1f} s")
-            await self.sleep(delay)
+            try:
+                await self.sleep(delay)
+            except asyncio.CancelledError as exc:  # between attempts: no request is out, nothing more to bill
+                exc.billed_attempts = tuple(billed)  # type: ignore[attr-defined]
+                exc.request_in_flight = False  # type: ignore[attr-defined]
+                raise
 
     async def next_item(self, stream: AsyncIterator[T]) -> T | None:
         """The next stream item, None at the end; a failure while reading is a cut stream (retried whole).

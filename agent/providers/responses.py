@@ -13,6 +13,7 @@ import openai
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
+    ResponseCustomToolCall,
     ResponseFailedEvent,
     ResponseFunctionToolCall,
     ResponseIncompleteEvent,
@@ -29,7 +30,7 @@ from agent.messages import AssistantMessage, Message, ReasoningItem, ToolCall
 from agent.providers.base import OPENED, DeltaSink, ModelResult, ToolSchema
 from agent.providers.calls import CallRunner
 from agent.providers.errors import BadRequest, ProviderUnavailable, StreamCut
-from agent.providers.responses_wire import responses_body
+from agent.providers.responses_wire import freeform_arguments, freeform_call_arguments, responses_body
 from agent.providers.usage_parse import estimate_usage, parse_responses_usage
 from agent.spend.usage import TokenUsage
 
@@ -47,6 +48,7 @@ class _Answer:
     pending: list[ReasoningItem] = field(default_factory=list)  # not yet followed by another item
     calls: list[ToolCall] = field(default_factory=list)
     final: Response | None = None
+    freeform: dict[str, str] = field(default_factory=dict)  # freeform tools sent: name → the argument they fill
 
     def reasoning_done(self, item: ResponseReasoningItem) -> None:
         summary = tuple(s.text for s in item.summary)
@@ -78,8 +80,10 @@ class ResponsesProvider:
         body = responses_body(self.spec.api_model or self.name, self.spec, self.origin, messages, tools,
                               effort=effort, max_output_tokens=max_output_tokens, cache_key=self._cache_key)
 
+        freeform = freeform_arguments(tools)
+
         async def attempt(sink: DeltaSink, number: int) -> ModelResult:
-            return await self._attempt(body, sink, number)
+            return await self._attempt(body, sink, number, freeform)
 
         def estimate(answer: str, reasoning: str) -> TokenUsage:
             request = json.dumps([body.get("instructions"), body["input"], body.get("tools")], ensure_ascii=False)
@@ -90,8 +94,9 @@ class ResponsesProvider:
     async def close(self) -> None:
         await self._client.close()
 
-    async def _attempt(self, body: dict[str, Any], sink: DeltaSink, attempt: int) -> ModelResult:
-        answer = _Answer()
+    async def _attempt(self, body: dict[str, Any], sink: DeltaSink, attempt: int,
+                       freeform: dict[str, str]) -> ModelResult:
+        answer = _Answer(freeform=freeform)
         stream = await self._client.responses.create(**body)
         sink(OPENED, "")  # accepted: from here on the provider may bill this attempt
         try:
@@ -140,6 +145,14 @@ class ResponsesProvider:
             elif isinstance(item, ResponseFunctionToolCall):
                 answer.followed_by(item.call_id)
                 answer.calls.append(ToolCall(id=item.call_id, name=item.name, arguments=item.arguments,
+                                             item_id=item.id or ""))
+            elif isinstance(item, ResponseCustomToolCall):
+                answer.followed_by(item.call_id)
+                argument = answer.freeform.get(item.name)
+                # A freeform tool's text fills its one argument; an unknown custom tool's text goes on as it is
+                # (the tool box then says the call is not valid JSON, written for the model to read).
+                arguments = freeform_call_arguments(argument, item.input) if argument else item.input
+                answer.calls.append(ToolCall(id=item.call_id, name=item.name, arguments=arguments,
                                              item_id=item.id or ""))
             elif isinstance(item, ResponseOutputMessage):
                 answer.followed_by("")

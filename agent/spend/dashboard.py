@@ -129,12 +129,23 @@ def render_dashboard(data: Dashboard, title: str) -> str:
                           f"all on {report.reference_model}": data.cumulative_reference}, colors,
               "cumulative spend, actual and all on the reference model"),
         '<p class="muted">Cumulative dollars of the priced calls; the gap is what routing saved.</p>',
+        "<h2>Spend per role</h2>", _roles_table(report),
         "<h2>Dearest sessions</h2>", _sessions_table(data.dearest),
         "<h2>Price rows in force</h2>", _rows_table(data.rows_in_force),
         f'<p class="muted">Generated {utc_now().strftime("%Y-%m-%d %H:%M UTC")} by agent cost --html.</p>',
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _roles_table(report: CostReport) -> str:
+    """Where the dollars went by role (plan, execute, review, classify, ...): the counterfactual's split."""
+    rows = ['<table id="roles"><tr><th>role</th><th>calls</th><th>USD</th><th>share</th></tr>']
+    for role, spend in report.counterfactual.roles.items():
+        rows.append(f'<tr class="role" data-role="{escape(role)}" data-usd="{spend.usd_exact}">'
+                    f"<td>{escape(role)}</td><td>{spend.calls}</td><td>${Decimal(spend.usd_exact):.4f}</td>"
+                    f"<td>{spend.share:.1%}</td></tr>")
+    return "".join(rows) + "</table>"
 
 
 def _sessions_table(sessions: list[SessionCost]) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from agent.spend.counterfactual import counterfactual, counterfactual_lines
 from agent.spend.ledger import Ledger
+from agent.spend.prices import PriceTable
 from agent.spend.usage import UsageRecord
 
 
@@ -20,11 +22,12 @@ def call_line(record: UsageRecord) -> str:
     when = record.started_at.strftime("%Y-%m-%d %H:%M UTC") if record.started_at else record.day.isoformat()
     cost = f"${record.cost_usd:.6f}" if record.priced else "no price"
     flag = f" (estimated: {record.note or 'no usage reported'})" if record.estimated else ""
-    return f"{when}  {record.model}  {cost}{flag}: {explain_record(record)}"
+    return f"{when}  {record.model} ({record.role})  {cost}{flag}: {explain_record(record)}"
 
 
-def spend_lines(ledger: Ledger, explain: bool = False) -> list[str]:
-    """A session's spend per model (tokens for a model with no price), and with `explain` every call."""
+def spend_lines(ledger: Ledger, explain: bool = False, prices: PriceTable | None = None) -> list[str]:
+    """A session's spend per model (tokens for a model with no price), the counterfactual (all on GPT-5.5, per
+    role) and with `explain` every call."""
     lines = []
     for name, spend in sorted(ledger.by_model().items()):
         estimated = f", {spend.estimated_calls} estimated" if spend.estimated_calls else ""
@@ -35,6 +38,8 @@ def spend_lines(ledger: Ledger, explain: bool = False) -> list[str]:
                          f"in, {spend.output_tokens:,} out)")
     unpriced = ledger.unpriced_models()
     lines.append(f"session total ${ledger.total_usd:.4f}" + (f" (without {', '.join(unpriced)})" if unpriced else ""))
+    if ledger.records:
+        lines += counterfactual_lines(counterfactual(ledger.records, prices or PriceTable.builtin()))[1:]
     if explain:
         lines += [call_line(record) for record in ledger.records]
     return lines

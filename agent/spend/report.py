@@ -12,14 +12,15 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.events import UsageEvent
+from agent.spend.counterfactual import REFERENCE_MODEL, Counterfactual, counterfactual, reference_cost
 from agent.spend.explain import explain_record
 from agent.spend.ledger import Ledger
-from agent.spend.prices import PriceTable, cost_usd
+from agent.spend.prices import PriceTable
 from agent.spend.rows import ModelSpendRow, spend_rows
 from agent.spend.usage import UsageRecord
 from agent.transcript import TranscriptError, all_sessions, read_transcript
 
-REFERENCE_MODEL = "gpt-5.5"
+__all__ = ["REFERENCE_MODEL", "CostReport", "build_report", "reference_cost", "session_usage"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class CostReport(BaseModel):
     all_on_reference_usd: Decimal | None = Field(description="The priced calls' tokens at the reference's prices.")
     saved_usd: Decimal | None = Field(description="What routing saved on the priced calls.")
     reference_model: str = REFERENCE_MODEL
+    counterfactual: Counterfactual = Field(default_factory=Counterfactual,
+                                           description="Actual against all on the reference, and per role.")
     calls: list[CallLine] | None = Field(default=None, description="Every call and its price row (--explain).")
 
 
@@ -79,27 +82,29 @@ def session_usage(workspace: Path, session_id: str | None = None, since: dt.date
     if session_id:
         paths = [p for p in paths if p.stem == session_id]
     found: list[SessionUsage] = []
+    counted: dict[str, str] = {}  # record id -> the session it was counted in
     for path in paths:
+        def invalid(number: int, why: str, path: Path = path) -> None:
+            if on_skip is not None:
+                on_skip(f"skipped line {number} of session {path.stem}: not a valid record ({why})")
+
         try:
-            records = [e.record for e in read_transcript(path) if isinstance(e, UsageEvent)]
+            records = [e.record for e in read_transcript(path, invalid) if isinstance(e, UsageEvent)]
         except TranscriptError as exc:
             if session_id or on_skip is None:
                 raise
             on_skip(f"skipped {exc}")
             continue
+        again = [r for r in records if r.id in counted]
+        if again and on_skip is not None:
+            on_skip(f"skipped {len(again)} usage records of session {path.stem} already counted in session "
+                    f"{counted[again[0].id]} (a copied transcript)")
+        records = [r for r in records if r.id not in counted]
+        counted.update((r.id, path.stem) for r in records)
         records = [r for r in records if since is None or r.day >= since]
         if records:
             found.append(SessionUsage(session_id=path.stem, path=path, records=records))
     return found
-
-
-def reference_cost(record: UsageRecord, prices: PriceTable) -> Decimal | None:
-    """The same tokens billed at the reference model's prices when the call was made: "everything on GPT-5.5"."""
-    pricing = prices.pricing_at(REFERENCE_MODEL, record.started_at or record.day)
-    if pricing is None:
-        return None
-    return cost_usd(pricing, cache_miss=record.cache_miss_tokens, cache_hit=record.cache_hit_tokens,
-                    output=record.output_tokens)
 
 
 def build_report(sessions: list[SessionUsage], prices: PriceTable, explain: bool = False) -> CostReport:
@@ -107,12 +112,10 @@ def build_report(sessions: list[SessionUsage], prices: PriceTable, explain: bool
     records = [r for s in sessions for r in s.records]
     ledger = Ledger.of(records)
     by_day: dict[str, CostLine] = defaultdict(CostLine)
-    reference: Decimal | None = Decimal(0)
     for record in records:
         by_day[record.day.isoformat()].add(record)
-        if record.priced and reference is not None:
-            on_reference = reference_cost(record, prices)
-            reference = None if on_reference is None else reference + on_reference
+    view = counterfactual(records, prices)
+    reference = view.reference
     calls = None
     if explain:
         calls = [CallLine(session_id=s.session_id, record=r, explanation=explain_record(r))
@@ -120,5 +123,6 @@ def build_report(sessions: list[SessionUsage], prices: PriceTable, explain: bool
     total = ledger.total_usd
     return CostReport(sessions=len(sessions), models=spend_rows(ledger.by_model()), by_day=dict(sorted(by_day.items())),
                       total_usd=total, unpriced_models=ledger.unpriced_models(), all_on_reference_usd=reference,
-                      saved_usd=None if reference is None else reference - total, calls=calls)
+                      saved_usd=None if reference is None else reference - total, counterfactual=view,
+                      calls=calls)
 

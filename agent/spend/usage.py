@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.roles import Role
 from agent.spend.prices import PriceTable, Pricing, as_utc, cost_usd, utc_now
+
+MAX_TOKENS = 10**10  # far above any window: a figure over it is damage, not a call
+MAX_CALL_USD = Decimal(10**6)
 
 
 class TokenUsage(BaseModel):
@@ -33,17 +37,19 @@ class UsageRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="This record's identity: a transcript "
+                    "copied under another name is not billed twice.")
     model: str
     day: dt.date = Field(description="UTC day the call started.")
     started_at: dt.datetime | None = Field(default=None, description="When the call started (UTC); absent in "
                                                                      "records written before Duet kept it.")
-    input_tokens: int
-    cache_hit_tokens: int
-    cache_miss_tokens: int
-    output_tokens: int
-    reasoning_tokens: int
+    input_tokens: int = Field(ge=0, le=MAX_TOKENS)
+    cache_hit_tokens: int = Field(ge=0, le=MAX_TOKENS)
+    cache_miss_tokens: int = Field(ge=0, le=MAX_TOKENS)
+    output_tokens: int = Field(ge=0, le=MAX_TOKENS)
+    reasoning_tokens: int = Field(ge=0, le=MAX_TOKENS)
     estimated: bool
-    cost_usd: Decimal
+    cost_usd: Decimal = Field(ge=0, le=MAX_CALL_USD, allow_inf_nan=False)
     priced: bool = Field(description="False when no price is known for the model: its cost is unknown, not 0.")
     pricing: Pricing | None = Field(default=None, description="The price row and window that priced the call.")
     note: str = Field(default="", description="Why the call was estimated (cut stream, cancelled), if it was.")
