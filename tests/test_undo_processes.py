@@ -10,10 +10,11 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -46,9 +47,14 @@ class HeldAPI(FakeAPI):
             self.release.wait(120)
         return super().next_turn(body)
 
-    def wait_held(self, count: int) -> None:
+    def wait_held(self, count: int, procs: list[subprocess.Popen[str]] = ()) -> None:  # type: ignore[assignment]
+        """Returns once `count` conversations are held (fails early when one of `procs` ended before)."""
+        deadline = time.monotonic() + 120
         with self._arrived:
-            assert self._arrived.wait_for(lambda: len(self._held) >= count, 120), self._held
+            while len(self._held) < count:
+                ended = [p for p in procs if p.poll() is not None]
+                assert not ended and time.monotonic() < deadline, (self._held, [output(p) for p in ended])
+                self._arrived.wait(0.2)
 
 
 @pytest.fixture
@@ -68,14 +74,41 @@ def held_api():  # type: ignore[no-untyped-def]
 
 
 def spawn(args: list[str], cwd: Path, base_url: str) -> subprocess.Popen[str]:
+    """`agent ARGS` started in `cwd`, its output going to files (a pipe nobody reads would fill and block it)."""
     env = dict(base_env(), **GIT_ENV, DEEPSEEK_API_KEY=TEST_KEY, DEEPSEEK_BASE_URL=base_url)
-    return subprocess.Popen([agent_bin(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    out = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115  # closed by finish()
+    err = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115  # closed by finish()
+    proc = subprocess.Popen([agent_bin(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                            stderr=err, text=True, start_new_session=True)
+    OUTPUTS[proc.pid] = (out, err)
+    return proc
+
+
+OUTPUTS: dict[int, tuple[IO[str], IO[str]]] = {}
+
+
+def output(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """What `proc` has written so far (stdout, stderr)."""
+    out, err = OUTPUTS[proc.pid]
+    out.seek(0)
+    err.seek(0)
+    return out.read(), err.read()
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=180)
+    proc.wait(timeout=180)
+    out, err = output(proc)
+    for handle in OUTPUTS.pop(proc.pid):
+        handle.close()
     return proc.returncode, out, err
+
+
+def first_line(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while "\n" not in output(proc)[0]:
+        assert time.monotonic() < deadline and proc.poll() is None, output(proc)
+        time.sleep(0.005)
+    return dict(json.loads(output(proc)[0].splitlines()[0]))
 
 
 def read(path: str) -> ScriptedCall:
@@ -215,7 +248,7 @@ def _killed_at(proc: subprocess.Popen[str], workspace: Path, session: str, targe
             break
         time.sleep(0.0005)
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(30)
+    finish(proc)
 
 
 @pytest.mark.parametrize("tool", sorted(KILLED_CALLS))
@@ -237,8 +270,7 @@ def test_a_run_killed_during_a_write_then_resumed_is_undone_exactly(repo: Path, 
                        Turn(tool_calls=[read("data/f0.txt"), write("data/f0.txt", "rewritten\n"),
                                         write("data/new_after_resume.txt", "new\n")]), Turn(content="done")], hold=1)
     proc = spawn(["run", "work", "--approval", "full-auto", "--output", "stream-json"], repo, server.base_url)
-    assert proc.stdout is not None
-    session = json.loads(proc.stdout.readline())["session_id"]
+    session = first_line(proc)["session_id"]
     _killed_at(proc, repo, session, target, original.get(target))
     server.release.set()
     assert [p.stem for p in all_sessions(repo)] == [session]
@@ -270,7 +302,7 @@ def test_three_sessions_editing_one_file_at_once_never_lose_an_edit(repo: Path, 
         server = held_api(hold=1, conversations=conversations)
         procs = {k: spawn(["run", f"edit-{k}-{rnd}", "--approval", "full-auto", "--output", "stream-json"], repo,
                           server.base_url) for k in "ABC"}
-        server.wait_held(3)  # all three have read the file; now they edit it at once
+        server.wait_held(3, list(procs.values()))  # all three have read the file; now they edit it at once
         server.release.set()
         outputs = {}
         for k, proc in procs.items():
@@ -301,7 +333,7 @@ def test_another_sessions_writes_during_a_command_are_not_the_commands(project: 
     a = spawn(["run", "command", "--approval", "full-auto", "--output", "json"], project, a_api.base_url)
     deadline = time.monotonic() + 120
     while not started.exists():  # A's command is running now
-        assert time.monotonic() < deadline and a.poll() is None, a.communicate()
+        assert time.monotonic() < deadline and a.poll() is None, output(a)
         time.sleep(0.01)
     b_api = fake_api([Turn(tool_calls=[read("pkg/B.py"), edit("pkg/B.py", "x = 1", "x = 2"),
                                        write("pkg/B_new.py", "b = 1\n")]), Turn(content="done")])
