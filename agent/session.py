@@ -82,8 +82,8 @@ class Session:
         """The session's MCP servers (started by the runtime when config names some)."""
         self.tool_context = ToolContext(root=self.workspace, start_dir=start_dir,
                                         shell_timeout_s=config.shell_timeout_s, secret_files=config.secret_file_list(),
-                                        before_change=self.checkpoint.ensure, launcher=self.launcher,
-                                        redact=self.redact)
+                                        before_change=self.checkpoint.ensure, write_guard=self.checkpoint,
+                                        launcher=self.launcher, redact=self.redact)
         """What tools get: immutable, built here; a new launcher (a read-only switch) or the vision sidecar (when
         the agent is assembled) gives the session a new value, never an edited one."""
 

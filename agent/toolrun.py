@@ -149,9 +149,14 @@ class ToolRunner:
             return ToolResult(False, verdict.refusal or "error: no such tool")
         # Git and file work run off the event loop, so a screen driven by it never freezes.
         effect = prepared.parsed.effect
-        if not isinstance(effect, Read):  # a command or an external call may change files it cannot name
-            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=isinstance(effect, Exec | External))
-        return await self._run_tool(tool, prepared.parsed.args, verdict.previewed)
+        opaque = isinstance(effect, Exec | External)  # a command or an external call may change files it cannot name
+        if not isinstance(effect, Read):
+            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=opaque)
+        try:
+            return await self._run_tool(tool, prepared.parsed.args, verdict.previewed)
+        finally:
+            if opaque:  # what the command changed becomes the session's (snapshots before and after it)
+                await asyncio.to_thread(self.session.checkpoint.settle)
 
     def _finish(self, prepared: _Prepared, result: ToolResult) -> None:
         session, call = self.session, prepared.parsed.call

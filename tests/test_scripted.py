@@ -39,7 +39,7 @@ async def test_a_scripted_run_edits_the_workspace_through_the_real_tools(repo: P
 
 async def test_a_fault_is_the_providers_error_and_the_loop_falls_back_then_gives_up(repo: Path) -> None:
     async with scripted_agent(repo, [Turn(fault="503")]) as (agent, _events, script):
-        assert (await agent.run("anything")).outcome is Outcome.DONE  # the fallback model took the next (exhausted) turn
+        assert (await agent.run("anything")).outcome is Outcome.DONE  # the fallback took the next turn
     assert script.requests[0].model == "deepseek-v4-pro" and len(script.requests) == 2
     assert script.requests[1].model != "deepseek-v4-pro" and script.violations == ["request after the script ran out"]
     async with scripted_agent(repo, [Turn(fault="503") for _ in range(6)]) as (agent, _events, script):
