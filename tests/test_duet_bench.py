@@ -99,3 +99,22 @@ def test_the_table_is_the_exact_sum_of_the_ledger(tmp_path: Path) -> None:
     assert main["cheap"][1].startswith("1/2 ") and main["duet"][1].startswith("2/2 ")
     duet_roles = dict(zip(role_names, roles["duet"], strict=True))
     assert _dollars(duet_roles["plan"]) > 0 and _dollars(duet_roles["review"]) > 0
+
+
+def test_best_drives_over_the_responses_wire_and_solves_the_ambiguous_task(tmp_path: Path) -> None:
+    """GPT-5.5 (best) answers on the Responses API, edits with freeform apply_patch, and gets a real pass, where
+    DeepSeek alone (cheap) writes the plausible wrong fix (round(), half-even) and its escalation does no better."""
+    suite_dir = tmp_path / "suite"
+    shutil.copytree(FIXTURES_DIR / "bench_suite" / "repos" / "money", suite_dir / "repos" / "money")
+    (suite_dir / "suite.toml").write_text('[[task]]\nid = "money-cents"\nrepo = "repos/money"\n'
+                                          'test_cmd = "python -m unittest discover -s tests -q"\n'
+                                          'tags = ["ambiguous"]\n')
+    out = tmp_path / "out"
+    run = _bench().run_bench(suite_dir / "suite.toml", ["best", "cheap"], out)
+    assert run.skipped == {} and run.violations == []
+    passed = {row.config: row.passed for row in run.rows}
+    assert passed == {"best": True, "cheap": False}
+    [best] = [row for row in run.rows if row.config == "best"]
+    assert set(best.models) == {"gpt-5.5"} and set(best.roles) == {"execute"}
+    transcript = (out / "runs" / "money-cents.best.1.transcript.jsonl").read_text()
+    assert '"tool":"apply_patch"' in transcript and "patch applied" in transcript
