@@ -29,7 +29,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom:
 table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 3px 10px; text-align: right; }
 td:first-child, th:first-child { text-align: left; } tr:nth-child(even) { background: #f6f6f6; }
 .pass { color: #2e7d32; } .fail { color: #b3261e; } .run { white-space: nowrap; }
-td.task { text-align: left; max-width: 28em; overflow-wrap: anywhere; }
+td.task, th.task { text-align: left; max-width: 28em; overflow-wrap: anywhere; }
 .warn { color: #a15c00; } .muted { color: #777; font-size: 0.85em; } .src { text-align: left; }
 """
 
@@ -199,8 +199,8 @@ def _task_cell(task: str) -> str:
 
 def _sessions_table(sessions: list[SessionCost], roll_up: bool = False) -> str:
     where = "<th>workspace</th>" if roll_up else ""
-    rows = [f"<table id=\"sessions\"><tr><th>session</th>{where}<th>started</th><th>task</th><th>calls</th>"
-            "<th>models</th><th>USD</th></tr>"]
+    rows = [f'<table id="sessions"><tr><th>session</th>{where}<th>started</th><th class="task">task</th>'
+            "<th>calls</th><th>models</th><th>USD</th></tr>"]
     for s in sessions:
         unpriced = f' <span class="warn">+ unpriced {escape(", ".join(s.unpriced))}</span>' if s.unpriced else ""
         workspace = f"<td>{escape(s.workspace)}</td>" if roll_up else ""
