@@ -3,13 +3,14 @@ the charts drawn by the cost dashboard's chart kit (agent/spend/svg.py)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from agent.eval.coverage import coverage
 from agent.eval.recommend import recommend
 from agent.eval.report_md import ended, headline, money, rate_cell
 from agent.eval.results import EvalRow
-from agent.eval.stats import ConfigStats, config_stats, pareto_front, tag_stats
+from agent.eval.stats import ConfigStats, config_stats, pareto_front, role_dollars, tag_stats
 from agent.spend.dashboard import STYLE
 from agent.spend.svg import color_of, escape, grouped_bars, scatter
 
@@ -74,6 +75,35 @@ def _failed(rows: list[EvalRow], out_dir: Path | None) -> str:
         "<table>", '<table id="failed">', 1)
 
 
+def _roles(rows: list[EvalRow]) -> str:
+    """Per configuration, its dollars by role (plan, execute, review, ...) and each role's share."""
+    by_config = role_dollars(rows)
+    if not by_config:
+        return ""
+    roles = sorted({role for spend in by_config.values() for role in spend})
+    body = []
+    for config, spend in by_config.items():
+        total = sum(spend.values(), Decimal(0))
+        body.append([escape(config), *(f"{money(spend[r])} ({spend[r] / total:.0%})" if r in spend and total
+                                       else money(spend.get(r, Decimal(0))) for r in roles)])
+    return "<h2>Dollars per role</h2>" + _table(["configuration", *roles], body)
+
+
+def _policy(rows: list[EvalRow]) -> str:
+    """The routing policy (routing.toml) these runs support, when routing profiles were run: the same table as
+    report.md's, with its Wilson-bound reasons."""
+    from agent.routing.policy import decide_policy
+
+    decision = decide_policy(rows)
+    if not decision.runs:
+        return ""
+    body = [[escape(d.tag), f"<b>{escape(d.profile)}</b>" if d.profile else "—", escape(d.reason)]
+            for d in (decision.default, *decision.tags)]
+    return ("<h2>Routing policy (routing.toml)</h2><p class=\"muted\">For each tag, the cheapest profile whose pass "
+            "rate reaches the lower 95% Wilson bound of the best profile's.</p>"
+            + _table(["tasks", "profile", "why"], body))
+
+
 def render_html(rows: list[EvalRow], out_dir: Path | None = None) -> str:
     """The whole page; `out_dir` (where it is written) decides which run logs can be linked."""
     stats = config_stats(rows)
@@ -114,6 +144,7 @@ def render_html(rows: list[EvalRow], out_dir: Path | None = None) -> str:
         "<h2>By configuration</h2>",
         _table(["configuration", "runs", "pass rate", "mean cost", "total cost", "cost per solved task",
                 "mean turns", "mean time"], _config_rows(stats, front)),
+        _roles(rows), _policy(rows),
         "<h2>By tag</h2>", tag_tables,
         "</body></html>",
     ]
