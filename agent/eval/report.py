@@ -32,7 +32,7 @@ def write_reports(out_dir: Path, rows: list[EvalRow]) -> list[Path]:
     """Both reports of `rows`; returns their paths. Never a half-written report: written aside, then renamed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in ((REPORT_MD, render_markdown(rows)), (REPORT_HTML, render_html(rows))):
+    for name, text in ((REPORT_MD, render_markdown(rows)), (REPORT_HTML, render_html(rows, out_dir))):
         path = out_dir / name
         atomic_write_bytes(path, text.encode("utf-8"))  # tools.atomic: never through a link, nothing left aside
         written.append(path)
