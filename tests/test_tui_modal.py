@@ -112,3 +112,22 @@ async def test_one_hidden_character_is_counted_in_the_singular(repo: Path, fake_
         assert "⚠ 1 hidden or control character," in stats and "characters" not in stats
         await pilot.press("n")
         await wait_idle(app, pilot)
+
+
+async def test_a_message_typed_during_a_turn_says_it_is_sent_when_the_turn_ends(repo: Path, fake_api) -> None:
+    gate = "gate"  # the command waits until the test creates this file: a turn that ends when told
+    wait = shell(f"while [ ! -e {gate} ]; do sleep 0.02; done; echo released")
+    server = fake_api([Turn(tool_calls=[wait]), Turn(content="first done"), Turn(content="second done")])
+    app = make_app(repo, server.base_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_text(pilot, "wait for the gate")
+        await pilot.press("enter")
+        await asked(app, pilot, "shell")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ApprovalScreen), what="the modal to close")
+        await type_text(pilot, "then this")
+        await pilot.press("enter")
+        hint = str(app.query_one("#hint").render())
+        assert "queued; it is sent when the turn ends (Esc takes it back)" in hint, hint
+        (repo / gate).touch()
+        await wait_idle(app, pilot)
