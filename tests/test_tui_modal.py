@@ -5,15 +5,22 @@ never an answer; a denial carries its note to the model."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Button, Input
 
+from agent.assembly import SessionSpec
+from agent.events import ApprovalDecided, ToolFinished
+from agent.interactive import Interactive
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.approval_helpers import shell, victim_repo
+from tests.conftest import KEYS, make_config
 from tests.tui_helpers import make_app, type_text, wait_idle, wait_until
+from tui.app import DuetApp
 from tui.approval import ApprovalScreen
 from tui.prompt import PromptInput
 
@@ -131,3 +138,29 @@ async def test_a_message_typed_during_a_turn_says_it_is_sent_when_the_turn_ends(
         assert "queued; it is sent when the turn ends (Esc takes it back)" in hint, hint
         (repo / gate).touch()
         await wait_idle(app, pilot)
+
+
+async def test_a_tool_rows_duration_leaves_out_the_time_the_modal_was_open(repo: Path, fake_api) -> None:
+    """The duration a tool row shows starts when the call is approved: never more than the time from the
+    decision to the result (each event stamped as it is emitted), however long the question was open."""
+    server = fake_api([Turn(tool_calls=[shell("true")]), Turn(content="done")])
+    settings = make_config(repo, server.base_url, approval="ask", model="deepseek-v4-pro")
+    stamped: list[tuple[float, Any]] = []
+
+    def make(sink, ask, path):  # type: ignore[no-untyped-def]
+        def stamp(event):  # type: ignore[no-untyped-def]
+            stamped.append((time.monotonic(), event))
+            sink(event)
+        return Interactive(SessionSpec(repo, settings, resume=path, environ=KEYS), stamp, ask)
+
+    app = DuetApp(make)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_text(pilot, "go")
+        await pilot.press("enter")
+        await asked(app, pilot, "shell")
+        await pilot.pause(0.5)  # the user reads the question for a while
+        await pilot.press("y")
+        await wait_idle(app, pilot)
+    decided = next(t for t, e in stamped if isinstance(e, ApprovalDecided))
+    finished, event = next((t, e) for t, e in stamped if isinstance(e, ToolFinished))
+    assert event.duration_s <= finished - decided + 0.001, (event.duration_s, finished - decided)
