@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from agent.transcript import DUET_DIR
+from agent.transcript import DUET_DIR, StateWriteError
 from agent.undo import gitstore, journal_dir
 from agent.undo.editlock import EditLock
 from agent.undo.gitsnap import IDENTITY, is_repo_root, snapshot
@@ -34,6 +34,11 @@ __all__ = ["EXCLUDE_DUET", "IDENTITY", "Checkpoint", "CheckpointError"]
 
 CheckpointError = UndoError
 EXCLUDE_DUET = f":(exclude){DUET_DIR}"
+
+
+class CheckpointError(StateWriteError):
+    """The record of how files were before a change cannot be made: the change is not made, and the run stops
+    (exit 2) — a change `agent undo` could not take back is worse than no change."""
 
 
 class Checkpoint:
@@ -123,6 +128,9 @@ class Checkpoint:
                 journal.opaque = True
             journal.save()
         self._guarded(before_tool)
+        if self.error is not None:
+            raise CheckpointError(f"cannot record how the files were before this change ({self.error}); the run "
+                                  "stopped before making it, so `agent undo` can take back everything it changed")
 
     def settle(self) -> None:
         """After a command (or, for one killed during it, when the session goes on): its changes, seen against
