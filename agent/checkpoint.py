@@ -30,13 +30,12 @@ from agent.undo.journal import MANIFEST, Journal, mode_of, sha256_of
 from agent.undo.model import UndoError
 from tools.secret_files import SecretFiles
 
-__all__ = ["EXCLUDE_DUET", "IDENTITY", "Checkpoint", "CheckpointError"]
+__all__ = ["EXCLUDE_DUET", "IDENTITY", "Checkpoint", "CheckpointUnavailable"]
 
-CheckpointError = UndoError
 EXCLUDE_DUET = f":(exclude){DUET_DIR}"
 
 
-class CheckpointError(StateWriteError):
+class CheckpointUnavailable(StateWriteError):
     """The record of how files were before a change cannot be made: the change is not made, and the run stops
     (exit 2) — a change `agent undo` could not take back is worse than no change."""
 
@@ -129,7 +128,7 @@ class Checkpoint:
             journal.save()
         self._guarded(before_tool)
         if self.error is not None:
-            raise CheckpointError(f"cannot record how the files were before this change ({self.error}); the run "
+            raise CheckpointUnavailable(f"cannot record how the files were before this change ({self.error}); the run "
                                   "stopped before making it, so `agent undo` can take back everything it changed")
 
     def settle(self) -> None:

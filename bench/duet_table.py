@@ -33,6 +33,7 @@ from agent.routing.wilson import Interval, wilson
 from fixtures import FIXTURES_DIR
 from fixtures.fakeapi import FakeAPI, Script
 from fixtures.fakeapi.competence import SCENARIOS_DIR, Scenario
+from fixtures.prices import LAUNCH_PRICES
 
 SUITE = FIXTURES_DIR / "bench_suite" / "suite.toml"
 SCENARIOS = sorted(SCENARIOS_DIR.glob("bench_*.json"))
@@ -44,21 +45,7 @@ CONFIG = """[retry]
 backoff_base_s = 0.05
 backoff_cap_s = 0.2
 max_retries = 3
-
-[[prices]]
-model = "deepseek-v4-pro"
-since = 2026-09-01
-input = 1.74
-cached_input = 0.145
-output = 3.48
-
-[[prices]]
-model = "deepseek-v4-flash"
-since = 2026-09-01
-input = 0.14
-cached_input = 0.028
-output = 0.28
-"""
+""" + LAUNCH_PRICES
 
 
 def _env(base_url: str, home: Path) -> dict[str, str]:

@@ -10,21 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-LAUNCH_PRICES = """
-[[prices]]
-model = "deepseek-v4-pro"
-since = 2026-09-01
-input = 1.74
-cached_input = 0.145
-output = 3.48
-
-[[prices]]
-model = "deepseek-v4-flash"
-since = 2026-09-01
-input = 0.14
-cached_input = 0.028
-output = 0.28
-"""
+from fixtures.prices import LAUNCH_PRICES  # re-exported for the tests
 
 
 def pin_launch_prices(workspace: Path) -> Path:
