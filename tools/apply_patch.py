@@ -11,12 +11,13 @@ from pathlib import Path
 from pydantic import Field
 
 from tools.base import FileChange, Preview, Tool, ToolArgs, ToolContext, ToolError, ToolResult
-from tools.beneath import LinkRefused
+from tools.beneath import LinkRefused, open_dir_beneath
 from tools.diffs import change
 from tools.effects import Effect, Write
 from tools.fileplan import FilePlan, check_previewed, diff_preview
 from tools.linenumbers import refuse_line_numbers
 from tools.patch_format import FileOp, PatchError, apply_hunks, parse_patch
+from tools.staged import Staged, commit_all, stage_at
 from tools.textfile import NotTextError, TextDoc, decode, new_doc
 from tools.workspace import Opened, check_not_stale, encode_for, open_path, rel, remember
 
@@ -140,16 +141,32 @@ class ApplyPatchTool(Tool):
 
     def _write(self, plan: dict[Path, _Planned], opened: dict[Path, Opened], ctx: ToolContext) -> ToolResult:
         ctx.before_change(list(plan))
+        # Every new file's bytes staged and synced first, then all renamed in one pass, then the deletions: a kill
+        # before the pass changes nothing (see tools.staged; what remains is the pass itself).
+        staged: list[tuple[Path, Staged]] = []
         done: list[Path] = []
         try:
             for path, planned in plan.items():
+                if planned.text is not None:
+                    assert planned.encoded is not None
+                    target = opened[path]
+                    if target.dir_fd is None:
+                        target.dir_fd = open_dir_beneath(target.root_fd, target.parent, make=True)
+                    staged.append((path, stage_at(target.dir_fd, target.name, planned.encoded)))
+            try:
+                commit_all([item for _path, item in staged])
+            except OSError as exc:
+                done += [path for path, _item in staged[:getattr(exc, "renamed", 0)]]
+                raise
+            done += [path for path, _item in staged]
+            for path, planned in plan.items():
                 if planned.text is None:
                     opened[path].unlink()
-                else:
-                    assert planned.encoded is not None
-                    opened[path].write(planned.encoded)
-                done.append(path)
+                    done.append(path)
         except OSError as exc:
+            if len(done) < len(staged):
+                for _path, item in staged[len(done):]:
+                    item.discard()
             for path in done:  # roll back what was written before the failure
                 before = plan[path].before
                 with contextlib.suppress(OSError):

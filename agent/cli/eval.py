@@ -97,7 +97,9 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     whole = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
     runs = Shard.parse(args.shard).select(whole) if args.shard else whole
     results = ResultsFile(out_dir)
-    results.create()  # before any run is paid for; even a shard with nothing to run leaves a file for merge
+    # Checked before any run is paid for; even a shard with nothing to run leaves a file for merge.
+    if note := results.create():
+        print(f"eval: {note}", file=sys.stderr)
     write_plan(out_dir, whole)
     before = results.read()
     finished = {row.key for row in before}
@@ -186,7 +188,7 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
         planned |= read_plan(directory) or set()
     merged = unique_rows(rows)
     results = ResultsFile(out_dir)
-    results.create()
+    results.create(check=False)  # replaced whole below
     results.rewrite(merged)
     if planned:
         write_plan(out_dir, sorted(planned))  # so a merge of merges still knows the whole plan

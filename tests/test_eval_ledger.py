@@ -1,0 +1,59 @@
+"""`agent eval` keeps its ledger honest: a results file it cannot trust is refused before any run is paid for,
+a configuration whose models have no key stops before it spends, and the runs a SIGTERM cut short keep their
+spend in the results (real `agent eval` processes against the fake server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fixtures.fakeapi import Turn
+from tests.test_eval_safety import make_suite, run_suite
+
+GOOD_ROW = {"task": "t", "config": "deepseek-v4-flash", "repeat": 9, "passed": True, "exit_code": 0,
+            "subtype": "success", "cost_usd": 0.01, "cost_usd_exact": "0.01", "num_turns": 1, "duration_ms": 1,
+            "wall_ms": 1, "session_id": "s"}
+
+
+def _results_with(tmp_path: Path, text: str) -> Path:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text(text)
+    return out
+
+
+def test_a_garbage_last_line_is_refused_before_any_run_is_paid_for(tmp_path: Path) -> None:
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
+    text = json.dumps(GOOD_ROW) + "\n" + "{garbage\n"
+    out = _results_with(tmp_path, text)
+    done, fake = run_suite(suite, out, [Turn(content="done")])
+    assert done.returncode == 2, done.stderr
+    assert fake.requests == []  # nothing was paid for
+    [line] = done.stderr.strip().splitlines()
+    assert f"{out / 'results.jsonl'}:2" in line and "Traceback" not in done.stderr
+    assert (out / "results.jsonl").read_text() == text  # the user's file as it was
+
+
+def test_a_row_of_wrong_types_is_refused_before_any_run_is_paid_for(tmp_path: Path) -> None:
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
+    for bad in ({**GOOD_ROW, "cost_usd_exact": "NaN"}, {**GOOD_ROW, "repeat": "x"}, [1, 2]):
+        out = tmp_path / "out"
+        if out.exists():
+            (out / "results.jsonl").unlink()
+            out.rmdir() if not any(out.iterdir()) else None
+        out.mkdir(exist_ok=True)
+        (out / "results.jsonl").write_text(json.dumps(bad) + "\n")
+        done, fake = run_suite(suite, out, [Turn(content="done")])
+        assert done.returncode == 2, (bad, done.stderr)
+        assert fake.requests == [], bad
+        assert f"{out / 'results.jsonl'}:1" in done.stderr.strip().splitlines()[-1]
+
+
+def test_a_torn_last_line_is_dropped_with_a_note_and_the_eval_runs(tmp_path: Path) -> None:
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
+    out = _results_with(tmp_path, json.dumps(GOOD_ROW) + "\n" + json.dumps(GOOD_ROW)[:40])
+    done, _ = run_suite(suite, out, [Turn(content="done")])
+    assert done.returncode == 0, done.stderr
+    assert "results.jsonl:2: a torn last line" in done.stderr
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["repeat"] for r in rows] == [9, 1]
