@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixtures.fakeapi import Turn
+from fixtures.fakeapi import FakeAPI, Script, Turn
 from tests.test_eval_safety import make_suite, run_suite
 
 GOOD_ROW = {"task": "t", "config": "deepseek-v4-flash", "repeat": 9, "passed": True, "exit_code": 0,
@@ -57,3 +57,33 @@ def test_a_torn_last_line_is_dropped_with_a_note_and_the_eval_runs(tmp_path: Pat
     assert "results.jsonl:2: a torn last line" in done.stderr
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["repeat"] for r in rows] == [9, 1]
+
+
+def test_a_configuration_without_its_key_stops_the_eval_before_any_run(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.e2e import agent_bin
+    from tests.test_eval import eval_env
+
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
+    fake = FakeAPI(Script(turns=[Turn(content="done")])).start()
+    try:
+        env = {k: v for k, v in eval_env(fake.base_url).items() if k != "DEEPSEEK_API_KEY"}
+        done = subprocess.run([agent_bin(), "eval", str(suite), "--route", "best,balanced", "--out",
+                               str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=200,
+                              stdin=subprocess.DEVNULL)
+    finally:
+        fake.stop()
+    assert done.returncode == 2, done.stderr
+    assert fake.requests == []  # nothing was paid for (before: every run fell back to gpt-5.5 as "balanced")
+    [line] = done.stderr.strip().splitlines()
+    assert "DEEPSEEK_API_KEY" in line and "'balanced'" in line
+    assert not (tmp_path / "out" / "results.jsonl").exists() or not (tmp_path / "out" / "results.jsonl").read_text()
+
+
+def test_each_row_keeps_the_models_its_run_used(tmp_path: Path) -> None:
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
+    done, _ = run_suite(suite, tmp_path / "out", [Turn(content="done")])
+    assert done.returncode == 0, done.stderr
+    [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert list(row["models"]) == ["deepseek-v4-flash"]

@@ -7,7 +7,7 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.eval.plan import RunKey
+    from agent.eval.plan import EvalConfig, RunKey
     from agent.eval.runner import Children
     from agent.eval.suite import Suite
+    from agent.roles import Role
 
 EVAL_EXIT_CODES = """exit codes:
   0    every run of this eval (or shard) has finished, whatever passed
@@ -94,6 +95,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     _check_routes(routes, suite.root)
     routing = _routing_file(args.routing, routes)
     configs = configurations(routes, _split(args.model))
+    _check_keys(configs, suite.root, os.environ)
     whole = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
     runs = Shard.parse(args.shard).select(whole) if args.shard else whole
     results = ResultsFile(out_dir)
@@ -220,6 +222,38 @@ def _check_routes(routes: list[str], root: Path) -> None:
     bad = [r for r in routes if r not in known]
     if bad:
         raise ConfigError(f"--route {bad[0]!r}: not a routing profile here (known: {', '.join(sorted(known))})")
+
+
+KEYED_ROLES: tuple[Role, ...] = ("execute", "plan", "review")
+"""The roles a configuration's every run calls: their models' keys are checked before the first run. (Escalation,
+vision, summary and overflow models are called only when a run needs them.)"""
+
+
+def _check_keys(configs: list[EvalConfig], root: Path, environ: Mapping[str, str]) -> None:
+    """Every configuration's models have their API keys, or one line naming the variable and the configuration
+    before any run is paid for: without it the agent would fall back to another vendor's model, and the eval
+    would compare the same model under two names. (`auto` resolves per task; its runs check their own.)"""
+    from agent.config import load_config
+    from agent.errors import MissingKeyError
+
+    config = load_config(root, None, environ)
+    for conf in configs:
+        if conf.model:
+            needed = [(conf.model, "its model")]
+        elif conf.route == "auto":
+            continue
+        elif config.model and not conf.route:
+            needed = [(config.model, "the configured model")]
+        else:
+            profile = config.route_profile(conf.route or config.route)
+            needed = [(model, f"its {role} model") for role in KEYED_ROLES
+                      if (model := profile.model_for(role)) is not None]
+        for model, what in needed:
+            try:
+                config.api_key_of(model, environ)
+            except MissingKeyError as exc:
+                raise ConfigError(f"eval: configuration {conf.name!r} needs {exc.variable} ({what}, {model}), "
+                                  "which is not set: export it, or leave that configuration out") from None
 
 
 def _routing_file(raw: str | None, routes: list[str]) -> Path | None:
