@@ -87,3 +87,45 @@ def test_each_row_keeps_the_models_its_run_used(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert list(row["models"]) == ["deepseek-v4-flash"]
+
+
+def test_the_runs_a_sigterm_cut_short_keep_their_spend_in_the_results(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from fixtures.fakeapi import ScriptedCall
+    from tests.e2e import agent_bin
+    from tests.test_eval import eval_env
+    from tests.test_eval_safety import MODEL
+
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
+    out = tmp_path / "out"
+    read = Turn(tool_calls=[ScriptedCall(name="read_file", arguments={"path": "README.md"})])
+    stall = Turn(content="never", keepalive=3000, keepalive_interval_s=0.1)  # the second call hangs
+    fake = FakeAPI(Script(turns=[read, stall])).start()
+    try:
+        proc = subprocess.Popen([agent_bin(), "eval", str(suite), "--model", MODEL, "--out", str(out)],
+                                env=eval_env(fake.base_url), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while len(fake.requests) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # a wait for the stalled call to arrive, not a timing assertion
+        assert len(fake.requests) == 2
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        fake.stop()
+    assert proc.returncode == 143, err
+    [row] = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert row["interrupted"] and row["subtype"] == "interrupted" and not row["passed"]
+    assert float(row["cost_usd_exact"]) > 0  # the finished first call was paid for, and is kept
+    assert row["models"][MODEL]["calls"] >= 1
+    assert "cut short" in err
+    assert "## Runs cut short by a stop" in (out / "report.md").read_text()
+
+    # Resume runs the cut run again, and the eval's spend counts both.
+    done, _ = run_suite(suite, out, [Turn(content="done")])
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["interrupted"] for r in rows] == [True, False]

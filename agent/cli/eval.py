@@ -85,7 +85,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     from agent.eval.planned import write_plan
     from agent.eval.progress import EvalProgress
     from agent.eval.report import write_reports, write_routing
-    from agent.eval.results import ResultsFile, unique_rows
+    from agent.eval.results import ResultsFile, interrupted_rows, total_spend, unique_rows
     from agent.eval.runner import Children, RunSettings, command_sandbox
     from agent.eval.schedule import run_all
     from agent.eval.suite import load_suite
@@ -104,7 +104,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
         print(f"eval: {note}", file=sys.stderr)
     write_plan(out_dir, whole)
     before = results.read()
-    finished = {row.key for row in before}
+    finished = {row.key for row in before if not row.interrupted}  # an interrupted run runs again
     todo = [key for key in runs if key not in finished]
     env = dict(os.environ)
     commands = command_sandbox(env, args.sandbox, suite.root)
@@ -116,20 +116,24 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
                            setup_network=args.setup_network, mcp=args.mcp, routing=routing)
     children = Children()
     budget = Decimal(str(args.max_cost)) if args.max_cost else None
-    spent = sum((row.cost for row in before), Decimal(0))
+    spent = total_spend(before)  # interrupted runs' dollars included: they were paid for
     planned = set(runs)
-    ours = [row for row in before if row.key in planned]
+    ours = [row for row in unique_rows(before) if row.key in planned]
     with _signals_stop(children) as received, EvalProgress(len(runs), ours) as progress:
         outcome = run_all(settings, todo, {c.name: c for c in configs}, results, jobs=args.jobs,
                           children=children, progress=progress, max_cost=budget, spent=spent)
-    rows = unique_rows(results.read())
-    paths = write_reports(out_dir, rows)
+    every = results.read()
+    rows, cut = unique_rows(every), interrupted_rows(every)
+    paths = write_reports(out_dir, rows, cut)
     policy = write_routing(out_dir, rows, suite.tags, [r for r in routes if r != "auto"])
     print(f"eval: {len(rows)} runs in {results.path}; report: {paths[0]}, {paths[1]}"
           + (f"; routing policy: {policy}" if policy else ""), file=sys.stderr)
     if received:
+        stopped = [row for row in cut if row.key not in {r.key for r in rows}]
+        kept = f" ({len(stopped)} cut short: their ${sum((r.cost for r in stopped), Decimal(0)):.4f} is kept in " \
+               "the results)" if stopped else ""
         print(f"eval: stopped by {signal.Signals(received[0]).name}; {len(outcome.finished)} runs finished this "
-              "time; rerun the same command to resume", file=sys.stderr)
+              f"time{kept}; rerun the same command to resume", file=sys.stderr)
         return 128 + received[0]
     for key, message in outcome.failures:
         print(f"eval: {key.label()}: not run: {message}", file=sys.stderr)
@@ -178,7 +182,7 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
     from agent.eval.coverage import coverage
     from agent.eval.planned import read_plan, write_plan
     from agent.eval.report import write_reports, write_routing
-    from agent.eval.results import RESULTS_FILE, ResultsFile, read_rows, unique_rows
+    from agent.eval.results import RESULTS_FILE, ResultsFile, interrupted_rows, read_rows, unique_rows
 
     rows = []
     planned: set[RunKey] = set()
@@ -188,15 +192,15 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
             raise ConfigError(f"eval merge: {directory} has no {RESULTS_FILE}")
         rows += read_rows(path)
         planned |= read_plan(directory) or set()
-    merged = unique_rows(rows)
+    merged, cut = unique_rows(rows), interrupted_rows(rows)
     results = ResultsFile(out_dir)
     results.create(check=False)  # replaced whole below
-    results.rewrite(merged)
+    results.rewrite(merged + cut)  # the interrupted runs' spend is the eval's too
     if planned:
         write_plan(out_dir, sorted(planned))  # so a merge of merges still knows the whole plan
-    paths = write_reports(out_dir, merged)
+    paths = write_reports(out_dir, merged, cut)
     policy = write_routing(out_dir, merged, _shard_descriptions(dirs), source="agent eval merge")
-    dropped = len(rows) - len(merged)
+    dropped = len(rows) - len(merged) - len(cut)
     note = f" ({dropped} duplicate rows dropped)" if dropped else ""
     print(f"eval merge: {len(merged)} runs from {len(dirs)} directories{note}; report: {paths[0]}, {paths[1]}"
           + (f"; routing policy: {policy}" if policy else ""), file=sys.stderr)

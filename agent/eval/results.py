@@ -47,6 +47,9 @@ class EvalRow(BaseModel):
     routed_profile: str | None = Field(default=None, description="The profile `--route auto` chose for the run.")
     roles: dict[str, str] = Field(default_factory=dict, description="Exact dollars per role (plan, execute, "
                                                                      "review, ...), as text.")
+    interrupted: bool = Field(default=False, description="The eval was stopped (a signal) while this run's agent "
+                              "was working: not a result (the run runs again on resume), but what its calls "
+                              "cost, read from its transcript, is part of the eval's spend.")
 
     @field_validator("cost_usd_exact")
     @classmethod
@@ -172,8 +175,24 @@ def _drop_torn_tail(path: Path) -> str | None:
 
 
 def unique_rows(rows: list[EvalRow]) -> list[EvalRow]:
-    """Each run key once (the first seen wins), sorted by key."""
+    """The results: each finished run's key once (the first seen wins), sorted by key; interrupted runs are not
+    results (see `interrupted_rows`)."""
     kept: dict[RunKey, EvalRow] = {}
     for row in rows:
-        kept.setdefault(row.key, row)
+        if not row.interrupted:
+            kept.setdefault(row.key, row)
     return [kept[key] for key in sorted(kept)]
+
+
+def interrupted_rows(rows: list[EvalRow]) -> list[EvalRow]:
+    """The runs a stop cut short, each session once (a merge may see one twice): their spend, not results."""
+    kept: dict[tuple[RunKey, str], EvalRow] = {}
+    for row in rows:
+        if row.interrupted:
+            kept.setdefault((row.key, row.session_id), row)
+    return [kept[k] for k in sorted(kept)]
+
+
+def total_spend(rows: list[EvalRow]) -> Decimal:
+    """Every dollar the eval's runs spent: the results and the interrupted runs."""
+    return sum((row.cost for row in [*unique_rows(rows), *interrupted_rows(rows)]), Decimal(0))
