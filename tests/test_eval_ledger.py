@@ -129,3 +129,13 @@ def test_the_runs_a_sigterm_cut_short_keep_their_spend_in_the_results(tmp_path: 
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["interrupted"] for r in rows] == [True, False]
+
+
+def test_a_pinned_configuration_whose_runs_fell_back_says_so(tmp_path: Path) -> None:
+    suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
+    down = [Turn(model="deepseek-v4-flash", fault="503") for _ in range(4)]  # the first try and 3 retries
+    done, fake = run_suite(suite, tmp_path / "out", [*down, Turn(model="gpt-5.5", content="done")])
+    assert done.returncode == 0, done.stderr
+    [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert "gpt-5.5" in row["models"]  # the row records the model actually used
+    assert "configuration 'deepseek-v4-flash''s runs also called gpt-5.5 (a fallback)" in done.stderr

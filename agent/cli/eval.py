@@ -17,6 +17,7 @@ from agent.errors import ConfigError
 
 if TYPE_CHECKING:
     from agent.eval.plan import EvalConfig, RunKey
+    from agent.eval.results import EvalRow
     from agent.eval.runner import Children
     from agent.eval.suite import Suite
     from agent.roles import Role
@@ -126,6 +127,8 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     rows, cut = unique_rows(every), interrupted_rows(every)
     paths = write_reports(out_dir, rows, cut)
     policy = write_routing(out_dir, rows, suite.tags, [r for r in routes if r != "auto"])
+    for note in _model_notes(rows, configs):
+        print(note, file=sys.stderr)
     print(f"eval: {len(rows)} runs in {results.path}; report: {paths[0]}, {paths[1]}"
           + (f"; routing policy: {policy}" if policy else ""), file=sys.stderr)
     if received:
@@ -146,6 +149,19 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
               "runs not started", file=sys.stderr)
         return EXIT_BUDGET
     return 0
+
+
+def _model_notes(rows: list[EvalRow], configs: list[EvalConfig]) -> list[str]:
+    """One line per pinned-model configuration whose runs also called another model (a fallback while its
+    provider was down): each row records the models its run used, and the figures are not that model's alone."""
+    pinned = {c.name: c.model for c in configs if c.model}
+    others: dict[str, set[str]] = {}
+    for row in rows:
+        model = pinned.get(row.config)
+        if model is not None:
+            others.setdefault(row.config, set()).update(set(row.models) - {model})
+    return [f"eval: configuration {name!r}'s runs also called {', '.join(sorted(used))} (a fallback): see each "
+            "row's `models`" for name, used in sorted(others.items()) if used]
 
 
 def _ignored_asks(suite: Suite, args: argparse.Namespace) -> list[str]:

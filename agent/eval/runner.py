@@ -202,7 +202,10 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
             raise _config_error(result.message, copy, settings.suite.repo_of(task))
         check_cmd = _check_command(task, copy)
         check_started = time.monotonic()
-        check = run_confined(children, commands, check_cmd, copy=copy, timeout=CHECK_TIMEOUT_S)
+        try:
+            check = run_confined(children, commands, check_cmd, copy=copy, timeout=CHECK_TIMEOUT_S)
+        except Interrupted:  # the agent finished (and was paid for); only its verdict is missing
+            raise InterruptedRun(_interrupted_row(key, config, task, copy, started)) from None
         check_ms = _ms_since(check_started)
         redact = commands.redactor(copy)
         check_output = redact(_tail(check.stdout + check.stderr))
