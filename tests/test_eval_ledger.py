@@ -36,12 +36,9 @@ def test_a_garbage_last_line_is_refused_before_any_run_is_paid_for(tmp_path: Pat
 
 def test_a_row_of_wrong_types_is_refused_before_any_run_is_paid_for(tmp_path: Path) -> None:
     suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
-    for bad in ({**GOOD_ROW, "cost_usd_exact": "NaN"}, {**GOOD_ROW, "repeat": "x"}, [1, 2]):
-        out = tmp_path / "out"
-        if out.exists():
-            (out / "results.jsonl").unlink()
-            out.rmdir() if not any(out.iterdir()) else None
-        out.mkdir(exist_ok=True)
+    for n, bad in enumerate(({**GOOD_ROW, "cost_usd_exact": "NaN"}, {**GOOD_ROW, "repeat": "x"}, [1, 2])):
+        out = tmp_path / f"out{n}"
+        out.mkdir()
         (out / "results.jsonl").write_text(json.dumps(bad) + "\n")
         done, fake = run_suite(suite, out, [Turn(content="done")])
         assert done.returncode == 2, (bad, done.stderr)
@@ -134,7 +131,7 @@ def test_the_runs_a_sigterm_cut_short_keep_their_spend_in_the_results(tmp_path: 
 def test_a_pinned_configuration_whose_runs_fell_back_says_so(tmp_path: Path) -> None:
     suite = make_suite(tmp_path, 'kind = "run"\nprompt = "hi"\ncheck = "true"\n')
     down = [Turn(model="deepseek-v4-flash", fault="503") for _ in range(4)]  # the first try and 3 retries
-    done, fake = run_suite(suite, tmp_path / "out", [*down, Turn(model="gpt-5.5", content="done")])
+    done, _ = run_suite(suite, tmp_path / "out", [*down, Turn(model="gpt-5.5", content="done")])
     assert done.returncode == 0, done.stderr
     [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert "gpt-5.5" in row["models"]  # the row records the model actually used
