@@ -272,8 +272,8 @@ def _check_keys(configs: list[EvalConfig], root: Path, environ: Mapping[str, str
             try:
                 config.api_key_of(model, environ)
             except MissingKeyError as exc:
-                raise ConfigError(f"eval: configuration {conf.name!r} needs {exc.variable} ({what}, {model}), "
-                                  "which is not set: export it, or leave that configuration out") from None
+                raise ConfigError(f"eval: configuration {conf.name!r} needs {model} ({what}), but {exc.variable} "
+                                  "is not set: export it, or leave that configuration out") from None
 
 
 def _routing_file(raw: str | None, routes: list[str]) -> Path | None:
