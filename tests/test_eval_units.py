@@ -155,8 +155,9 @@ def test_a_failed_setup_is_a_harness_error_and_runs_again_later(tmp_path: Path) 
     path = write_suite(tmp_path, "[[task]]\nid = \"a\"\nrepo = \"repo\"\nsetup = \"echo nope >&2; exit 3\"\n"
                                  "check = \"true\"\n")
     args = [agent_bin(), "eval", str(path), "--out", str(tmp_path / "out")]
+    env = eval_env("http://127.0.0.1:9/v1")  # the keys are there (checked first); the setup fails
     for _ in range(2):
-        done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
         assert done.returncode == 1, done.stderr
         assert "a · default · #1: not run: setup exited 3: nope" in done.stderr
         assert "Traceback" not in done.stderr

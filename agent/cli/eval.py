@@ -96,7 +96,6 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     _check_routes(routes, suite.root)
     routing = _routing_file(args.routing, routes)
     configs = configurations(routes, _split(args.model))
-    _check_keys(configs, suite.root, os.environ)
     whole = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
     runs = Shard.parse(args.shard).select(whole) if args.shard else whole
     results = ResultsFile(out_dir)
@@ -107,6 +106,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     before = results.read()
     finished = {row.key for row in before if not row.interrupted}  # an interrupted run runs again
     todo = [key for key in runs if key not in finished]
+    _check_keys([c for c in configs if any(key.config == c.name for key in todo)], suite.root, os.environ)
     env = dict(os.environ)
     commands = command_sandbox(env, args.sandbox, suite.root)
     if warning := commands.warning(suite.root):
