@@ -81,4 +81,7 @@ def commit_all(staged: list[Staged]) -> int:
             item.discard()
         exc.renamed = done  # type: ignore[attr-defined]
         raise
+    for dir_fd in {item.dir_fd for item in staged}:  # the renames themselves survive a power cut, after the pass
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
     return done
