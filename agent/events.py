@@ -35,6 +35,8 @@ class SessionStarted(_Event):
     command: str
     task: str
     resumed: bool = False
+    budget_usd: str | None = Field(default=None, description="The run's budget in USD, exact decimal as text; "
+                                                             "None: no budget (or an older transcript).")
 
 
 class UserMessageEvent(_Event):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.events import ReviewFinding
+from agent.events import SCHEMA_VERSION, ReviewFinding
 from agent.outcome import EXIT_CODES, Outcome
 from agent.routing.choice import RouteChoice
 from agent.spend.counterfactual import Counterfactual, counterfactual
@@ -172,6 +172,8 @@ class SystemInit(BaseModel):
     sandbox: str = Field(description="What confines the commands run for the model: landlock, bwrap, none "
                                      "(unavailable) or off (by configuration).")
     duet_version: str
+    schema_version: int = Field(default=SCHEMA_VERSION, description="The event schema of the lines that follow "
+                                                                  "(agent/events.py; session.started says it too).")
 
 
 class StreamLine(BaseModel):

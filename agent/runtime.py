@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,10 +27,12 @@ from tools.secret_files import SecretFiles
 class ProviderPool:
     """One provider per model, made on first use; checks the key before anything is spent."""
 
-    def __init__(self, config: Config, session: Session, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, config: Config, session: Session, environ: Mapping[str, str] | None = None,
+                 clients: Callable[[str], ModelClient] | None = None) -> None:
         self._config = config
         self._session = session
         self._environ = environ
+        self._clients = clients  # makes a model's client instead of a real provider (tests' scripted models)
         self._providers: dict[str, ModelClient] = {}
 
     def check(self, model: str) -> None:
@@ -46,6 +48,8 @@ class ProviderPool:
         return True
 
     def __call__(self, model: str) -> ModelClient:
+        if model not in self._providers and self._clients is not None:
+            self._providers[model] = self._clients(model)
         if model not in self._providers:
             from agent.providers.factory import make_provider
 
@@ -97,9 +101,12 @@ def session_prompt(session: Session) -> SystemPrompt:
 
 def build_agent(session: Session, approver: Approver, *, max_turns: int | None = None,
                 max_cost: float | None = None, environ: Mapping[str, str] | None = None,
-                turns_per_prompt: bool = False) -> tuple[Agent, ProviderPool]:
+                turns_per_prompt: bool = False,
+                clients: Callable[[str], ModelClient] | None = None) -> tuple[Agent, ProviderPool]:
+    """The session's agent and its provider pool. `clients` makes each model's client in place of the real
+    providers (the in-process scripted model of tests/scripted.py); keys are checked either way."""
     config = session.config
-    pool = ProviderPool(config, session, environ)
+    pool = ProviderPool(config, session, environ, clients)
     check_keys(config, environ)
     env = os.environ if environ is None else environ  # the keys this run uses, wherever they came from
     session.redact.add((env.get(p.api_key_env, "") for p in config.providers.values()), trusted=True)

@@ -83,8 +83,8 @@ class Session:
         """The session's MCP servers (started by the runtime when config names some)."""
         self.tool_context = ToolContext(root=self.workspace, start_dir=start_dir,
                                         shell_timeout_s=config.shell_timeout_s, secret_files=config.secret_file_list(),
-                                        before_change=self.checkpoint.ensure, launcher=self.launcher,
-                                        redact=self.redact)
+                                        before_change=self.checkpoint.ensure, write_guard=self.checkpoint,
+                                        launcher=self.launcher, redact=self.redact)
         """What tools get: immutable, built here; a new launcher (a read-only switch) or the vision sidecar (when
         the agent is assembled) gives the session a new value, never an edited one."""
 
@@ -115,8 +115,9 @@ class Session:
             self.emit(ItemCompleted(turn=self.turns, item=item))
 
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
-        self.emit(SessionStarted(schema_version=SCHEMA_VERSION, session_id=self.id, workspace=str(self.workspace),
-                                 command=command, task=task, resumed=resumed))
+        self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
+                                 resumed=resumed, schema_version=SCHEMA_VERSION,
+                                 budget_usd=None if self.config.max_cost is None else str(self.config.max_cost)))
         for warning in (*self.config.warnings, *self.repo_warnings, *foreign_duet_warning(self.workspace)):
             self.emit(Notice(level="warning", message=warning))
         info = self.launcher.info()

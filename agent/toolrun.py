@@ -151,14 +151,18 @@ class ToolRunner:
             return ToolResult(False, verdict.refusal or "error: no such tool")
         # Git and file work run off the event loop, so a screen driven by it never freezes.
         effect = prepared.parsed.effect
-        if not isinstance(effect, Read):  # a command or an external call may change files it cannot name
-            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=isinstance(effect, Exec | External))
+        opaque = isinstance(effect, Exec | External)  # a command or an external call may change files it cannot name
+        if not isinstance(effect, Read):
+            await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=opaque)
         stamps = self.session.tool_context.read_stamps
         before = dict(stamps)
-        result = await self._run_tool(tool, prepared.parsed.args, verdict.previewed)
-        # What the model now knows of each file it read or wrote, kept in the transcript for `agent resume`.
-        self._read[prepared.parsed.call.id] = new_stamps(before, stamps, self.session.workspace)
-        return result
+        try:
+            return await self._run_tool(tool, prepared.parsed.args, verdict.previewed)
+        finally:
+            # What the model now knows of each file it read or wrote, kept in the transcript for `agent resume`.
+            self._read[prepared.parsed.call.id] = new_stamps(before, stamps, self.session.workspace)
+            if opaque:  # what the command changed becomes the session's (snapshots before and after it)
+                await asyncio.to_thread(self.session.checkpoint.settle)
 
     def _finish(self, prepared: _Prepared, result: ToolResult) -> None:
         session, call = self.session, prepared.parsed.call

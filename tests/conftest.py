@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import os
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,30 @@ from fixtures.fakeapi import FakeAPI, Turn
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@localhost", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@localhost"}
 TEST_KEY = "sk-test-0123456789abcdef0123"
+
+
+@pytest.fixture(autouse=True)
+def exclusive_when_marked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under pytest-xdist, a test marked `exclusive` (it counts the machine's processes, or bounds a fork bomb)
+    runs while no other worker runs a test: it holds an exclusive lock every other test holds shared. A turnstile
+    lock keeps the shared holders from starving it. Without xdist there is one process and the locks are free."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        yield
+        return
+    shared_dir = tmp_path_factory.getbasetemp().parent  # the same for every worker of this run
+    exclusive = request.node.get_closest_marker("exclusive") is not None
+    with ExitStack() as stack:
+        turnstile = stack.enter_context(open(shared_dir / "duet-tests.turnstile", "a"))
+        room = stack.enter_context(open(shared_dir / "duet-tests.lock", "a"))
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(room, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(room, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)

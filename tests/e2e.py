@@ -40,9 +40,9 @@ def sample(name: str, tmp_path: Path) -> Path:
     return workspace
 
 
-def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
-              key: bool = True, timeout: float = 120, git_identity: bool = True,
-              env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def agent_env(base_url: str | None = None, *, key: bool = True, git_identity: bool = True,
+              env_extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a child `agent` gets: the test's, without the machine's keys and endpoints."""
     env = {k: v for k, v in base_env().items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
     if git_identity:
         env.update(GIT_ENV)
@@ -53,8 +53,71 @@ def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin:
         env.update(DEEPSEEK_BASE_URL=base_url, OPENAI_BASE_URL=base_url)
     if key:
         env.update(DEEPSEEK_API_KEY=TEST_KEY, OPENAI_API_KEY=TEST_KEY)
+    return env
+
+
+def run_agent(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
+              key: bool = True, timeout: float = 120, git_identity: bool = True,
+              env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed `agent` as a child process: for what only a real process shows (the console script, exit
+    status, signals, pipes, what a new interpreter imports)."""
+    env = agent_env(base_url, key=key, git_identity=git_identity, env_extra=env_extra)
     return subprocess.run([agent_bin(), *args], cwd=cwd, env=env, input=stdin if stdin is not None else "",
                           capture_output=True, text=True, timeout=timeout)
+
+
+class _CliTimeout(BaseException):
+    """Raised by run_cli's alarm: a BaseException, so the CLI's own `except Exception` cannot swallow it."""
+
+
+def run_cli(args: list[str], cwd: Path, base_url: str | None = None, *, stdin: str | None = None,
+            key: bool = True, timeout: float = 120, git_identity: bool = True,
+            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`run_agent`, in this process: the CLI's entry function (`agent.cli.main.main`) with the same arguments,
+    working directory, environment and stdin, its stdout and stderr captured, its exit code returned. Saves a
+    new interpreter per call (about a second on this machine); for tests of what the CLI does, not of the
+    process around it. Past `timeout` seconds a SIGALRM ends the call with `subprocess.TimeoutExpired`, as
+    `subprocess.run` would: a hang fails the test instead of stalling the suite. With DUET_TEST_CLI=subprocess
+    in the environment every such call runs the installed `agent` instead (`run_agent`), end to end."""
+    if os.environ.get("DUET_TEST_CLI") == "subprocess":
+        return run_agent(args, cwd, base_url, stdin=stdin, key=key, timeout=timeout, git_identity=git_identity,
+                         env_extra=env_extra)
+    import contextlib
+    import io
+
+    from agent.cli.main import main
+
+    def expire(signum: int, frame: object) -> None:
+        raise _CliTimeout
+
+    env = agent_env(base_url, key=key, git_identity=git_identity, env_extra=env_extra)
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_stdin = sys.stdin
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.stdin = io.StringIO(stdin or "")
+    previous_alarm = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse and `--help` exit; the console script turns this into a status
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if exc.code is not None and not isinstance(exc.code, int):
+                    print(exc.code, file=sys.stderr)
+    except _CliTimeout:
+        raise subprocess.TimeoutExpired([agent_bin(), *args], timeout, out.getvalue(), err.getvalue()) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess([agent_bin(), *args], code, out.getvalue(), err.getvalue())
 
 
 def schema_for(name: str) -> dict:

@@ -12,17 +12,27 @@ from agent.events import Event
 from agent.loop import Agent
 from agent.runtime import ProviderPool, build_agent
 from agent.session import Session
+from fixtures.fakeapi import Turn
 from tests.conftest import KEYS, make_config
+from tests.scripted import Script
 from tools.shell import ShellArgs, ShellTool
+
+NOWHERE = "http://127.0.0.1:9"
+"""A base URL nothing listens on: for sessions whose model is scripted in-process (tests/scripted.py)."""
 
 
 def make_agent(workspace: Path, base_url: str, *, approver: Approver = refuse_headless, max_turns: int = 20,
-               max_cost: float | None = None, **config: Any) -> tuple[Agent, ProviderPool, list[Event]]:
+               max_cost: float | None = None, script: Script | None = None,
+               **config: Any) -> tuple[Agent, ProviderPool, list[Event]]:
+    """The real agent (build_agent: router, tools, prompt, limits) of a new session. With `script`, every model
+    is the in-process scripted model playing it; otherwise the providers talk HTTP to `base_url`."""
     config.setdefault("approval", "full-auto")
     config.setdefault("model", "deepseek-v4-pro")
     events: list[Event] = []
     session = Session(workspace, make_config(workspace, base_url, **config), sink=events.append)
-    agent, pool = build_agent(session, approver, max_turns=max_turns, max_cost=max_cost, environ=KEYS)
+    clients = script.clients(session.config) if script is not None else None
+    agent, pool = build_agent(session, approver, max_turns=max_turns, max_cost=max_cost, environ=KEYS,
+                              clients=clients)
     return agent, pool, events
 
 
@@ -36,6 +46,16 @@ async def running_agent(workspace: Path, base_url: str, **kwargs: Any) -> AsyncI
     finally:
         await pool.aclose()
         agent.session.close()
+
+
+@asynccontextmanager
+async def scripted_agent(workspace: Path, turns: list[Turn] | Script,
+                         **kwargs: Any) -> AsyncIterator[tuple[Agent, list[Event], Script]]:
+    """`running_agent` with the in-process scripted model playing `turns`: the real loop, tools and session,
+    no HTTP. The script keeps every request (`requests`) and every breach of the API's rules (`violations`)."""
+    script = turns if isinstance(turns, Script) else Script(list(turns))
+    async with running_agent(workspace, NOWHERE, script=script, **kwargs) as (agent, events):
+        yield agent, events, script
 
 
 def of_type(events: list[Event], kind: str) -> list[Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.transcript import sessions_dir
 from fixtures.fakeapi import ScriptedCall, Turn
-from tests.e2e import run_agent
+from tests.e2e import run_cli
 
 
 def one_line(result) -> str:  # type: ignore[no-untyped-def]
@@ -20,35 +20,35 @@ def one_line(result) -> str:  # type: ignore[no-untyped-def]
 def test_undecodable_or_binary_config(tmp_path: Path) -> None:
     (tmp_path / ".duet").mkdir()
     (tmp_path / ".duet/config.toml").write_bytes(b"approval = '\xff\xfe'\n")
-    assert "not UTF-8" in one_line(run_agent(["run", "x"], tmp_path))
+    assert "not UTF-8" in one_line(run_cli(["run", "x"], tmp_path))
     (tmp_path / ".duet/config.toml").write_bytes(b"\x00\x01\x02binary")
-    assert "binary" in one_line(run_agent(["run", "x"], tmp_path))
+    assert "binary" in one_line(run_cli(["run", "x"], tmp_path))
 
 
 def test_binary_or_undecodable_transcript(tmp_path: Path) -> None:
     directory = sessions_dir(tmp_path)
     (directory / "20260101-000000-aaaaaa.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
-    assert "binary" in one_line(run_agent(["resume", "--last", "-m", "go on"], tmp_path))
+    assert "binary" in one_line(run_cli(["resume", "--last", "-m", "go on"], tmp_path))
     (directory / "20260101-000000-aaaaaa.jsonl").write_bytes(b'{"type": "user.message", "content": "\xff"}\n')
-    assert "not UTF-8" in one_line(run_agent(["resume", "--last", "-m", "go on"], tmp_path))
+    assert "not UTF-8" in one_line(run_cli(["resume", "--last", "-m", "go on"], tmp_path))
 
 
 def test_bad_image(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(content="unused")])
     (tmp_path / "shot.png").write_bytes(b"\xff\xfenot an image at all")
-    assert "not a PNG" in one_line(run_agent(["run", "x", "--image", "shot.png"], tmp_path, server.base_url))
-    assert "no such file" in one_line(run_agent(["run", "x", "--image", "gone.png"], tmp_path, server.base_url))
+    assert "not a PNG" in one_line(run_cli(["run", "x", "--image", "shot.png"], tmp_path, server.base_url))
+    assert "no such file" in one_line(run_cli(["run", "x", "--image", "gone.png"], tmp_path, server.base_url))
 
 
 def test_empty_and_unknown_tool_names_go_back_to_the_model_and_resume_works(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(tool_calls=[ScriptedCall(name=""), ScriptedCall(name="no_such_tool")]),
                        Turn(content="sorry, done"), Turn(content="resumed fine")])
-    first = run_agent(["run", "go", "--approval", "full-auto", "--output", "json"], tmp_path, server.base_url)
+    first = run_cli(["run", "go", "--approval", "full-auto", "--output", "json"], tmp_path, server.base_url)
     assert first.returncode == 0, first.stdout + first.stderr
     results = [m for m in server.requests[1]["messages"] if m["role"] == "tool"]
     assert len(results) == 2 and all("error" in m["content"] for m in results)
     assert "unknown tool 'no_such_tool'" in results[1]["content"]
-    again = run_agent(["resume", "--last", "-m", "and now?", "--output", "json"], tmp_path, server.base_url)
+    again = run_cli(["resume", "--last", "-m", "and now?", "--output", "json"], tmp_path, server.base_url)
     assert again.returncode == 0, again.stdout + again.stderr
     assert server.violations == []
 
@@ -70,7 +70,7 @@ def test_resume_reports_an_interrupted_command_as_interrupted(tmp_path: Path, fa
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "sleep 3"})]),
                        Turn(content="I see it was cut off")])
     _start_and_stop(tmp_path, server.base_url, signal.SIGKILL)  # no chance to record anything more
-    again = run_agent(["resume", "--last", "-m", "what happened?", "--output", "json"], tmp_path, server.base_url)
+    again = run_cli(["resume", "--last", "-m", "what happened?", "--output", "json"], tmp_path, server.base_url)
     assert again.returncode == 0, again.stdout + again.stderr
     results = [m["content"] for m in server.requests[-1]["messages"] if m["role"] == "tool"]
     assert results == [RUNNING_RESULT]
@@ -88,7 +88,7 @@ def test_escape_sequences_from_model_and_tools_are_neutralised_in_text_output(tm
         name="shell", arguments={"command": r"printf '\033[2J\033]0;title\007tool says hi'"})]),
         Turn(content="done " + hostile)])
     monkeypatch.setenv("FORCE_COLOR", "1")  # Duet's own colours must survive
-    result = run_agent(["run", "go", "--approval", "full-auto", "--output", "text"], tmp_path, server.base_url)
+    result = run_cli(["run", "go", "--approval", "full-auto", "--output", "text"], tmp_path, server.base_url)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "\x1b]" not in out and "\x1b[2J" not in out and "\x07" not in out and "\x9b" not in out
@@ -134,14 +134,14 @@ async def test_search_says_which_files_it_skipped_and_why(tmp_path: Path) -> Non
 
 def test_an_export_to_a_bad_path_fails_at_once_and_an_export_is_never_packed_into_itself(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("def main():\n    return 1\n")
-    assert "not a regular file" in one_line(run_agent(["context", "--whole", "--out", str(tmp_path)], tmp_path))
+    assert "not a regular file" in one_line(run_cli(["context", "--whole", "--out", str(tmp_path)], tmp_path))
     (tmp_path / "link.xml").symlink_to(tmp_path / "elsewhere.xml")  # written through, or replaced: neither
-    assert "not a regular file" in one_line(run_agent(["context", "--whole", "--out", "link.xml"], tmp_path))
+    assert "not a regular file" in one_line(run_cli(["context", "--whole", "--out", "link.xml"], tmp_path))
     (tmp_path / "link.xml").unlink()
     missing = tmp_path / "no" / "such" / "pack.xml"
-    assert "does not exist" in one_line(run_agent(["context", "--whole", "--out", str(missing)], tmp_path))
+    assert "does not exist" in one_line(run_cli(["context", "--whole", "--out", str(missing)], tmp_path))
     for _ in range(2):  # the second export finds the first in the workspace
-        done = run_agent(["context", "--whole", "--out", "pack.xml", "--explain"], tmp_path)
+        done = run_cli(["context", "--whole", "--out", "pack.xml", "--explain"], tmp_path)
         assert done.returncode == 0, done.stderr
     pack = (tmp_path / "pack.xml").read_text()
     assert '<file path="app.py">' in pack and '<file path="pack.xml">' not in pack
@@ -157,7 +157,7 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_crashes_nothing(tmp_p
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="list_files"),
                                         ScriptedCall(name="search", arguments={"pattern": "needle"})]),
                        Turn(content="done")])
-    result = run_agent(["run", "look", "--approval", "full-auto", "--output", "stream-json"], work, server.base_url)
+    result = run_cli(["run", "look", "--approval", "full-auto", "--output", "stream-json"], work, server.base_url)
     assert result.returncode == 0, result.stderr
     sent = json.dumps(server.requests[1]["messages"])
     assert "bad\\\\xffname.py" in sent  # the name's byte, shown; the request could be encoded
@@ -167,15 +167,15 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_crashes_nothing(tmp_p
 def test_special_files_and_a_damaged_transcript_in_the_sessions_dir_hang_or_block_nothing(tmp_path: Path,
                                                                                           fake_api) -> None:
     server = fake_api([Turn(content="first"), Turn(content="second")])
-    first = run_agent(["run", "hello", "--output", "json"], tmp_path, server.base_url)
+    first = run_cli(["run", "hello", "--output", "json"], tmp_path, server.base_url)
     assert first.returncode == 0, first.stderr
     sessions = sessions_dir(tmp_path)
     os.mkfifo(sessions / "20260101-000000-fifo00.jsonl")  # would block a reader forever
     (sessions / "20260101-000000-zero00.jsonl").symlink_to("/dev/zero")  # would grow without end
     (sessions / "20260101-000000-bad000.jsonl").write_bytes(b"\x00\x01 not a transcript")
-    cost = run_agent(["cost", "--output", "json"], tmp_path, timeout=60)
+    cost = run_cli(["cost", "--output", "json"], tmp_path, timeout=60)
     assert cost.returncode == 0, cost.stderr
     assert "bad000" in cost.stderr and "skipped" in cost.stderr  # said once, and the rest is still counted
     assert json.loads(cost.stdout)["sessions"] == 1  # the real session, counted
-    again = run_agent(["resume", "--last", "next", "--output", "json"], tmp_path, server.base_url, timeout=60)
+    again = run_cli(["resume", "--last", "next", "--output", "json"], tmp_path, server.base_url, timeout=60)
     assert again.returncode == 0, again.stderr  # the latest real session, not the FIFO or the link

@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.transcript import all_sessions, sessions_dir
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
-from tests.e2e import run_agent, sample, stream_events, summary
+from tests.e2e import run_agent, run_cli, sample, stream_events, summary
 
 READ_CALC = ScriptedCall(name="read_file", arguments={"path": "calc.py"})
 
@@ -28,28 +28,28 @@ def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
 
 
 def test_missing_openai_key_when_gpt_is_pinned(tmp_path: Path) -> None:
-    result = run_agent(["run", "--model", "gpt-5.5", "x"], tmp_path, key=False)
+    result = run_cli(["run", "--model", "gpt-5.5", "x"], tmp_path, key=False)
     assert result.returncode == 2 and "OPENAI_API_KEY" in result.stderr
 
 
 def test_bad_flag_and_bad_config_are_one_line_exit_2(tmp_path: Path) -> None:
-    bad_flag = run_agent(["run", "--max-cost", "lots", "x"], tmp_path)
+    bad_flag = run_cli(["run", "--max-cost", "lots", "x"], tmp_path)
     assert bad_flag.returncode == 2 and bad_flag.stderr.strip().count("\n") == 0
     (tmp_path / ".duet").mkdir()
     (tmp_path / ".duet/config.toml").write_text("route = 'yolo'\n")
-    bad_config = run_agent(["run", "x"], tmp_path)
+    bad_config = run_cli(["run", "x"], tmp_path)
     assert bad_config.returncode == 2 and "route" in bad_config.stderr and "Traceback" not in bad_config.stderr
     assert bad_config.stderr.strip().count("\n") == 0
 
 
 def test_a_subcommands_usage_error_names_the_subcommand(tmp_path: Path) -> None:
-    result = run_agent(["run", "--max-cost", "lots", "x"], tmp_path)
+    result = run_cli(["run", "--max-cost", "lots", "x"], tmp_path)
     assert result.stderr.startswith("agent run: argument --max-cost:"), result.stderr
     assert "`agent run --help`" in result.stderr and "[PROMPT]" not in result.stderr
 
 
 def test_empty_task_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_agent(["run", "-"], tmp_path, stdin="   ")
+    result = run_cli(["run", "-"], tmp_path, stdin="   ")
     assert result.returncode == 2 and "no task" in result.stderr
 
 
@@ -75,7 +75,7 @@ def test_task_from_stdin_and_stream_json(tmp_path: Path, fake_api) -> None:
 
 def test_turn_limit_exits_4(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(tool_calls=[ScriptedCall(name="list_files")])] * 3)
-    result = run_agent(["run", "loop", "--max-turns", "1", "--output", "json"], tmp_path, server.base_url)
+    result = run_cli(["run", "loop", "--max-turns", "1", "--output", "json"], tmp_path, server.base_url)
     assert result.returncode == 4 and summary(result)["outcome"] == "turn_limit"
 
 
@@ -91,7 +91,7 @@ def test_provider_down_falls_back_then_exits_5_when_nothing_serves(tmp_path: Pat
     (tmp_path / ".duet").mkdir()
     (tmp_path / ".duet/config.toml").write_text("[retry]\nmax_retries = 2\nbackoff_base_s = 0.01\n")
     server = fake_api([Turn(fault="503")] * 6)
-    result = run_agent(["run", "x", "--output", "stream-json"], tmp_path, server.base_url)
+    result = run_cli(["run", "x", "--output", "stream-json"], tmp_path, server.base_url)
     assert result.returncode == 5
     events = stream_events(result)
     assert [e["model"] for e in events if e.get("type") == "call.started"] == ["deepseek-v4-pro", "gpt-5.5"]
@@ -102,7 +102,7 @@ def test_fallback_to_the_other_provider_is_reported(tmp_path: Path, fake_api) ->
     (tmp_path / ".duet").mkdir()
     (tmp_path / ".duet/config.toml").write_text("[retry]\nmax_retries = 1\nbackoff_base_s = 0.01\n")
     server = fake_api([Turn(fault="503"), Turn(fault="503"), Turn(model="gpt-5.5", content="served by GPT-5.5")])
-    result = run_agent(["run", "x", "--output", "stream-json"], tmp_path, server.base_url)
+    result = run_cli(["run", "x", "--output", "stream-json"], tmp_path, server.base_url)
     assert result.returncode == 0, result.stdout
     events = stream_events(result)
     fallback = [e for e in events if e.get("type") == "step.routed"]
@@ -112,7 +112,7 @@ def test_fallback_to_the_other_provider_is_reported(tmp_path: Path, fake_api) ->
 
 
 def test_demo_runs_without_any_key(tmp_path: Path) -> None:
-    result = run_agent(["demo"], tmp_path, key=False)
+    result = run_cli(["demo"], tmp_path, key=False)
     assert result.returncode == 0, result.stderr
     assert "SCRIPTED DEMO" in result.stdout and "deepseek-v4-pro" in result.stdout
     assert "done (exit 0): the tests pass" in result.stdout
@@ -123,14 +123,14 @@ def test_resume_and_undo(tmp_path: Path, fake_api) -> None:
     server = fake_api([Turn(tool_calls=[READ_CALC, ScriptedCall(name="edit_file", arguments={
         "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})]), Turn(content="edited"),
         Turn(content="nothing else to do")])
-    first = run_agent(["run", "fix add", "--approval", "full-auto", "--output", "json"], workspace, server.base_url)
+    first = run_cli(["run", "fix add", "--approval", "full-auto", "--output", "json"], workspace, server.base_url)
     assert first.returncode == 0 and "a + b" in (workspace / "calc.py").read_text()
-    again = run_agent(["resume", "--last", "-m", "anything else?", "--output", "json"], workspace, server.base_url)
+    again = run_cli(["resume", "--last", "-m", "anything else?", "--output", "json"], workspace, server.base_url)
     assert again.returncode == 0, again.stderr
     assert summary(again)["session_id"] == summary(first)["session_id"]
     assert server.requests[-1]["messages"][-1]["content"] == "anything else?"
     assert len(server.requests[-1]["messages"]) == 7  # + the read before the edit
-    undone = run_agent(["undo", "--last"], workspace)
+    undone = run_cli(["undo", "--last"], workspace)
     assert undone.returncode == 0 and "calc.py" in undone.stdout
     assert "a - b" in (workspace / "calc.py").read_text()
 
@@ -157,7 +157,7 @@ def test_commit_flag_commits_only_on_success(tmp_path: Path, fake_api) -> None:
     workspace = sample("py_calc", tmp_path)
     server = fake_api([Turn(tool_calls=[READ_CALC, ScriptedCall(name="edit_file", arguments={
         "path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"})]), Turn(content="fixed")])
-    result = run_agent(["fix-tests", "--approval", "full-auto", "--commit", "--output", "json"], workspace,
+    result = run_cli(["fix-tests", "--approval", "full-auto", "--commit", "--output", "json"], workspace,
                        server.base_url)
     assert result.returncode == 0 and "committed" in summary(result)["message"]
     assert git(workspace, "log", "-1", "--format=%s").startswith("duet: fix-tests")
@@ -168,7 +168,7 @@ def test_commit_flag_commits_only_on_success(tmp_path: Path, fake_api) -> None:
 def test_agents_md_reaches_the_system_prompt(tmp_path: Path, fake_api) -> None:
     (tmp_path / "AGENTS.md").write_text("Always run `make check` before finishing.\n")
     server = fake_api([Turn(content="ok", expect_in_prompt=["Always run `make check` before finishing."])])
-    result = run_agent(["run", "hi", "--output", "json"], tmp_path, server.base_url)
+    result = run_cli(["run", "hi", "--output", "json"], tmp_path, server.base_url)
     assert result.returncode == 0 and server.violations == []
     assert server.requests[0]["messages"][0]["role"] == "system"
 
@@ -178,9 +178,9 @@ def test_packed_repository_is_a_prefix_shared_across_sessions(tmp_path: Path, fa
     on the same repository starts with the same bytes up to the end of the pack: the provider's cache serves it."""
     workspace = sample("py_calc", tmp_path)
     server = fake_api([Turn(content="one"), Turn(content="two")])
-    first = run_agent(["run", "hi", "--model", "deepseek-v4-flash", "--output", "json"], workspace, server.base_url)
+    first = run_cli(["run", "hi", "--model", "deepseek-v4-flash", "--output", "json"], workspace, server.base_url)
     git(workspace, "checkout", "-q", "-b", "topic")  # the git facts change, the repository's files do not
-    second = run_agent(["run", "hi", "--model", "deepseek-v4-flash", "--approval", "read-only", "--output", "json"],
+    second = run_cli(["run", "hi", "--model", "deepseek-v4-flash", "--approval", "read-only", "--output", "json"],
                        workspace, server.base_url)
     assert first.returncode == 0 and second.returncode == 0
     systems = [request["messages"][0]["content"] for request in server.requests]

@@ -153,14 +153,14 @@ async def test_secrets_never_reach_a_request(project: Path, fake_api) -> None:
 
 
 def test_agent_context_command(project: Path) -> None:
-    from tests.e2e import run_agent
+    from tests.e2e import run_cli
 
-    result = run_agent(["context", "--explain"], project)
+    result = run_cli(["context", "--explain"], project)
     assert result.returncode == 0, result.stderr
     assert "the whole workspace is packed" in result.stdout
     assert "package-lock.json: lock file" in result.stdout
     assert "gpt-5.5" in result.stdout and "uncached turn" in result.stdout
-    bad = run_agent(["context", "--model", "gpt-9"], project)
+    bad = run_cli(["context", "--model", "gpt-9"], project)
     assert bad.returncode == 2 and "unknown model" in bad.stderr
 
 

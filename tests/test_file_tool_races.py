@@ -136,8 +136,8 @@ def test_undo_never_restores_outside_while_a_directory_is_swapped(arena) -> None
     root, outside = arena
     restored = 0
     for i in range(ROUNDS):
-        files = [FileUndo(path=f"sub/u{i}.txt", before=Entry("b"), after=Entry("a"), current=Entry("a")),
-                 FileUndo(path="sub/f.txt", before=Entry("b"), after=Entry("a"), current=Entry("a"))]
+        files = [FileUndo(name, Entry("b"), as_duet_left_it=True, already_restored=False, current_exists=True)
+                 for name in (f"sub/u{i}.txt", "sub/f.txt")]
         plan = UndoPlan(session_id="s", files=files, read_before=lambda _item: b"restored\n")
         try:
             report = apply_plan(plan, root)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.fakeapi import ScriptedCall, Turn
-from tests.e2e import run_agent, summary
+from tests.e2e import run_cli, summary
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 def test_a_disk_full_before_the_run_starts_ends_with_a_result(tmp_path: Path, small_disk: Path, fake_api) -> None:
     fill(small_disk)
     server = fake_api([Turn(content="hello")])
-    result = run_agent(["run", "say hi", "--output", "json"], workspace(tmp_path), server.base_url,
+    result = run_cli(["run", "say hi", "--output", "json"], workspace(tmp_path), server.base_url,
                        env_extra={"XDG_STATE_HOME": str(small_disk)})
     assert result.returncode == 2, (result.stdout, result.stderr)
     line = one_line_error(result)
@@ -75,7 +75,7 @@ def test_a_disk_that_fills_during_the_run_stops_it_with_its_result(tmp_path: Pat
              for i in range(6)]
     server = fake_api([*reads, Turn(content="read it all")])
     work = workspace(tmp_path)
-    result = run_agent(["run", "read big.txt", "--output", "json", "--approval", "read-only"], work,
+    result = run_cli(["run", "read big.txt", "--output", "json", "--approval", "read-only"], work,
                        server.base_url, env_extra={"XDG_STATE_HOME": str(small_disk)})
     assert result.returncode == 2, (result.stdout, result.stderr)
     line = one_line_error(result)

@@ -6,25 +6,25 @@ import os
 from pathlib import Path
 
 from agent.instructions.starter import propose_or_write
-from tests.e2e import run_agent, sample
+from tests.e2e import run_cli, sample
 
 
 def test_init_shows_then_writes_only_with_yes_and_never_overwrites_silently(tmp_path: Path) -> None:
     workspace = sample("py_calc", tmp_path)
-    shown = run_agent(["init"], workspace)
+    shown = run_cli(["init"], workspace)
     assert shown.returncode == 0, shown.stderr
     assert "# AGENTS.md" in shown.stdout and "`python -m pytest -q`" in shown.stdout
     assert "rerun with --yes" in shown.stdout and not (workspace / "AGENTS.md").exists()
-    written = run_agent(["init", "--yes"], workspace)
+    written = run_cli(["init", "--yes"], workspace)
     assert written.returncode == 0 and "wrote" in written.stdout
     text = (workspace / "AGENTS.md").read_text()
     assert "## Build and test" in text and "## Layout" in text and "calc.py" in text
     assert (workspace / "AGENTS.md").stat().st_mode & 0o777 == 0o666 & ~_umask()
     (workspace / "AGENTS.md").write_text("mine\n")
-    again = run_agent(["init", "--yes"], workspace)
+    again = run_cli(["init", "--yes"], workspace)
     assert again.returncode == 2 and "already exists; not overwriting" in again.stderr
     assert (workspace / "AGENTS.md").read_text() == "mine\n"
-    forced = run_agent(["init", "--yes", "--force"], workspace)
+    forced = run_cli(["init", "--yes", "--force"], workspace)
     assert forced.returncode == 0 and "replaced" in forced.stdout
     assert "## Layout" in (workspace / "AGENTS.md").read_text()
 

@@ -14,7 +14,7 @@ from agent.errors import ConfigError
 from agent.outcome import Outcome
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import TEST_KEY
-from tests.e2e import run_agent
+from tests.e2e import run_cli
 from tests.helpers import of_type, running_agent, trust_project
 from tests.mcp_helpers import SERVER, starts, stdio_server
 
@@ -29,17 +29,17 @@ def test_an_untrusted_projects_server_never_starts(repo: Path, tmp_path: Path, f
     marker = tmp_path / "started"
     project_config(repo, marker)
     server = fake_api([Turn(content="hello")])
-    result = run_agent(["run", "say hello", "--output", "json"], repo, server.base_url)
+    result = run_cli(["run", "say hello", "--output", "json"], repo, server.base_url)
     assert result.returncode == 0, result.stderr
     assert "is not trusted: ignored mcp_servers" in result.stderr
     assert not marker.exists()  # no process was spawned
     assert all(not t["function"]["name"].startswith("mcp__") for t in server.requests[0]["tools"])
-    listed = run_agent(["mcp", "list"], repo)
+    listed = run_cli(["mcp", "list"], repo)
     assert listed.returncode == 0 and "no MCP servers configured" in listed.stdout and not marker.exists()
     # The same file, once trusted, does start the server: the test above could fail.
     trust_project(repo)
     server = fake_api([Turn(content="hello")])
-    result = run_agent(["run", "say hello", "--output", "json"], repo, server.base_url)
+    result = run_cli(["run", "say hello", "--output", "json"], repo, server.base_url)
     assert result.returncode == 0, result.stderr
     assert len(starts(marker)) == 1
     assert "mcp__tickets__lookup_ticket" in [t["function"]["name"] for t in server.requests[0]["tools"]]
@@ -52,13 +52,13 @@ def test_mcp_list_prints_servers_status_and_tools(tmp_path: Path) -> None:
     config.write_text(f'[mcp_servers.tickets]\ncommand = "{sys.executable}"\nargs = ["{SERVER}"]\n'
                       'approved_tools = ["lookup_ticket"]\n\n'
                       '[mcp_servers.broken]\ncommand = "python3"\nargs = ["-c", "raise SystemExit(4)"]\n')
-    result = run_agent(["mcp", "list"], tmp_path, env_extra={"HOME": str(home)})
+    result = run_cli(["mcp", "list"], tmp_path, env_extra={"HOME": str(home)})
     assert result.returncode == 1, result.stderr  # one server failed
     lines = result.stdout.splitlines()
     assert lines[0].startswith("tickets (stdio: ") and lines[0].endswith("ready, 8 tools")
     assert "  lookup_ticket → mcp__tickets__lookup_ticket [approved]  Look up a ticket by its id." in lines
     assert any(line.startswith("broken (stdio: python3) failed: ") for line in lines)
-    listed = json.loads(run_agent(["mcp", "list", "--output", "json"], tmp_path,
+    listed = json.loads(run_cli(["mcp", "list", "--output", "json"], tmp_path,
                                   env_extra={"HOME": str(home)}).stdout)
     assert [(s["name"], s["status"]) for s in listed] == [("tickets", "ready"), ("broken", "failed")]
     assert "crash" in [t["name"] for t in listed[0]["tools"]]

@@ -68,9 +68,9 @@ def test_duets_own_git_never_runs_a_nested_repositorys_fsmonitor(repo: Path, nes
     assert "README.md" in list_candidates(repo)
     assert git_facts(repo).branch
     checkpoint = Checkpoint(repo, "s1")
-    checkpoint.ensure([repo / "README.md"])
+    checkpoint.ensure([], opaque=True)  # a command is about to run: the snapshot before it
     (repo / "new.txt").write_text("new\n")
-    checkpoint.record_end()  # as the run left it
+    checkpoint.settle()  # the snapshot after it: new.txt is the command's
     assert "new.txt" in undo(repo, "s1").removed
     assert not nested.exists()
 

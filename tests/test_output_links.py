@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import run_agent
+from tests.e2e import run_cli
 from tests.helpers import trust_project
 
 ATTACKER_SOURCE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIattacker evil@host"
@@ -52,7 +52,7 @@ def victim(tmp_path: Path) -> Path:
 
 def test_cost_html_refuses_a_link_in_the_files_place(project: Path, victim: Path) -> None:
     (project / "cost.html").symlink_to(victim)
-    line = refused(run_agent(["cost", "--html", "cost.html"], project))
+    line = refused(run_cli(["cost", "--html", "cost.html"], project))
     assert "symbolic link" in line
     assert victim.read_text() == "ssh-ed25519 AAAAgood user@laptop\n"
     assert (project / "cost.html").is_symlink()
@@ -64,24 +64,24 @@ def test_cost_html_and_context_out_refuse_a_linked_directory(project: Path, tmp_
     (project / "dist").symlink_to(elsewhere)
     for args in (["cost", "--html", "dist/cost.html"], ["context", "--whole", "--out", "dist/pack.xml"],
                  ["context", "--out", "dist/pack.xml"]):
-        line = refused(run_agent(args, project))
+        line = refused(run_cli(args, project))
         assert "dist" in line and "symbolic link" in line, line
     nested = project / "real" / "sub"
     nested.mkdir(parents=True)
     (project / "real" / "up").symlink_to(elsewhere)  # a link deeper on the way, given as an absolute path
-    refused(run_agent(["context", "--whole", "--out", str(project / "real" / "up" / "pack.xml")], project))
+    refused(run_cli(["context", "--whole", "--out", str(project / "real" / "up" / "pack.xml")], project))
     assert list(elsewhere.iterdir()) == []
 
 
 def test_the_writes_still_work_and_the_page_shows_no_control_characters(project: Path) -> None:
     trust_project(project)  # the price row applies (an untrusted row may only raise prices anyway)
     (project / "out").mkdir()
-    done = run_agent(["cost", "--html", "out/cost.html"], project)
+    done = run_cli(["cost", "--html", "out/cost.html"], project)
     assert done.returncode == 0, done.stderr
     page = (project / "out" / "cost.html").read_text()
     assert ATTACKER_SOURCE in page  # shown, as text
     assert "\x1b" not in page and "\u202e" not in page and "\x07" not in page
     assert "\\x1b[8m" in page and "\\u202e" in page
-    done = run_agent(["context", "--whole", "--out", "out/pack.xml"], project)
+    done = run_cli(["context", "--whole", "--out", "out/pack.xml"], project)
     assert done.returncode == 0, done.stderr
     assert '<file path="app.py">' in (project / "out" / "pack.xml").read_text()

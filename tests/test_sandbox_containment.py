@@ -25,7 +25,9 @@ from tests.helpers import sh, shell_session
 from tests.test_sandbox import running
 from tools.shell import ShellArgs, ShellTool
 
-pytestmark = pytest.mark.skipif(abi_version() < 1, reason="this kernel has no Landlock")
+# exclusive: these tests count and kill the machine's processes and bound a fork bomb; under pytest-xdist they run
+# while no other test does (tests/conftest.py).
+pytestmark = [pytest.mark.skipif(abi_version() < 1, reason="this kernel has no Landlock"), pytest.mark.exclusive]
 needs_pid_ns = pytest.mark.skipif(bool(available(pid=True)), reason=f"no PID namespace: {available(pid=True)}")
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap) is not installed or cannot run here")
 

@@ -18,7 +18,7 @@ from agent.repo.known import KnownRepos
 from agent.transcript import all_sessions
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
-from tests.e2e import FAST_RETRIES, run_agent, summary
+from tests.e2e import FAST_RETRIES, run_cli, summary
 from tools.base import ToolContext, ToolError
 from tools.binaries import clean_path, find_binary
 from tools.write_file import WriteFileTool
@@ -63,7 +63,7 @@ def test_a_committed_cache_in_dot_duet_is_never_deserialised(tmp_path: Path, fak
     git(work, "add", "-A")
     git(work, "commit", "-qm", "a repository with a planted cache")
     server = fake_api([Turn(content="hello")])
-    result = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work, server.base_url)
+    result = run_cli(["run", "hi", "--approval", "read-only", "--output", "json"], work, server.base_url)
     assert result.returncode == 0, result.stderr
     assert not marker.exists(), "a pickle from the work tree ran in Duet's process"
     warnings = [line for line in (result.stderr + result.stdout).splitlines() if "ignoring .duet/cache" in line]
@@ -118,7 +118,7 @@ def test_a_git_planted_in_the_workspace_venv_is_never_run(tmp_path: Path, fake_a
     (planted / "git").chmod(0o755)
     server = fake_api([write("app/new.py", "x = 1\n"), Turn(content="done")])
     path = f"{planted}{os.pathsep}{os.environ['PATH']}"  # the project's venv activated
-    result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url,
+    result = run_cli(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url,
                        env_extra={"PATH": path, "VIRTUAL_ENV": str(work / ".venv")})
     assert result.returncode == 0, result.stderr
     assert summary(result)["files_changed"]  # the end-of-run checkpoint ran git
@@ -162,12 +162,12 @@ def test_a_repository_a_command_made_is_not_used_by_duets_git(tmp_path: Path, fa
     work.mkdir()
     (work / "notes.txt").write_text("notes\n")
     server = fake_api([shell(plant_repository(marker)), shell("echo more >> notes.txt"), Turn(content="done")])
-    first = run_agent(["run", "go", "--approval", "full-auto", "--output", "json"], work, server.base_url)
+    first = run_cli(["run", "go", "--approval", "full-auto", "--output", "json"], work, server.base_url)
     assert first.returncode == 0, first.stderr
     assert (work / ".git/config").is_file() and "planted" in str(server.requests[1])
     assert not marker.exists(), "Duet ran git in the repository its command made (same session)"
     later = fake_api([write("new.txt", "again\n"), Turn(content="done")])
-    second = run_agent(["run", "go", "--approval", "full-auto", "--output", "json"], work, later.base_url)
+    second = run_cli(["run", "go", "--approval", "full-auto", "--output", "json"], work, later.base_url)
     assert second.returncode == 0, second.stderr
     assert not marker.exists(), "Duet ran git in the repository a command made (next session)"
     said = [line for line in (second.stderr + second.stdout).splitlines() if "agent trust" in line]
@@ -184,17 +184,17 @@ def test_a_nested_repository_a_command_made_does_not_become_the_workspace(tmp_pa
     git(work, "commit", "-qm", "init")
     (work / "pkg").mkdir()
     server = fake_api([shell(f"cd pkg && {plant_repository(marker)}"), Turn(content="done")])
-    first = run_agent(["run", "go", "--approval", "full-auto", "--output", "json"], work, server.base_url)
+    first = run_cli(["run", "go", "--approval", "full-auto", "--output", "json"], work, server.base_url)
     assert first.returncode == 0, first.stderr
     assert (work / "pkg/.git/config").is_file()
     later = fake_api([Turn(content="hello")])
-    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work / "pkg", later.base_url)
+    second = run_cli(["run", "hi", "--approval", "read-only", "--output", "json"], work / "pkg", later.base_url)
     assert second.returncode == 0, second.stderr
     session = summary(second)["session_id"]
     assert session in {p.stem for p in all_sessions(work)}  # the workspace is the repository the user had
     assert not marker.exists(), "Duet ran git in a nested repository a command made"
     assert not KnownRepos().trusted(work / "pkg/.git")
-    trusted = run_agent(["trust", "-C", str(work / "pkg")], work)
+    trusted = run_cli(["trust", "-C", str(work / "pkg")], work)
     assert trusted.returncode == 0 and "trusted the git repository" in trusted.stdout
     assert KnownRepos().trusted(work / "pkg/.git")
 
@@ -223,7 +223,7 @@ def test_a_read_only_state_dir_keeps_git_workspaces_working_and_says_what_it_can
     git(work, "add", "-A")
     git(work, "commit", "-qm", "init")
     server = fake_api([Turn(content="hello")])
-    result = run_agent(["run", "hi", "--output", "json"], work, server.base_url,
+    result = run_cli(["run", "hi", "--output", "json"], work, server.base_url,
                        env_extra={"XDG_STATE_HOME": "/proc/duet-cannot-write-here"})
     assert result.returncode == 0, result.stderr
     assert "will not be known as untrusted" in result.stderr
@@ -238,7 +238,7 @@ def test_duets_state_and_caches_are_hidden_from_commands_wherever_xdg_puts_them(
     probe = (f"cat {state}/duet/repos.json; ls {cache}/duet/workspaces; ls {state}/duet; "
              "python3 forge.py; echo probed")
     server = fake_api([write("forge.py", forge), shell(probe), Turn(content="done")])
-    result = run_agent(["run", "probe", "--approval", "full-auto", "--output", "json"], work, server.base_url,
+    result = run_cli(["run", "probe", "--approval", "full-auto", "--output", "json"], work, server.base_url,
                        env_extra={"XDG_STATE_HOME": str(state), "XDG_CACHE_HOME": str(cache)})
     assert result.returncode == 0, result.stderr
     output = str(server.requests[2]["messages"][-1]["content"])
@@ -255,6 +255,6 @@ def test_a_damaged_record_of_repositories_fails_closed_and_is_not_overwritten(tm
     work = small_project(tmp_path / "w")
     with pytest.raises(OSError, match="damaged"):
         KnownRepos().trusted(work / ".git")
-    result = run_agent(["run", "hi", "--output", "json"], work, fake_api([Turn(content="hi")]).base_url)
+    result = run_cli(["run", "hi", "--output", "json"], work, fake_api([Turn(content="hi")]).base_url)
     assert result.returncode == 2 and "damaged" in result.stderr and "Traceback" not in result.stderr
     assert registry.read_text() == '{"watched": [], "known": "x"}'

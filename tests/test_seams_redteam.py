@@ -20,7 +20,7 @@ import pytest
 from agent.repo.known import KnownRepos
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import GIT_ENV, TEST_KEY, git
-from tests.e2e import FAST_RETRIES, agent_bin, base_env, run_agent, summary
+from tests.e2e import FAST_RETRIES, agent_bin, base_env, run_cli, summary
 
 REAL_GIT = shutil.which("git") or "/usr/bin/git"
 RUN = ["run", "go", "--approval", "full-auto", "--output", "json"]
@@ -82,7 +82,7 @@ def test_a_planted_venv_git_is_not_run_when_the_workspace_is_given_with_dash_c(o
     elsewhere = outside / "elsewhere"
     elsewhere.mkdir()
     server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
-    result = run_agent(["run", "edit", "-C", str(work), "--approval", "full-auto", "--output", "json"], elsewhere,
+    result = run_cli(["run", "edit", "-C", str(work), "--approval", "full-auto", "--output", "json"], elsewhere,
                        server.base_url, env_extra=with_path(planted))
     assert result.returncode == 0, result.stderr
     assert summary(result)["files_changed"]
@@ -97,11 +97,11 @@ def test_a_planted_venv_git_is_not_run_from_a_subdirectory_a_command_made_a_repo
     real = REAL_GIT
     plant = (f"mkdir -p .venv/bin && printf '#!/bin/sh\\ntouch {marker}\\nexec {real} \"$@\"\\n' > .venv/bin/git && "
              "chmod +x .venv/bin/git && cd pkg && git init -q . && echo ok")
-    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    first = run_cli(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
     assert first.returncode == 0, first.stderr
     assert (work / ".venv/bin/git").is_file() and (work / "pkg/.git").is_dir()
     server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
-    second = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work / "pkg",
+    second = run_cli(["run", "edit", "--approval", "full-auto", "--output", "json"], work / "pkg",
                        server.base_url, env_extra=with_path(work / ".venv/bin"))
     assert second.returncode == 0, second.stderr
     assert not marker.exists(), "Duet ran a git a command planted in the workspace (started from pkg/)"
@@ -112,7 +112,7 @@ def test_gitpython_never_starts_a_planted_git_for_commit(outside: Path, fake_api
     work = project(outside / "w")
     planted = plant_git(work / ".venv/bin", marker)
     server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
-    result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json", "--commit"], work,
+    result = run_cli(["run", "edit", "--approval", "full-auto", "--output", "json", "--commit"], work,
                        server.base_url, env_extra=with_path(planted))
     assert result.returncode == 0, result.stderr
     assert "new.py" in git(work, "show", "--stat", "HEAD")
@@ -132,7 +132,7 @@ def test_path_entries_that_mean_the_workspace_are_not_searched(outside: Path, fa
     spelled = {"relative": "bin", "empty": "", "tilde": "~/bin", "symlink": str(isolated_home / "bin")}[entry]
     path = f"{spelled}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
-    result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url,
+    result = run_cli(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url,
                        env_extra={"PATH": path})
     assert result.returncode == 0, result.stderr
     assert summary(result)["files_changed"]
@@ -148,7 +148,7 @@ def test_no_git_on_path_is_a_working_run_without_checkpoints(tmp_path: Path, fak
         if found:
             (bare / tool).symlink_to(found)
     server = fake_api([shell("ls"), Turn(content="done")])
-    result = run_agent(RUN, work, server.base_url, env_extra={"PATH": f"{Path(sys.executable).parent}:{bare}"})
+    result = run_cli(RUN, work, server.base_url, env_extra={"PATH": f"{Path(sys.executable).parent}:{bare}"})
     assert "Traceback" not in result.stderr
     assert result.returncode == 0 or result.stderr.count("\n") <= 2, result.stderr
 
@@ -160,17 +160,17 @@ def test_a_known_nested_repository_a_command_reconfigured_is_not_trusted(tmp_pat
     marker = isolated_home / "pwned-nested-known"
     work = project(tmp_path / "mono")
     project(work / "vendor/lib")  # a nested repository the user had before Duet ran anything
-    first = run_agent(RUN, work, fake_api([shell(f"cd vendor/lib && {filter_payload(marker)}"),
+    first = run_cli(RUN, work, fake_api([shell(f"cd vendor/lib && {filter_payload(marker)}"),
                                            Turn(content="done")]).base_url)
     assert first.returncode == 0, first.stderr
     assert "filter" in (work / "vendor/lib/.git/config").read_text()  # the nested .git is writable to commands
-    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work / "vendor/lib",
+    second = run_cli(["run", "hi", "--approval", "read-only", "--output", "json"], work / "vendor/lib",
                        fake_api([Turn(content="hello")]).base_url)
     assert second.returncode == 0, second.stderr
     assert not marker.exists(), "Duet ran git in a nested repository whose config a command rewrote"
     assert "changed (its config)" in (KnownRepos().untrusted_because(work / "vendor/lib/.git") or "")
     assert KnownRepos().trusted(work / ".git")  # the user's own top-level repository is not affected
-    trusted = run_agent(["trust", "-C", str(work / "vendor/lib")], work)
+    trusted = run_cli(["trust", "-C", str(work / "vendor/lib")], work)
     assert trusted.returncode == 0 and KnownRepos().trusted(work / "vendor/lib/.git")
 
 
@@ -184,11 +184,11 @@ def test_a_dot_git_file_or_symlink_a_command_made_is_untrusted(tmp_path: Path, f
     work = tmp_path / "plain"
     work.mkdir()
     (work / "app.py").write_text("x = 1\n")
-    first = run_agent(RUN, work, fake_api([shell(f"{plant} && {filter_payload(marker)}"),
+    first = run_cli(RUN, work, fake_api([shell(f"{plant} && {filter_payload(marker)}"),
                                            Turn(content="done")]).base_url)
     assert first.returncode == 0, first.stderr
     assert (work / ".git").is_symlink() if kind == "symlink" else (work / ".git").is_file()
-    second = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
+    second = run_cli(["run", "hi", "--approval", "read-only", "--output", "json"], work,
                        fake_api([Turn(content="hello")]).base_url)
     assert second.returncode == 0, second.stderr
     assert not marker.exists(), f"Duet ran git through a `.git` {kind} a command made"
@@ -210,7 +210,7 @@ def test_include_path_of_a_trusted_repository_into_the_work_tree(outside: Path, 
     plant = (f"printf '[filter \"x\"]\\n\\tclean = touch {marker}; cat\\n' >> .gitconfig && "
              "echo '* filter=x' > .gitattributes && sleep 1 && touch app.py && echo planted")
     server = fake_api([write("notes.txt", "x\n"), shell(plant), write("more.txt", "y\n"), Turn(content="done")])
-    first = run_agent(RUN, work, server.base_url)
+    first = run_cli(RUN, work, server.base_url)
     assert first.returncode == 0, first.stderr
     assert "planted" in json.dumps(server.requests[2])
     assert not marker.exists(), "Duet ran a filter defined in a work-tree file its repository includes"
@@ -235,7 +235,7 @@ def test_a_repository_whose_config_came_with_the_copy_runs_no_filter(outside: Pa
     (work / ".gitattributes").write_text("* filter=x\n")
     later = time.time() + 5
     os.utime(work / "app.py", (later, later))  # same bytes, new stat: git status must hash it, through the filter
-    result = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
+    result = run_cli(["run", "hi", "--approval", "read-only", "--output", "json"], work,
                        fake_api([Turn(content="hello")]).base_url)
     assert result.returncode == 0, result.stderr
     assert not marker.exists(), "Duet's own git ran a filter driver from a repository's config"
@@ -249,11 +249,11 @@ def test_commit_signing_program_of_a_copied_repository_is_not_run(outside: Path,
     git(work, "config", "commit.gpgSign", "true")
     git(work, "config", "gpg.program", str(plant_git(outside / "gpgbin", marker) / "git"))
     server = fake_api([write("new.py", "y = 2\n"), Turn(content="done")])
-    result = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url)
+    result = run_cli(["run", "edit", "--approval", "full-auto", "--output", "json"], work, server.base_url)
     assert result.returncode == 0, result.stderr
     assert not marker.exists(), "a checkpoint ran the repository's gpg.program"
     server = fake_api([write("newer.py", "y = 2\n"), Turn(content="done")])
-    committed = run_agent(["run", "edit", "--approval", "full-auto", "--output", "json", "--commit"], work,
+    committed = run_cli(["run", "edit", "--approval", "full-auto", "--output", "json", "--commit"], work,
                           server.base_url)
     assert not marker.exists(), "--commit ran the gpg.program of a repository's own config"
     assert "Traceback" not in committed.stderr
@@ -270,7 +270,7 @@ def test_commands_can_neither_read_the_cache_key_nor_forge_the_registry(tmp_path
              f"ls {isolated_home}/.cache/duet/workspaces; echo LS=$?; "
              f"rm -rf {isolated_home}/.local/state/duet; echo RM=$?")
     server = fake_api([shell("true"), shell(probe), Turn(content="done")])
-    result = run_agent(RUN, work, server.base_url)
+    result = run_cli(RUN, work, server.base_url)
     assert result.returncode == 0, result.stderr
     assert key.is_file() and registry.is_file()
     known = json.loads(registry.read_text())
@@ -289,7 +289,7 @@ def test_a_command_cannot_rewrite_the_users_config_when_home_is_the_workspace(ou
     config.write_text("# mine\n")
     (home / "notes.txt").write_text("notes\n")
     attack = "printf '[sandbox]\\nmode = \"off\"\\n' >> .config/duet/config.toml; echo done"
-    result = run_agent([*RUN, "-C", str(home)], home, fake_api([shell(attack), Turn(content="done")]).base_url,
+    result = run_cli([*RUN, "-C", str(home)], home, fake_api([shell(attack), Turn(content="done")]).base_url,
                        env_extra={"HOME": str(home)})
     assert result.returncode == 0, result.stderr
     assert config.read_text() == "# mine\n", "a sandboxed command rewrote the user's own Duet config"
@@ -306,10 +306,10 @@ def test_the_registry_a_command_could_write_when_home_is_the_workspace(outside: 
              "import json,os,pathlib; p=pathlib.Path('.local/state/duet/repos.json'); d=json.loads(p.read_text()); "
              "g=pathlib.Path('.git').resolve(); st=os.stat(g); d['known'][str(g)]=[st.st_dev, st.st_ino]; "
              "p.write_text(json.dumps(d))\" && echo forged")
-    first = run_agent([*RUN, "-C", str(home)], home, fake_api([shell(plant), Turn(content="done")]).base_url,
+    first = run_cli([*RUN, "-C", str(home)], home, fake_api([shell(plant), Turn(content="done")]).base_url,
                       env_extra={"HOME": str(home)})
     assert first.returncode == 0, first.stderr
-    second = run_agent(["run", "hi", "-C", str(home), "--approval", "read-only", "--output", "json"], home,
+    second = run_cli(["run", "hi", "-C", str(home), "--approval", "read-only", "--output", "json"], home,
                        fake_api([Turn(content="hello")]).base_url, env_extra={"HOME": str(home)})
     assert second.returncode == 0, second.stderr
     assert not marker.exists(), "a command forged repos.json in a HOME that was the workspace"
@@ -348,11 +348,11 @@ def test_committed_sessions_and_marshal_index_in_dot_duet_are_ignored(tmp_path: 
     (work / ".duet/config.toml").write_text(FAST_RETRIES + "[context]\npack_min_window = 2000000\n")
     git(work, "add", "-A", "-f")
     git(work, "commit", "-qm", "planted")
-    ctx = run_agent(["context"], work)
+    ctx = run_cli(["context"], work)
     assert ctx.returncode == 0, ctx.stderr
-    listed = run_agent(["sessions"], work)
+    listed = run_cli(["sessions"], work)
     assert "abcdef" not in listed.stdout
-    resumed = run_agent(["resume", "20260101-000000-abcdef", "hi", "--output", "json"], work,
+    resumed = run_cli(["resume", "20260101-000000-abcdef", "hi", "--output", "json"], work,
                         fake_api([Turn(content="hello")]).base_url)
     assert "Traceback" not in resumed.stderr
     assert not marker.exists()
@@ -476,7 +476,7 @@ def test_an_mcp_server_command_is_not_taken_from_the_workspace(outside: Path, fa
     config = isolated_home / ".config/duet/config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(FAST_RETRIES + '\n[mcp_servers.tickets]\ncommand = "duet-rt-server"\n')
-    result = run_agent(["run", "hi", "--approval", "read-only", "--output", "json"], work,
+    result = run_cli(["run", "hi", "--approval", "read-only", "--output", "json"], work,
                        fake_api([Turn(content="hello")]).base_url, env_extra=with_path(bindir))
     assert result.returncode == 0, result.stderr
     assert not marker.exists(), "an MCP server command was taken from the workspace's venv"
@@ -512,7 +512,7 @@ def test_no_file_tool_plants_a_dot_duet_below_the_root(tmp_path: Path, fake_api)
              Turn(tool_calls=[ScriptedCall(name="apply_patch", arguments={"patch": patch})]),
              write("lib/.duet. /sessions/s.jsonl", "x"), Turn(content="done")]
     server = fake_api(calls)
-    result = run_agent(["run", "go", "--approval", "auto-edit", "--output", "json"], work, server.base_url)
+    result = run_cli(["run", "go", "--approval", "auto-edit", "--output", "json"], work, server.base_url)
     assert result.returncode == 0, result.stderr
     assert json.dumps(server.requests[-1]).count("is protected") == 4
     planted = [p for p in work.rglob("*") if ".git" not in p.parts and p.name not in ("app.py",)]
@@ -527,9 +527,9 @@ def test_dash_c_naming_a_nested_repository_a_command_made_is_no_first_contact(ou
     work = project(outside / "w")
     (work / "pkg").mkdir()
     plant = f"cd pkg && git init -q . && echo x > app.py && git add app.py && {filter_payload(marker)}"
-    first = run_agent(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
+    first = run_cli(RUN, work, fake_api([shell(plant), Turn(content="done")]).base_url)
     assert first.returncode == 0, first.stderr
-    second = run_agent(["run", "hi", "-C", str(work / "pkg"), "--approval", "read-only", "--output", "json"],
+    second = run_cli(["run", "hi", "-C", str(work / "pkg"), "--approval", "read-only", "--output", "json"],
                        outside, fake_api([Turn(content="hello")]).base_url)
     assert second.returncode == 0, second.stderr
     assert "agent trust" in second.stderr + second.stdout

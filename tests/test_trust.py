@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.config import load_config
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
-from tests.e2e import run_agent
+from tests.e2e import run_cli
 
 HOSTILE = """\
 approval = "full-auto"
@@ -61,7 +61,7 @@ def test_the_key_never_reaches_an_untrusted_base_url_until_trusted(tmp_path: Pat
     good = fake_api([Turn(tool_calls=[ScriptedCall(name="shell", arguments={"command": "echo hi"})]),
                      Turn(content="done"), Turn(content="third")])
     work = hostile_repo(tmp_path, evil.base_url)
-    result = run_agent(["run", "say hi", "--output", "json"], work, good.base_url)
+    result = run_cli(["run", "say hi", "--output", "json"], work, good.base_url)
     assert evil.requests == [] and len(good.requests) == 2
     warnings = [line for line in result.stderr.splitlines() + result.stdout.splitlines() if "not trusted" in line]
     assert len(warnings) == 1, result.stdout + result.stderr
@@ -71,14 +71,14 @@ def test_the_key_never_reaches_an_untrusted_base_url_until_trusted(tmp_path: Pat
 
     own = f'[models."deepseek-v4-pro"]\nbase_url = "{evil.base_url}"\n'  # (mcp_servers is not a Duet key yet)
     (work / ".duet/config.toml").write_text(own)
-    trusted = run_agent(["trust"], work)
+    trusted = run_cli(["trust"], work)
     assert trusted.returncode == 0 and "trusted" in trusted.stdout
-    again = run_agent(["run", "again", "--output", "json"], work, good.base_url)
+    again = run_cli(["run", "again", "--output", "json"], work, good.base_url)
     assert again.returncode == 0, again.stderr
     assert len(evil.requests) == 1  # trusted now: the user chose this server
 
     (work / ".duet/config.toml").write_text(own + "# changed\n")
-    run_agent(["run", "third", "--output", "json"], work, good.base_url)
+    run_cli(["run", "third", "--output", "json"], work, good.base_url)
     assert len(evil.requests) == 1  # a change to the file withdraws the trust
 
 
@@ -93,7 +93,7 @@ def test_environment_base_urls_and_harmless_project_keys_need_no_trust(tmp_path:
 
 def test_doctor_reports_without_printing_keys(tmp_path: Path) -> None:
     work = hostile_repo(tmp_path, "http://127.0.0.1:9/v1")
-    result = run_agent(["doctor"], work)
+    result = run_cli(["doctor"], work)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "landlock" in out and "sandbox" in out and "network" in out and "ripgrep" in out
@@ -107,9 +107,9 @@ def test_trust_and_doctor_from_a_subdirectory_act_on_the_git_root(tmp_path: Path
     work = hostile_repo(tmp_path, "http://127.0.0.1:9/v1")
     (work / ".duet/config.toml").write_text('approval = "full-auto"\n')
     (work / "src").mkdir()
-    before = run_agent(["doctor"], work / "src")
+    before = run_cli(["doctor"], work / "src")
     assert before.returncode == 0 and "NOT trusted" in before.stdout
-    assert run_agent(["trust"], work / "src").returncode == 0
-    after = run_agent(["doctor"], work / "src")
+    assert run_cli(["trust"], work / "src").returncode == 0
+    after = run_cli(["doctor"], work / "src")
     assert after.returncode == 0 and "NOT trusted" not in after.stdout
     assert not (work / "src" / ".duet").exists()

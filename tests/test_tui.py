@@ -246,10 +246,47 @@ async def test_resume_replays_history_and_spend(repo: Path, fake_api) -> None:
         await pilot.pause()
         assert "remember this" in texts(again, ".user")
         assert again.query_one(ConversationView).query(AnswerBlock).last().markdown_source == "the first answer"
-        assert "deepseek-v4-pro" in spend_text(again) and "1 calls" in spend_text(again)
+        assert "deepseek-v4-pro" in spend_text(again) and "1 call " in spend_text(again)
         await send(again, pilot, "and now?")
         await wait_idle(again, pilot)
         assert [m["role"] for m in server.requests[-1]["messages"]][-3:] == ["user", "assistant", "user"]
+
+
+async def test_the_spend_panel_is_rebuilt_from_a_replayed_transcript(repo: Path, fake_api) -> None:
+    """A session on two models, resumed: the panel shows what the transcript holds, per model exact to the ledger
+    the transcript rebuilds, with the budget and the model that drove last (and why)."""
+    from agent.history import rebuild
+    from agent.spend.counterfactual import counterfactual
+    from agent.transcript import read_transcript
+
+    usage = ScriptedUsage(prompt_tokens=42_000, cache_hit_tokens=40_960, completion_tokens=900, reasoning_tokens=300)
+    server = fake_api([Turn(model="deepseek-v4-pro", content="Found it.", usage=usage),
+                       Turn(model="gpt-5.5", content="Agreed.", usage=usage)])
+    repo = pin_launch_prices(repo)
+    app = make_app(repo, server.base_url, max_cost=0.5)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for text in ("find the bug", "/model gpt-5.5", "review the fix"):
+            await send(app, pilot, text)
+            await wait_idle(app, pilot)
+        transcript = app.duet.session.transcript.path  # type: ignore[union-attr]
+        live = spend_text(app)
+    ledger = rebuild(read_transcript(transcript)).ledger
+    assert sorted(ledger.by_model()) == ["deepseek-v4-pro", "gpt-5.5"]
+    again = make_app(repo, server.base_url, resume=transcript, max_cost=0.5)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert again.spend.models == ledger.by_model() and again.spend.total_usd == ledger.total_usd
+        shown = spend_text(again)
+        for name, spend in ledger.by_model().items():
+            assert f"{name}\n  1 call  ${spend.cost_usd:.4f}" in shown
+        assert f"session ${ledger.total_usd:.4f} billed" in shown and "budget $0.5" in shown
+        assert any(line.startswith("gpt-5.5: ") for line in shown.splitlines()) and shown == live  # as it closed
+    # The counterfactual, live and replayed: the same tokens all on GPT-5.5, and the share per role, exact to
+    # the ledger the transcript rebuilds.
+    view = counterfactual(ledger.records, app.duet.config.price_table())
+    assert view.reference is not None and view.reference > view.actual == ledger.total_usd
+    assert f"all on gpt-5.5: ${view.reference:.4f} (saved ${view.reference - view.actual:.4f})" in shown
+    assert f"by role: execute 100% (${ledger.total_usd:.4f})" in shown
 
 
 async def test_theme_toggles_and_small_terminal_works(repo: Path, fake_api) -> None:

@@ -69,7 +69,8 @@ async def test_input_during_a_turn_is_queued_commands_run_or_wait_and_say_so(rep
 
 
 async def test_interrupt_during_approval_closes_the_modal_and_marks_the_turn(repo: Path, fake_api) -> None:
-    server = fake_api([Turn(content="Let me edit.", tool_calls=[EDIT]), Turn(content="after")])
+    # The edit follows a read: an edit of a file the model never read is refused before anyone is asked.
+    server = fake_api([Turn(content="Let me edit.", tool_calls=[READ, EDIT]), Turn(content="after")])
     app = make_app(repo, server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "edit it")
@@ -89,7 +90,7 @@ async def test_interrupt_during_approval_closes_the_modal_and_marks_the_turn(rep
 async def test_approval_modal_shows_the_diff_and_the_command_with_its_directory(repo: Path, fake_api) -> None:
     (repo / "sub").mkdir()
     shell = ScriptedCall(name="shell", arguments={"command": "touch made.txt && pwd"})
-    server = fake_api([Turn(tool_calls=[EDIT]), Turn(tool_calls=[shell]), Turn(content="ok")])
+    server = fake_api([Turn(tool_calls=[READ, EDIT]), Turn(tool_calls=[shell]), Turn(content="ok")])
     app = make_app(repo, server.base_url, launch=Launch(start_dir=repo / "sub"))
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "work")

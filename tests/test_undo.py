@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from agent.outcome import Outcome
 from agent.transcript import all_sessions, state_dir
-from agent.undo import UndoError, copy_store, plan_undo, undo
+from agent.undo import UndoError, journal_dir, plan_undo, undo
 from agent.userdirs import cache_base, config_dir, workspace_key
 from fixtures.fakeapi import ScriptedCall, Turn
 from tests.conftest import git
@@ -88,9 +89,13 @@ async def test_deleted_gitignored_files_are_restored_and_git_clean_is_survived(p
     assert f"session {session}" in result.stdout
 
 
-async def test_a_killed_run_without_an_end_record_restores_nothing_unless_forced(project: Path, fake_api) -> None:
+async def test_a_change_in_doubt_is_kept_unless_forced(project: Path, fake_api) -> None:
+    # No state the session left the file in is known (a command killed before its end was seen): in doubt, kept.
     session = await run_script(project, fake_api, [edit("pkg/a.py", "a = 1", "a = 2")])
-    git(project, "update-ref", "-d", f"refs/duet/finished/{session}")
+    manifest_path = journal_dir(project, session) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["pkg/a.py"]["after"] = None
+    manifest_path.write_text(json.dumps(manifest))
     report = undo(project, session)
     assert report.kept == ["pkg/a.py"] and (project / "pkg/a.py").read_text() == "a = 2\n"
     assert undo(project, session, force=True).restored == ["pkg/a.py"]
@@ -117,18 +122,17 @@ async def test_forged_records_are_refused(tmp_path: Path, fake_api) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("precious\n")
     session = await run_script(work, fake_api, [edit("a.py", "a = 1", "a = 2")])
-    store = copy_store(work, session).directory
-    manifest = json.loads((store / "manifest.json").read_text())
-    manifest["created"].append("../outside.txt")
-    manifest["after"]["../outside.txt"] = [None, "100644"]
-    (store / "manifest.json").write_text(json.dumps(manifest))
+    manifest_path = journal_dir(work, session) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    good = dict(manifest["files"])
+    manifest["files"]["../outside.txt"] = {"before": None, "mode": "100644", "after": [None]}
+    manifest_path.write_text(json.dumps(manifest))
     result = run_agent(["undo", session], work)
     assert result.returncode == 1 and "refusing" in result.stderr and result.stderr.count("\n") == 1
     assert outside.read_text() == "precious\n" and (work / "a.py").read_text() == "a = 2\n"
     (work / "link").symlink_to(tmp_path)
-    manifest["created"][-1] = "link/outside.txt"
-    manifest["after"] = {"a.py": manifest["after"]["a.py"], "link/outside.txt": [None, "100644"]}
-    (store / "manifest.json").write_text(json.dumps(manifest))
+    manifest["files"] = {**good, "link/outside.txt": {"before": None, "mode": "100644", "after": [None]}}
+    manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(UndoError, match="outside the workspace"):
         plan_undo(work, session)
     assert run_agent(["undo", "../../etc"], work).returncode == 2
@@ -143,3 +147,20 @@ async def test_private_files_have_private_modes(project: Path, fake_api) -> None
     cache = cache_base() / "workspaces" / workspace_key(project)  # the context caches, made by the run
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     assert stat.S_IMODE((config_dir() / "cache.key").stat().st_mode) == 0o600
+
+
+async def test_a_file_undo_cannot_put_back_is_named_with_a_non_zero_exit(project: Path, fake_api) -> None:
+    """28.3: never "restored" with exit 0 when the tree is not back (here the file is immutable: chattr +i)."""
+    session = await run_script(project, fake_api, [edit("pkg/a.py", "a = 1", "a = 2"),
+                                                   edit("pkg/b.py", "b = 1", "b = 2")])
+    target = project / "pkg/a.py"
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True).returncode != 0:
+        pytest.skip("this file system (or user) cannot make a file immutable")
+    try:
+        result = run_agent(["undo", session], project)
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], check=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert any(line.startswith("cannot restore: pkg/a.py") for line in result.stdout.splitlines()), result.stdout
+    assert "restored pkg/a.py" not in result.stdout and target.read_text() == "a = 2\n"
+    assert "restored pkg/b.py" in result.stdout and (project / "pkg/b.py").read_text() == "b = 1\n"

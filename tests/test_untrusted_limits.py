@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.config import load_config
 from fixtures.fakeapi import ScriptedCall, ScriptedUsage, Turn
-from tests.e2e import run_agent, summary
+from tests.e2e import run_cli, summary
 from tests.helpers import trust_project
 
 # Zero prices for every built-in model from a week ago, and limits far above anything the user set.
@@ -38,7 +38,7 @@ def busy_turns(n: int) -> list[Turn]:
 def test_users_max_cost_stops_a_run_despite_an_untrusted_projects_zero_prices(tmp_path: Path, fake_api) -> None:
     work = loose_project(tmp_path)
     server = fake_api(busy_turns(13))
-    result = run_agent(["run", "loop", "--max-cost", "0.1", "--output", "json"], work, server.base_url)
+    result = run_cli(["run", "loop", "--max-cost", "0.1", "--output", "json"], work, server.base_url)
     assert result.returncode == 3, result.stdout + result.stderr
     out = summary(result)
     assert out["outcome"] == "budget_exhausted"
@@ -51,7 +51,7 @@ def test_projects_max_turns_does_not_beat_the_users(tmp_path: Path, fake_api, is
     user_config(isolated_home, "max_turns = 2\n")
     work = loose_project(tmp_path)
     server = fake_api(busy_turns(13))
-    result = run_agent(["run", "loop", "--output", "json"], work, server.base_url)
+    result = run_cli(["run", "loop", "--output", "json"], work, server.base_url)
     assert result.returncode == 4, result.stdout + result.stderr
     out = summary(result)
     assert out["outcome"] == "turn_limit" and len(server.requests) == 2

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tools.effects import Effect, Read, Write
 from tools.secret_files import SecretFiles
+from tools.writeguard import ProcessGuard, WriteGuard
 
 if TYPE_CHECKING:
     from tools.spawn import Launcher
@@ -72,6 +73,8 @@ class ToolContext:
     read_stamps: dict[Path, FileStamp] = field(default_factory=dict)
     before_change: Callable[[list[Path]], None] = field(default=lambda _paths: None)
     """Called with absolute paths just before a tool changes them (checkpoints hook in here)."""
+    write_guard: WriteGuard = field(default_factory=ProcessGuard)
+    """Every file write passes through it (tools.writeguard): the workspace's edit lock and the checkpoint's record."""
     vision: Callable[[str, str], Awaitable[str]] | None = None
     """Asks an image-capable model a question about an image (a data: URL); returns its answer."""
     redact: Callable[[str], str] = field(default=lambda text: text)

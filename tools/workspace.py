@@ -6,9 +6,10 @@ Every path a file tool touches is opened once beneath the workspace root's fd, r
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from tools import textfile
@@ -18,6 +19,7 @@ from tools.beneath import LinkRefused, lstat_at, open_dir_beneath, read_at
 from tools.protected import refuse_protected
 from tools.secret_files import SECRET_ENV_NAME, SecretFiles
 from tools.textfile import NotTextError, TextDoc, looks_binary
+from tools.writeguard import ChangedSinceRead, ProcessGuard, WriteGuard
 
 __all__ = ["SECRET_ENV_NAME", "is_secret_path"]
 
@@ -78,6 +80,15 @@ class Opened:
     name: str
     dir_fd: int | None
     """The directory's fd; None while the directory does not exist (made by `write`)."""
+    guard: WriteGuard = field(default_factory=ProcessGuard)
+    """What every write passes through (the workspace's edit lock, the checkpoint's record)."""
+    _seen: tuple[int, int, int] | None = field(default=None, init=False, repr=False)
+    """The file's identity when opened (None: absent): a write refuses a file changed since, unless it was read."""
+    _read_digest: str | None = field(default=None, init=False, repr=False)
+    """The digest of what was last read (or written) through this handle: the base of the tool's edit."""
+
+    def __post_init__(self) -> None:
+        self._seen = _identity(self.lstat())
 
     def lstat(self) -> os.stat_result | None:
         return None if self.dir_fd is None else lstat_at(self.dir_fd, self.name)
@@ -93,7 +104,7 @@ class Opened:
         if self.dir_fd is None:
             raise ToolError(f"{self.display}: no such file")
         try:
-            return read_at(self.dir_fd, self.name)
+            data = read_at(self.dir_fd, self.name)
         except LinkRefused:
             raise ToolError(f"{self.display} is a symbolic link; Duet's file tools do not follow links, "
                             "use the real path") from None
@@ -101,6 +112,8 @@ class Opened:
             raise ToolError(f"{self.display} is a directory") from None
         except OSError as exc:
             raise ToolError(f"{self.display}: cannot read it ({exc.strerror})") from None
+        self._read_digest = _digest(data)
+        return data
 
     def read_doc(self) -> TextDoc:
         """The file as text plus how it is stored (encoding, line endings), or ToolError for binary files."""
@@ -112,15 +125,44 @@ class Opened:
 
     def write(self, data: bytes) -> None:
         """Replace (or create) the file in one step, keeping its mode; a missing directory is made beneath the
-        workspace root without following links. OSError when the disk refuses."""
-        if self.dir_fd is None:
-            self.dir_fd = open_dir_beneath(self.root_fd, self.parent, make=True)
-        atomic_write_at(self.dir_fd, self.name, data)
+        workspace root without following links. OSError when the disk refuses; ChangedSinceRead (an OSError)
+        when someone else changed the file since this handle read it (or, unread, since it was opened)."""
+        with self.guard.locked():  # compare and write under the workspace's edit lock: no edit is lost
+            current, mode = self._unchanged()
+            self.guard.before_write(self.path, current, mode, data)  # the record of the file is durable first
+            if self.dir_fd is None:
+                self.dir_fd = open_dir_beneath(self.root_fd, self.parent, make=True)
+            atomic_write_at(self.dir_fd, self.name, data)
+            self._read_digest, self._seen = _digest(data), _identity(self.lstat())
+            self.guard.after_write(self.path, data)
 
     def unlink(self) -> None:
-        if self.dir_fd is not None:
+        if self.dir_fd is None:
+            return
+        with self.guard.locked():
+            current, mode = self._unchanged()
+            if current is None and self.lstat() is None:
+                return
+            self.guard.before_write(self.path, current, mode, None)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.name, dir_fd=self.dir_fd)
+            self._read_digest, self._seen = None, None
+            self.guard.after_write(self.path, None)
+
+    def _unchanged(self) -> tuple[bytes | None, int | None]:
+        """The file's bytes and mode now (None: absent, or not a regular file), or ChangedSinceRead when it is
+        not what this handle last read (or, never read, not the file it opened)."""
+        st = self.lstat()
+        current: bytes | None = None
+        if st is not None and stat.S_ISREG(st.st_mode) and self.dir_fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                current = read_at(self.dir_fd, self.name)
+        if self._read_digest is not None:
+            if current is None or _digest(current) != self._read_digest:
+                raise ChangedSinceRead(self.display)
+        elif _identity(st) != self._seen:
+            raise ChangedSinceRead(self.display)
+        return current, None if st is None else st.st_mode
 
     def close(self) -> None:
         for fd in {self.dir_fd, self.root_fd} - {None}:
@@ -132,6 +174,15 @@ class Opened:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _identity(st: os.stat_result | None) -> tuple[int, int, int] | None:
+    """What tells one version of a file from another without reading it (every atomic write is a new inode)."""
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def open_path(ctx: ToolContext, path: str, *, write: bool = False) -> Opened:
@@ -152,7 +203,8 @@ def open_path(ctx: ToolContext, path: str, *, write: bool = False) -> Opened:
     except OSError as exc:
         os.close(root_fd)
         raise ToolError(f"{path}: {parent.as_posix()} is not a directory you can open ({exc.strerror})") from None
-    opened = Opened(path=root / raw, display=path, root_fd=root_fd, parent=parent, name=raw.name, dir_fd=dir_fd)
+    opened = Opened(path=root / raw, display=path, root_fd=root_fd, parent=parent, name=raw.name, dir_fd=dir_fd,
+                    guard=ctx.write_guard)
     st = opened.lstat()
     if st is not None and stat.S_ISLNK(st.st_mode):
         opened.close()
@@ -225,6 +277,8 @@ def write_or_explain(target: Opened, data: bytes) -> None:
     into a ToolError the model can read; the file is as it was."""
     try:
         target.write(data)
+    except ChangedSinceRead as exc:
+        raise ToolError(f"{exc.strerror}; nothing was written") from None
     except LinkRefused:
         raise ToolError(f"{target.display}: a symbolic link appeared on the way; Duet's file tools do not follow "
                         "links, nothing was written") from None

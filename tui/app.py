@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,10 +21,11 @@ from agent.approval import ApprovalRequest, Decision
 from agent.approval_preview import preview
 from agent.assembly import SessionSpec
 from agent.errors import DuetError
-from agent.events import Event, ModelCallStarted, RunFinished, StepRouted, TurnStarted, UsageEstimate, UsageEvent
+from agent.events import Event, RunFinished
 from agent.interactive import Interactive, Launch
 from agent.runtime import check_keys
 from agent.transcript import find_session
+from agent.views.spend import SpendFold
 from tui import gc_pause
 from tui.approval import ApprovalScreen
 from tui.commands import Command, parse
@@ -69,7 +69,8 @@ class DuetApp(App[int]):
         self._launch = launch or Launch()
         self.duet: Interactive | None = None
         self._last_interrupt = 0.0
-        self._estimate: tuple[str, Decimal] | None = None
+        self.spend = SpendFold()
+        """The spend panel's fold of the event stream (rebuilt from the transcript on resume)."""
         self._paths: list[str] | None = None
         self._indexing = False
         self.queue: list[str] = []
@@ -92,6 +93,7 @@ class DuetApp(App[int]):
         self.view.settled = self._part_settled
         self._q(QueuedInput).show([])
         self.duet = self._make(self._on_event, self._ask, None)
+        self.spend = SpendFold.for_config(self.duet.config)
         if self.duet.past:
             await self._replay(self.duet.past)
         else:
@@ -123,8 +125,14 @@ class DuetApp(App[int]):
             await self.view.add_line(self.duet.trust_project())
 
     async def _replay(self, events: list[Event]) -> None:
+        """Show a stored session: its conversation and its spend, from its events alone."""
+        if self.duet is not None:
+            self.spend = SpendFold.for_config(self.duet.config)
         for event in events:
+            self.spend.apply(event)
             await self.view.apply(event)
+        await self.view.settle_unfinished()  # a run killed mid-call: that call never ends
+        self._refresh_spend()
 
     # events, up from the agent
     def _on_event(self, event: Event) -> None:
@@ -134,28 +142,22 @@ class DuetApp(App[int]):
         if not self.screen_stack:  # closing: the transcript has the event
             return
         event = message.event
+        changed = self.spend.apply(event)
         try:
             await self.view.apply(event)
         except MountError:  # the app is closing (/quit while the end-of-run checkpoint finishes): nothing to show
             return
-        if isinstance(event, UsageEstimate):
-            self._estimate = (event.model, Decimal(event.call_usd))
+        if changed:
             self._refresh_spend()
-        elif isinstance(event, UsageEvent):
-            self._estimate = None
-            self._refresh_spend()
-        elif (isinstance(event, StepRouted) or (isinstance(event, ModelCallStarted) and event.role == "execute")
-              or (isinstance(event, TurnStarted) and event.model)):  # schema 1: a turn per call, with its model
-            self.screen_stack[0].query_one(SpendPanel).route(event.model, event.reason)
 
     def refresh_spend(self) -> None:
         self._refresh_spend()
 
     def _refresh_spend(self) -> None:
-        if self.duet is not None and self.screen_stack:
-            view, main = self.duet.spend(), self.screen_stack[0]
-            main.query_one(SpendPanel).show(view, self._estimate)
-            main.query_one(SpendBar).show(view, self._estimate)
+        if self.screen_stack:
+            main = self.screen_stack[0]
+            main.query_one(SpendPanel).show(self.spend)
+            main.query_one(SpendBar).show(self.spend)
 
     # input, down to the agent
     async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
@@ -308,7 +310,7 @@ class DuetApp(App[int]):
             await self.view.interrupted()
             raise
         finally:
-            self._estimate = None
+            self.spend.settle()
             self._refresh_spend()
 
     async def _ask(self, request: ApprovalRequest) -> Decision:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections import Counter
 from collections.abc import Callable
 
 from rich.markdown import Markdown as RichMarkdown
@@ -18,19 +20,18 @@ from agent.events import (
     AssistantMessageEvent,
     Compacted,
     Event,
-    FileChanged,
+    ItemCompleted,
     MessageDelta,
     Notice,
     SessionStarted,
     StepRouted,
     StreamReset,
     TestsRan,
-    ToolFinished,
-    ToolStarted,
     TurnFailed,
     UserMessageEvent,
 )
 from agent.terminal_text import reveal, safe_event
+from agent.views.tools import ToolRow, ToolRows
 
 MAX_SHOWN_OUTPUT = 6_000
 # A long answer is streamed into several parts, cut at paragraph breaks outside code fences: each redraw then
@@ -69,34 +70,62 @@ def tool_title(name: str, arguments: str) -> str:
     return escape(f"{name} {_short(reveal(main))}".strip())
 
 
-class ToolItem(Collapsible):
-    """One tool call: a one-line title that expands to its output or diff."""
+def row_title(row: ToolRow) -> str:
+    """A tool row's one-line title: the tool and its main argument (the command line, for a command)."""
+    if row.command and not row.arguments:
+        return escape(f"{row.tool or 'command'} {_short(reveal(row.command))}".strip())
+    return tool_title(row.tool, row.arguments)
 
-    def __init__(self, call_id: str, name: str, arguments: str) -> None:
-        self.call_id = call_id
-        self.tool = name
+
+def row_detail(row: ToolRow) -> str:
+    """What follows the title once the call ended: a command's exit code and time, a search's hits. A command
+    that never reported its end (interrupted, closed on resume) shows neither: it has no exit code."""
+    if row.unfinished:
+        return " · did not finish"
+    if row.kind == "command_execution" and row.exit_code is not None:
+        return f" · exit {row.exit_code}" + (f" · {row.duration_s:.1f}s" if row.duration_s is not None else "")
+    if row.hits is not None:
+        return f" · {row.hits} hits"
+    return ""
+
+
+class ToolItem(Collapsible):
+    """One tool call: a one-line title that expands to its output or diff (drawn from a `ToolRow`)."""
+
+    def __init__(self, row: ToolRow) -> None:
+        self.call_id = row.id
+        self.tool = row.tool
         self.body = Static("running…", classes="tool-body")
         self.diffs: list[str] = []
-        super().__init__(self.body, title=f"… {tool_title(name, arguments)}", collapsed=True, classes="tool")
-        self._base_title = tool_title(name, arguments)
+        self._base_title = row_title(row)
+        self._started_at = row.started_at
+        self._ticker: Timer | None = None
+        super().__init__(self.body, title=f"… {self._base_title}", collapsed=True, classes="tool")
 
-    def add_diff(self, diff: str) -> None:
-        self.diffs.append(diff)
+    def on_mount(self) -> None:
+        if self.title.startswith("…"):  # still running: say for how long, every second
+            self._ticker = self.set_interval(1.0, self._tick)
 
-    def finish(self, event: ToolFinished) -> None:
-        mark = "✓" if event.ok else "✗"
-        detail = ""
-        if self.tool == "shell":
-            detail = f" · exit {event.data.get('exit_code', '?')} · {event.duration_s:.1f}s"
-        elif "hits" in event.data:
-            detail = f" · {event.data['hits']} hits"
-        self.title = f"{mark} {self._base_title}{detail}"
-        self.set_class(not event.ok, "failed")
+    def _tick(self) -> None:
+        elapsed = max(time.time() - self._started_at, 0.0)
+        self.title = f"… {self._base_title} · {elapsed:.0f}s"
+
+    def show(self, row: ToolRow) -> None:
+        self.diffs = list(row.diffs)
+        if not row.finished:
+            return
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        mark = "✓" if row.ok else "✗"
+        self.title = f"{mark} {self._base_title}{row_detail(row)}"
+        self.set_class(not row.ok, "failed")
         if self.diffs:
             self.body.update(Syntax("".join(self.diffs), "diff", theme="ansi_dark", word_wrap=True))
         else:
-            text = event.output if len(event.output) <= MAX_SHOWN_OUTPUT else (
-                event.output[:MAX_SHOWN_OUTPUT // 2] + "\n…\n" + event.output[-MAX_SHOWN_OUTPUT // 2:])
+            output = row.output
+            text = output if len(output) <= MAX_SHOWN_OUTPUT else (
+                output[:MAX_SHOWN_OUTPUT // 2] + "\n…\n" + output[-MAX_SHOWN_OUTPUT // 2:])
             self.body.update(Text(text))
 
 
@@ -144,14 +173,21 @@ class ConversationView(VerticalScroll):
         self._settled: list[str] = []  # text of the current answer's finished parts
         self._reasoning: Static | None = None
         self._reasoning_text = ""
+        self._rows = ToolRows()
         self._tools: dict[str, ToolItem] = {}
-        self._last_tool: ToolItem | None = None
+        # While the loop emits both shapes (an answer as `assistant.message` and as an `agent_message` item, a
+        # notice as `notice` and as a notice item), each text is shown once: by whichever source said it first.
+        self._said: dict[str, Counter[str]] = {"message": Counter(), "item": Counter()}
 
     async def add_line(self, text: str, classes: str = "note") -> None:
+        if not self.is_attached:  # the app is closing (/quit during a turn): the transcript keeps what happened
+            return
         await self.mount(Static(Text(text), classes=classes))
 
     async def apply(self, event: Event) -> None:
         event = safe_event(event)  # model and tool text never drives the terminal
+        if isinstance(event, UserMessageEvent | SessionStarted):
+            await self.settle_unfinished()
         if isinstance(event, UserMessageEvent):
             self._answer = None
             shown = event.content + "".join(f"\n[image] {d[:120]}" for d in event.images)
@@ -162,20 +198,21 @@ class ConversationView(VerticalScroll):
             await self._discard_partial_answer()
             await self.add_line("stream cut; retrying the turn", "warning")
         elif isinstance(event, AssistantMessageEvent):
-            if event.message.reasoning and self._reasoning is None:
-                await self._start_reasoning(event.message.reasoning)
-            if event.message.content:
-                await self._finish_answer(event.message.content)
-            self._settled = []
-            self._answer, self._reasoning, self._reasoning_text = None, None, ""
-        elif isinstance(event, ToolStarted):
-            item = ToolItem(event.call_id, event.name, event.arguments)
-            self._tools[event.call_id] = self._last_tool = item
-            await self.mount(item)
-        elif isinstance(event, FileChanged) and self._last_tool is not None:
-            self._last_tool.add_diff(event.diff)
-        elif isinstance(event, ToolFinished) and event.call_id in self._tools:
-            self._tools[event.call_id].finish(event)
+            await self._answered(self._once("message", event.message.reasoning),
+                                 self._once("message", event.message.content))
+        elif isinstance(event, ItemCompleted) and event.item.kind == "agent_message":
+            await self._answered("", self._once("item", event.item.text))
+        elif isinstance(event, ItemCompleted) and event.item.kind == "reasoning":
+            text = self._once("item", event.item.text)
+            if text and self._reasoning is None:  # reasoning comes before its answer: the answer's state stays
+                await self._start_reasoning(text)
+        elif isinstance(event, ItemCompleted) and event.item.kind == "notice":
+            if self._once("item", event.item.text):
+                await self.add_line(event.item.text, "note")
+        elif (row := self._rows.apply(event)) is not None:
+            await self._show_row(row)
+            if isinstance(event, ApprovalDecided):
+                await self.add_line(f"refused {event.name}: {event.reason}", "warning")
         elif isinstance(event, ApprovalDecided) and not event.approved:
             await self.add_line(f"refused {event.name}: {event.reason}", "warning")
         elif isinstance(event, TestsRan):
@@ -188,14 +225,47 @@ class ConversationView(VerticalScroll):
             await self.add_line(f"compacted {event.messages_before} messages into a summary "
                                 f"({event.messages_after} now{folded})", "route")
         elif isinstance(event, Notice):
-            await self.add_line(event.message, "warning" if event.level != "info" else "note")
+            if self._once("message", event.message):
+                await self.add_line(event.message, "warning" if event.level != "info" else "note")
         elif isinstance(event, TurnFailed):
             await self.add_line(f"turn failed: {event.error}", "error")
         elif isinstance(event, SessionStarted) and event.resumed:
             await self.add_line(f"resumed session {event.session_id}", "route")
 
+    async def settle_unfinished(self) -> None:
+        """Calls that can no longer end (the stream moved on, or a replayed transcript stopped mid-call) are shown
+        as never finished, not as running forever."""
+        for row in self._rows.settle():
+            await self._show_row(row)
+
+    def _once(self, source: str, text: str) -> str:
+        """`text` if it is new, "" if it is the other source's twin of a text already shown."""
+        if not text:
+            return ""
+        other = self._said["item" if source == "message" else "message"]
+        mine = self._said[source]
+        mine[text] += 1
+        return "" if other[text] >= mine[text] else text
+
+    async def _answered(self, reasoning: str, content: str) -> None:
+        if reasoning and self._reasoning is None:
+            await self._start_reasoning(reasoning)
+        if content:
+            await self._finish_answer(content)
+        self._settled = []
+        self._answer, self._reasoning, self._reasoning_text = None, None, ""
+
+    async def _show_row(self, row: ToolRow) -> None:
+        item = self._tools.get(row.id)
+        if item is None:
+            item = self._tools[row.id] = ToolItem(row)
+            await self.mount(item)
+        item.show(row)
+
     async def interrupted(self) -> None:
         """The turn was cancelled: settle a half-streamed answer where it stopped and mark the turn."""
+        if not self.is_attached:  # cancelled because the app is closing: nothing left to draw on
+            return
         if self._answer is not None:
             await self._settle(self._answer)
         self._answer, self._reasoning, self._reasoning_text, self._settled = None, None, "", []

@@ -3,14 +3,13 @@ and the context in use against the current model's window. Always visible."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Static
 
-from agent.interactive import SpendView
+from agent.spend.counterfactual import counterfactual_lines
+from agent.views.spend import SpendFold
 
 
 def _tokens(n: int) -> str:
@@ -35,10 +34,15 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> Text:
     return gauge
 
 
+def _calls(n: int) -> str:
+    return f"{n} call{'' if n == 1 else 's'}"
+
+
 class SpendPanel(Vertical):
-    """Attributes down: the app hands it a SpendView (and a running estimate while a reply streams)."""
+    """Attributes down: the app hands it the spend fold of the event stream (agent.views.spend)."""
 
     def compose(self) -> ComposeResult:
+        self._table: Text | None = None  # what the table shows now
         yield Label("Spend", classes="panel-title")
         yield Static(id="spend-table")
         yield Label("", id="total")
@@ -47,68 +51,71 @@ class SpendPanel(Vertical):
         yield Label("context", id="context-label")
         yield Label("", id="context")
         yield Label("", id="route")
+        yield Label("", id="counterfactual")
 
-    def show(self, view: SpendView, estimate: tuple[str, Decimal] | None = None) -> None:
+    def show(self, spend: SpendFold) -> None:
         lines = Text()
-        models = dict(sorted(view.models.items()))
-        if estimate is not None and estimate[0] not in models:
-            models[estimate[0]] = None  # type: ignore[assignment]
-        for name, spend in models.items():
+        estimate = spend.estimate
+        models = spend.shown_models()
+        for name, (billed, dollars) in models.items():
             live = estimate is not None and estimate[0] == name
-            dollars = (spend.cost_usd if spend else Decimal(0)) + (estimate[1] if live and estimate else 0)
             lines.append(f"{name}\n", style="bold")
-            lines.append(f"  {spend.calls if spend else 0} calls  ")
-            if spend is not None and not spend.priced:
+            lines.append(f"  {_calls(billed.calls if billed else 0)}  ")
+            if billed is not None and not billed.priced:
                 lines.append("no price\n", style="yellow")
             else:
                 lines.append(("~" if live else "") + f"${dollars:.4f}", style="green")
                 # Marked: a running estimate, or billed figures that include estimated calls (usage never came).
-                estimated = spend.estimated_calls if spend else 0
+                estimated = billed.estimated_calls if billed else 0
                 mark = " est." if live else f" ({estimated} est.)" if estimated else ""
                 lines.append(mark + "\n", style="dim")
-            if spend:
-                lines.append(f"  in {_tokens(spend.input_tokens)} (hit {_tokens(spend.cache_hit_tokens)})"
-                             f" out {_tokens(spend.output_tokens)}\n", style="dim")
+            if billed:
+                lines.append(f"  in {_tokens(billed.input_tokens)} (hit {_tokens(billed.cache_hit_tokens)})"
+                             f" out {_tokens(billed.output_tokens)}\n", style="dim")
         if not models:
             lines.append("no calls yet\n", style="dim")
-        self.query_one("#spend-table", Static).update(lines)
-        total = view.total_usd + (estimate[1] if estimate else 0)
-        unpriced = [name for name, spend in view.models.items() if not spend.priced]
+        if lines != self._table:  # a redraw that changes nothing asks for no new layout
+            self._table = lines
+            self.query_one("#spend-table", Static).update(lines)
+        total = spend.shown_total_usd
+        unpriced = spend.unpriced_models()
         note = " est." if estimate else " billed"
         note += f"; no price: {', '.join(unpriced)}" if unpriced else ""
         self.query_one("#total", Label).update(Text(f"session {'~' if estimate else ''}${total:.4f}{note}",
                                                     style="bold"))
         budget = self.query_one("#budget", Label)
-        if view.budget_usd:
-            self.query_one("#budget-label", Label).update(f"budget ${view.budget_usd}")
-            budget.update(bar(float(total) / float(view.budget_usd)))
+        if spend.budget_usd:
+            self.query_one("#budget-label", Label).update(f"budget ${spend.budget_usd}")
+            budget.update(bar(float(total) / float(spend.budget_usd)))
         else:
             self.query_one("#budget-label", Label).update("budget: none set")
             budget.update("")
         self.query_one("#context-label", Label).update(
-            f"context {_tokens(view.context_tokens)} / {_tokens(view.context_window)}")
-        self.query_one("#context", Label).update(bar(view.context_tokens / view.context_window))
+            f"context {_tokens(spend.context_tokens)} / {_tokens(spend.context_window)}")
+        self.query_one("#context", Label).update(bar(_fraction(spend)))
+        route = f"{spend.model}: {spend.route}" if spend.route else ""
+        self.query_one("#route", Label).update(Text(route, style="italic"))
+        view = spend.counterfactual()
+        self.query_one("#counterfactual", Label).update(
+            Text("\n".join(counterfactual_lines(view)[1:]), style="dim") if view else "")
 
-    def route(self, model: str, reason: str) -> None:
-        self.query_one("#route", Label).update(Text(f"{model}: {reason}", style="italic"))
+
+def _fraction(spend: SpendFold) -> float:
+    return spend.context_tokens / spend.context_window if spend.context_window else 0.0
 
 
 class SpendBar(Static):
     """The spend panel folded into one line, for terminals under 100 columns: total, dollars per model, and
     the context gauge."""
 
-    def show(self, view: SpendView, estimate: tuple[str, Decimal] | None = None) -> None:
-        total = view.total_usd + (estimate[1] if estimate else 0)
+    def show(self, spend: SpendFold) -> None:
         line = Text()
-        line.append(f"{'~' if estimate else ''}${total:.4f}", style="bold")
-        if view.budget_usd:
-            line.append(f" of ${view.budget_usd}", style="dim")
-        models = {name: spend.cost_usd for name, spend in sorted(view.models.items())}
-        if estimate is not None:
-            models[estimate[0]] = models.get(estimate[0], Decimal(0)) + estimate[1]
-        for name, dollars in models.items():
+        line.append(f"{'~' if spend.estimate else ''}${spend.shown_total_usd:.4f}", style="bold")
+        if spend.budget_usd:
+            line.append(f" of ${spend.budget_usd}", style="dim")
+        for name, (_billed, dollars) in spend.shown_models().items():
             line.append(f" · {name} ", style="dim")
             line.append(f"${dollars:.4f}", style="green")
         line.append(" · ctx ", style="dim")
-        line.append_text(bar(view.context_tokens / view.context_window, width=8))
+        line.append_text(bar(_fraction(spend), width=8))
         self.update(line)

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from typing import Any, Protocol, TextIO
 
 from agent.events import (
     EPHEMERAL,
     ApprovalDecided,
+    AssistantMessageEvent,
     Event,
     FileChanged,
+    ItemCompleted,
+    ItemStarted,
     MessageDelta,
     ModelCallStarted,
     Notice,
@@ -29,6 +33,7 @@ from agent.events import (
 )
 from agent.result import RunResult, SystemInit
 from agent.terminal_text import safe_event
+from agent.views.tools import ToolRow, ToolRows
 
 
 class Renderer(Protocol):
@@ -112,7 +117,11 @@ class TextRenderer:
 
         self._console = PipeConsole(file=out or sys.stdout, highlight=False, soft_wrap=True)
         self._streaming = False
-        self._refused: set[str] = set()
+        self._streamed = ""  # the answer text streamed since the last finished answer
+        self._rows = ToolRows()
+        self._announced: set[str] = set()
+        self._ended: set[str] = set()
+        self._said: dict[str, Counter[str]] = {"message": Counter(), "item": Counter()}
         self.session_id: str | None = None
 
     def init(self, init: SystemInit) -> None:
@@ -130,26 +139,26 @@ class TextRenderer:
             if event.kind == "text":
                 self._console.print(event.text, end="", markup=False)
                 self._streaming = True
-        elif isinstance(event, StreamReset):
+                self._streamed += event.text
+            return
+        if isinstance(event, StreamReset):
+            self._streamed = ""
             self._line("[stream cut; retrying the turn]", "yellow")
         elif isinstance(event, SessionStarted):
             self._line(f"duet session {event.session_id} in {event.workspace}", "dim")
-        elif isinstance(event, ModelCallStarted) and event.role == "execute":
-            self._line(f"── turn {event.turn} · {event.model} ({event.reason})", "dim")
-        elif isinstance(event, ToolStarted):
-            self._line(f"→ {event.name} {_short(event.arguments)}", "cyan")
-        elif isinstance(event, ToolFinished) and event.call_id not in self._refused:  # a refusal shows once
-            lines = event.output.strip().splitlines() or [""]
-            shown = lines[-1] if event.name == "shell" else lines[0] + (
-                f" (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
-            self._line(f"  {'✓' if event.ok else '✗'} {_short(shown)}", "green" if event.ok else "red")
-        elif isinstance(event, FileChanged):
-            plus = sum(1 for ln in event.diff.splitlines() if ln.startswith("+") and not ln.startswith("+++"))
-            minus = sum(1 for ln in event.diff.splitlines() if ln.startswith("-") and not ln.startswith("---"))
-            self._line(f"  {event.action} {event.path} (+{plus} -{minus})", "magenta")
-        elif isinstance(event, ApprovalDecided) and not event.approved:
-            self._refused.add(event.call_id)
-            self._line(f"  refused {event.name}: {event.reason}", "yellow")
+        elif isinstance(event, ModelCallStarted):
+            self._line(f"── call {event.call} · {event.model} ({event.reason})", "dim")
+        elif isinstance(event, TurnStarted) and event.model:  # schema 1: a turn per model call
+            self._line(f"── call {event.turn} · {event.model} ({event.reason})", "dim")
+        elif isinstance(event, AssistantMessageEvent):
+            self._answer(self._once("message", event.message.content))
+        elif isinstance(event, ItemCompleted) and event.item.kind == "agent_message":
+            self._answer(self._once("item", event.item.text))
+        elif isinstance(event, ItemCompleted) and event.item.kind == "notice":
+            if self._once("item", event.item.text):
+                self._line(f"! {event.item.text}")
+        elif (row := self._rows.apply(event)) is not None or isinstance(event, FileChanged | ApprovalDecided):
+            self._tool_line(event, row)
         elif isinstance(event, UsageEvent):
             r = event.record
             est = (" (estimated)" if r.estimated else "") + ("" if r.priced else " (no price known for this model)")
@@ -158,9 +167,52 @@ class TextRenderer:
         elif isinstance(event, TestsRan):
             self._line(f"tests: {event.command} → {event.summary}", "green" if event.passed else "red")
         elif isinstance(event, Notice):
-            self._line(f"! {event.message}", "yellow" if event.level != "info" else "")
+            if self._once("message", event.message):
+                self._line(f"! {event.message}", "yellow" if event.level != "info" else "")
         elif isinstance(event, TurnFailed):
             self._line(f"turn {event.turn} failed: {event.error}", "red")
+
+    def _once(self, source: str, text: str) -> str:
+        """`text`, or "" when it is the twin of one already shown (an answer both as `assistant.message` and as
+        an `agent_message` item, while the loop emits both shapes)."""
+        if not text:
+            return ""
+        mine, other = self._said[source], self._said["item" if source == "message" else "message"]
+        mine[text] += 1
+        return "" if other[text] >= mine[text] else text
+
+    def _answer(self, content: str) -> None:
+        """A finished answer: already on screen if it streamed, printed whole if it did not (a replay)."""
+        if content and content.strip() != self._streamed.strip():
+            self._line(content)
+        self._streamed = ""
+
+    def _tool_line(self, event: Event, row: ToolRow | None) -> None:
+        if row is None or isinstance(event, FileChanged | ApprovalDecided):
+            self._change_line(event)
+        elif isinstance(event, ToolStarted | ItemStarted) and row.id not in self._announced:
+            self._announced.add(row.id)
+            self._line(f"→ {row.tool or 'command'} {_short(row.arguments or row.command)}", "cyan")
+        elif isinstance(event, ToolFinished | ItemCompleted) and row.finished and row.id not in self._ended:
+            self._ended.add(row.id)
+            if row.status == "declined":  # a refusal shows once
+                return
+            lines = row.output.strip().splitlines() or [""]
+            # A command's last line is its verdict (the test summary, the error); another tool's first is.
+            shown = lines[-1] if row.kind == "command_execution" else lines[0] + (
+                f" (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
+            self._line(f"  {'✓' if row.ok else '✗'} {_short(shown)}", "green" if row.ok else "red")
+            if not row.diffs:  # schema 2 without `file.changed` beside it: the item names the paths
+                for change in row.changes:
+                    self._line(f"  {change.kind} {change.path}", "magenta")
+
+    def _change_line(self, event: Event) -> None:
+        if isinstance(event, FileChanged):
+            plus = sum(1 for ln in event.diff.splitlines() if ln.startswith("+") and not ln.startswith("+++"))
+            minus = sum(1 for ln in event.diff.splitlines() if ln.startswith("-") and not ln.startswith("---"))
+            self._line(f"  {event.action} {event.path} (+{plus} -{minus})", "magenta")
+        elif isinstance(event, ApprovalDecided) and not event.approved:
+            self._line(f"  refused {event.name}: {event.reason}", "yellow")
 
     def finish(self, summary: RunResult) -> None:
         from rich.table import Table

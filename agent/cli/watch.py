@@ -11,10 +11,14 @@ from agent.events import (
     ApprovalDecided,
     AssistantMessageEvent,
     Event,
+    ItemCompleted,
+    ItemStarted,
     ModelCallCompleted,
     ModelCallStarted,
     ReviewDone,
     ToolStarted,
+    TurnFailed,
+    TurnStarted,
 )
 from agent.result import PermissionDenial, ReviewSummary, RunFacts
 
@@ -34,18 +38,25 @@ class RunWatcher:
         self._review: ReviewSummary | None = None
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, ModelCallStarted):
+        # Waiting on a model: from a call's start to its answer. Schema 2 says so (`call.started`/`completed`);
+        # schema 1 started a turn per call, with its model.
+        if isinstance(event, ModelCallStarted) or (isinstance(event, TurnStarted) and event.model):
             self._turn_started = event.ts
-        elif isinstance(event, ModelCallCompleted) and self._turn_started is not None:
+        elif isinstance(event, AssistantMessageEvent | TurnFailed | ModelCallCompleted) \
+                and self._turn_started is not None:
             self._api_s += max(event.ts - self._turn_started, 0.0)
             self._turn_started = None
         if isinstance(event, AssistantMessageEvent) and event.message.content.strip():
             self._answer = event.message.content
+        elif isinstance(event, ItemCompleted) and event.item.kind == "agent_message" and event.item.text.strip():
+            self._answer = event.item.text
         elif isinstance(event, ReviewDone):
             self._review = ReviewSummary(model=event.model, verdict=event.verdict, findings=event.findings,
                                          rounds=event.round)
         elif isinstance(event, ToolStarted):
             self._arguments[event.call_id] = event.arguments
+        elif isinstance(event, ItemStarted) and event.item.arguments:
+            self._arguments.setdefault(event.item.id, event.item.arguments)
         elif isinstance(event, ApprovalDecided) and not event.approved:
             self._denials.append(PermissionDenial(
                 tool_name=event.name, tool_use_id=event.call_id,

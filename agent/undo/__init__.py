@@ -1,7 +1,8 @@
 """Undo: put back what a session changed, never what someone else changed since.
 
-`plan_undo` decides from the session's checkpoint (git refs, or file copies outside git) what may be restored;
-`apply_plan` does it. `agent undo` and the TUI's `/undo` both go through `undo`.
+`plan_undo` decides from the session's journal (agent.undo.journal: the paths its file tools wrote, and the
+changes of its commands seen between snapshots) what may be restored; `apply_plan` does it and checks the tree
+it leaves. `agent undo` and the TUI's `/undo` both go through `undo`.
 """
 
 from __future__ import annotations
@@ -11,24 +12,30 @@ from pathlib import Path
 from agent.transcript import check_session_id, state_dir
 from agent.undo import gitstore
 from agent.undo.apply import UndoReport, apply_plan, forced_diffs
-from agent.undo.copystore import CopyStore
 from agent.undo.gitsnap import is_repo_root
-from agent.undo.model import UndoError, UndoPlan
+from agent.undo.journal import MANIFEST, Journal
+from agent.undo.model import NoCheckpoint, UndoError, UndoPlan
+from agent.undo.sessionplan import plan_from_journal
+from tools.secret_files import SecretFiles
 
-__all__ = ["UndoError", "UndoPlan", "UndoReport", "apply_plan", "copy_store", "forced_diffs", "latest_checkpoint",
+__all__ = ["UndoError", "UndoPlan", "UndoReport", "apply_plan", "forced_diffs", "journal_dir", "latest_checkpoint",
            "plan_undo", "undo"]
 
 
-def copy_store(workspace: Path, session_id: str) -> CopyStore:
-    return CopyStore(workspace, state_dir(workspace) / "checkpoints" / check_session_id(session_id))
+def journal_dir(workspace: Path, session_id: str) -> Path:
+    return state_dir(workspace) / "checkpoints" / check_session_id(session_id)
 
 
-def plan_undo(workspace: Path, session_id: str) -> UndoPlan:
+def plan_undo(workspace: Path, session_id: str, secret_files: SecretFiles | None = None) -> UndoPlan:
     workspace = workspace.resolve()
     check_session_id(session_id)
-    if is_repo_root(workspace):
-        return gitstore.plan(workspace, session_id)
-    return copy_store(workspace, session_id).plan(session_id)
+    uses_git = is_repo_root(workspace)
+    journal = Journal.load(journal_dir(workspace, session_id))
+    if journal.exists():
+        return plan_from_journal(workspace, session_id, journal, uses_git, secret_files)
+    if uses_git and gitstore.has_ref(workspace, gitstore.BEFORE_PREFIX + session_id):
+        return gitstore.plan(workspace, session_id)  # a checkpoint of an older Duet: whole-tree snapshots
+    raise NoCheckpoint("this session made no checkpoint (it changed nothing)")
 
 
 def undo(workspace: Path, session_id: str, *, force: bool = False) -> UndoReport:
@@ -37,10 +44,10 @@ def undo(workspace: Path, session_id: str, *, force: bool = False) -> UndoReport
 
 
 def latest_checkpoint(workspace: Path) -> str | None:
-    """The most recent session with a checkpoint, from the checkpoints themselves."""
+    """The most recent session with a record of its changes, from the records themselves."""
     workspace = workspace.resolve()
-    if is_repo_root(workspace):
-        return gitstore.latest_session(workspace)
     directory = state_dir(workspace) / "checkpoints"
-    stores = sorted(directory.iterdir(), key=lambda p: p.stat().st_mtime) if directory.is_dir() else []
-    return stores[-1].name if stores else None
+    stores = [p for p in directory.iterdir() if (p / MANIFEST).is_file()] if directory.is_dir() else []
+    if stores:
+        return max(stores, key=lambda p: (p / MANIFEST).stat().st_mtime_ns).name
+    return gitstore.latest_session(workspace) if is_repo_root(workspace) else None

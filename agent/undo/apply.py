@@ -67,7 +67,7 @@ def write_safely(dir_fd: int, name: str, data: bytes, git_mode: str) -> None:
 def _diff(workspace: Path, item: FileUndo, before: bytes) -> str:
     path = workspace / item.path
     try:
-        now = path.read_bytes() if item.current.blob is not None else b""
+        now = path.read_bytes() if item.current_exists else b""
     except OSError:
         now = b""
     if b"\0" in now[:8192] or b"\0" in before[:8192]:
@@ -98,10 +98,24 @@ def apply_plan(plan: UndoPlan, workspace: Path, *, force: bool = False) -> UndoR
                 confined(workspace, item.path)  # a forged record is refused whole
             except OSError:  # a link changing while it was looked at: refused below, beneath the fd, anyway
                 pass
-            _restore(root_fd, item, plan, report)
+            try:
+                _restore(root_fd, item, plan, report)
+            except OSError as exc:  # a full or failing disk: said, and the next file still tried
+                report.cannot_restore.append(f"{item.path}: {exc.strerror or exc}")
     finally:
         os.close(root_fd)
+    _verify(plan, chosen, report)
     return report
+
+
+def _verify(plan: UndoPlan, chosen: list[FileUndo], report: UndoReport) -> None:
+    """Read the tree back: a file undo meant to restore that is not as it was is named, never counted as done."""
+    done = {*report.restored, *report.removed}
+    for path in plan.still_differs([f for f in chosen if f.path in done]):
+        report.restored = [p for p in report.restored if p != path]
+        report.removed = [p for p in report.removed if p != path]
+        report.cannot_restore.append(f"{path}: not as it was before the session after restoring it (changed while "
+                                     "undo ran, or the disk refused); restore it by hand")
 
 
 def _restore(root_fd: int, item: FileUndo, plan: UndoPlan, report: UndoReport) -> None:

@@ -23,21 +23,14 @@ class NoCheckpoint(UndoError):
 
 @dataclass(frozen=True)
 class FileUndo:
-    """One path: as it was at the checkpoint, as Duet left it at the end of its last run, and as it is now."""
+    """One path the session changed: its entry before the session's first change to it (blob None: absent),
+    whether it is now as the session left it, and whether it is back as it was already."""
 
     path: str
     before: Entry
-    after: Entry | None  # None: no end-of-run record (the run was killed)
-    current: Entry
-
-    @property
-    def as_duet_left_it(self) -> bool:
-        return self.after is not None and self.current.blob == self.after.blob
-
-    @property
-    def already_restored(self) -> bool:
-        return self.current.blob == self.before.blob and (self.before.blob is None or
-                                                          self.current.mode == self.before.mode)
+    as_duet_left_it: bool
+    already_restored: bool
+    current_exists: bool
 
 
 @dataclass
@@ -48,6 +41,8 @@ class UndoPlan:
     files: list[FileUndo]
     read_before: Callable[[FileUndo], bytes]
     cannot_restore: list[str] = field(default_factory=list)  # what this kind of checkpoint cannot cover
+    still_differs: Callable[[list[FileUndo]], list[str]] = lambda _items: []
+    """Of the files given, those not back as they were before (undo checks what it restored with it)."""
 
     @property
     def restorable(self) -> list[FileUndo]:

@@ -27,7 +27,8 @@ from agent.gitsafe import git_argv, git_env
 from agent.userdirs import state_base, workspace_key
 
 # Loose objects and the snapshot's index readable by the user alone (git's own default for objects is 0444).
-PRIVATE_GIT = ("-c", "core.sharedRepository=0600")
+# Objects synced to disk as they are written: a snapshot taken before a command is durable before it runs.
+PRIVATE_GIT = ("-c", "core.sharedRepository=0600", "-c", "core.fsync=objects")
 
 
 class GitFailed(Exception):
@@ -143,6 +144,8 @@ def _copy_object(source: Path, target: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(source.read_bytes())
+            out.flush()
+            os.fsync(out.fileno())
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
     except BaseException:
