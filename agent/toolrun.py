@@ -140,10 +140,10 @@ class ToolRunner:
         call = parsed.call
         self.session.emit(ToolStarted(call_id=call.id, name=call.name, arguments=call.arguments))
         self.session.emit(ItemStarted(turn=self.session.turns, item=self._item(parsed)))
-        started = time.monotonic()
         if parsed.tool is None:
-            return _Prepared(parsed, started, _Verdict(parsed.error))
-        return _Prepared(parsed, started, await self._authorize(parsed, parsed.tool))
+            return _Prepared(parsed, time.monotonic(), _Verdict(parsed.error))
+        verdict = await self._authorize(parsed, parsed.tool)
+        return _Prepared(parsed, time.monotonic(), verdict)  # timed from the decision: the wait is not run time
 
     async def _perform(self, prepared: _Prepared) -> ToolResult:
         tool, verdict = prepared.parsed.tool, prepared.verdict

@@ -69,9 +69,10 @@ async def test_dashboard_figures_match_the_ledgers(repo: Path, fake_api, tmp_pat
     marks = Marks()
     marks.feed(html)
 
-    # Self-contained: no scripts, stylesheets or images fetched; the only links are the transcripts on disk.
+    # Self-contained and shareable: no scripts, stylesheets or images fetched, and no link into this machine's
+    # state directory (a file:// link to a transcript would be dead, and leak a path, on anyone else's machine).
     assert not marks.having("src") and not [t for t, _ in marks.tags if t in ("script", "link", "img")]
-    assert all(a["href"].startswith("file:///") for a in marks.having("href"))
+    assert not marks.having("href") and "file://" not in html and str(repo) not in html
 
     records = [r for ledger in ledgers for r in ledger.records]
     spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -97,8 +98,15 @@ async def test_dashboard_figures_match_the_ledgers(repo: Path, fake_api, tmp_pat
 
     sessions = marks.having("class", "session")
     assert [Decimal(s["data-usd"]) for s in sessions] == sorted((ledger.total_usd for ledger in ledgers), reverse=True)
-    links = [a["href"] for a in marks.having("href")]
-    assert len(links) == 3 and all(Path(link.removeprefix("file://")).is_file() for link in links)
+    assert "Transcripts are not linked" in html
+
+    models = {m["data-model"]: m["data-usd"] for m in marks.having("class", "model")}
+    assert {m: Decimal(u) for m, u in models.items() if u} == {m: s.cost_usd for m, s in everything.by_model().items()
+                                                              if s.priced}
+    assert models["local-coder"] == "" and ">no price<" in html  # unknown, never $0
+    savings = marks.having("id", "savings")[0]
+    percent = (on_gpt - everything.total_usd) / on_gpt * 100
+    assert abs(float(savings["data-percent"]) - float(percent)) < 1e-9 and f"{percent:.1f}%" in html
 
     assert "No price known for local-coder (30,000 tokens in, 500 out)" in html
     in_force = {p["data-model"] for p in marks.having("class", "price")}

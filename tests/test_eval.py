@@ -114,6 +114,33 @@ def test_eval_runs_the_suite_under_two_models_and_reports(tmp_path: Path) -> Non
     assert 'class="pareto" ' in page and 'class="pareto-front"' in page
     assert 'data-series="deepseek-v4-flash" data-usd=' in page and 'data-front="true"' in page
     assert 'data-column="bugfix"' in page and 'data-column="feature"' in page
+    # The task × configuration matrix: every run's verdict and dollars, and its log by a link relative to the page
+    cells = {(c["data-task"], c["data-config"]): c for c in marks_of(page, "run")}
+    assert set(cells) == {(t, m) for t in TURNS for m in MODELS}
+    assert all((cells[k]["data-passed"] == "true") is PASSES[k[0]] for k in cells)
+    assert {k: c["data-usd"] for k, c in cells.items()} == {(r["task"], r["config"]): r["cost_usd_exact"] for r in rows}
+    links = [a["href"] for a in marks_of(page, "log")]
+    assert len(links) == 6 + 2 and all(not link.startswith(("/", "file:")) for link in links)  # + 2 failed-table
+    assert all((tmp_path / "out" / link).is_file() for link in links)
+    # A run whose check failed says so in words, not as the result's catch-all subtype
+    assert page.count("tests still failing") == 4 and "error_during_execution" not in page  # 2 cells, 2 rows
+    assert "| dates-spoken | deepseek-v4-flash | 1 | tests still failing | 1 |" in report
+
+
+def marks_of(page: str, css_class: str) -> list[dict[str, str]]:
+    """The attributes of every element of `page` with `css_class`."""
+    from html.parser import HTMLParser
+
+    found: list[dict[str, str]] = []
+
+    class Marks(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            named = {k: v or "" for k, v in attrs}
+            if css_class in named.get("class", "").split():
+                found.append(named)
+
+    Marks().feed(page)
+    return found
 
 
 def test_shards_are_disjoint_and_merge_back_to_the_whole_eval(tmp_path: Path) -> None:
@@ -133,7 +160,8 @@ def test_shards_are_disjoint_and_merge_back_to_the_whole_eval(tmp_path: Path) ->
     rows = rows_of(tmp_path / "all")
     assert {(r["task"], r["config"], r["repeat"]) for r in rows} == keys[0] | keys[1] and len(rows) == 6
     assert "6 runs of 3 tasks under 2 configurations" in (tmp_path / "all" / "report.md").read_text()
-    assert (tmp_path / "all" / "report.html").is_file()
+    page = (tmp_path / "all" / "report.html").read_text()  # the logs stayed with the shards: none linked
+    assert len(marks_of(page, "run")) == 6 and not marks_of(page, "log") and "no log here" in page
 
 
 def test_an_interrupted_eval_resumes_without_rerunning_finished_runs(tmp_path: Path) -> None:

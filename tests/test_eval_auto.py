@@ -64,6 +64,9 @@ def test_eval_of_two_profiles_writes_routing_toml_and_merge_writes_it_again(tmp_
     assert tomllib.loads((tmp_path / "all" / "routing.toml").read_text())["tags"] == policy["tags"]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Routing policy (routing.toml)" in report and "## Dollars per role" in report
+    page = (tmp_path / "out" / "report.html").read_text()  # the page carries the same sections
+    assert "<h2>Routing policy (routing.toml)</h2>" in page and "<h2>Dollars per role</h2>" in page
+    assert "lower 95% Wilson bound" in page
 
 
 def test_eval_of_auto_follows_the_policy_per_task_tag(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from agent.events import MessageDelta, TurnStarted, UsageEstimate, UserMessageEv
 from fixtures.fakeapi import ScriptedUsage, Turn
 from tests.pinned_prices import pin_launch_prices
 from tests.tui_helpers import make_app, type_text, wait_idle
+from tools.diffs import unified
 from tui.app import AgentEvent
 from tui.approval import ApprovalScreen
 from tui.queue import QueuedInput
@@ -106,3 +107,32 @@ def test_queued_input(snap_compare, repo: Path, fake_api) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=queue)
+
+
+def _long_edit_request() -> ApprovalRequest:
+    """An edit whose tool-made preview is a 200-line diff (the request carries it, as the tool runner sends it)."""
+    before = "".join(f"value_{i} = {i}\n" for i in range(200))
+    after = before.replace(" = ", " == ")
+    return ApprovalRequest("c1", "write_file", "write_file calc/values.py",
+                           preview=ApprovalPreview("diff", unified("calc/values.py", before, after)))
+
+
+def test_approval_modal_with_a_long_diff_at_80x24(snap_compare, repo: Path, fake_api) -> None:
+    """Issue 26: at 80×24 the answers and their keys are on screen and the long diff scrolls between."""
+    app = make_app(repo, fake_api([]).base_url)
+
+    async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
+        app.push_screen(ApprovalScreen(_long_edit_request(), mode="ask"))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ask)
+
+
+def test_approval_modal_with_a_long_diff_at_140x45(snap_compare, repo: Path, fake_api) -> None:
+    app = make_app(repo, fake_api([]).base_url)
+
+    async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
+        app.push_screen(ApprovalScreen(_long_edit_request(), mode="ask"))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(140, 45), run_before=ask)

@@ -165,8 +165,8 @@ class DuetApp(App[int]):
         if self.busy() and not (command is not None and command.name in IMMEDIATE):
             self.queue.append(message.text)
             self._q(QueuedInput).show(self.queue)
-            what = f"{command.name} waits" if command is not None else "queued; it is sent"
-            self.hint(f"{what} until the turn ends (Esc takes it back)")
+            what = f"{command.name} waits until" if command is not None else "queued; it is sent when"
+            self.hint(f"{what} the turn ends (Esc takes it back)")
             return
         await self._run(message.text, command)
 

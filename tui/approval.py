@@ -20,6 +20,7 @@ from agent.terminal_text import fold_blank_runs, hidden_count, reveal
 from tui.question import QuestionScreen, line_count, shown
 
 LABEL_CHARS = 48  # a longer command is named "the command above" on its button
+KEYS_HINT = Text("Tab: next answer, then the note · ↑↓ PgUp PgDn: scroll · Esc: deny", style="dim")
 
 
 def button_label(rule: AlwaysRule, key: str) -> Text:
@@ -50,24 +51,31 @@ class ApprovalScreen(QuestionScreen[Decision]):
         self.rules = offered_rules(request)
 
     def compose(self) -> ComposeResult:
+        # Docked above and below, the title and the answers stay on screen at any height; what is between (the
+        # diff, the command) gets the rest and scrolls.
         with Vertical(id="approval"):
-            yield Label(shown(f"Allow {self.request.tool}?"), classes="panel-title")
-            if self.mode is not None:
-                yield Label(self.mode_text(), id="question-mode")
-            yield Label(self._stats(), id="approval-stats")
-            with VerticalScroll(id="approval-what"):
+            with Vertical(id="approval-head"):
+                yield Label(shown(f"Allow {self.request.tool}?"), classes="panel-title")
+                if self.mode is not None:
+                    yield Label(self.mode_text(), id="question-mode")
+                yield Label(self._stats(), id="approval-stats")
+                if self.preview.cwd:
+                    yield Label(shown(f"in {self.preview.cwd}", style="dim"), id="approval-cwd")
+            with Vertical(id="approval-answers"):
+                yield Label("", id="approval-more")
+                with Horizontal(id="approval-buttons"):  # Tab from Approve: Deny, then the note
+                    yield Button("Approve once (y)", id="approve", variant="success", compact=True)
+                    yield Button("Deny (n)", id="deny", variant="error", compact=True)
+                    yield Input(placeholder="note to the model, on deny", id="note", compact=True)
+                with Vertical(id="approval-always"):
+                    for index, rule in enumerate(self.rules):
+                        yield Button(button_label(rule, "ap"[index]), id=f"always-{index}", variant="primary",
+                                     compact=True)
+                yield Label(KEYS_HINT, id="approval-keys")
+            view = VerticalScroll(id="approval-what")
+            view.can_focus = False  # scrolled by its keys from anywhere; Tab goes from answer to answer
+            with view:
                 yield Static(self._body(), id="approval-body")
-            yield Label("", id="approval-more")
-            if self.preview.cwd:
-                yield Label(shown(f"in {self.preview.cwd}", style="dim"), id="approval-cwd")
-            yield Input(placeholder="optional note to the model (on deny)", id="note")
-            with Horizontal(id="approval-buttons"):
-                yield Button("Approve once (y)", id="approve", variant="success")
-                yield Button("Deny (n)", id="deny", variant="error")
-            with Vertical(id="approval-always"):
-                for index, rule in enumerate(self.rules):
-                    yield Button(button_label(rule, "ap"[index]), id=f"always-{index}", variant="primary",
-                                 compact=True)
 
     def _folded(self) -> tuple[str, int]:
         return fold_blank_runs(self.preview.text, diff=self.preview.kind == "diff")
@@ -82,7 +90,8 @@ class ApprovalScreen(QuestionScreen[Decision]):
         out = Text(words, style="dim")
         hidden = hidden_count(text)
         if hidden:
-            out.append(f"  ⚠ {hidden} hidden or control characters, shown as marked escapes (\\x1b, \\u202e)",
+            what = "hidden or control character" + ("" if hidden == 1 else "s")
+            out.append(f"  ⚠ {hidden} {what}, shown as marked escapes (\\x1b, \\u202e)",
                        style="bold yellow")
         return out
 

@@ -13,7 +13,7 @@ from agent.cli.outpath import output_path
 from agent.config import load_config
 from agent.errors import ConfigError
 from agent.spend.explain import call_line
-from agent.spend.report import CostLine, CostReport, build_report, session_usage
+from agent.spend.report import CostLine, CostReport, build_report, every_workspace_usage, session_usage
 from agent.spend.rows import ModelSpendRow
 from agent.terminal_text import neutralise
 
@@ -32,16 +32,23 @@ def run_cost(args: argparse.Namespace) -> int:
     # Checked before any work: no link in the file's place or on the way to it.
     html = output_path(args.html, f"cannot write the dashboard to {args.html}") if args.html else None
     config = load_config(workspace)
-    sessions = session_usage(workspace, args.session, since,
-                             on_skip=lambda line: print(f"agent: warning: {line}", file=sys.stderr))
+    def warn(line: str) -> None:
+        print(neutralise(f"agent: warning: {line}"), file=sys.stderr)
+
+    roll_up = bool(getattr(args, "all", False))
+    if roll_up:
+        sessions = every_workspace_usage(args.session, since, on_skip=warn)
+    else:
+        sessions = session_usage(workspace, args.session, since, on_skip=warn)
     if args.session and not sessions:
         raise ConfigError(f"no usage recorded for session {args.session!r}")
     prices = config.price_table()
-    report = build_report(sessions, prices, explain=args.explain)
+    report = build_report(sessions, prices, explain=args.explain, by_workspace=roll_up)
     if html is not None:
         from agent.spend.dashboard import write_dashboard
 
-        print(neutralise(f"wrote {write_dashboard(html, sessions, report, prices)}"))
+        title = "Duet cost dashboard: all workspaces" if roll_up else "Duet cost dashboard"
+        print(neutralise(f"wrote {write_dashboard(html, sessions, report, prices, title)}"))
         return 0
     if args.output == "json":
         print(report.model_dump_json(indent=2, exclude_none=False))
@@ -57,6 +64,8 @@ def print_report(report: CostReport) -> None:
     from rich.text import Text
 
     console = Console(highlight=False)
+    if report.workspaces is not None:
+        console.print(_workspace_table(report))
     models = Table(title="Spend per model", title_justify="left")
     for column in ("model", "calls", "estimated", "input", "cache hit", "output", "USD"):
         models.add_column(column, justify="left" if column == "model" else "right")
@@ -73,7 +82,8 @@ def print_report(report: CostReport) -> None:
     console.print(f"{report.sessions} session(s), total ${report.total_usd:.4f}", markup=False, end="")
     if report.saved_usd is not None and report.all_on_reference_usd is not None:
         console.print(f"; the same tokens all on {neutralise(report.reference_model)} would cost "
-                      f"${report.all_on_reference_usd:.4f}: routing saved ${report.saved_usd:.4f}", markup=False)
+                      f"${report.all_on_reference_usd:.4f}: routing saved ${report.saved_usd:.4f} "
+                      f"({report.saved_percent or 0:.1f}%)", markup=False)
     else:
         console.print(f"; no price known for {neutralise(report.reference_model)}, so no savings figure", markup=False)
     for name in report.unpriced_models:
@@ -114,4 +124,18 @@ def _role_table(report: CostReport) -> Table:
     for role, row in view.roles.items():
         usd = f"${Decimal(row.usd_exact):.4f}" + (f" (+{row.unpriced_calls} unpriced)" if row.unpriced_calls else "")
         table.add_row(role, str(row.calls), usd, f"{row.share:.1%}")
+    return table
+
+
+def _workspace_table(report: CostReport) -> Table:
+    """`--all`: each workspace's sessions, calls and dollars, dearest first."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Spend per workspace", title_justify="left")
+    for column in ("workspace", "sessions", "calls", "USD"):
+        table.add_column(column, justify="left" if column == "workspace" else "right")
+    for name, line in (report.workspaces or {}).items():
+        usd = f"${line.usd:.4f}" + (f" (+{line.unpriced_calls} unpriced)" if line.unpriced_calls else "")
+        table.add_row(Text(neutralise(name)), str(line.sessions), str(line.calls), usd)
     return table

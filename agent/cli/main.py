@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--since", metavar="DATE", help="sessions from this date on (YYYY-MM-DD)")
     cost.add_argument("--output", choices=["text", "json"], default="text")
     cost.add_argument("--html", metavar="FILE", help="write a self-contained cost dashboard (HTML, no network)")
+    cost.add_argument("--all", action="store_true",
+                      help="every workspace's sessions (read from the user's state directory), rolled up")
     cost.add_argument("--explain", action="store_true", help="every call with the price row and hours that priced it")
     cost.add_argument("-C", "--workspace", metavar="DIR", help=WORKSPACE_HELP)
 

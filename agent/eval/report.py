@@ -49,7 +49,7 @@ def write_reports(out_dir: Path, rows: list[EvalRow], interrupted: list[EvalRow]
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     markdown = render_markdown(rows) + interrupted_lines(interrupted or [])
-    for name, text in ((REPORT_MD, markdown), (REPORT_HTML, render_html(rows))):
+    for name, text in ((REPORT_MD, markdown), (REPORT_HTML, render_html(rows, out_dir))):
         path = out_dir / name
         atomic_write_bytes(path, text.encode("utf-8"))  # tools.atomic: never through a link, nothing left aside
         written.append(path)

@@ -19,6 +19,30 @@ def money(value: Decimal | str | None) -> str:
     return f"${amount:.4f}" if abs(amount) < 1 else f"${amount:,.2f}"
 
 
+_ENDED = {"error_max_turns": "turn limit", "error_max_budget_usd": "budget spent", "error_timeout": "time limit",
+          "error_permission": "changes refused by the approval mode", "error_provider": "error: provider unavailable"}
+_ERROR_EXITS = {2: "error: configuration", 6: "error: the test command could not run", 130: "error: interrupted"}
+
+
+def ended(row: EvalRow) -> str:
+    """How a run ended, in words: a run that simply did not pass is "tests still failing" (its check failed),
+    never the result's catch-all `error_during_execution`; a real error stays named as an error."""
+    if row.passed:
+        return "passed"
+    if row.subtype == "error_during_execution":
+        if row.exit_code in _ERROR_EXITS:
+            return f"{_ERROR_EXITS[row.exit_code]} (exit {row.exit_code})"
+        if row.exit_code != 1:
+            return f"error: error_during_execution (exit {row.exit_code})"
+    elif row.subtype in _ENDED:
+        return f"{_ENDED[row.subtype]} (exit {row.exit_code})"
+    elif row.subtype != "success":
+        return f"{row.subtype} (exit {row.exit_code})"
+    if row.check_exit_code is None:
+        return "not checked"
+    return "tests still failing" if row.subtype == "success" else "stopped with tests still failing"
+
+
 def headline(rows: list[EvalRow]) -> str:
     tasks = len({r.task for r in rows})
     configs = len({r.config for r in rows})
@@ -110,9 +134,8 @@ def render_markdown(rows: list[EvalRow]) -> str:
     failed = [r for r in rows if not r.passed]
     if failed:
         out += ["", "## Runs that failed their check", "",
-                "| task | configuration | repeat | agent ended | check exit |", "|---|---|---:|---|---:|"]
-        out += [f"| {r.task} | {r.config} | {r.repeat} | {r.subtype} (exit {r.exit_code}) | {r.check_exit_code} |"
-                for r in failed]
+                "| task | configuration | repeat | how it ended | check exit |", "|---|---|---:|---|---:|"]
+        out += [f"| {r.task} | {r.config} | {r.repeat} | {ended(r)} | {r.check_exit_code} |" for r in failed]
     return "\n".join(out) + "\n"
 
 

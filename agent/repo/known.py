@@ -193,6 +193,11 @@ class KnownRepos:
         """Every workspace where Duet let commands write (helper binaries are never taken from one)."""
         return [Path(place) for place in self._read()["watched"]]
 
+    def places(self) -> list[Path]:
+        """Every workspace recorded here: the watched ones and the top level of each known repository."""
+        data = self._read()
+        return sorted({Path(p) for p in data["watched"]} | {Path(e).parent for e in data["known"]})
+
     def trusted(self, entry: Path) -> bool:
         return self.untrusted_because(entry) is None
 

@@ -6,6 +6,7 @@ Every mark carries its figure in a data attribute, so a test can read back exact
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -33,6 +34,12 @@ def color_of(index: int) -> str:
 
 def _money(value: Decimal | float) -> str:
     return f"${float(value):.4f}" if value < 1 else f"${float(value):,.2f}"
+
+
+def _fine_money(value: Decimal) -> str:
+    """Dollars with enough digits to tell a cheap model's runs apart ($0.000180, not $0.0002)."""
+    return f"${float(value):,.2f}" if value >= 1 else f"${float(value):.4f}" if value >= Decimal("0.001") else \
+        f"${float(value):.6f}"
 
 
 def _legend(names: Sequence[str], colors: Mapping[str, str]) -> str:
@@ -144,31 +151,47 @@ def lines(columns: Sequence[str], series: Mapping[str, Sequence[Decimal]], color
     return _svg("".join(parts), label)
 
 
-def _x_axis(right: Decimal) -> str:
-    """An x axis of dollars from 0 to `right` with four labelled ticks."""
+def _log_span(costs: Sequence[Decimal]) -> tuple[float, float]:
+    """The decades (log10 of dollars) a log-scale axis spans: whole powers of ten around every positive cost."""
+    positive = [float(c) for c in costs if c > 0] or [1.0]
+    low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    return float(low), float(max(high, low + 1))
+
+
+def _x_log_axis(low: float, high: float) -> str:
+    """An x axis of dollars on a log scale, a labelled tick at each power of ten (and 2x, 5x between them)."""
     plot_w = WIDTH - LEFT - RIGHT
     parts = []
-    for k in range(4):
-        x = LEFT + plot_w * k / 3
-        parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#eee"/>'
-                     f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" text-anchor="middle">'
-                     f"{_money(right * k / 3)}</text>")
+    for decade in range(int(low), int(high) + 1):
+        for step in (1, 2, 5):
+            at = math.log10(step) + decade
+            if at > high + 1e-9:
+                break
+            x = LEFT + (at - low) / (high - low) * plot_w
+            label = f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" text-anchor="middle">' \
+                    f"${Decimal(10) ** decade:f}</text>" if step == 1 else ""
+            parts.append(f'<line class="tick" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" '
+                         f'stroke="{"#ddd" if step == 1 else "#f2f2f2"}"/>{label}')
+    parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" font-size="10" text-anchor="middle">'
+                 "mean cost per run (log scale)</text>")
     return "".join(parts)
 
 
 def scatter(points: Mapping[str, tuple[Decimal, float]], front: Sequence[str], colors: Mapping[str, str],
             label: str) -> str:
-    """One dot per series at (dollars, share 0..1); the series in `front` (in order) are ringed and joined by a
-    dashed line: the Pareto front."""
+    """One dot per series at (dollars, share 0..1), dollars on a log scale (a model ten times cheaper sits a
+    decade to the left, not on the same pixel) and each dot labelled with its dollars; the series in `front`
+    (in order) are ringed and joined by a dashed line: the Pareto front."""
     if not points:
         return "<p>No runs yet.</p>"
-    right = max(cost for cost, _ in points.values()) * Decimal("1.1") or Decimal(1)
+    low, high = _log_span([cost for cost, _ in points.values()])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def at(cost: Decimal, share: float) -> tuple[float, float]:
-        return LEFT + float(cost / right) * plot_w, TOP + plot_h - share * plot_h
+        where = math.log10(float(cost)) if cost > 0 else low  # a free run sits on the axis's left edge
+        return LEFT + (where - low) / (high - low) * plot_w, TOP + plot_h - share * plot_h
 
-    parts = [_x_axis(right)]
+    parts = [_x_log_axis(low, high)]
     for k in range(5):
         y = TOP + plot_h - plot_h * k / 4
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>'
@@ -177,7 +200,7 @@ def scatter(points: Mapping[str, tuple[Decimal, float]], front: Sequence[str], c
     if path:
         parts.append(f'<polyline class="pareto-front" points="{path}" fill="none" stroke="#555" '
                      f'stroke-dasharray="4 3" data-series="{escape(" ".join(front))}"/>')
-    for name, (cost, share) in points.items():
+    for i, (name, (cost, share)) in enumerate(points.items()):
         x, y = at(cost, share)
         on_front = name in front
         ring = (f'<circle class="pareto" cx="{x:.1f}" cy="{y:.1f}" r="9" fill="none" stroke="#222" '
@@ -185,7 +208,9 @@ def scatter(points: Mapping[str, tuple[Decimal, float]], front: Sequence[str], c
         parts.append(f'{ring}<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colors[name]}" '
                      f'data-series="{escape(name)}" data-usd="{cost}" data-share="{share}" '
                      f'data-front="{str(on_front).lower()}"><title>{escape(name)}: {share:.0%} at '
-                     f"{_money(cost)}</title></circle>")
+                     f"{_money(cost)}</title></circle>"
+                     f'<text class="dot-label" x="{x + 8:.1f}" y="{y - 8 - 11 * (i % 2):.1f}" font-size="10" '
+                     f'fill="{colors[name]}">{_fine_money(cost)}</text>')
     parts.append(_legend(list(points), colors))
     return _svg("".join(parts), label)
 
