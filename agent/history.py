@@ -19,7 +19,9 @@ from agent.events import (
     UserMessageEvent,
 )
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
+from agent.readset import stamps_of
 from agent.spend.ledger import Ledger
+from tools.base import FileStamp
 
 INTERRUPTED_RESULT = "error: the session stopped before this tool call ran; nothing was done"
 RUNNING_RESULT = ("error: the session was interrupted while this tool call was running; it may have done part of "
@@ -58,6 +60,8 @@ class History:
     ledger: Ledger = field(default_factory=Ledger)
     turns: int = 0
     model_calls: int = 0
+    read_stamps: dict[str, FileStamp] = field(default_factory=dict)
+    """The files the model had read (workspace-relative), as they were when it last read or wrote them."""
 
 
 def rebuild(events: Iterable[Event]) -> History:
@@ -87,9 +91,12 @@ def rebuild(events: Iterable[Event]) -> History:
             history.model_calls = max(history.model_calls, event.call)
         elif isinstance(event, ToolStarted):
             started.add(event.call_id)
-        elif isinstance(event, ToolFinished) and event.call_id in pending:
-            history.messages.append(ToolMessage(tool_call_id=event.call_id, name=event.name, content=event.output))
-            pending.pop(event.call_id)
+        elif isinstance(event, ToolFinished):
+            history.read_stamps.update(stamps_of(event.data))
+            if event.call_id in pending:
+                history.messages.append(ToolMessage(tool_call_id=event.call_id, name=event.name,
+                                                    content=event.output))
+                pending.pop(event.call_id)
         elif isinstance(event, UsageEvent):
             history.ledger.add(event.record)
         elif isinstance(event, Compacted):

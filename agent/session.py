@@ -24,6 +24,7 @@ from agent.events import (
 )
 from agent.history import rebuild, unfinished_result
 from agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
+from agent.readset import restore
 from agent.redact import Redactor, redact_event
 from agent.repo.known import KnownRepos
 from agent.sandbox.launcher import SandboxLauncher
@@ -97,6 +98,7 @@ class Session:
         session.ledger = history.ledger
         session.turns = history.turns
         session.model_calls = history.model_calls
+        restore(session.tool_context.read_stamps, history.read_stamps, session.workspace)
         return session
 
     def emit(self, event: Event) -> None:

@@ -31,6 +31,7 @@ from agent.events import (
     ToolStarted,
 )
 from agent.messages import ToolCall, ToolMessage
+from agent.readset import READ_STAMPS_KEY, new_stamps
 from agent.session import Session
 from agent.wiretext import escaped_bytes, escaped_data
 from tools.base import FileChange, Preview, Tool, ToolError, ToolResult
@@ -99,6 +100,7 @@ class ToolRunner:
         self._approver = approver
         self.refused: list[str] = []
         self.refused_effects: list[Effect] = []
+        self._read: dict[str, list[dict[str, Any]]] = {}
 
     async def execute_all(self, calls: Sequence[ToolCall]) -> None:
         """The answer's calls in order; each run of two or more parallel-safe calls at once, their results
@@ -152,9 +154,13 @@ class ToolRunner:
         opaque = isinstance(effect, Exec | External)  # a command or an external call may change files it cannot name
         if not isinstance(effect, Read):
             await asyncio.to_thread(self.session.checkpoint.ensure, [], opaque=opaque)
+        stamps = self.session.tool_context.read_stamps
+        before = dict(stamps)
         try:
             return await self._run_tool(tool, prepared.parsed.args, verdict.previewed)
         finally:
+            # What the model now knows of each file it read or wrote, kept in the transcript for `agent resume`.
+            self._read[prepared.parsed.call.id] = new_stamps(before, stamps, self.session.workspace)
             if opaque:  # what the command changed becomes the session's (snapshots before and after it)
                 await asyncio.to_thread(self.session.checkpoint.settle)
 
@@ -167,8 +173,11 @@ class ToolRunner:
         output = session.redact(head_tail(escaped_bytes(result.output), TOOL_RESULT_CHARS))
         session.messages.append(ToolMessage(tool_call_id=call.id, name=call.name, content=output))
         duration = round(time.monotonic() - prepared.started, 3)
+        data = escaped_data(result.data)
+        if read := self._read.pop(call.id, None):
+            data = {**data, READ_STAMPS_KEY: read}
         session.emit(ToolFinished(call_id=call.id, name=call.name, ok=result.ok, output=output,
-                                  duration_s=duration, data=escaped_data(result.data)))
+                                  duration_s=duration, data=data))
         status: ItemStatus = ("declined" if prepared.verdict.declined else "completed" if result.ok else "failed")
         code = result.data.get("exit_code")
         session.emit(ItemCompleted(turn=session.turns, item=self._item(

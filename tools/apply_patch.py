@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -11,14 +12,16 @@ from pathlib import Path
 from pydantic import Field
 
 from tools.base import FileChange, Preview, Tool, ToolArgs, ToolContext, ToolError, ToolResult
-from tools.beneath import LinkRefused
+from tools.beneath import LinkRefused, open_dir_beneath
 from tools.diffs import change
 from tools.effects import Effect, Write
 from tools.fileplan import FilePlan, check_previewed, diff_preview
 from tools.linenumbers import refuse_line_numbers
 from tools.patch_format import FileOp, PatchError, apply_hunks, parse_patch
+from tools.staged import Staged, commit_all, stage_at
 from tools.textfile import NotTextError, TextDoc, decode, new_doc
 from tools.workspace import Opened, check_not_stale, encode_for, open_path, rel, remember
+from tools.writeguard import WriteGuard
 
 
 class ApplyPatchArgs(ToolArgs):
@@ -140,23 +143,11 @@ class ApplyPatchTool(Tool):
 
     def _write(self, plan: dict[Path, _Planned], opened: dict[Path, Opened], ctx: ToolContext) -> ToolResult:
         ctx.before_change(list(plan))
-        done: list[Path] = []
+        guard = ctx.write_guard
         try:
-            for path, planned in plan.items():
-                if planned.text is None:
-                    opened[path].unlink()
-                else:
-                    assert planned.encoded is not None
-                    opened[path].write(planned.encoded)
-                done.append(path)
+            with guard.locked():  # the workspace's edit lock, as for every write (tools.writeguard)
+                self._write_locked(plan, opened, guard)
         except OSError as exc:
-            for path in done:  # roll back what was written before the failure
-                before = plan[path].before
-                with contextlib.suppress(OSError):
-                    if before is None:
-                        opened[path].unlink()
-                    else:
-                        opened[path].write(before)
             why = "a symbolic link appeared on the way" if isinstance(exc, LinkRefused) else exc.strerror
             raise ToolError(f"writing failed ({why}); every change was rolled back") from None
         changes: list[FileChange] = []
@@ -167,3 +158,57 @@ class ApplyPatchTool(Tool):
             changes.append(change(rel(ctx, path), planned.before_text, planned.text))
         summary = "\n".join(f"{c.action} {c.path}" for c in changes)
         return ToolResult(True, f"patch applied:\n{summary}", changes=changes)
+
+    @staticmethod
+    def _write_locked(plan: dict[Path, _Planned], opened: dict[Path, Opened], guard: WriteGuard) -> None:
+        """Every new file's bytes staged and synced first, then all renamed in one pass, then the deletions: a kill
+        before the pass changes nothing (tools.staged; what remains is the pass itself). Each file is checked
+        unchanged since it was read and told to the guard (the checkpoint's record) before anything is written;
+        an OSError rolls back what was written."""
+        staged: list[tuple[Path, Staged]] = []
+        removed: list[Path] = []
+        written: list[Path] = []
+        try:
+            for path, planned in plan.items():
+                target = opened[path]
+                current, mode = target._unchanged()  # ChangedSinceRead (an OSError): another writer was first
+                if planned.text is None:
+                    if current is not None or target.lstat() is not None:
+                        guard.before_write(path, current, mode, None)
+                        removed.append(path)
+                    continue
+                assert planned.encoded is not None
+                guard.before_write(path, current, mode, planned.encoded)
+                if target.dir_fd is None:
+                    target.dir_fd = open_dir_beneath(target.root_fd, target.parent, make=True)
+                staged.append((path, stage_at(target.dir_fd, target.name, planned.encoded)))
+            try:
+                commit_all([item for _path, item in staged])
+            except OSError as exc:
+                written = [path for path, _item in staged[:getattr(exc, "renamed", 0)]]
+                raise
+            written = [path for path, _item in staged]
+            for path in removed:
+                _remove(opened[path])
+                written.append(path)
+        except OSError:
+            for _path, item in staged:
+                item.discard()
+            for path in written:  # roll back what was written before the failure
+                target, before = opened[path], plan[path].before
+                with contextlib.suppress(OSError):
+                    if before is None:
+                        _remove(target)
+                    elif target.dir_fd is not None:
+                        commit_all([stage_at(target.dir_fd, target.name, before)])
+            raise
+        for path, planned in plan.items():
+            if path in written:
+                guard.after_write(path, planned.encoded if planned.text is not None else None)
+
+
+def _remove(target: Opened) -> None:
+    """Remove the file (under the edit lock the caller holds; `Opened.unlink` would take it again)."""
+    if target.dir_fd is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target.name, dir_fd=target.dir_fd)

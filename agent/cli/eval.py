@@ -7,7 +7,7 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.eval.plan import RunKey
+    from agent.eval.plan import EvalConfig, RunKey
+    from agent.eval.results import EvalRow
     from agent.eval.runner import Children
     from agent.eval.suite import Suite
+    from agent.roles import Role
 
 EVAL_EXIT_CODES = """exit codes:
   0    every run of this eval (or shard) has finished, whatever passed
@@ -84,7 +86,7 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     from agent.eval.planned import write_plan
     from agent.eval.progress import EvalProgress
     from agent.eval.report import write_reports, write_routing
-    from agent.eval.results import ResultsFile, unique_rows
+    from agent.eval.results import ResultsFile, interrupted_rows, total_spend, unique_rows
     from agent.eval.runner import Children, RunSettings, command_sandbox
     from agent.eval.schedule import run_all
     from agent.eval.suite import load_suite
@@ -97,11 +99,14 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
     whole = plan_runs([t.id for t in suite.tasks], configs, args.repeat)
     runs = Shard.parse(args.shard).select(whole) if args.shard else whole
     results = ResultsFile(out_dir)
-    results.create()  # before any run is paid for; even a shard with nothing to run leaves a file for merge
+    # Checked before any run is paid for; even a shard with nothing to run leaves a file for merge.
+    if note := results.create():
+        print(f"eval: {note}", file=sys.stderr)
     write_plan(out_dir, whole)
     before = results.read()
-    finished = {row.key for row in before}
+    finished = {row.key for row in before if not row.interrupted}  # an interrupted run runs again
     todo = [key for key in runs if key not in finished]
+    _check_keys([c for c in configs if any(key.config == c.name for key in todo)], suite.root, os.environ)
     env = dict(os.environ)
     commands = command_sandbox(env, args.sandbox, suite.root)
     if warning := commands.warning(suite.root):
@@ -112,20 +117,26 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
                            setup_network=args.setup_network, mcp=args.mcp, routing=routing)
     children = Children()
     budget = Decimal(str(args.max_cost)) if args.max_cost else None
-    spent = sum((row.cost for row in before), Decimal(0))
+    spent = total_spend(before)  # interrupted runs' dollars included: they were paid for
     planned = set(runs)
-    ours = [row for row in before if row.key in planned]
+    ours = [row for row in unique_rows(before) if row.key in planned]
     with _signals_stop(children) as received, EvalProgress(len(runs), ours) as progress:
         outcome = run_all(settings, todo, {c.name: c for c in configs}, results, jobs=args.jobs,
                           children=children, progress=progress, max_cost=budget, spent=spent)
-    rows = unique_rows(results.read())
-    paths = write_reports(out_dir, rows)
+    every = results.read()
+    rows, cut = unique_rows(every), interrupted_rows(every)
+    paths = write_reports(out_dir, rows, cut)
     policy = write_routing(out_dir, rows, suite.tags, [r for r in routes if r != "auto"])
+    for note in _model_notes(rows, configs):
+        print(note, file=sys.stderr)
     print(f"eval: {len(rows)} runs in {results.path}; report: {paths[0]}, {paths[1]}"
           + (f"; routing policy: {policy}" if policy else ""), file=sys.stderr)
     if received:
+        stopped = [row for row in cut if row.key not in {r.key for r in rows}]
+        kept = f" ({len(stopped)} cut short: their ${sum((r.cost for r in stopped), Decimal(0)):.4f} is kept in " \
+               "the results)" if stopped else ""
         print(f"eval: stopped by {signal.Signals(received[0]).name}; {len(outcome.finished)} runs finished this "
-              "time; rerun the same command to resume", file=sys.stderr)
+              f"time{kept}; rerun the same command to resume", file=sys.stderr)
         return 128 + received[0]
     for key, message in outcome.failures:
         print(f"eval: {key.label()}: not run: {message}", file=sys.stderr)
@@ -138,6 +149,19 @@ def _run_suite(args: argparse.Namespace, out_dir: Path) -> int:
               "runs not started", file=sys.stderr)
         return EXIT_BUDGET
     return 0
+
+
+def _model_notes(rows: list[EvalRow], configs: list[EvalConfig]) -> list[str]:
+    """One line per pinned-model configuration whose runs also called another model (a fallback while its
+    provider was down): each row records the models its run used, and the figures are not that model's alone."""
+    pinned = {c.name: c.model for c in configs if c.model}
+    others: dict[str, set[str]] = {}
+    for row in rows:
+        model = pinned.get(row.config)
+        if model is not None:
+            others.setdefault(row.config, set()).update(set(row.models) - {model})
+    return [f"eval: configuration {name!r}'s runs also called {', '.join(sorted(used))} (a fallback): see each "
+            "row's `models`" for name, used in sorted(others.items()) if used]
 
 
 def _ignored_asks(suite: Suite, args: argparse.Namespace) -> list[str]:
@@ -174,7 +198,7 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
     from agent.eval.coverage import coverage
     from agent.eval.planned import read_plan, write_plan
     from agent.eval.report import write_reports, write_routing
-    from agent.eval.results import RESULTS_FILE, ResultsFile, read_rows, unique_rows
+    from agent.eval.results import RESULTS_FILE, ResultsFile, interrupted_rows, read_rows, unique_rows
 
     rows = []
     planned: set[RunKey] = set()
@@ -184,15 +208,15 @@ def _merge(dirs: list[Path], out_dir: Path) -> int:
             raise ConfigError(f"eval merge: {directory} has no {RESULTS_FILE}")
         rows += read_rows(path)
         planned |= read_plan(directory) or set()
-    merged = unique_rows(rows)
+    merged, cut = unique_rows(rows), interrupted_rows(rows)
     results = ResultsFile(out_dir)
-    results.create()
-    results.rewrite(merged)
+    results.create(check=False)  # replaced whole below
+    results.rewrite(merged + cut)  # the interrupted runs' spend is the eval's too
     if planned:
         write_plan(out_dir, sorted(planned))  # so a merge of merges still knows the whole plan
-    paths = write_reports(out_dir, merged)
+    paths = write_reports(out_dir, merged, cut)
     policy = write_routing(out_dir, merged, _shard_descriptions(dirs), source="agent eval merge")
-    dropped = len(rows) - len(merged)
+    dropped = len(rows) - len(merged) - len(cut)
     note = f" ({dropped} duplicate rows dropped)" if dropped else ""
     print(f"eval merge: {len(merged)} runs from {len(dirs)} directories{note}; report: {paths[0]}, {paths[1]}"
           + (f"; routing policy: {policy}" if policy else ""), file=sys.stderr)
@@ -218,6 +242,38 @@ def _check_routes(routes: list[str], root: Path) -> None:
     bad = [r for r in routes if r not in known]
     if bad:
         raise ConfigError(f"--route {bad[0]!r}: not a routing profile here (known: {', '.join(sorted(known))})")
+
+
+KEYED_ROLES: tuple[Role, ...] = ("execute", "plan", "review")
+"""The roles a configuration's every run calls: their models' keys are checked before the first run. (Escalation,
+vision, summary and overflow models are called only when a run needs them.)"""
+
+
+def _check_keys(configs: list[EvalConfig], root: Path, environ: Mapping[str, str]) -> None:
+    """Every configuration's models have their API keys, or one line naming the variable and the configuration
+    before any run is paid for: without it the agent would fall back to another vendor's model, and the eval
+    would compare the same model under two names. (`auto` resolves per task; its runs check their own.)"""
+    from agent.config import load_config
+    from agent.errors import MissingKeyError
+
+    config = load_config(root, None, environ)
+    for conf in configs:
+        if conf.model:
+            needed = [(conf.model, "its model")]
+        elif conf.route == "auto":
+            continue
+        elif config.model and not conf.route:
+            needed = [(config.model, "the configured model")]
+        else:
+            profile = config.route_profile(conf.route or config.route)
+            needed = [(model, f"its {role} model") for role in KEYED_ROLES
+                      if (model := profile.model_for(role)) is not None]
+        for model, what in needed:
+            try:
+                config.api_key_of(model, environ)
+            except MissingKeyError as exc:
+                raise ConfigError(f"eval: configuration {conf.name!r} needs {model} ({what}), but {exc.variable} "
+                                  "is not set: export it, or leave that configuration out") from None
 
 
 def _routing_file(raw: str | None, routes: list[str]) -> Path | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError
 from agent.eval.plan import RunKey
@@ -47,6 +47,20 @@ class EvalRow(BaseModel):
     routed_profile: str | None = Field(default=None, description="The profile `--route auto` chose for the run.")
     roles: dict[str, str] = Field(default_factory=dict, description="Exact dollars per role (plan, execute, "
                                                                      "review, ...), as text.")
+    interrupted: bool = Field(default=False, description="The eval was stopped (a signal) while this run's agent "
+                              "was working: not a result (the run runs again on resume), but what its calls "
+                              "cost, read from its transcript, is part of the eval's spend.")
+
+    @field_validator("cost_usd_exact")
+    @classmethod
+    def _dollars(cls, value: str) -> str:
+        try:
+            usd = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"not an amount of dollars: {value!r}") from None
+        if not usd.is_finite() or usd < 0:
+            raise ValueError(f"not an amount of dollars: {value!r}")
+        return value
 
     @property
     def key(self) -> RunKey:
@@ -64,16 +78,20 @@ class ResultsFile:
         self.path = out_dir / RESULTS_FILE
         self._lock = threading.Lock()
 
-    def create(self) -> None:
-        """Make the (empty) file if there is none yet, and drop a torn last line (the machine died mid-write)
-        so the next row starts on a line of its own. ConfigError (exit 2, before any run is paid for) when the
-        output directory or the file cannot be made or written."""
+    def create(self, *, check: bool = True) -> str | None:
+        """Make the (empty) file if there is none yet, check every line of it, and drop a torn last line (an
+        eval killed mid-write; returns a note saying so) so the next row starts on a line of its own.
+        ConfigError (exit 2, before any run is paid for) when a line is not a result (naming the file and line:
+        the user's file is left as it was; `check=False` for a file about to be replaced whole), or the output
+        directory or the file cannot be made or written."""
         where = self.path.parent
         try:
             where.mkdir(parents=True, exist_ok=True)
             (where / "runs").mkdir(exist_ok=True)
             self.path.touch(exist_ok=True)
-            _drop_torn_tail(self.path)
+            if check:
+                read_rows(self.path)  # a bad line is refused now, not after a run has been paid for
+            return _drop_torn_tail(self.path)
         except (FileExistsError, NotADirectoryError):
             raise ConfigError(f"--out {where}: not a directory (or a file is in the way)") from None
         except IsADirectoryError:
@@ -106,8 +124,9 @@ class ResultsFile:
 
 
 def read_rows(path: Path) -> list[EvalRow]:
-    """Every complete row of a results file. A torn last line (the machine died mid-write) is skipped: that run
-    simply runs again. A bad line elsewhere means the file is not ours: ConfigError."""
+    """Every complete row of a results file. A torn last line (no newline after it: the eval was killed
+    mid-write) is skipped: that run simply runs again. Any other bad line (garbage, a complete line that is not
+    a row, wrong types) means the file is not what `agent eval` wrote: ConfigError naming file and line."""
     if not path.is_file():
         return []
     try:
@@ -116,7 +135,8 @@ def read_rows(path: Path) -> list[EvalRow]:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     # Line by line, so a line torn inside a multi-byte character spoils only itself.
     lines = [line.decode("utf-8", errors="replace") for line in data.split(b"\n")]
-    if lines and lines[-1] == "":
+    torn = bool(lines) and lines[-1] != ""  # the last line has no newline after it
+    if not torn and lines:
         lines.pop()
     rows: list[EvalRow] = []
     for number, line in enumerate(lines, 1):
@@ -124,26 +144,55 @@ def read_rows(path: Path) -> list[EvalRow]:
             continue
         try:
             rows.append(EvalRow.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValidationError):
-            if number == len(lines):
+        except (json.JSONDecodeError, ValidationError, RecursionError) as exc:
+            if torn and number == len(lines):
                 break
-            raise ConfigError(f"{path}:{number}: not a result line of `agent eval`") from None
+            why = "not JSON" if isinstance(exc, json.JSONDecodeError | RecursionError) else _first_error(exc)
+            raise ConfigError(f"{path}:{number}: not a result line of `agent eval` ({why}); fix or remove "
+                              "that line, or use another --out") from None
     return rows
 
 
-def _drop_torn_tail(path: Path) -> None:
-    """Cut the file back to the end of its last complete line."""
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the line"
+    return f"{where}: {first['msg']}"
+
+
+def _drop_torn_tail(path: Path) -> str | None:
+    """Cut the file back to the end of its last complete line; a note when something was cut."""
     with path.open("r+b") as handle:
         data = handle.read()
-        if data and not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
-            handle.flush()
-            os.fsync(handle.fileno())
+        if not data or data.endswith(b"\n"):
+            return None
+        keep = data.rfind(b"\n") + 1
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+    line = data.count(b"\n") + 1
+    return (f"{path}:{line}: a torn last line ({len(data) - keep} bytes, an eval killed while writing it) was "
+            "dropped; that run runs again")
 
 
 def unique_rows(rows: list[EvalRow]) -> list[EvalRow]:
-    """Each run key once (the first seen wins), sorted by key."""
+    """The results: each finished run's key once (the first seen wins), sorted by key; interrupted runs are not
+    results (see `interrupted_rows`)."""
     kept: dict[RunKey, EvalRow] = {}
     for row in rows:
-        kept.setdefault(row.key, row)
+        if not row.interrupted:
+            kept.setdefault(row.key, row)
     return [kept[key] for key in sorted(kept)]
+
+
+def interrupted_rows(rows: list[EvalRow]) -> list[EvalRow]:
+    """The runs a stop cut short, each session once (a merge may see one twice): their spend, not results."""
+    kept: dict[tuple[RunKey, str], EvalRow] = {}
+    for row in rows:
+        if row.interrupted:
+            kept.setdefault((row.key, row.session_id), row)
+    return [kept[k] for k in sorted(kept)]
+
+
+def total_spend(rows: list[EvalRow]) -> Decimal:
+    """Every dollar the eval's runs spent: the results and the interrupted runs."""
+    return sum((row.cost for row in [*unique_rows(rows), *interrupted_rows(rows)]), Decimal(0))

@@ -51,6 +51,14 @@ class HarnessError(Exception):
         self.fatal = fatal
 
 
+class InterruptedRun(Interrupted):
+    """The eval stopped while this run's agent worked: `row` keeps what its calls cost (from its transcript)."""
+
+    def __init__(self, row: EvalRow) -> None:
+        super().__init__()
+        self.row = row
+
+
 class Children:
     """The processes the eval has running, each in its own session, so a stop reaches their whole trees."""
 
@@ -183,14 +191,21 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
         agent_started = time.monotonic()
         # The agent enforces the task's timeout itself; the harness only stops one that outlives it by a margin.
         limit = task.timeout + AGENT_GRACE_S if task.timeout else None
-        done = children.run(agent_command(settings, task, config, copy), cwd=copy, env=settings.env, timeout=limit)
+        try:
+            done = children.run(agent_command(settings, task, config, copy), cwd=copy, env=settings.env,
+                                timeout=limit)
+        except Interrupted:  # its calls were paid for: keep their spend before the copy goes
+            raise InterruptedRun(_interrupted_row(key, config, task, copy, started)) from None
         agent_ms = _ms_since(agent_started)
         result = _parse_result(done)
         if result.exit_code == CONFIG_ERROR_EXIT:  # misconfigured: not a verdict on the model
             raise _config_error(result.message, copy, settings.suite.repo_of(task))
         check_cmd = _check_command(task, copy)
         check_started = time.monotonic()
-        check = run_confined(children, commands, check_cmd, copy=copy, timeout=CHECK_TIMEOUT_S)
+        try:
+            check = run_confined(children, commands, check_cmd, copy=copy, timeout=CHECK_TIMEOUT_S)
+        except Interrupted:  # the agent finished (and was paid for); only its verdict is missing
+            raise InterruptedRun(_interrupted_row(key, config, task, copy, started)) from None
         check_ms = _ms_since(check_started)
         redact = commands.redactor(copy)
         check_output = redact(_tail(check.stdout + check.stderr))
@@ -209,6 +224,30 @@ def run_one(settings: RunSettings, key: RunKey, config: EvalConfig, children: Ch
                    duet_version=__version__,
                    roles={role: spend.usd_exact for role, spend in result.counterfactual.roles.items()},
                    routed_profile=result.route_choice.profile if result.route_choice else None)
+
+
+def _interrupted_row(key: RunKey, config: EvalConfig, task: EvalTask, copy: Path, started: float) -> EvalRow:
+    """The row of a run stopped mid-way: its spend, summed from the usage records of its transcript."""
+    from agent.events import UsageEvent
+    from agent.spend.ledger import Ledger
+    from agent.spend.rows import spend_rows
+    from agent.transcript import TranscriptError, all_sessions, read_transcript
+
+    records, session_id = [], ""
+    for path in all_sessions(copy):
+        session_id = path.stem
+        try:
+            records += [e.record for e in read_transcript(path) if isinstance(e, UsageEvent)]
+        except (OSError, TranscriptError):
+            continue
+    ledger = Ledger.of(records)
+    usd = ledger.total_usd
+    return EvalRow(task=key.task, config=key.config, route=config.route, repeat=key.repeat, passed=False,
+                   exit_code=128 + signal.SIGTERM, subtype="interrupted", interrupted=True, cost_usd=float(usd),
+                   cost_usd_exact=str(usd), models=spend_rows(ledger.by_model()),
+                   unpriced_models=ledger.unpriced_models(), num_turns=0, duration_ms=_ms_since(started),
+                   wall_ms=_ms_since(started), session_id=session_id, tags=list(task.tags),
+                   duet_version=__version__)
 
 
 def secret_pathspecs(secret_files: SecretFiles) -> list[str]:

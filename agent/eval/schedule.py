@@ -11,7 +11,7 @@ from typing import Protocol
 
 from agent.eval.plan import EvalConfig, RunKey
 from agent.eval.results import EvalRow, ResultsFile
-from agent.eval.runner import Children, HarnessError, Interrupted, RunSettings, run_one
+from agent.eval.runner import Children, HarnessError, Interrupted, InterruptedRun, RunSettings, run_one
 
 POLL_S = 0.25  # how often the waiting thread wakes to see a stop (signals are handled between waits)
 
@@ -66,6 +66,10 @@ def run_all(settings: RunSettings, keys: list[RunKey], configs: dict[str, EvalCo
                 key = running.pop(future)
                 try:
                     row = future.result()
+                except InterruptedRun as stopped:  # not a result, but its spend is the eval's
+                    results.append(stopped.row)
+                    outcome.spent += stopped.row.cost
+                    continue
                 except Interrupted:
                     continue
                 except HarnessError as exc:
