@@ -164,3 +164,17 @@ async def test_a_file_undo_cannot_put_back_is_named_with_a_non_zero_exit(project
     assert any(line.startswith("cannot restore: pkg/a.py") for line in result.stdout.splitlines()), result.stdout
     assert "restored pkg/a.py" not in result.stdout and target.read_text() == "a = 2\n"
     assert "restored pkg/b.py" in result.stdout and (project / "pkg/b.py").read_text() == "b = 1\n"
+
+
+@pytest.mark.parametrize("body", ['{"version": 1, "files": {"a.py": 5}}', "[1, 2]", "not json {", '{"files": []}'])
+async def test_a_damaged_record_is_one_line_naming_it_with_exit_2(tmp_path: Path, fake_api, body: str) -> None:
+    work = tmp_path / "plain"
+    work.mkdir()
+    (work / "a.py").write_text("a = 1\n")
+    session = await run_script(work, fake_api, [edit("a.py", "a = 1", "a = 2")])
+    manifest_path = journal_dir(work, session) / "manifest.json"
+    manifest_path.write_text(body)
+    result = run_agent(["undo", session], work)
+    assert result.returncode == 2, result.stderr
+    assert str(manifest_path) in result.stderr and result.stderr.count("\n") == 1
+    assert "internal error" not in result.stderr and (work / "a.py").read_text() == "a = 2\n"

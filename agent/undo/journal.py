@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.duetdir import PRIVATE_FILE_MODE, private_dir
-from agent.undo.model import UndoError
+from agent.undo.model import DamagedRecord, UndoError
 
 MANIFEST = "manifest.json"
 VERSION = 2
@@ -99,20 +99,20 @@ class Journal:
         except FileNotFoundError:
             return journal
         except (OSError, ValueError) as exc:
-            raise UndoError(f"the checkpoint record {journal.manifest} is unreadable ({exc})") from None
+            raise DamagedRecord(f"the checkpoint record {journal.manifest} is unreadable ({exc})") from None
         problem = f"the checkpoint record {journal.manifest} is not a Duet record of this version; refusing it"
         if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("files"), dict):
-            raise UndoError(problem)
+            raise DamagedRecord(problem)
         for path, item in data["files"].items():
             if not (isinstance(item, dict) and _state(item.get("before")) and isinstance(item.get("mode"), str)
                     and (item.get("after") is None or (isinstance(item["after"], list)
                                                        and all(_state(a) for a in item["after"])))):
-                raise UndoError(problem)
+                raise DamagedRecord(problem)
             journal.files[str(path)] = Change(item["before"], item["mode"], item["after"])
         pending = data.get("pending")
         if pending is not None and not (isinstance(pending, dict) and isinstance(pending.get("tree"), str)
                                         and isinstance(pending.get("secrets"), dict)):
-            raise UndoError(problem)
+            raise DamagedRecord(problem)
         journal.pending = pending
         journal.opaque = bool(data.get("opaque"))
         incomplete = data.get("incomplete")

@@ -17,6 +17,12 @@ class UndoError(DuetError):
     exit_code = 1
 
 
+class DamagedRecord(UndoError):
+    """A checkpoint record that is not one Duet wrote (wrong types, not JSON, unreadable): bad input, exit 2."""
+
+    exit_code = 2
+
+
 class NoCheckpoint(UndoError):
     """The session has no checkpoint at all (it changed nothing, or its checkpoint could not be made)."""
 
