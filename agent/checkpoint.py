@@ -25,7 +25,7 @@ from pathlib import Path
 from agent.transcript import DUET_DIR, StateWriteError
 from agent.undo import gitstore, journal_dir
 from agent.undo.editlock import EditLock
-from agent.undo.gitsnap import IDENTITY, is_repo_root, snapshot
+from agent.undo.gitsnap import IDENTITY, MAX_UNTRACKED_FILE_BYTES, Snapshot, is_repo_root, snapshot
 from agent.undo.journal import MANIFEST, Journal, mode_of, sha256_of
 from agent.undo.model import UndoError
 from tools.secret_files import SecretFiles
@@ -50,6 +50,7 @@ class Checkpoint:
         self.secret_files = secret_files or SecretFiles()
         """What never enters the repository's object store (kept in Duet's private store instead)."""
         self._warn = on_warning
+        self._said_left_out: set[str] = set()
         self.error: str | None = None
         self.session_id = session_id
         self._git: bool | None = None
@@ -113,13 +114,14 @@ class Checkpoint:
         def before_tool(journal: Journal) -> None:
             if self.uses_git and not self._tree_taken:
                 if not gitstore.has_ref(self.workspace, self.ref):  # never retaken: one "before" per session
-                    gitstore.take(self.workspace, self.session_id, gitstore.BEFORE_PREFIX,
-                                  f"duet checkpoint before session {self.session_id}", self.secret_files)
+                    self._left_out(gitstore.take(self.workspace, self.session_id, gitstore.BEFORE_PREFIX,
+                                                 f"duet checkpoint before session {self.session_id}",
+                                                 self.secret_files))
                 self._tree_taken = True
             if not opaque:
                 return
             if self.uses_git:
-                snap = snapshot(self.workspace, self.secret_files)
+                snap = self._left_out(snapshot(self.workspace, self.secret_files))
                 gitstore.keep_snapshot(self.workspace, self.session_id, snap,
                                        f"duet: the work tree before a command of session {self.session_id}")
                 journal.pending = {**gitstore.snapshot_record(snap), "at": time.time()}
@@ -130,6 +132,16 @@ class Checkpoint:
         if self.error is not None:
             raise CheckpointUnavailable(f"cannot record how the files were before this change ({self.error}); the run "
                                   "stopped before making it, so `agent undo` can take back everything it changed")
+
+    def _left_out(self, snap: Snapshot) -> Snapshot:
+        """Say once per file which untracked files are too big to keep in checkpoints (undo cannot restore them)."""
+        new = [name for name in snap.left_out if name not in self._said_left_out]
+        if new:
+            self._said_left_out.update(new)
+            self._warn(f"{len(new)} untracked file{'s' if len(new) != 1 else ''} over "
+                       f"{MAX_UNTRACKED_FILE_BYTES >> 20} MB left out of the checkpoint (undo cannot restore "
+                       f"{'them' if len(new) != 1 else 'it'}): {', '.join(new[:5])}{' …' if len(new) > 5 else ''}")
+        return snap
 
     def settle(self) -> None:
         """After a command (or, for one killed during it, when the session goes on): its changes, seen against

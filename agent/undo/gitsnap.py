@@ -28,6 +28,9 @@ from tools.secret_files import SecretFiles
 IDENTITY = {"GIT_AUTHOR_NAME": "Duet", "GIT_AUTHOR_EMAIL": "duet@localhost", "GIT_COMMITTER_NAME": "Duet",
             "GIT_COMMITTER_EMAIL": "duet@localhost"}
 MAX_IGNORED_FILE_BYTES = 1024 * 1024
+# An untracked file over this size stays out of checkpoints: hashing a 200 MB blob (or a 2 GB sparse file) into
+# the object store on every snapshot stalled the first edit for seconds; undo says it cannot restore such a file.
+MAX_UNTRACKED_FILE_BYTES = 50 * 1024 * 1024
 MAX_IGNORED_FILES = 2_000
 REBUILT_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", "site-packages", ".tox", ".nox",
                           ".mypy_cache", ".pytest_cache", ".ruff_cache", "dist", "build", "target", ".gradle",
@@ -74,6 +77,18 @@ def temp_index(workspace: Path, directory: Path | None = None, real: Path | None
         Path(path + ".lock").unlink(missing_ok=True)
 
 
+def _big_untracked(workspace: Path, env: dict[str, str]) -> list[str]:
+    out = git(workspace, "ls-files", "-z", "--others", "--exclude-standard", env=env)
+    big: list[str] = []
+    for name in out.decode("utf-8", errors="surrogateescape").split("\0"):
+        try:
+            if name and (workspace / name).lstat().st_size > MAX_UNTRACKED_FILE_BYTES:
+                big.append(name)
+        except OSError:
+            continue
+    return big
+
+
 def _small_ignored(workspace: Path, env: dict[str, str]) -> list[str]:
     out = git(workspace, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", env=env)
     kept: list[str] = []
@@ -98,6 +113,8 @@ class Snapshot:
 
     tree: str
     secrets: dict[str, Entry]
+    left_out: tuple[str, ...] = ()
+    """Untracked files over MAX_UNTRACKED_FILE_BYTES: not in the snapshot, so undo cannot restore them."""
 
 
 def _git_paths(workspace: Path, *names: str) -> list[Path]:
@@ -117,7 +134,10 @@ def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
     store = SecretStore.of(workspace, objects).prepare()
     with store.scratch() as scratch, temp_index(workspace, store.root / "tmp", index_path) as index:
         env = {**index, **store.env(scratch)}  # every object written lands in a private scratch directory first
-        git(workspace, *PRIVATE_GIT, "add", "-A", "--", ".", f":(exclude){DUET_DIR}", env=env)
+        left_out = _big_untracked(workspace, env)
+        specs = [".", f":(exclude){DUET_DIR}", *(f":(exclude,literal){name}" for name in left_out)]
+        git(workspace, *PRIVATE_GIT, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
+            data="\0".join(specs).encode("utf-8", errors="surrogateescape"))
         ignored = _small_ignored(workspace, env)
         if ignored:
             git(workspace, *PRIVATE_GIT, "add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
@@ -139,7 +159,7 @@ def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
                 data="\0".join(secrets).encode("utf-8", errors="surrogateescape"))
         tree = git(workspace, *PRIVATE_GIT, "write-tree", env=env).decode().strip()
         store.publish(workspace, scratch, tree, {e.blob for e in secrets.values() if e.blob} - public)
-    return Snapshot(tree, secrets)
+    return Snapshot(tree, secrets, tuple(left_out))
 
 
 def commit_tree(workspace: Path, tree: str, message: str) -> str:

@@ -34,7 +34,7 @@ keep the blobs undo restores from reachable (git gc leaves them)."""
 
 
 def take(workspace: Path, session_id: str, ref_prefix: str, message: str,
-         secret_files: SecretFiles | None = None) -> None:
+         secret_files: SecretFiles | None = None) -> Snapshot:
     """Snapshot the work tree onto `ref_prefix + session_id`, its secret files into the private record."""
     files = secret_files or SecretFiles()
     snap = snapshot(workspace, files)
@@ -46,6 +46,7 @@ def take(workspace: Path, session_id: str, ref_prefix: str, message: str,
     store.save(session_id, record)  # before the ref: a ref never names a snapshot whose secrets were not kept
     commit = commit_tree(workspace, snap.tree, message)
     git(workspace, "update-ref", ref_prefix + session_id, commit)
+    return snap
 
 
 def _entries(record: dict[str, Any], side: str) -> dict[str, Entry] | None:
