@@ -79,13 +79,14 @@ async def test_resume_without_an_id_picks_a_session_and_loads_its_conversation_a
         assert spend_text(app) == older_spend  # the spend panel is that session's, as it closed
 
 
-async def test_escape_cancels_the_picker_and_keeps_the_session(repo: Path, fake_api) -> None:
+async def test_escape_cancels_the_picker_at_80x24_and_keeps_the_session(repo: Path, fake_api) -> None:
     server = fake_api([Turn(content="an answer")])
     await record(repo, server.base_url, "a task")
     app = make_app(repo, server.base_url)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         current = app.duet.session.id  # type: ignore[union-attr]
-        await open_picker(app, pilot)
+        picker = await open_picker(app, pilot)
+        assert picker.query_one(OptionList).region.width <= 80  # at 80x24 the list fits the screen
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, SessionPicker), what="the picker to close")
         assert app.duet.session.id == current  # type: ignore[union-attr]
