@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 from agent.approval import ApprovalRequest, Decision
 from agent.approval_preview import preview
 from agent.assembly import SessionSpec
+from agent.cli.sessions import session_lines
 from agent.errors import DuetError
 from agent.events import Event, RunFinished
 from agent.interactive import Interactive, Launch
@@ -30,6 +31,7 @@ from tui import gc_pause
 from tui.approval import ApprovalScreen
 from tui.commands import Command, parse
 from tui.conversation import ConversationView
+from tui.picker import SessionPicker
 from tui.prompt import PromptInput
 from tui.question import QuestionScreen
 from tui.queue import QueuedInput
@@ -227,15 +229,34 @@ class DuetApp(App[int]):
             await self.view.add_line(line, "error" if "/compact" in line else "")
 
     async def _resume(self, session_id: str | None) -> None:
+        """`/resume ID` reopens that session; `/resume` alone opens the picker of this workspace's sessions."""
         assert self.duet is not None
+        if session_id is None:
+            lines = session_lines(self.duet.workspace)
+            if not lines:
+                raise DuetError("no session to resume in this workspace")
+            self.push_screen(SessionPicker(lines), callback=self._picked)
+            return
         path = find_session(self.duet.workspace, session_id)
         if path is None:
             raise DuetError("no such session")
+        mode = self.duet.config.approval  # the mode the user is in stays: a resume changes the conversation only
         await self.duet.aclose()
         self.duet = self._make(self._on_event, self._ask, path)
+        if self.duet.config.approval != mode:
+            self.duet.set_approval(mode)
         await self.view.remove_children()
         await self._replay(self.duet.past)
         self.show_approval()
+
+    async def _picked(self, session_id: str | None) -> None:
+        if session_id is None:
+            self.hint("resume cancelled")
+            return
+        try:
+            await self._resume(session_id)
+        except DuetError as exc:
+            await self.view.add_line(f"/resume: {exc}", "error")
 
     def on_prompt_input_hint(self, message: PromptInput.Hint) -> None:
         self.hint(message.text)

@@ -18,7 +18,7 @@ COMMANDS: dict[str, str] = {
     "/mcp": "MCP servers of this session: status and tools",
     "/init": "propose a starter AGENTS.md for this repository; /init write writes it, /init force replaces one",
     "/clear": "start a new conversation in this session (the earlier one stays in the transcript)",
-    "/resume": "/resume [ID] reopens a past session (default: the latest)",
+    "/resume": "/resume [ID] reopens a past session (no ID: pick one from a list)",
     "/quit": "leave (the session is saved as it goes)",
 }
 

@@ -28,7 +28,7 @@ class SlashLine(Message):
 
 class SlashAction(Message):
     """Something only the app can do: `quit`, `approval` (argument: the mode), `image` (the path), `compact`,
-    `clear` (the conversation view), `resume` (a session id, or empty for the latest); then `done`."""
+    `clear` (the conversation view), `resume` (a session id, or empty to pick one); then `done`."""
 
     def __init__(self, action: str, argument: str = "") -> None:
         super().__init__()
