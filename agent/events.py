@@ -35,6 +35,8 @@ class SessionStarted(_Event):
     command: str
     task: str
     resumed: bool = False
+    approval: str | None = Field(default=None, description="The approval mode the session runs in: a resume "
+                                                          "keeps it unless given another.")
     budget_usd: str | None = Field(default=None, description="The run's budget in USD, exact decimal as text; "
                                                              "None: no budget (or an older transcript).")
 

@@ -116,7 +116,7 @@ class Session:
 
     def start(self, command: str, task: str, *, resumed: bool = False) -> None:
         self.emit(SessionStarted(session_id=self.id, workspace=str(self.workspace), command=command, task=task,
-                                 resumed=resumed, schema_version=SCHEMA_VERSION,
+                                 resumed=resumed, schema_version=SCHEMA_VERSION, approval=self.config.approval,
                                  budget_usd=None if self.config.max_cost is None else str(self.config.max_cost)))
         for warning in (*self.config.warnings, *self.repo_warnings, *foreign_duet_warning(self.workspace)):
             self.emit(Notice(level="warning", message=warning))

@@ -32,7 +32,7 @@ from agent.runtime import check_keys
 from agent.session import Session
 from agent.stop import RunOutcome
 from agent.testcmd import TestRun, detect_test_command
-from agent.transcript import StateWriteError, find_session, new_session_id
+from agent.transcript import StateWriteError, find_session, new_session_id, recorded_approval
 from agent.workspace import find_workspace, start_dir_in
 from tools.effects import Effect
 from tools.registry import default_tools
@@ -42,6 +42,16 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "route": args.route, "approval": args.approval, "max_turns": args.max_turns,
             "max_cost": args.max_cost, "timeout_s": args.timeout, "sandbox": sandbox_overrides(args),
             "mcp": getattr(args, "mcp", None), "fallback": getattr(args, "fallback", None)}
+
+
+def session_overrides(args: argparse.Namespace, workspace: Path) -> dict[str, Any]:
+    """The flags as config overrides; `agent resume` without --approval keeps the mode the session ran in."""
+    overrides = config_overrides(args)
+    if args.command == "resume" and args.approval is None:
+        path = find_session(workspace, None if args.last else args.session)
+        if path is not None:
+            overrides["approval"] = recorded_approval(path)
+    return overrides
 
 
 def sandbox_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -90,7 +100,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     workspace = find_workspace(args.workspace, cwd)
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory (-C)")
-    config = load_config(workspace, config_overrides(args), environ)
+    config = load_config(workspace, session_overrides(args, workspace), environ)
     config, auto = await route_for_run(config, workspace, routing=getattr(args, "routing", None),
                                        tags=getattr(args, "tag", None) or [], task=task_hint(args), environ=environ)
     check_keys(config, environ)  # before anything is written
