@@ -135,12 +135,15 @@ class Checkpoint:
 
     def _left_out(self, snap: Snapshot) -> Snapshot:
         """Say once per file which untracked files are too big to keep in checkpoints (undo cannot restore them)."""
-        new = [name for name in snap.left_out if name not in self._said_left_out]
-        if new:
-            self._said_left_out.update(new)
-            self._warn(f"{len(new)} untracked file{'s' if len(new) != 1 else ''} over "
-                       f"{MAX_UNTRACKED_FILE_BYTES >> 20} MB left out of the checkpoint (undo cannot restore "
-                       f"{'them' if len(new) != 1 else 'it'}): {', '.join(new[:5])}{' …' if len(new) > 5 else ''}")
+        for names, what in ((snap.left_out, f"untracked file{{s}} over {MAX_UNTRACKED_FILE_BYTES >> 20} MB"),
+                            (snap.nested, "repositor{ies} without a commit")):
+            new = [name for name in names if name not in self._said_left_out]
+            if new:
+                self._said_left_out.update(new)
+                plural = len(new) != 1
+                kind = what.replace("{s}", "s" if plural else "").replace("{ies}", "ies" if plural else "y")
+                self._warn(f"{len(new)} {kind} left out of the checkpoint (undo cannot restore "
+                           f"{'them' if plural else 'it'}): {', '.join(new[:5])}{' …' if len(new) > 5 else ''}")
         return snap
 
     def settle(self) -> None:

@@ -10,6 +10,7 @@ stay in Duet's private store (agent.undo.secretstore).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -77,6 +78,27 @@ def temp_index(workspace: Path, directory: Path | None = None, real: Path | None
         Path(path + ".lock").unlink(missing_ok=True)
 
 
+_NO_COMMIT = re.compile(r"'(.+?)/?' does not have a commit checked out")
+MAX_NESTED_LEFT_OUT = 50
+
+
+def _add_all(workspace: Path, env: dict[str, str], left_out: list[str]) -> list[str]:
+    """`git add -A` of the work tree into the temporary index, without Duet's directory and `left_out`; a
+    repository inside the tree that has no commit yet (git refuses to add one) is left out too. Returns those."""
+    nested: list[str] = []
+    while True:
+        specs = [".", f":(exclude){DUET_DIR}", *(f":(exclude,literal){name}" for name in [*left_out, *nested])]
+        try:
+            git(workspace, *PRIVATE_GIT, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
+                data="\0".join(specs).encode("utf-8", errors="surrogateescape"))
+            return nested
+        except GitFailed as exc:
+            found = _NO_COMMIT.search(str(exc))
+            if found is None or found.group(1) in nested or len(nested) >= MAX_NESTED_LEFT_OUT:
+                raise
+            nested.append(found.group(1))
+
+
 def _big_untracked(workspace: Path, env: dict[str, str]) -> list[str]:
     out = git(workspace, "ls-files", "-z", "--others", "--exclude-standard", env=env)
     big: list[str] = []
@@ -115,6 +137,8 @@ class Snapshot:
     secrets: dict[str, Entry]
     left_out: tuple[str, ...] = ()
     """Untracked files over MAX_UNTRACKED_FILE_BYTES: not in the snapshot, so undo cannot restore them."""
+    nested: tuple[str, ...] = ()
+    """Repositories inside the work tree with no commit (git cannot record them): left out the same way."""
 
 
 def _git_paths(workspace: Path, *names: str) -> list[Path]:
@@ -135,9 +159,7 @@ def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
     with store.scratch() as scratch, temp_index(workspace, store.root / "tmp", index_path) as index:
         env = {**index, **store.env(scratch)}  # every object written lands in a private scratch directory first
         left_out = _big_untracked(workspace, env)
-        specs = [".", f":(exclude){DUET_DIR}", *(f":(exclude,literal){name}" for name in left_out)]
-        git(workspace, *PRIVATE_GIT, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
-            data="\0".join(specs).encode("utf-8", errors="surrogateescape"))
+        nested = _add_all(workspace, env, left_out)
         ignored = _small_ignored(workspace, env)
         if ignored:
             git(workspace, *PRIVATE_GIT, "add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
@@ -159,7 +181,7 @@ def snapshot(workspace: Path, secret_files: SecretFiles) -> Snapshot:
                 data="\0".join(secrets).encode("utf-8", errors="surrogateescape"))
         tree = git(workspace, *PRIVATE_GIT, "write-tree", env=env).decode().strip()
         store.publish(workspace, scratch, tree, {e.blob for e in secrets.values() if e.blob} - public)
-    return Snapshot(tree, secrets, tuple(left_out))
+    return Snapshot(tree, secrets, tuple(left_out), tuple(nested))
 
 
 def commit_tree(workspace: Path, tree: str, message: str) -> str:
