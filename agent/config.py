@@ -294,8 +294,10 @@ TIGHTEN_ONLY: dict[tuple[str, ...], Callable[[Any, Any], Any]] = {
 # Which model is called, how hard it thinks and where it sits in escalation decide what a run costs: the user's.
 # A route may only move toward the cheaper profiles.
 UNTRUSTED_CHOICES = ("model", "routes")
-MODEL_TIGHTEN_ONLY: dict[str, Callable[[Any, Any], Any]] = {"max_output_tokens": min, "context_window": min}
-MODEL_CHOICES = ("thinking", "reasoning_effort", "escalated_effort", "fallback")
+MODEL_TIGHTEN_ONLY: dict[str, Callable[[Any, Any], Any]] = {"max_output_tokens": min}
+# A smaller window is no tightening: it sends the conversation to the longest-window model (the router's
+# overflow), GPT-5.5 at ~20x the price. Like the model itself, it is the user's choice.
+MODEL_CHOICES = ("thinking", "reasoning_effort", "escalated_effort", "fallback", "context_window")
 
 
 def _route_rank(config: Config, name: object) -> int:

@@ -35,8 +35,9 @@ class SessionStarted(_Event):
     command: str
     task: str
     resumed: bool = False
-    approval: str | None = Field(default=None, description="The approval mode the session runs in: a resume "
-                                                          "keeps it unless given another.")
+    approval: str | None = Field(default=None, description="The approval mode the session started in (shown; a "
+                                                          "resume takes the mode from its own flags and config, "
+                                                          "never from a transcript).")
     budget_usd: str | None = Field(default=None, description="The run's budget in USD, exact decimal as text; "
                                                              "None: no budget (or an older transcript).")
 

@@ -220,15 +220,6 @@ def all_sessions(workspace: Path) -> list[Path]:
     return [path for _mtime, path in sorted(found.values(), key=lambda item: (item[0], item[1].stem))]
 
 
-def recorded_approval(path: Path) -> str | None:
-    """The approval mode the session last ran in, as its transcript says (None: not recorded, an older Duet)."""
-    mode = None
-    for event in read_transcript(path):
-        if event.type == "session.started" and event.approval:
-            mode = event.approval
-    return mode
-
-
 def find_session(workspace: Path, session_id: str | None) -> Path | None:
     """The transcript for `session_id`, or the most recent readable one when it is None (a damaged transcript
     newer than the others does not hide them; asked for by id, it is the caller's to report)."""

@@ -40,22 +40,3 @@ def test_a_damaged_transcript_is_skipped_with_a_warning(tmp_path: Path, fake_api
     assert [r["id"] for r in json.loads(listed.stdout)] == [done["session_id"]]
     assert "skipped" in listed.stderr and "binary" in listed.stderr
 
-
-def test_resume_keeps_the_approval_mode_the_session_ran_in(tmp_path: Path, fake_api) -> None:
-    from fixtures.fakeapi import ScriptedCall
-
-    workspace = sample("py_calc", tmp_path)
-    write = ScriptedCall(name="write_file", arguments={"path": "notes.txt", "content": "resumed\n"})
-    again_write = ScriptedCall(name="write_file", arguments={"path": "other.txt", "content": "no\n"})
-    server = fake_api([Turn(content="Ready."), Turn(tool_calls=[write]), Turn(content="Written."),
-                       Turn(tool_calls=[again_write]), Turn(content="Tried.")])
-    first = summary(run_agent(["run", "--approval", "auto-edit", "--output", "json", "get ready"], workspace,
-                              server.base_url))
-    again = run_agent(["resume", first["session_id"], "write the notes", "--output", "json"], workspace,
-                      server.base_url)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert (workspace / "notes.txt").read_text() == "resumed\n"  # auto-edit kept: in `ask` it was refused
-    told = run_agent(["resume", first["session_id"], "once more", "--approval", "read-only", "--output", "json"],
-                     workspace, server.base_url)
-    assert json.loads(told.stdout)["outcome"] == "permission_denied", told.stdout  # a flag given now still wins
-    assert not (workspace / "other.txt").exists()

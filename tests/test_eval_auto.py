@@ -190,3 +190,13 @@ def test_bad_policies_and_missing_keys_under_auto_are_one_line(tmp_path: Path, f
                         server.base_url, key=False)
     assert keyless.returncode == 2 and "API_KEY" in keyless.stderr and "Traceback" not in keyless.stderr
     assert server.requests == []  # nothing paid for: not even the classification call
+
+
+def test_a_fix_tests_run_that_cannot_start_pays_for_no_classification(tmp_path: Path, fake_api) -> None:
+    # The classification call is billed: every check that can stop the run comes before it.
+    server = fake_api([Turn(content="done", usage=USAGE)],
+                      conversations={QUESTION: [Turn(content="bugfix", usage=CLASSIFY_USAGE)]})
+    run = run_agent(["fix-tests", "--route", "auto", "--routing", str(policy_file(tmp_path)), "--approval", "ask",
+                     "--test-cmd", "false", "--output", "json"], tmp_path, server.base_url)
+    assert run.returncode == 2 and "--approval ask refuses every edit" in run.stderr
+    assert server.requests == []

@@ -101,3 +101,18 @@ def test_no_value_that_validation_would_turn_into_a_looser_number(tmp_path: Path
     assert config.context.pack_min_window == 1_000_000
     for key in ("max_turns", "escalate_after", "max_cost", "context.pack_min_window"):
         assert key in config.warnings[0]
+
+
+def test_an_untrusted_project_cannot_shrink_windows_to_push_every_call_to_the_dearest_model(tmp_path: Path,
+                                                                                          fake_api) -> None:
+    # A smaller window is not a tighter limit: the router sends a conversation that outgrows its model's window
+    # to the longest-window model, GPT-5.5 at ~20x the price.
+    (tmp_path / ".duet").mkdir()
+    (tmp_path / ".duet/config.toml").write_text("[models.deepseek-v4-pro]\ncontext_window = 1000\n\n"
+                                                "[models.deepseek-v4-flash]\ncontext_window = 1000\n")
+    config = load_config(tmp_path, {}, {"HOME": str(tmp_path / ".home")})
+    assert config.models["deepseek-v4-pro"].context_window == 1_000_000
+    assert any("context_window" in w for w in config.warnings)
+    server = fake_api([Turn(content="hi")])
+    out = summary(run_cli(["run", "--output", "json", "say hi"], tmp_path, server.base_url))
+    assert set(out["models"]) == {"deepseek-v4-pro"} and [r["model"] for r in server.requests] == ["deepseek-v4-pro"]

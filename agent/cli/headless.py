@@ -32,7 +32,7 @@ from agent.runtime import check_keys
 from agent.session import Session
 from agent.stop import RunOutcome
 from agent.testcmd import TestRun, detect_test_command
-from agent.transcript import StateWriteError, find_session, new_session_id, recorded_approval
+from agent.transcript import StateWriteError, find_session, new_session_id
 from agent.workspace import find_workspace, start_dir_in
 from tools.effects import Effect
 from tools.registry import default_tools
@@ -42,16 +42,6 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "route": args.route, "approval": args.approval, "max_turns": args.max_turns,
             "max_cost": args.max_cost, "timeout_s": args.timeout, "sandbox": sandbox_overrides(args),
             "mcp": getattr(args, "mcp", None), "fallback": getattr(args, "fallback", None)}
-
-
-def session_overrides(args: argparse.Namespace, workspace: Path) -> dict[str, Any]:
-    """The flags as config overrides; `agent resume` without --approval keeps the mode the session ran in."""
-    overrides = config_overrides(args)
-    if args.command == "resume" and args.approval is None:
-        path = find_session(workspace, None if args.last else args.session)
-        if path is not None:
-            overrides["approval"] = recorded_approval(path)
-    return overrides
 
 
 def sandbox_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -100,12 +90,9 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
     workspace = find_workspace(args.workspace, cwd)
     if not workspace.is_dir():
         raise ConfigError(f"workspace {workspace} is not a directory (-C)")
-    config = load_config(workspace, session_overrides(args, workspace), environ)
-    config, auto = await route_for_run(config, workspace, routing=getattr(args, "routing", None),
-                                       tags=getattr(args, "tag", None) or [], task=task_hint(args), environ=environ)
-    check_keys(config, environ)  # before anything is written
+    config = load_config(workspace, config_overrides(args), environ)
     test_command = None
-    if args.command == "fix-tests":
+    if args.command == "fix-tests":  # checked before anything is paid for (the auto route's classification too)
         test_command = args.test_cmd or detect_test_command(workspace)
         if not test_command:
             raise ConfigError("cannot tell how to run this project's tests; pass --test-cmd CMD")
@@ -113,6 +100,9 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str] | None, rend
             raise ConfigError(f"fix-tests must edit files and --approval {config.approval} refuses every edit in a "
                               "headless run; rerun with --approval auto-edit (edits) or full-auto (edits and "
                               "commands), or set `approval` in config")
+    config, auto = await route_for_run(config, workspace, routing=getattr(args, "routing", None),
+                                       tags=getattr(args, "tag", None) or [], task=task_hint(args), environ=environ)
+    check_keys(config, environ)  # before anything is written
     watcher = RunWatcher()
     run_task = asyncio.current_task()
     pipe_closed: list[bool] = []  # the reader of our output went away (`agent run … | head -1`)

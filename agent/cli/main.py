@@ -356,7 +356,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _tui(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from agent.cli.headless import session_overrides
+    from agent.cli.headless import config_overrides
     from agent.errors import ConfigError
     from agent.interactive import Launch
     from agent.transcript import find_session
@@ -373,7 +373,7 @@ def _tui(args: argparse.Namespace) -> int:
         if resume is None:
             raise ConfigError("no such session" if args.session else "no session to resume in this workspace")
     launch = Launch(prompt=args.prompt, images=tuple(args.image), start_dir=start_dir_in(workspace, cwd))
-    return run_tui(workspace, resume, session_overrides(args, workspace), launch)
+    return run_tui(workspace, resume, config_overrides(args), launch)
 
 
 if __name__ == "__main__":

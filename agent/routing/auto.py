@@ -70,7 +70,11 @@ async def route_for_run(config: Config, workspace: Path, *, routing: Path | None
         from agent.runtime import check_keys
 
         # Nothing is paid for before the run's own keys are known to be there (the classifier's among them).
-        check_keys(config.model_copy(update={"route": policy.default or NO_POLICY_PROFILE}), environ)
+        # Every profile the classification can lead to, not only the default: a run stopped by a missing key
+        # after the call would have paid for a classification no session records.
+        for profile in {policy.default or NO_POLICY_PROFILE, *(r.profile for r in policy.tags.values() if r.profile)}:
+            if profile in config.routes:
+                check_keys(config.model_copy(update={"route": profile}), environ)
         config.api_key_of(CLASSIFY_MODEL, environ)
         try:
             classified = await classify(config, task, policy.choices(), environ)
