@@ -45,6 +45,7 @@ def test_agent_review_bad_input_exits_2_with_one_line(tmp_path: Path, fake_api) 
     (workspace / "calc.py").write_text("changed\n")
     bad_ref = run_agent(["review", "--base", "no-such-ref"], workspace, server.base_url)
     assert bad_ref.returncode == 2 and len(bad_ref.stderr.strip().splitlines()) == 1
+    assert "no such commit 'no-such-ref' (--base)" in bad_ref.stderr
     assert "Traceback" not in bad_ref.stderr
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -40,7 +40,10 @@ def workspace_diff(root: Path, base: str = "HEAD") -> tuple[str, list[str]]:
     """The diff of the work tree against `base` (new untracked files shown whole) and the paths it touches."""
     if not _git(root, "rev-parse", "--is-inside-work-tree").strip() == "true":
         raise DiffError("not inside a git work tree")
-    _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except DiffError:
+        raise DiffError(f"no such commit {base!r} (--base)") from None
     diff = _git(root, "diff", "--no-color", "--no-ext-diff", base, "--")
     paths = [p for p in _git(root, "diff", "--name-only", "--no-ext-diff", base, "--").splitlines() if p]
     untracked = _git(root, "ls-files", "--others", "--exclude-standard").splitlines()
