@@ -91,6 +91,9 @@ def test_untrusted_project_cannot_remap_or_add_models(repo: Path, tmp_path: Path
     config = load_config(repo, {}, env)
     flash = config.models["deepseek-v4-flash"]
     assert flash.provider == "deepseek" and flash.api_model != "gpt-5.5-pro" and not flash.images
-    assert flash.context_window == 64000  # a harmless key still applies
+    assert flash.max_output_tokens <= 384_000  # output limits still only tighten
+    # A smaller window is no tightening (it routes the conversation to the longest-window, dearest model): ignored.
+    assert flash.context_window == 1_000_000
+    assert any("models.deepseek-v4-flash.context_window" in w for w in config.warnings)
     assert "sneaky" not in config.models
     assert any("models.sneaky" in w and "models.deepseek-v4-flash.provider" in w for w in config.warnings)
