@@ -40,11 +40,6 @@ def _clean_schema(node: Any) -> Any:
     return node
 
 
-def _compact(schema: dict[str, Any]) -> dict[str, Any]:
-    function = schema["function"]
-    return {**schema, "function": {**function, "description": first_sentence(function["description"])}}
-
-
 def wire_schema(tool: Tool) -> dict[str, Any]:
     """The Chat Completions `tools` entry for one tool, generated from its argument model."""
     params = tool.input_schema() or _clean_schema(tool.Args.model_json_schema())
@@ -74,7 +69,6 @@ class ToolBox:
             self.unavailable = {t.name: t for t in tools if not t.available(ctx)}
             tools = [t for t in tools if t.name not in self.unavailable]
         self.schemas: list[dict[str, Any]] = []
-        self.compact_schemas: list[dict[str, Any]] = []
         self._later = later
         self._add(tools)
 
@@ -83,8 +77,6 @@ class ToolBox:
         self.tools.update((t.name, t) for t in fresh)
         schemas = [wire_schema(t) for t in fresh]
         self.schemas = [*self.schemas, *schemas]  # built once: the prompt prefix must stay stable
-        # For small windows, where the full descriptions alone would take most of the room.
-        self.compact_schemas = [*self.compact_schemas, *(_compact(schema) for schema in schemas)]
 
     async def ready(self) -> None:
         """Add the tools that arrive later, once (the schemas stay the same from then on)."""

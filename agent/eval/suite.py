@@ -7,13 +7,13 @@ field, never a pydantic dump.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.errors import ConfigError
+from agent.tomlfile import read_toml
 
 TaskKind = Literal["fix-tests", "run"]
 
@@ -111,14 +111,7 @@ class Suite(BaseModel):
 def load_suite(path: Path) -> Suite:
     """Read and check a suite file: valid TOML, known fields only, unique ids, every path present."""
     path = path.resolve()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"suite {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"suite {path}: cannot read it ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"suite {path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "suite")
     try:
         parsed = SuiteFile.model_validate(data)
     except ValidationError as exc:

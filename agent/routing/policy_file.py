@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import stat
-import tomllib
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import ConfigError
 from agent.routing.policy import Evidence, PolicyDecision, TagDecision
+from agent.tomlfile import read_toml
 
 ROUTING_FILE = "routing.toml"
 POLICY_VERSION = 1
@@ -57,12 +57,7 @@ def read_policy(path: Path) -> RoutingPolicy:
         raise ConfigError(f"routing policy {path}: cannot read it ({exc.strerror or exc})") from None
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(f"routing policy {path}: not a regular file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"routing policy {path}: cannot read it ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"routing policy {path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "routing policy")
     try:
         policy = RoutingPolicy.model_validate(data)
     except ValidationError as exc:
